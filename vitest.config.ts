@@ -1,0 +1,13 @@
+import { defineConfig } from "vitest/config";
+
+// Workspace packages resolve to their TypeScript sources through this export condition, so tests
+// never run against a stale build.
+const conditions = ["@zk-dist-lock/source", "node", "import", "module", "default"];
+
+export default defineConfig({
+  resolve: { conditions },
+  ssr: { resolve: { conditions, externalConditions: conditions } },
+  test: {
+    projects: ["packages/*", "examples/*"],
+  },
+});
