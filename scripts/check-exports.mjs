@@ -6,7 +6,13 @@ import { readFileSync } from "node:fs";
 const { name } = JSON.parse(readFileSync("package.json", "utf8"));
 const node = (code, type) =>
   execFileSync(process.execPath, [`--input-type=${type}`, "-e", code], { stdio: "inherit" });
-node(`const m = require(${JSON.stringify(name)}); if (!Object.keys(m).length) throw new Error("empty CJS exports");`, "commonjs");
-node(`const m = await import(${JSON.stringify(name)}); if (!Object.keys(m).length) throw new Error("empty ESM exports");`, "module");
+node(
+  `const m = require(${JSON.stringify(name)}); if (!Object.keys(m).length) throw new Error("empty CJS exports");`,
+  "commonjs",
+);
+node(
+  `const m = await import(${JSON.stringify(name)}); if (!Object.keys(m).length) throw new Error("empty ESM exports");`,
+  "module",
+);
 execFileSync("pnpm", ["exec", "publint", "--strict"], { stdio: "inherit" });
 execFileSync("pnpm", ["exec", "attw", "--pack", ".", "--profile", "node16"], { stdio: "inherit" });

@@ -1,0 +1,91 @@
+/** What went wrong, for callers that branch on it. */
+export type LockErrorCode =
+  | "TIMEOUT"
+  | "ABORTED"
+  | "LOST"
+  | "NOT_HELD"
+  | "INVALID_ARGUMENT"
+  | "NOT_INITIALIZED"
+  | "CONNECTION"
+  | "ZOOKEEPER";
+
+export interface LockErrorOptions {
+  resource?: string | undefined;
+  cause?: unknown;
+}
+
+/**
+ * The one error class of zk-dist-lock; subclasses exist for what callers usually branch on.
+ * Recognise it with {@link isLockError}, which also works when two copies of the package are loaded.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await lock.acquire();
+ * } catch (error) {
+ *   if (isLockError(error, "TIMEOUT")) return reply.status(423).send();
+ *   throw error;
+ * }
+ * ```
+ */
+export class LockError extends Error {
+  override name = "LockError";
+  readonly code: LockErrorCode;
+  /** The resource the failed operation was about, when there was one. */
+  readonly resource: string | undefined;
+
+  constructor(code: LockErrorCode, message: string, options: LockErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.resource = options.resource;
+  }
+}
+
+/** `acquire()` did not get the lock within its timeout; nothing was left behind in ZooKeeper. */
+export class LockTimeoutError extends LockError {
+  override name = "LockTimeoutError";
+  constructor(resource: string, timeoutMs: number) {
+    super("TIMEOUT", `Timed out after ${timeoutMs} ms waiting for the lock on "${resource}".`, { resource });
+  }
+}
+
+/**
+ * A hold ended without `release()`: the ZooKeeper session expired, or the client was cut off for
+ * longer than the session timeout, so another process may hold the lock now. Stop the work; writes
+ * that carry the fencing token will be refused by a fenced store.
+ */
+export class LockLostError extends LockError {
+  override name = "LockLostError";
+  constructor(resource: string, reason: string, cause?: unknown) {
+    super("LOST", `The lock on "${resource}" was lost: ${reason}.`, { resource, cause });
+  }
+}
+
+/** An argument or option was invalid; nothing was sent to ZooKeeper. */
+export class LockInvalidArgumentError extends LockError {
+  override name = "LockInvalidArgumentError";
+  constructor(message: string, resource?: string) {
+    super("INVALID_ARGUMENT", message, { resource });
+  }
+}
+
+const lockErrorNames = new Set([
+  "LockError",
+  "LockTimeoutError",
+  "LockLostError",
+  "LockInvalidArgumentError",
+]);
+
+/**
+ * Whether `error` is a {@link LockError} (optionally with the given code). It checks the name and
+ * code rather than the prototype, so errors from another loaded copy of the package count too.
+ *
+ * @example
+ * ```ts
+ * if (isLockError(error, "LOST")) abortTheJob();
+ * ```
+ */
+export function isLockError(error: unknown, code?: LockErrorCode): error is LockError {
+  if (!(error instanceof Error) || !lockErrorNames.has(error.name)) return false;
+  return code === undefined || (error as LockError).code === code;
+}

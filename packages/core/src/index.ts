@@ -1,0 +1,43 @@
+/**
+ * `@zk-dist-lock/core`: a distributed lock on Apache ZooKeeper with fencing tokens, re-entrancy,
+ * timeouts and lost-lock signals.
+ *
+ * @example
+ * ```ts
+ * import ZooKeeper from "zookeeper";
+ * import { ZkLockManager, type LockOptions } from "@zk-dist-lock/core";
+ *
+ * const zkLock = new ZkLockManager();
+ * zkLock.init(new ZooKeeper({ connect: "127.0.0.1:2181", timeout: 5000 }));
+ * const lock = zkLock.createLock("resource", { rootDir: "/test", acquireTimeout: 2000 } satisfies LockOptions);
+ * const token = await lock.acquire();
+ * try {
+ *   // work, fenced with `token`
+ * } finally {
+ *   await lock.release();
+ * }
+ * ```
+ */
+export { digestAcl, Perms } from "./acl.js";
+export {
+  isLockError,
+  LockError,
+  type LockErrorCode,
+  LockInvalidArgumentError,
+  LockLostError,
+  LockTimeoutError,
+} from "./errors.js";
+export type { OwnerInfo } from "./lock-node.js";
+export type { AcquireOptions, LockOptions } from "./options.js";
+export { decodeResource, encodeResource, MAX_RESOURCE_BYTES } from "./resource-name.js";
+export { type LockState, ZkLock } from "./zk-lock.js";
+export {
+  type LockContext,
+  type LockEvent,
+  type LockEvents,
+  type LockInspection,
+  type Participant,
+  ZkLockManager,
+  type ZkLockManagerOptions,
+} from "./zk-lock-manager.js";
+export type { ZkAcl, ZooKeeperClient } from "./zk-session.js";

@@ -1,0 +1,69 @@
+import { LockInvalidArgumentError } from "./errors.js";
+import { describe, validateRootDir } from "./resource-name.js";
+
+/** Where a lock lives and how long `acquire()` waits by default. */
+export interface LockOptions {
+  /** Parent path of the per-resource lock directories. Default `"/locks"`. */
+  rootDir?: string;
+  /** Milliseconds `acquire()` waits before failing with `LockTimeoutError`. Default: wait until acquired or aborted. */
+  acquireTimeout?: number;
+  /** Free text stored in the lock node for operators (see `inspect()`), such as a job or request id. */
+  label?: string;
+}
+
+/** Per-call options of `acquire()`. */
+export interface AcquireOptions {
+  /** Gives up waiting when aborted; the attempt leaves nothing behind in ZooKeeper. */
+  signal?: AbortSignal;
+  /** Overrides the lock's `acquireTimeout` for this call; `0` tries once without waiting. */
+  timeout?: number;
+}
+
+export const DEFAULT_ROOT_DIR = "/locks";
+const MAX_LABEL_LENGTH = 256;
+
+/** The lock options with defaults applied, checked once when a lock is created. */
+export interface ResolvedLockOptions {
+  rootDir: string;
+  acquireTimeout: number | undefined;
+  label: string | undefined;
+}
+
+export function resolveLockOptions(options: unknown, defaults: LockOptions = {}): ResolvedLockOptions {
+  if (options !== undefined && (typeof options !== "object" || options === null)) {
+    throw new LockInvalidArgumentError(`Lock options must be an object; got ${describe(options)}.`);
+  }
+  const given = { ...defaults, ...(options as LockOptions | undefined) };
+  const label = given.label;
+  if (label !== undefined && (typeof label !== "string" || label.length > MAX_LABEL_LENGTH)) {
+    throw new LockInvalidArgumentError(`label must be a string of at most ${MAX_LABEL_LENGTH} characters.`);
+  }
+  return {
+    rootDir: validateRootDir(given.rootDir ?? DEFAULT_ROOT_DIR),
+    acquireTimeout: validateTimeout(given.acquireTimeout, "acquireTimeout"),
+    label,
+  };
+}
+
+/** A timeout is absent, or a finite number of milliseconds from 0 up to what a timer can hold. */
+export function validateTimeout(value: unknown, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "number" || !Number.isFinite(value) || value < 0 || value > 2_147_483_647) {
+    throw new LockInvalidArgumentError(
+      `${name} must be a number of milliseconds from 0 to 2147483647, or left out to wait without limit; got ${describe(value)}.`,
+    );
+  }
+  return value;
+}
+
+export function validateAcquireOptions(options: unknown): AcquireOptions {
+  if (options === undefined) return {};
+  if (typeof options !== "object" || options === null) {
+    throw new LockInvalidArgumentError(`acquire() options must be an object; got ${describe(options)}.`);
+  }
+  const { signal, timeout } = options as AcquireOptions;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw new LockInvalidArgumentError(`signal must be an AbortSignal; got ${describe(signal)}.`);
+  }
+  return { signal, timeout: validateTimeout(timeout, "timeout") };
+}

@@ -1,0 +1,372 @@
+import { AsyncLocalStorage } from "node:async_hooks";
+import { EventEmitter } from "node:events";
+import { LockError, LockInvalidArgumentError, LockLostError } from "./errors.js";
+import { type OwnerInfo, parseOwner, sortContenders } from "./lock-node.js";
+import {
+  type AcquireOptions,
+  type LockOptions,
+  type ResolvedLockOptions,
+  resolveLockOptions,
+} from "./options.js";
+import { decodeResource, describe, encodeResource } from "./resource-name.js";
+import { type LockHost, ZkLock } from "./zk-lock.js";
+import {
+  assertClient,
+  createMode,
+  rc,
+  type ZkAcl,
+  ZkCallError,
+  ZkSession,
+  type ZooKeeperClient,
+} from "./zk-session.js";
+
+/** Options of a manager: defaults for every lock it creates, and the ACL of the nodes it creates. */
+export interface ZkLockManagerOptions extends LockOptions {
+  /**
+   * ACL set on the directories the manager creates (`rootDir` and the per-resource directories).
+   * ZooKeeper checks the parent's ACL when a node is deleted, so with digest authentication this
+   * keeps other clients from deleting a holder's node. Default: open (`world:anyone`).
+   */
+  acl?: ZkAcl[];
+}
+
+/** What every lock event says. */
+export interface LockEvent {
+  resource: string;
+  /** The lock node of the hold. */
+  path: string;
+  token: bigint;
+}
+
+/** The events of a {@link ZkLockManager}, with wait and hold durations in milliseconds. */
+export interface LockEvents {
+  acquired: [LockEvent & { waitMs: number }];
+  released: [LockEvent & { holdMs: number }];
+  /** The connection dropped; the hold stands while the session lives. */
+  suspended: [LockEvent];
+  reconnected: [LockEvent];
+  lost: [LockEvent & { holdMs: number; error: LockLostError }];
+  /** A node this process abandoned could not be deleted (for example for lack of ACL rights). */
+  cleanupFailed: [{ resource: string; path: string; error: unknown }];
+}
+
+/** What `withLock()` hands its function. */
+export interface LockContext {
+  token: bigint;
+  /** Aborts when the hold is lost. */
+  signal: AbortSignal;
+  lock: ZkLock;
+}
+
+/** One contender for a resource, as `inspect()` reports it. */
+export interface Participant {
+  node: string;
+  /** The ZooKeeper session that owns the node (hex). */
+  sessionId: string;
+  /** When ZooKeeper created the node. */
+  createdAt: Date;
+  /** What the owner stored: host, pid, label and since when; undefined for nodes of other tools. */
+  owner: OwnerInfo | undefined;
+}
+
+export interface LockInspection {
+  resource: string;
+  path: string;
+  holder: Participant | undefined;
+  /** In the order they will get the lock. */
+  waiters: Participant[];
+}
+
+// Directories known to exist are remembered so that known resources cost no creates; the bound
+// keeps a process with countless keys from growing without end (a forgotten one costs one create).
+const MAX_KNOWN_DIRECTORIES = 10_000;
+
+/**
+ * Creates and tracks distributed locks on one ZooKeeper session. Make one per process and share
+ * it: the Nest module and the Express middleware take it too.
+ *
+ * @example
+ * ```ts
+ * import ZooKeeper from "zookeeper";
+ * import { ZkLockManager } from "@zk-dist-lock/core";
+ *
+ * const manager = new ZkLockManager();
+ * manager.init(new ZooKeeper({ connect: "127.0.0.1:2181", timeout: 5000 }));
+ * await manager.withLock("report:daily", async ({ token, signal }) => {
+ *   await buildReport({ fence: token, signal });
+ * });
+ * ```
+ */
+export class ZkLockManager extends EventEmitter<LockEvents> {
+  #session: ZkSession | undefined;
+  #closed = false;
+  readonly #defaults: LockOptions;
+  readonly #acl: ZkAcl[] | undefined;
+  readonly #holds = new Set<ZkLock>();
+  readonly #chain = new AsyncLocalStorage<ReadonlyMap<string, ZkLock>>();
+  readonly #knownDirectories = new Set<string>();
+  readonly #pendingDirectories = new Map<string, Promise<void>>();
+  readonly #host: LockHost;
+
+  constructor(options: ZkLockManagerOptions = {}) {
+    super();
+    const { acl, ...defaults } = options;
+    resolveLockOptions(defaults);
+    if (acl !== undefined && (!Array.isArray(acl) || acl.length === 0 || !acl.every(isAcl))) {
+      throw new LockInvalidArgumentError("acl must be a non-empty array of { perms, scheme, auth } entries.");
+    }
+    this.#defaults = defaults;
+    this.#acl = acl;
+    const requireSession = () => this.#requireSession();
+    this.#host = {
+      get session() {
+        return requireSession();
+      },
+      ensureDirectory: (dir, rootDir) => this.#ensureDirectory(dir, rootDir),
+      forgetDirectory: (dir) => this.#knownDirectories.delete(dir),
+      holdStarted: (lock, waitMs) => {
+        this.#holds.add(lock);
+        this.emit("acquired", { ...eventOf(lock), waitMs });
+      },
+      holdEnded: (lock, holdMs) => {
+        this.#holds.delete(lock);
+        this.emit("released", { ...eventOf(lock), holdMs });
+      },
+      abandon: (lock, path) => this.#abandon(lock, path),
+    };
+  }
+
+  /**
+   * Binds the manager to a client of the npm `zookeeper` package: connected, connecting, or
+   * configured but not started (then it is started). Call again with a new client after the
+   * previous session expired.
+   */
+  init(client: ZooKeeperClient): this {
+    assertClient(client);
+    if (this.#closed)
+      throw new LockError("NOT_INITIALIZED", "This ZkLockManager was closed; create a new one.");
+    const current = this.#session;
+    if (current?.client === client) return this;
+    if (current && !current.overSignal.aborted) {
+      throw new LockInvalidArgumentError(
+        "init() was already called with another client whose session is still alive.",
+      );
+    }
+    current?.detach();
+    const session = new ZkSession(client);
+    session.on("suspended", () => this.#connectionChanged("suspended"));
+    session.on("reconnected", () => this.#connectionChanged("reconnected"));
+    session.on("lost", (reason) => this.#connectionChanged({ lost: reason }));
+    this.#session = session;
+    this.#knownDirectories.clear();
+    return this;
+  }
+
+  /** The client given to `init()`. */
+  get client(): ZooKeeperClient {
+    return this.#requireSession().client;
+  }
+
+  /**
+   * A lock on `resource`, which may be any string up to 512 UTF-8 bytes: it is encoded into one
+   * znode name under `rootDir`. Throws `LockInvalidArgumentError` for bad input, before any request.
+   */
+  createLock(resource: string, options?: LockOptions): ZkLock {
+    const [path, resolved] = this.#locate(resource, options);
+    this.#requireSession();
+    return new ZkLock(this.#host, resource, path, resolved);
+  }
+
+  /**
+   * Runs `fn` holding the lock and releases it however `fn` ends. Inside `fn` (and everything it
+   * calls), `withLock` on the same resource joins the hold instead of waiting for itself;
+   * concurrent, unrelated calls queue in arrival order.
+   *
+   * @example
+   * ```ts
+   * const total = await manager.withLock(`account:${id}`, async ({ token, signal }) => {
+   *   return ledger.post(entry, { fence: token, signal });
+   * }, { acquireTimeout: 2000 });
+   * ```
+   */
+  async withLock<T>(
+    resource: string,
+    fn: (context: LockContext) => T | Promise<T>,
+    options?: LockOptions & AcquireOptions,
+  ): Promise<T> {
+    if (typeof fn !== "function")
+      throw new LockInvalidArgumentError(`withLock() needs a function; got ${describe(fn)}.`, resource);
+    const { signal, timeout, ...lockOptions } = options ?? {};
+    const [path] = this.#locate(resource, lockOptions);
+    const held = this.#chain.getStore();
+    const joined = held?.get(path);
+    const lock = joined ?? this.createLock(resource, lockOptions);
+    const token = await lock.acquire({ signal, timeout });
+    try {
+      const context = { token, signal: lock.signal, lock };
+      if (joined) return await fn(context);
+      return await this.#chain.run(new Map(held).set(path, lock), () => fn(context));
+    } finally {
+      await lock.release();
+    }
+  }
+
+  /** The lock on `resource` that the current async call chain holds through `withLock()`, if any. */
+  current(resource: string, options?: LockOptions): ZkLock | undefined {
+    return this.#chain.getStore()?.get(this.#locate(resource, options)[0]);
+  }
+
+  /** Who holds `resource` and who waits, in order, with what their nodes say about them. */
+  async inspect(resource: string, options?: LockOptions): Promise<LockInspection> {
+    const [path] = this.#locate(resource, options);
+    const session = this.#requireSession();
+    let children: string[] = [];
+    try {
+      [children] = await session.listRetrying(path);
+    } catch (error) {
+      if (!(error instanceof ZkCallError && error.rc === rc.NONODE)) throw error;
+    }
+    const read = async (node: string): Promise<Participant | undefined> => {
+      try {
+        const [stat, data] = await session.read(`${path}/${node}`);
+        return {
+          node,
+          sessionId: stat.ephemeralOwner,
+          createdAt: new Date(stat.ctime),
+          owner: parseOwner(data),
+        };
+      } catch (error) {
+        if (error instanceof ZkCallError && error.rc === rc.NONODE) return undefined; // left meanwhile
+        throw error;
+      }
+    };
+    const participants = (await Promise.all(sortContenders(children).map(read))).filter(
+      (p) => p !== undefined,
+    );
+    return { resource, path, holder: participants[0], waiters: participants.slice(1) };
+  }
+
+  /** The resources that have a directory under `rootDir` now, decoded. */
+  async resources(options?: Pick<LockOptions, "rootDir">): Promise<string[]> {
+    const { rootDir } = resolveLockOptions(options, this.#defaults);
+    const session = this.#requireSession();
+    try {
+      const [children] = await session.listRetrying(rootDir);
+      return children.map(decodeResource);
+    } catch (error) {
+      if (error instanceof ZkCallError && error.rc === rc.NONODE) return [];
+      throw error;
+    }
+  }
+
+  /**
+   * Releases every hold of this manager and detaches it from the client, which stays open: the
+   * caller created it and closes it. Later calls fail with `NOT_INITIALIZED`.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await Promise.allSettled([...this.#holds].map((lock) => lock[Symbol.asyncDispose]()));
+    this.#session?.detach();
+    this.#session = undefined;
+  }
+
+  #requireSession(): ZkSession {
+    if (this.#session) return this.#session;
+    throw new LockError(
+      "NOT_INITIALIZED",
+      this.#closed
+        ? "This ZkLockManager was closed; create a new one."
+        : "Call init(zkClient) on the ZkLockManager before using it.",
+    );
+  }
+
+  #locate(resource: string, options: LockOptions | undefined): [string, ResolvedLockOptions] {
+    const name = encodeResource(resource);
+    const resolved = resolveLockOptions(options, this.#defaults);
+    return [`${resolved.rootDir}/${name}`, resolved];
+  }
+
+  #connectionChanged(change: "suspended" | "reconnected" | { lost: string }): void {
+    for (const lock of this.#holds) {
+      if (lock.state === "lost") continue;
+      const event = eventOf(lock);
+      if (typeof change === "string") {
+        lock.connectionChanged(change);
+        this.emit(change, event);
+      } else {
+        const error = new LockLostError(lock.resource, change.lost);
+        const holdMs = lock.connectionChanged(error);
+        this.emit("lost", { ...event, holdMs, error });
+      }
+    }
+  }
+
+  #ensureDirectory(dir: string, rootDir: string): Promise<void> | undefined {
+    if (this.#knownDirectories.has(dir)) return undefined;
+    const pending = this.#pendingDirectories.get(dir);
+    if (pending) return pending;
+    const session = this.#requireSession();
+    const create = async (path: string, mode: number) => {
+      try {
+        await session.create(path, "", mode);
+      } catch (error) {
+        if (error instanceof ZkCallError && error.rc === rc.NODEEXISTS) return;
+        throw error;
+      }
+      const acl = this.#acl;
+      if (acl) await session.setAcl(path, acl);
+    };
+    // Every create is sent now, parents first; ZooKeeper applies them in this order, before the
+    // lock node's create that the caller sends next.
+    const creates: Promise<void>[] = [];
+    if (!this.#knownDirectories.has(rootDir)) {
+      const segments = rootDir.split("/");
+      for (let i = 2; i <= segments.length; i++)
+        creates.push(create(segments.slice(0, i).join("/"), createMode.PERSISTENT));
+    }
+    creates.push(create(dir, createMode.CONTAINER));
+    const done = Promise.all(creates).then(
+      () => {
+        this.#pendingDirectories.delete(dir);
+        this.#remember(rootDir);
+        this.#remember(dir);
+      },
+      (error) => {
+        this.#pendingDirectories.delete(dir);
+        throw error;
+      },
+    );
+    this.#pendingDirectories.set(dir, done);
+    return done;
+  }
+
+  #remember(dir: string): void {
+    this.#knownDirectories.add(dir);
+    if (this.#knownDirectories.size > MAX_KNOWN_DIRECTORIES) {
+      this.#knownDirectories.delete(this.#knownDirectories.values().next().value as string);
+    }
+  }
+
+  #abandon(lock: ZkLock, path: string | Promise<string | undefined>): Promise<void> {
+    const session = this.#requireSession();
+    const deletion = Promise.resolve(path).then((found) =>
+      found ? session.deleteEventually(found) : undefined,
+    );
+    deletion.catch((error) =>
+      this.emit("cleanupFailed", { resource: lock.resource, path: String(path), error }),
+    );
+    return deletion.then(() => {});
+  }
+}
+
+const eventOf = (lock: ZkLock): LockEvent => ({
+  resource: lock.resource,
+  path: lock.nodePath ?? lock.path,
+  token: lock.token ?? 0n,
+});
+
+const isAcl = (entry: unknown): entry is ZkAcl => {
+  const { perms, scheme, auth } = (entry ?? {}) as Partial<ZkAcl>;
+  return Number.isInteger(perms) && typeof scheme === "string" && typeof auth === "string";
+};

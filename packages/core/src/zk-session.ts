@@ -1,0 +1,323 @@
+import { EventEmitter } from "node:events";
+import { LockError, LockInvalidArgumentError } from "./errors.js";
+import { describe } from "./resource-name.js";
+
+/** ZooKeeper result codes and flags used here (stable parts of the wire protocol). */
+export const rc = {
+  OK: 0,
+  CONNECTIONLOSS: -4,
+  OPERATIONTIMEOUT: -7,
+  INVALIDSTATE: -9,
+  NONODE: -101,
+  NOAUTH: -102,
+  NODEEXISTS: -110,
+  SESSIONEXPIRED: -112,
+  CLOSING: -116,
+} as const;
+export const createMode = { PERSISTENT: 0, EPHEMERAL_SEQUENTIAL: 3, CONTAINER: 4 } as const;
+const CONNECTED_STATE = 3;
+const SESSION_EVENT = -1;
+
+/** A ZooKeeper ACL entry, as the `zookeeper` package takes it. */
+export interface ZkAcl {
+  perms: number;
+  scheme: string;
+  auth: string;
+}
+
+export interface ZkStat {
+  czxid: number;
+  pzxid: number;
+  ctime: Date | number;
+  ephemeralOwner: string;
+}
+
+type Callback<T extends unknown[]> = (code: number, message: string, ...result: T) => void;
+type Watcher = (type: number, state: number, path: string) => void;
+
+/**
+ * The part of a client of the npm `zookeeper` package that zk-dist-lock uses. A `new ZooKeeper(…)`
+ * from that package satisfies it.
+ */
+export interface ZooKeeperClient {
+  readonly state: number;
+  readonly timeout: number;
+  readonly client_id: string;
+  init(config: object): unknown;
+  on(event: string, listener: (...args: never[]) => void): unknown;
+  off(event: string, listener: (...args: never[]) => void): unknown;
+  a_create(path: string, data: string | Buffer, flags: number, cb: Callback<[string]>): number;
+  a_get_children2(path: string, watch: boolean, cb: Callback<[string[], ZkStat]>): number;
+  aw_get(path: string, watcher: Watcher, cb: Callback<[ZkStat, Buffer | string]>): number;
+  a_get(path: string, watch: boolean, cb: Callback<[ZkStat, Buffer | string]>): number;
+  a_exists(path: string, watch: boolean, cb: Callback<[ZkStat]>): number;
+  a_delete_(path: string, version: number, cb: Callback<[]>): number;
+  a_set_acl(path: string, version: number, acl: ZkAcl[], cb: Callback<[]>): number;
+}
+
+const clientMethods = [
+  "init",
+  "on",
+  "off",
+  "a_create",
+  "a_get_children2",
+  "aw_get",
+  "a_get",
+  "a_delete_",
+] as const;
+
+export function assertClient(value: unknown): asserts value is ZooKeeperClient {
+  const missing = clientMethods.filter(
+    (m) => typeof (value as Record<string, unknown> | null)?.[m] !== "function",
+  );
+  if (missing.length > 0) {
+    throw new LockInvalidArgumentError(
+      `init() needs a client of the npm "zookeeper" package (new ZooKeeper({ connect, timeout })); got ${describe(value)} without ${missing.join(", ")}.`,
+    );
+  }
+}
+
+/** A failed ZooKeeper call, with the server's or client's result code. */
+export class ZkCallError extends LockError {
+  constructor(
+    readonly rc: number,
+    message: string,
+    readonly path: string,
+  ) {
+    super(
+      isConnectionCode(rc) ? "CONNECTION" : "ZOOKEEPER",
+      `ZooKeeper answered ${message} (${rc}) for ${path}.`,
+    );
+  }
+}
+
+/** The call may or may not have taken effect; it is worth retrying once the session is connected. */
+export const isConnectionCode = (code: number) => code === rc.CONNECTIONLOSS || code === rc.OPERATIONTIMEOUT;
+
+export interface SessionEvents {
+  suspended: [];
+  reconnected: [];
+  /** Cut off for longer than the session timeout, or the session expired or closed. */
+  lost: [reason: string];
+}
+
+/**
+ * One ZooKeeper session seen through its connection state: connected, suspended (disconnected, the
+ * session may live), or over. It turns callbacks into promises that keep the result code.
+ */
+export class ZkSession extends EventEmitter<SessionEvents> {
+  #connected: boolean;
+  #over: string | undefined;
+  #lostTimer: NodeJS.Timeout | undefined;
+  #waiters = new Set<{ resolve: () => void; reject: (error: unknown) => void }>();
+  #overController = new AbortController();
+
+  constructor(readonly client: ZooKeeperClient) {
+    super();
+    this.#connected = client.state === CONNECTED_STATE;
+    client.on("connect", this.#onConnect);
+    client.on("connecting", this.#onConnecting);
+    client.on("close", this.#onClose);
+    // A configured client that was never started has no session timeout yet; start it.
+    if (client.timeout === -1) client.init({});
+  }
+
+  get connected(): boolean {
+    return this.#connected;
+  }
+
+  /** Aborts, with a `CONNECTION` LockError, when the session has expired or the client was closed. */
+  get overSignal(): AbortSignal {
+    return this.#overController.signal;
+  }
+
+  get sessionId(): string {
+    return this.client.client_id;
+  }
+
+  detach(): void {
+    this.client.off("connect", this.#onConnect);
+    this.client.off("connecting", this.#onConnecting);
+    this.client.off("close", this.#onClose);
+    clearTimeout(this.#lostTimer);
+  }
+
+  #onConnect = () => {
+    clearTimeout(this.#lostTimer);
+    const wasSuspended = !this.#connected;
+    this.#connected = true;
+    for (const waiter of this.#waiters) waiter.resolve();
+    this.#waiters.clear();
+    if (wasSuspended) this.emit("reconnected");
+  };
+
+  #onConnecting = () => {
+    if (!this.#connected) return;
+    this.#connected = false;
+    this.emit("suspended");
+    // The client only hears of expiry once it reconnects, which may be never: after the negotiated
+    // session timeout without a connection the session must be presumed gone.
+    const timeout = Math.max(this.client.timeout, 0);
+    this.#lostTimer = setTimeout(
+      () => this.emit("lost", `no connection for the session timeout (${timeout} ms)`),
+      timeout,
+    );
+    this.#lostTimer.unref();
+  };
+
+  #onClose = (_client: unknown, code?: number) => {
+    clearTimeout(this.#lostTimer);
+    this.#connected = false;
+    this.#over =
+      code === rc.SESSIONEXPIRED ? "the ZooKeeper session expired" : "the ZooKeeper client was closed";
+    const error = this.#overError();
+    for (const waiter of this.#waiters) waiter.reject(error);
+    this.#waiters.clear();
+    this.#overController.abort(error);
+    this.emit("lost", this.#over);
+  };
+
+  #overError(): LockError {
+    return new LockError("CONNECTION", `${this.#over}; create a new client and call init() with it.`);
+  }
+
+  /** Resolves when connected; rejects when the session is over or `signal` aborts. */
+  whenConnected(signal?: AbortSignal): Promise<void> {
+    if (this.#over) return Promise.reject(this.#overError());
+    if (this.#connected) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const waiter = {
+        resolve: () => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve();
+        },
+        reject: (error: unknown) => {
+          signal?.removeEventListener("abort", onAbort);
+          reject(error);
+        },
+      };
+      const onAbort = () => {
+        this.#waiters.delete(waiter);
+        reject(signal?.reason);
+      };
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.#waiters.add(waiter);
+    });
+  }
+
+  /** Sends one request; the promise settles with the reply, or a {@link ZkCallError}. */
+  call<T extends unknown[]>(path: string, send: (cb: Callback<T>) => number): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const sent = send((code, message, ...result) =>
+        code === rc.OK ? resolve(result) : reject(new ZkCallError(code, message, path)),
+      );
+      if (typeof sent === "number" && sent !== rc.OK)
+        reject(new ZkCallError(sent, "a refusal to send", path));
+    });
+  }
+
+  /**
+   * Sends an idempotent request, again after every connection loss while the session lives, so
+   * the caller sees either the reply or a final error.
+   */
+  async retrying<T extends unknown[]>(
+    path: string,
+    send: (cb: Callback<T>) => number,
+    signal?: AbortSignal,
+  ): Promise<T> {
+    for (;;) {
+      try {
+        return await this.call(path, send);
+      } catch (error) {
+        if (!(error instanceof ZkCallError) || !isConnectionCode(error.rc)) throw error;
+        await this.whenConnected(signal);
+      }
+    }
+  }
+
+  /**
+   * Deletes a node of this session, again after every connection loss while the session lives
+   * ("guaranteed deletion"): a node left behind would block every contender. A node already gone
+   * counts as deleted, and so does a session that ended first (its ephemeral nodes went with it).
+   */
+  async deleteEventually(path: string): Promise<void> {
+    try {
+      await this.retrying<[]>(path, (cb) => this.client.a_delete_(path, -1, cb));
+    } catch (error) {
+      if ((error instanceof ZkCallError && error.rc === rc.NONODE) || this.#over) return;
+      throw error;
+    }
+  }
+
+  /**
+   * Waits for `work` while the connection holds; at a suspension or the end of the session it stops
+   * waiting (the work goes on in the background) so callers such as `release()` never hang.
+   */
+  async whileConnected(work: Promise<unknown>): Promise<void> {
+    if (!this.#connected) return;
+    let stop = () => {};
+    const interrupted = new Promise<void>((resolve) => {
+      stop = () => resolve();
+      this.once("suspended", stop);
+      this.once("lost", stop);
+    });
+    try {
+      await Promise.race([work, interrupted]);
+    } finally {
+      this.off("suspended", stop);
+      this.off("lost", stop);
+    }
+  }
+
+  /** Lists a directory's children with its stat, once. */
+  list(path: string): Promise<[string[], ZkStat]> {
+    return this.call<[string[], ZkStat]>(path, (cb) => this.client.a_get_children2(path, false, cb));
+  }
+
+  /** Lists a directory's children with its stat, again after connection losses. */
+  listRetrying(path: string, signal?: AbortSignal): Promise<[string[], ZkStat]> {
+    return this.retrying<[string[], ZkStat]>(
+      path,
+      (cb) => this.client.a_get_children2(path, false, cb),
+      signal,
+    );
+  }
+
+  create(path: string, data: string, mode: number): Promise<string> {
+    return this.call<[string]>(path, (cb) => this.client.a_create(path, data, mode, cb)).then(
+      ([created]) => created,
+    );
+  }
+
+  async stat(path: string, signal?: AbortSignal): Promise<ZkStat> {
+    const [stat] = await this.retrying<[ZkStat]>(path, (cb) => this.client.a_exists(path, false, cb), signal);
+    return stat;
+  }
+
+  read(path: string): Promise<[ZkStat, Buffer | string]> {
+    return this.retrying<[ZkStat, Buffer | string]>(path, (cb) => this.client.a_get(path, false, cb));
+  }
+
+  setAcl(path: string, acl: ZkAcl[]): Promise<unknown> {
+    return this.call<[]>(path, (cb) => this.client.a_set_acl(path, -1, acl, cb));
+  }
+
+  /** Sets a one-shot watch on a node; resolves false (and sets no watch) when the node is gone. */
+  async watchNode(path: string, onChange: () => void): Promise<boolean> {
+    let fired = false;
+    const watcher: Watcher = (type) => {
+      // Session events reach node watchers too; only a change of the node itself matters here.
+      if (type === SESSION_EVENT || fired) return;
+      fired = true;
+      onChange();
+    };
+    try {
+      await this.call<[ZkStat, Buffer | string]>(path, (cb) => this.client.aw_get(path, watcher, cb));
+      return true;
+    } catch (error) {
+      if (error instanceof ZkCallError && error.rc === rc.NONODE) return false;
+      throw error;
+    }
+  }
+}
