@@ -1,0 +1,18 @@
+export {
+  type EnsembleMember,
+  type MemberRef,
+  type StartEnsembleOptions,
+  startEnsemble,
+  type ZooKeeperEnsemble,
+} from "./ensemble.js";
+export {
+  isZooKeeperTestingError,
+  ZooKeeperNotFoundError,
+  ZooKeeperTestingError,
+  type ZooKeeperTestingErrorCode,
+} from "./errors.js";
+export { type FindZooKeeperOptions, findZooKeeper, type ZooKeeperInstallation } from "./find-zookeeper.js";
+export { type FourLetterOptions, fourLetter } from "./four-letter.js";
+export type { ZooKeeperServerOptions } from "./jvm-server.js";
+export { type StartZooKeeperOptions, startZooKeeper, type ZooKeeperServer } from "./server.js";
+export { type WaitForOptions, waitFor } from "./wait-for.js";

@@ -1,0 +1,293 @@
+// One ZooKeeper JVM: its files, its process, and the waiting that tells when it serves.
+import { type ChildProcess, spawn } from "node:child_process";
+import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { delimiter, join } from "node:path";
+import { ZooKeeperTestingError } from "./errors.js";
+import type { ZooKeeperInstallation } from "./find-zookeeper.js";
+import { fourLetter } from "./four-letter.js";
+import { trackProcess } from "./registry.js";
+
+/** Server settings shared by {@link startZooKeeper} and {@link startEnsemble}. */
+export interface ZooKeeperServerOptions {
+  /** ZooKeeper's time unit in milliseconds (heartbeats, session bounds). Default 500. */
+  tickTime?: number;
+  /** Smallest session timeout the server grants, in milliseconds. Default `2 * tickTime`. */
+  minSessionTimeout?: number;
+  /** Largest session timeout the server grants, in milliseconds. Default 60000. */
+  maxSessionTimeout?: number;
+  /**
+   * How often the server deletes empty container and expired TTL nodes, in milliseconds
+   * (`-Dznode.container.checkIntervalMs`). ZooKeeper's default is 60000; tests of container parents want ~100.
+   */
+  containerCheckIntervalMs?: number;
+  /** How many containers the server deletes per minute at most (`-Dznode.container.maxPerMinute`). */
+  containerMaxPerMinute?: number;
+  /** Extra `zoo.cfg` lines, e.g. `{ snapCount: 1000 }`; they override this package's defaults. */
+  config?: Record<string, string | number | boolean>;
+  /** Extra Java system properties, e.g. `{ "zookeeper.extendedTypesEnabled": true }`. */
+  systemProperties?: Record<string, string | number | boolean>;
+  /** JVM options appended after the defaults (`-Xmx256m -XX:+UseSerialGC …`), so they win. */
+  jvmOptions?: string[];
+  /** How long to wait for the server to serve, in milliseconds. Default 30000 (60000 for an ensemble). */
+  startTimeoutMs?: number;
+  /** Java and class path to use; default {@link findZooKeeper}(). */
+  installation?: ZooKeeperInstallation;
+  /** Parent of the temporary directory that holds data, configuration and logs. Default `os.tmpdir()`. */
+  tmpDir?: string;
+}
+
+export interface JvmServerSpec {
+  dir: string;
+  host: string;
+  clientPort: number;
+  /** Ensemble members: their id and every member's `server.N=` line. */
+  quorum?: { myid: number; servers: string[] };
+}
+
+const log4jProperties = `log4j.rootLogger=INFO, CONSOLE
+log4j.appender.CONSOLE=org.apache.log4j.ConsoleAppender
+log4j.appender.CONSOLE.layout=org.apache.log4j.PatternLayout
+log4j.appender.CONSOLE.layout.ConversionPattern=%d{ISO8601} [myid:%X{myid}] %-5p [%t:%C{1}@%L] - %m%n
+`;
+
+const logbackXml = `<configuration>
+  <appender name="CONSOLE" class="ch.qos.logback.core.ConsoleAppender">
+    <encoder><pattern>%d{ISO8601} [myid:%X{myid}] %-5level [%thread:%logger{0}@%line] - %msg%n</pattern></encoder>
+  </appender>
+  <root level="INFO"><appender-ref ref="CONSOLE"/></root>
+</configuration>
+`;
+
+/** Free loopback ports, held open together so that they are distinct, then released. */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
+          const server = createServer();
+          server.once("error", reject);
+          server.listen(0, "127.0.0.1", () => resolve(server));
+        }),
+    ),
+  );
+  const ports = servers.map((server) => {
+    const address = server.address();
+    if (address === null || typeof address === "string") throw new Error("unexpected server address");
+    return address.port;
+  });
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  return ports;
+}
+
+export class JvmServer {
+  readonly dir: string;
+  readonly host: string;
+  readonly port: number;
+  readonly logFile: string;
+  private readonly args: string[];
+  private child: ChildProcess | undefined;
+  private exited: Promise<void> = Promise.resolve();
+  private lastPid: number | undefined;
+  private stopped = false;
+  paused = false;
+
+  constructor(
+    private readonly installation: ZooKeeperInstallation,
+    spec: JvmServerSpec,
+    options: ZooKeeperServerOptions,
+  ) {
+    this.dir = spec.dir;
+    this.host = spec.host;
+    this.port = spec.clientPort;
+    this.logFile = join(spec.dir, "zookeeper.log");
+    const dataDir = join(spec.dir, "data");
+    mkdirSync(dataDir, { recursive: true });
+    const tickTime = options.tickTime ?? 500;
+    const config: Record<string, string | number | boolean> = {
+      tickTime,
+      dataDir,
+      clientPort: spec.clientPort,
+      clientPortAddress: spec.host,
+      minSessionTimeout: options.minSessionTimeout ?? 2 * tickTime,
+      maxSessionTimeout: options.maxSessionTimeout ?? 60_000,
+      // Tests open many connections from one address; the default limit is 60.
+      maxClientCnxns: 0,
+      "4lw.commands.whitelist": "*",
+      "admin.enableServer": false,
+      // A test server trades durability against power loss for speed; a kill still loses nothing.
+      forceSync: "no",
+      preAllocSize: 1024,
+      ...(spec.quorum && { initLimit: 10, syncLimit: 5, standaloneEnabled: false, reconfigEnabled: false }),
+      ...options.config,
+    };
+    const lines = Object.entries(config).map(([key, value]) => `${key}=${value}`);
+    if (spec.quorum) {
+      lines.push(...spec.quorum.servers);
+      writeFileSync(join(dataDir, "myid"), `${spec.quorum.myid}\n`);
+    }
+    const configFile = join(spec.dir, "zoo.cfg");
+    writeFileSync(configFile, `${lines.join("\n")}\n`);
+    writeFileSync(join(spec.dir, "log4j.properties"), log4jProperties);
+    writeFileSync(join(spec.dir, "logback.xml"), logbackXml);
+
+    const properties: Record<string, string | number | boolean> = {
+      // Marks the process as ours, for `ps` and for humans.
+      "zk-dist-lock.testing.dir": spec.dir,
+      "log4j.configuration": `file:${join(spec.dir, "log4j.properties")}`,
+      "logback.configurationFile": join(spec.dir, "logback.xml"),
+      "zookeeper.jmx.log4j.disable": true,
+      "java.net.preferIPv4Stack": true,
+      ...(options.containerCheckIntervalMs !== undefined && {
+        "znode.container.checkIntervalMs": options.containerCheckIntervalMs,
+      }),
+      ...(options.containerMaxPerMinute !== undefined && {
+        "znode.container.maxPerMinute": options.containerMaxPerMinute,
+      }),
+      ...options.systemProperties,
+    };
+    this.args = [
+      // A small heap and a quick start: tests start many short-lived servers on small machines.
+      "-Xmx256m",
+      "-XX:+UseSerialGC",
+      "-XX:TieredStopAtLevel=1",
+      "-Xshare:auto",
+      ...Object.entries(properties).map(([key, value]) => `-D${key}=${value}`),
+      ...(options.jvmOptions ?? []),
+      "-cp",
+      installation.classpath.join(delimiter),
+      "org.apache.zookeeper.server.quorum.QuorumPeerMain",
+      configFile,
+    ];
+  }
+
+  get connectString(): string {
+    return `${this.host}:${this.port}`;
+  }
+
+  /** The JVM's pid while it runs, else the last one it had. */
+  get pid(): number | undefined {
+    return this.lastPid;
+  }
+
+  get running(): boolean {
+    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  start(): void {
+    if (this.stopped)
+      throw new ZooKeeperTestingError("NOT_RUNNING", `The server at ${this.connectString} was stopped`);
+    if (this.running) return;
+    const log = openSync(this.logFile, "a");
+    try {
+      this.child = spawn(this.installation.java, this.args, {
+        cwd: this.dir,
+        detached: false,
+        stdio: ["ignore", log, log],
+      });
+    } finally {
+      closeSync(log);
+    }
+    const child = this.child;
+    this.paused = false;
+    this.lastPid = child.pid;
+    trackProcess(child);
+    this.exited = new Promise((resolve) => {
+      child.once("exit", () => resolve());
+      child.once("error", (error) => {
+        writeFileSync(this.logFile, `Could not start ${this.installation.java}: ${error.message}\n`, {
+          flag: "a",
+        });
+        resolve();
+      });
+    });
+  }
+
+  /** Resolves once the server answers `srvr` with a mode, i.e. it serves clients. */
+  async waitUntilServing(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let exited = false;
+    void this.exited.then(() => {
+      exited = true;
+    });
+    let last = "";
+    for (;;) {
+      if (exited || !this.running) {
+        throw new ZooKeeperTestingError(
+          "START_FAILED",
+          `ZooKeeper at ${this.connectString} exited while starting. Log (${this.logFile}):\n${this.logTail()}`,
+        );
+      }
+      try {
+        last = await fourLetter(this.host, this.port, "srvr", { timeoutMs: 1000 });
+        if (/^Mode: (standalone|leader|follower|observer)$/m.test(last)) return;
+      } catch (error) {
+        last = error instanceof Error ? error.message : String(error);
+      }
+      if (Date.now() >= deadline) {
+        throw new ZooKeeperTestingError(
+          "START_TIMEOUT",
+          `ZooKeeper at ${this.connectString} did not serve within ${timeoutMs} ms (last answer: ${last.trim()}). Log (${this.logFile}):\n${this.logTail()}`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  /** Whether the last start failed because a port was taken, which a retry on other ports fixes. */
+  portWasTaken(): boolean {
+    return /Address already in use|BindException/.test(this.logTail(200));
+  }
+
+  pause(): void {
+    if (!this.running)
+      throw new ZooKeeperTestingError("NOT_RUNNING", `The server at ${this.connectString} is not running`);
+    this.child!.kill("SIGSTOP");
+    this.paused = true;
+  }
+
+  resume(): void {
+    if (!this.running)
+      throw new ZooKeeperTestingError("NOT_RUNNING", `The server at ${this.connectString} is not running`);
+    this.child!.kill("SIGCONT");
+    this.paused = false;
+  }
+
+  /** SIGTERM (ZooKeeper shuts down cleanly), SIGKILL when it takes longer than `graceMs`. */
+  async terminate(graceMs = 5000): Promise<void> {
+    if (!this.running) return this.exited;
+    const child = this.child!;
+    child.kill("SIGTERM");
+    // A stopped process only acts on SIGTERM once it runs again.
+    if (this.paused) child.kill("SIGCONT");
+    const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+    await this.exited;
+    clearTimeout(timer);
+    this.paused = false;
+  }
+
+  async kill(): Promise<void> {
+    if (!this.running) return this.exited;
+    this.child!.kill("SIGKILL");
+    await this.exited;
+    this.paused = false;
+  }
+
+  /** For good: no restart after this. */
+  async shutdown(): Promise<void> {
+    this.stopped = true;
+    await this.terminate();
+  }
+
+  logTail(lines = 40): string {
+    try {
+      return readFileSync(this.logFile, "utf8")
+        .split("\n")
+        .slice(-lines - 1)
+        .join("\n");
+    } catch {
+      return "(no log)";
+    }
+  }
+}

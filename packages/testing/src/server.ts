@@ -1,0 +1,154 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ZooKeeperTestingError } from "./errors.js";
+import { findZooKeeper } from "./find-zookeeper.js";
+import { freePorts, JvmServer, type ZooKeeperServerOptions } from "./jvm-server.js";
+import { removeDir, trackDir } from "./registry.js";
+
+/** Options of {@link startZooKeeper}. */
+export interface StartZooKeeperOptions extends ZooKeeperServerOptions {
+  /** Client port on 127.0.0.1. Default: a free port (retried on a clash). */
+  port?: number;
+}
+
+/** A running standalone ZooKeeper server; see {@link startZooKeeper}. */
+export interface ZooKeeperServer extends AsyncDisposable {
+  /** `127.0.0.1:<port>`, for a ZooKeeper client. */
+  readonly connectString: string;
+  readonly host: string;
+  readonly port: number;
+  /** The temporary directory holding `zoo.cfg`, `data/` and `zookeeper.log`; removed by {@link stop}. */
+  readonly dir: string;
+  /** The server log (the JVM's output), kept across restarts. */
+  readonly logFile: string;
+  /** The JVM's pid while it runs, else the pid it last had. */
+  readonly pid: number | undefined;
+  readonly running: boolean;
+  /** Whether {@link pause} stopped the JVM. */
+  readonly paused: boolean;
+  /** Stops the server (SIGTERM, then SIGKILL after 5 s) and removes its directory. Idempotent. */
+  stop(): Promise<void>;
+  /** Stops the server and starts it again on the same port with the same data; resolves when it serves. */
+  restart(): Promise<void>;
+  /** SIGKILLs the JVM, like a crash; {@link restart} brings it back with its data. */
+  kill(): Promise<void>;
+  /** Freezes the JVM (SIGSTOP): connections stay open but nothing is answered, like a hung server. */
+  pause(): void;
+  /** Lets a paused JVM run again (SIGCONT). */
+  resume(): void;
+  /** The last lines of the server log, for failure messages. */
+  logTail(lines?: number): string;
+}
+
+/**
+ * Starts a standalone ZooKeeper server on a free loopback port with a temporary data directory, and
+ * resolves once it serves (it answers the `srvr` four-letter command with a mode). The server is
+ * killed and its directory removed when the process exits, even if `stop()` is never called.
+ *
+ * @example
+ * ```ts
+ * const zk = await startZooKeeper({ tickTime: 200, containerCheckIntervalMs: 100 });
+ * try {
+ *   const client = new ZooKeeper({ connect: zk.connectString, timeout: 5000 });
+ *   // …
+ *   zk.pause(); // the server hangs
+ *   zk.resume();
+ *   await zk.restart(); // same port, same data
+ * } finally {
+ *   await zk.stop();
+ * }
+ * // or: await using zk = await startZooKeeper();
+ * ```
+ */
+export async function startZooKeeper(options: StartZooKeeperOptions = {}): Promise<ZooKeeperServer> {
+  const installation = options.installation ?? findZooKeeper();
+  const startTimeoutMs = options.startTimeoutMs ?? 30_000;
+  const dir = mkdtempSync(join(options.tmpDir ?? tmpdir(), "zk-testing-"));
+  trackDir(dir);
+  try {
+    for (let attempt = 1; ; attempt++) {
+      const port = options.port ?? (await freePorts(1))[0]!;
+      const jvm = new JvmServer(installation, { dir, host: "127.0.0.1", clientPort: port }, options);
+      try {
+        jvm.start();
+        await jvm.waitUntilServing(startTimeoutMs);
+        return new StandaloneServer(jvm, startTimeoutMs);
+      } catch (error) {
+        await jvm.kill();
+        // Another process may take a free port between our probe and the JVM's bind.
+        if (options.port !== undefined || attempt >= 3 || !jvm.portWasTaken()) throw error;
+      }
+    }
+  } catch (error) {
+    removeDir(dir);
+    throw error;
+  }
+}
+
+class StandaloneServer implements ZooKeeperServer {
+  private stopping: Promise<void> | undefined;
+
+  constructor(
+    private readonly jvm: JvmServer,
+    private readonly startTimeoutMs: number,
+  ) {}
+
+  get connectString() {
+    return this.jvm.connectString;
+  }
+  get host() {
+    return this.jvm.host;
+  }
+  get port() {
+    return this.jvm.port;
+  }
+  get dir() {
+    return this.jvm.dir;
+  }
+  get logFile() {
+    return this.jvm.logFile;
+  }
+  get pid() {
+    return this.jvm.pid;
+  }
+  get running() {
+    return this.jvm.running;
+  }
+  get paused() {
+    return this.jvm.paused;
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= this.jvm.shutdown().then(() => removeDir(this.jvm.dir));
+    return this.stopping;
+  }
+
+  async restart(): Promise<void> {
+    if (this.stopping)
+      throw new ZooKeeperTestingError("NOT_RUNNING", `The server at ${this.connectString} was stopped`);
+    await this.jvm.terminate();
+    this.jvm.start();
+    await this.jvm.waitUntilServing(this.startTimeoutMs);
+  }
+
+  kill(): Promise<void> {
+    return this.jvm.kill();
+  }
+
+  pause(): void {
+    this.jvm.pause();
+  }
+
+  resume(): void {
+    this.jvm.resume();
+  }
+
+  logTail(lines?: number): string {
+    return this.jvm.logTail(lines);
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.stop();
+  }
+}
