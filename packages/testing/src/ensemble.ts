@@ -180,12 +180,12 @@ class Ensemble implements ZooKeeperEnsemble {
     return modes.find((member) => member !== undefined);
   }
 
-  kill(ref: MemberRef): Promise<void> {
-    return this.member(ref).jvm.kill();
+  async kill(ref: MemberRef): Promise<void> {
+    await this.member(ref).jvm.kill();
   }
 
-  stopMember(ref: MemberRef): Promise<void> {
-    return this.member(ref).jvm.terminate();
+  async stopMember(ref: MemberRef): Promise<void> {
+    await this.member(ref).jvm.terminate();
   }
 
   async restart(ref: MemberRef): Promise<void> {
