@@ -8,6 +8,8 @@ export default defineConfig({
   resolve: { conditions },
   ssr: { resolve: { conditions, externalConditions: conditions } },
   test: {
+    // One ZooKeeper server for the whole run, shared by every project (or ZK_CONNECT when set).
+    globalSetup: ["packages/testing/src/vitest.ts"],
     projects: ["packages/*", "examples/*"],
   },
 });
