@@ -33,7 +33,11 @@ export function resolveLockOptions(options: unknown, defaults: LockOptions = {})
   if (options !== undefined && (typeof options !== "object" || options === null)) {
     throw new LockInvalidArgumentError(`Lock options must be an object; got ${describe(options)}.`);
   }
-  const given = { ...defaults, ...(options as LockOptions | undefined) };
+  // An option given as undefined means "not given": it must not hide the manager's default.
+  const given: LockOptions = { ...defaults };
+  for (const [name, value] of Object.entries(options ?? {})) {
+    if (value !== undefined) (given as Record<string, unknown>)[name] = value;
+  }
   const label = given.label;
   if (label !== undefined && (typeof label !== "string" || label.length > MAX_LABEL_LENGTH)) {
     throw new LockInvalidArgumentError(`label must be a string of at most ${MAX_LABEL_LENGTH} characters.`);
