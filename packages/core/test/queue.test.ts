@@ -1,0 +1,128 @@
+// The queue of waiters on the shared server: FIFO order, one watch per waiter on its predecessor,
+// and one release waking exactly one waiter (no herd).
+import { waitFor } from "@zk-dist-lock/testing";
+import { afterEach, describe, expect, inject, it } from "vitest";
+import type { ZkLock } from "../src/index.js";
+import {
+  closeClients,
+  eventsNamed,
+  hostAndPort,
+  startManager,
+  type TestManager,
+  uniqueRoot,
+  watchesByPath,
+} from "./support/zk.js";
+
+const connect = inject("zkConnect");
+const resource = "queue";
+
+describe("the waiting queue", () => {
+  const managers: TestManager[] = [];
+
+  afterEach(async () => {
+    await Promise.allSettled(managers.map(({ manager }) => manager.close()));
+    managers.length = 0;
+    closeClients();
+  });
+
+  /** A holder and `count` waiters, each on its own session, queued one at a time in index order. */
+  async function queue(rootDir: string, count: number) {
+    const started = await Promise.all(
+      Array.from({ length: count + 1 }, () => startManager(connect, { rootDir })),
+    );
+    managers.push(...started);
+    const [holder, ...waiters] = started as [TestManager, ...TestManager[]];
+    const holderLock = holder.manager.createLock(resource);
+    await holderLock.acquire();
+    const locks: ZkLock[] = [];
+    const acquisitions: Promise<bigint>[] = [];
+    for (const [i, waiter] of waiters.entries()) {
+      const lock = waiter.manager.createLock(resource);
+      locks.push(lock);
+      acquisitions.push(lock.acquire());
+      await waitFor(async () => (await holder.manager.inspect(resource)).waiters.length === i + 1, {
+        message: `waiter ${i} in the queue`,
+      });
+    }
+    const inspection = await holder.manager.inspect(resource);
+    expect(inspection.holder?.sessionId).toBe(String(holder.client.zk.client_id));
+    expect(inspection.waiters.map((w) => w.sessionId)).toEqual(
+      waiters.map((w) => String(w.client.zk.client_id)),
+    );
+    return { holder, holderLock, waiters, locks, acquisitions, inspection };
+  }
+
+  it("grants the lock in the order the waiters queued", async () => {
+    const { holderLock, locks, acquisitions } = await queue(uniqueRoot("fifo"), 5);
+    const order: number[] = [];
+    const tokens: bigint[] = [];
+    const done = acquisitions.map((acquisition, i) =>
+      acquisition.then(async (token) => {
+        order.push(i);
+        tokens.push(token);
+        await locks[i]!.release();
+      }),
+    );
+    await holderLock.release();
+    await Promise.all(done);
+    expect(order).toEqual([0, 1, 2, 3, 4]);
+    for (let i = 1; i < tokens.length; i++) expect(tokens[i]!).toBeGreaterThan(tokens[i - 1]!);
+  });
+
+  it("keeps one watch per waiter, on its predecessor, and wakes one waiter per release", async () => {
+    const rootDir = uniqueRoot("herd");
+    const { host, port } = hostAndPort(connect);
+    const { holder, holderLock, waiters, locks, acquisitions, inspection } = await queue(rootDir, 4);
+    const dir = inspection.path;
+    const nodes = [inspection.holder!, ...inspection.waiters].map((p) => `${dir}/${p.node}`);
+
+    // Count how often each waiter lists the children: a woken waiter re-lists.
+    const lists = waiters.map((waiter) => {
+      const counter = { count: 0 };
+      const { zk } = waiter.client;
+      const original = zk.a_get_children2.bind(zk);
+      zk.a_get_children2 = (...args: Parameters<typeof original>) => {
+        counter.count++;
+        return original(...args);
+      };
+      return counter;
+    });
+
+    // Waiter i watches node i (its predecessor) and nothing else; the holder watches nothing.
+    const sessions = waiters.map((w) => String(w.client.zk.client_id));
+    const watchedBy = (watches: Map<string, string[]>, session: string) =>
+      [...watches].filter(([, watchers]) => watchers.includes(session)).map(([path]) => path);
+    const watches = await waitFor(
+      async () => {
+        const all = await watchesByPath(host, port);
+        return sessions.every((s) => watchedBy(all, s).length > 0) && all;
+      },
+      { message: "every waiter's watch" },
+    );
+    for (const [i, session] of sessions.entries()) expect(watchedBy(watches, session)).toEqual([nodes[i]]);
+    expect(watchedBy(watches, String(holder.client.zk.client_id))).toEqual([]);
+
+    const before = lists.map((l) => l.count);
+    await holderLock.release();
+    await acquisitions[0];
+    // ZooKeeper sends a session its watch events before the replies to later requests: once each
+    // waiter has an answer about the deleted node, any wake-up by that deletion has happened.
+    for (const waiter of waiters) {
+      await expect(waiter.client.zk.exists(nodes[0]!, false)).rejects.toThrow(/-101/);
+    }
+    expect(lists.map((l) => l.count).slice(1)).toEqual(before.slice(1));
+    expect(waiters.map((w) => eventsNamed(w.events, "acquired").length)).toEqual([1, 0, 0, 0]);
+    const after = await holder.manager.inspect(resource);
+    expect(after.holder?.sessionId).toBe(sessions[0]);
+    expect(after.waiters.map((w) => w.sessionId)).toEqual(sessions.slice(1));
+    const watchesAfter = await watchesByPath(host, port);
+    expect(watchedBy(watchesAfter, sessions[0]!)).toEqual([]);
+    for (let i = 1; i < sessions.length; i++)
+      expect(watchedBy(watchesAfter, sessions[i]!)).toEqual([nodes[i]]);
+
+    for (const [i, lock] of locks.entries()) {
+      await acquisitions[i];
+      await lock.release();
+    }
+  });
+});

@@ -1,0 +1,141 @@
+// Helpers for the fault tests: connected clients, managers with an event log, sessions killed from
+// outside, and the server's view of watches.
+import { fourLetter, waitFor } from "@zk-dist-lock/testing";
+import ZooKeeper from "zookeeper";
+import { type LockEvents, ZkLockManager, type ZkLockManagerOptions } from "../../src/index.js";
+
+/** A client of the npm `zookeeper` package with the lifecycle facts the tests wait for. */
+export interface TestClient {
+  zk: ZooKeeper;
+  /** How many times it connected (1 after the first connection, 2 after one reconnect, …). */
+  readonly connects: number;
+  /** The code of its `close` event (-112 for an expired session), once closed. */
+  readonly closedWith: number | undefined;
+}
+
+const clients = new Set<ZooKeeper>();
+
+/** A client connected to `connect`, asking for a session timeout of `timeoutMs`. */
+export async function connectClient(
+  connect: string,
+  timeoutMs = 10_000,
+  extra: object = {},
+): Promise<TestClient> {
+  const zk = new ZooKeeper({ connect, timeout: timeoutMs, ...extra });
+  zk.setLogger(false);
+  clients.add(zk);
+  const state = { zk, connects: 0, closedWith: undefined as number | undefined };
+  zk.on("connect", () => state.connects++);
+  zk.on("close", (_client: unknown, code: number) => {
+    state.closedWith = code;
+  });
+  zk.init({});
+  await waitFor(() => state.connects > 0 || state.closedWith !== undefined, {
+    timeoutMs: 20_000,
+    message: `a connection to ${connect}`,
+  });
+  if (state.connects === 0) throw new Error(`The client to ${connect} closed with ${state.closedWith}.`);
+  return state;
+}
+
+/** Closes every client the helpers opened that is still open. */
+export function closeClients(): void {
+  for (const zk of clients) {
+    try {
+      zk.close();
+    } catch {
+      // already closed
+    }
+  }
+  clients.clear();
+}
+
+/** Every event a manager emitted, in order, with its name. */
+export type EventLog = { [K in keyof LockEvents]: { name: K } & LockEvents[K][0] }[keyof LockEvents][];
+
+export interface TestManager {
+  manager: ZkLockManager;
+  client: TestClient;
+  events: EventLog;
+}
+
+/** A manager on its own client (so its own session), recording its events. */
+export async function startManager(
+  connect: string,
+  options: ZkLockManagerOptions & { sessionTimeoutMs?: number } = {},
+): Promise<TestManager> {
+  const { sessionTimeoutMs, ...managerOptions } = options;
+  const client = await connectClient(connect, sessionTimeoutMs);
+  const manager = new ZkLockManager(managerOptions);
+  manager.init(client.zk);
+  const events: EventLog = [];
+  for (const name of ["acquired", "released", "suspended", "reconnected", "lost", "cleanupFailed"] as const) {
+    manager.on(name, (event: object) => events.push({ name, ...event } as EventLog[number]));
+  }
+  return { manager, client, events };
+}
+
+/** The recorded events of one kind. */
+export function eventsNamed<K extends keyof LockEvents>(events: EventLog, name: K): LockEvents[K][0][] {
+  return events.filter((event) => event.name === name) as unknown as LockEvents[K][0][];
+}
+
+/**
+ * Ends `client`'s session from outside, as Curator's KillSession does: a second client joins the
+ * session with its id and password and closes it, which closes the session on the server.
+ */
+export async function killSession(connect: string, client: TestClient): Promise<void> {
+  const intruder = await connectClient(connect, client.zk.timeout, {
+    client_id: client.zk.client_id,
+    client_password: client.zk.client_password,
+  });
+  intruder.zk.close();
+}
+
+/** The children of `path`, or [] when it does not exist. */
+export async function childrenOf(client: TestClient, path: string): Promise<string[]> {
+  try {
+    return await client.zk.get_children(path, false);
+  } catch (error) {
+    if (String(error).includes("-101")) return [];
+    throw error;
+  }
+}
+
+/** Whether `path` exists. */
+export async function exists(client: TestClient, path: string): Promise<boolean> {
+  try {
+    await client.zk.exists(path, false);
+    return true;
+  } catch (error) {
+    if (String(error).includes("-101")) return false;
+    throw error;
+  }
+}
+
+/** The server's data watches (`wchp`): watched path → the sessions (hex, no 0x) watching it. */
+export async function watchesByPath(host: string, port: number): Promise<Map<string, string[]>> {
+  const answer = await fourLetter(host, port, "wchp");
+  const watches = new Map<string, string[]>();
+  let path: string | undefined;
+  for (const line of answer.split("\n")) {
+    if (line.startsWith("/")) {
+      path = line;
+      watches.set(path, []);
+    } else if (line.startsWith("\t0x") && path) {
+      watches.get(path)?.push(line.slice(3));
+    }
+  }
+  return watches;
+}
+
+/** `host` and `port` of the first server of a connect string. */
+export function hostAndPort(connect: string): { host: string; port: number } {
+  const [host = "127.0.0.1", port = "2181"] = connect.split(",")[0]!.split(":");
+  return { host, port: Number(port) };
+}
+
+/** A rootDir of its own for each test, so tests on the shared server never meet. */
+export function uniqueRoot(name: string): string {
+  return `/fault-tests/${name}-${process.pid}-${Date.now().toString(36)}`;
+}
