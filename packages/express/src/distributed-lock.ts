@@ -1,0 +1,168 @@
+import {
+  encodeResource,
+  isLockError,
+  type LockError,
+  LockInvalidArgumentError,
+  ZkLockManager,
+} from "@zk-dist-lock/core";
+import type { NextFunction, Request, RequestHandler, Response } from "express";
+import type { RouteLock } from "./route-lock.js";
+
+/** Answers a request that did not get the lock within `acquireTimeout`. */
+export type OnLocked = (
+  req: Request,
+  res: Response,
+  next: NextFunction,
+  error: LockError,
+) => void | Promise<void>;
+
+/** Options of {@link distributedLock}. */
+export interface DistributedLockOptions {
+  /**
+   * The resource to lock: a string, or a function of the request that returns one, such as
+   * `(req) => \`invoice:${req.params.id}\``. Any string up to 512 UTF-8 bytes is safe: it is encoded
+   * into one znode name under `rootDir`. A function that returns an empty, over-long or non-string
+   * key makes the request fail with status 400; an error it throws goes to `next(err)` unchanged.
+   */
+  key: string | ((req: Request) => string);
+  /**
+   * Milliseconds to wait for the lock before answering with `onLocked`. Default: the manager's
+   * `acquireTimeout`, else wait until the lock comes or the client goes away.
+   */
+  acquireTimeout?: number;
+  /** Parent path of the lock directories. Default: the manager's `rootDir` (`"/locks"`). */
+  rootDir?: string;
+  /**
+   * Answers a request whose wait timed out. Default: `423 Locked` with an empty text body. Errors
+   * it throws or rejects with go to `next(err)`.
+   */
+  onLocked?: OnLocked;
+}
+
+/**
+ * A request handler that holds a distributed lock on `key` while the rest of the route runs, and
+ * releases it exactly once when the response has finished or the connection has closed, whichever
+ * comes first. The handler finds the fencing token and the lost-lock signal on `res.locals.lock`
+ * (see `getLock(res)`). A `withLock()` on the same manager and resource inside the handler, or a
+ * Nest `@DistributedLock()` method it calls, joins the hold instead of waiting for it.
+ *
+ * A wait that times out is answered by `onLocked` (default `423 Locked`); a client that goes away
+ * while waiting stops the wait; an invalid key gives `next(err)` with a `LockInvalidArgumentError`
+ * carrying `status` 400; other failures (no ZooKeeper session, …) go to `next(err)` as they are.
+ *
+ * @example
+ * ```ts
+ * import express from "express";
+ * import { distributedLock, getLock } from "@zk-dist-lock/express";
+ *
+ * app.post(
+ *   "/invoices/:id/pay",
+ *   distributedLock(manager, { key: (req) => `invoice:${req.params.id}`, acquireTimeout: 2000 }),
+ *   async (req, res) => {
+ *     const { token } = getLock(res);
+ *     await invoices.pay(req.params.id, { fence: token });
+ *     res.sendStatus(204);
+ *   },
+ * );
+ * ```
+ */
+export function distributedLock(manager: ZkLockManager, options: DistributedLockOptions): RequestHandler {
+  const { key, onLocked = answerLocked, ...lockOptions } = checkOptions(manager, options);
+  return (req, res, next) => {
+    let resource: string;
+    try {
+      resource = typeof key === "function" ? key(req) : key;
+    } catch (error) {
+      next(error);
+      return;
+    }
+    try {
+      encodeResource(resource);
+    } catch (error) {
+      next(isLockError(error, "INVALID_ARGUMENT") ? asBadRequest(error) : error);
+      return;
+    }
+    const over = requestOver(res);
+    let held = false;
+    const hold: Promise<void> = manager.withLock(
+      resource,
+      ({ token, signal }) =>
+        new Promise<void>((end) => {
+          held = true;
+          if (over.aborted) return end();
+          over.addEventListener("abort", () => end(), { once: true });
+          const release = () => {
+            end();
+            return hold;
+          };
+          res.locals.lock = { resource, token, signal, release } satisfies RouteLock;
+          // Called inside withLock's function, so the rest of the route runs in the async context
+          // of this hold: a nested withLock() on the same resource joins it.
+          next();
+        }),
+      { ...lockOptions, signal: over },
+    );
+    hold.catch((error: unknown) => {
+      // Once held, the only failure left is deleting the lock node, which the manager reports as a
+      // "cleanupFailed" event; the response is over by then (or `release()` hands it to its caller).
+      if (held) return;
+      // The response finished elsewhere or the client left while waiting: nobody is left to answer.
+      if (over.aborted) return;
+      if (isLockError(error, "TIMEOUT")) {
+        new Promise<void>((resolve) => resolve(onLocked(req, res, next, error))).catch(next);
+      } else {
+        next(error);
+      }
+    });
+  };
+}
+
+const answerLocked: OnLocked = (_req, res) => {
+  res.sendStatus(423);
+};
+
+/**
+ * Aborts when the response has been handed to the operating system ("finish") or the connection
+ * closed ("close", also when the client goes away mid-request): the hold ends then, and so does a
+ * wait for the lock, so an abandoned request never takes the lock later.
+ */
+function requestOver(res: Response): AbortSignal {
+  const controller = new AbortController();
+  const abort = () => controller.abort(new Error("The response is over."));
+  if (res.writableFinished || res.destroyed) abort();
+  else {
+    res.once("finish", abort);
+    res.once("close", abort);
+  }
+  return controller.signal;
+}
+
+/** Marks a bad key as the client's mistake for Express's and most apps' error handlers. */
+function asBadRequest(error: LockError): LockError & { status: 400; statusCode: 400 } {
+  return Object.assign(error, { status: 400 as const, statusCode: 400 as const });
+}
+
+function checkOptions(manager: unknown, options: unknown): DistributedLockOptions {
+  if (typeof (manager as ZkLockManager | null)?.withLock !== "function") {
+    throw new LockInvalidArgumentError(
+      "distributedLock(manager, options) needs the process's ZkLockManager as its first argument.",
+    );
+  }
+  if (typeof options !== "object" || options === null) {
+    throw new LockInvalidArgumentError("distributedLock(manager, options) needs options with a key.");
+  }
+  const { key, onLocked, rootDir, acquireTimeout } = options as DistributedLockOptions;
+  if (typeof key === "string") encodeResource(key);
+  else if (typeof key !== "function") {
+    throw new LockInvalidArgumentError(
+      "distributedLock() options.key must be a string or a function of the request that returns one.",
+    );
+  }
+  if (onLocked !== undefined && typeof onLocked !== "function") {
+    throw new LockInvalidArgumentError("distributedLock() options.onLocked must be a function.");
+  }
+  // The manager's constructor checks lock options the way every lock will check them; a throwaway
+  // one reports a bad rootDir or acquireTimeout when the route is set up, not at its first request.
+  new ZkLockManager({ rootDir, acquireTimeout });
+  return { key, onLocked, rootDir, acquireTimeout };
+}
