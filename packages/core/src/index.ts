@@ -40,4 +40,4 @@ export {
   ZkLockManager,
   type ZkLockManagerOptions,
 } from "./zk-lock-manager.js";
-export type { ZkAcl, ZooKeeperClient } from "./zk-session.js";
+export type { ZkAcl } from "./zk-session.js";

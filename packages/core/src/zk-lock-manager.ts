@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { EventEmitter } from "node:events";
+import type ZooKeeper from "zookeeper";
 import { LockError, LockInvalidArgumentError, LockLostError } from "./errors.js";
 import { type OwnerInfo, parseOwner, sortContenders } from "./lock-node.js";
 import {
@@ -10,15 +11,7 @@ import {
 } from "./options.js";
 import { decodeResource, describe, encodeResource } from "./resource-name.js";
 import { type LockHost, ZkLock } from "./zk-lock.js";
-import {
-  assertClient,
-  createMode,
-  rc,
-  type ZkAcl,
-  ZkCallError,
-  ZkSession,
-  type ZooKeeperClient,
-} from "./zk-session.js";
+import { assertClient, createMode, rc, type ZkAcl, ZkCallError, ZkSession } from "./zk-session.js";
 
 /** Options of a manager: defaults for every lock it creates, and the ACL of the nodes it creates. */
 export interface ZkLockManagerOptions extends LockOptions {
@@ -141,7 +134,8 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
    * configured but not started (then it is started). Call again with a new client after the
    * previous session expired.
    */
-  init(client: ZooKeeperClient): this {
+  init(zkClient: ZooKeeper): this {
+    const client: unknown = zkClient;
     assertClient(client);
     if (this.#closed)
       throw new LockError("NOT_INITIALIZED", "This ZkLockManager was closed; create a new one.");
@@ -163,8 +157,8 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
   }
 
   /** The client given to `init()`. */
-  get client(): ZooKeeperClient {
-    return this.#requireSession().client;
+  get client(): ZooKeeper {
+    return this.#requireSession().client as unknown as ZooKeeper;
   }
 
   /**

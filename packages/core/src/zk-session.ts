@@ -36,16 +36,17 @@ type Callback<T extends unknown[]> = (code: number, message: string, ...result: 
 type Watcher = (type: number, state: number, path: string) => void;
 
 /**
- * The part of a client of the npm `zookeeper` package that zk-dist-lock uses. A `new ZooKeeper(…)`
- * from that package satisfies it.
+ * The part of a client of the npm `zookeeper` package that zk-dist-lock uses, typed as it behaves at
+ * run time (the package's own declarations type result messages and the session id as numbers).
  */
 export interface ZooKeeperClient {
   readonly state: number;
   readonly timeout: number;
-  readonly client_id: string;
+  /** The session id, in hex (typed as a number by the package, but a string at run time). */
+  readonly client_id: string | number;
   init(config: object): unknown;
-  on(event: string, listener: (...args: never[]) => void): unknown;
-  off(event: string, listener: (...args: never[]) => void): unknown;
+  on(event: string, listener: (...args: unknown[]) => void): unknown;
+  off(event: string, listener: (...args: unknown[]) => void): unknown;
   a_create(path: string, data: string | Buffer, flags: number, cb: Callback<[string]>): number;
   a_get_children2(path: string, watch: boolean, cb: Callback<[string[], ZkStat]>): number;
   aw_get(path: string, watcher: Watcher, cb: Callback<[ZkStat, Buffer | string]>): number;
@@ -132,7 +133,7 @@ export class ZkSession extends EventEmitter<SessionEvents> {
   }
 
   get sessionId(): string {
-    return this.client.client_id;
+    return String(this.client.client_id);
   }
 
   detach(): void {
@@ -165,7 +166,7 @@ export class ZkSession extends EventEmitter<SessionEvents> {
     this.#lostTimer.unref();
   };
 
-  #onClose = (_client: unknown, code?: number) => {
+  #onClose = (...[, code]: unknown[]) => {
     clearTimeout(this.#lostTimer);
     this.#connected = false;
     this.#over =
