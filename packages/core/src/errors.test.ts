@@ -1,0 +1,20 @@
+import { describe, expect, it } from "vitest";
+import { isLockError, LockError, LockLostError, LockTimeoutError } from "./errors.js";
+
+describe("errors", () => {
+  it("carry code, name, resource and cause", () => {
+    const cause = new Error("root");
+    const lost = new LockLostError("r", "the session expired", cause);
+    expect(lost).toMatchObject({ name: "LockLostError", code: "LOST", resource: "r", cause });
+    expect(new LockTimeoutError("r", 50).message).toBe('Timed out after 50 ms waiting for the lock on "r".');
+  });
+
+  it("are recognised by name, also when they come from another copy of the package", () => {
+    const foreign = Object.assign(new Error("x"), { name: "LockTimeoutError", code: "TIMEOUT" });
+    expect(isLockError(foreign, "TIMEOUT")).toBe(true);
+    expect(isLockError(foreign, "LOST")).toBe(false);
+    expect(isLockError(new LockError("ABORTED", "x"))).toBe(true);
+    expect(isLockError(new Error("x"))).toBe(false);
+    expect(isLockError("LockError")).toBe(false);
+  });
+});

@@ -1,0 +1,49 @@
+import { describe, expect, it } from "vitest";
+import { LockInvalidArgumentError } from "./errors.js";
+import { resolveLockOptions, validateAcquireOptions } from "./options.js";
+
+describe("resolveLockOptions", () => {
+  it("applies defaults: /locks and no timeout", () => {
+    expect(resolveLockOptions(undefined)).toEqual({
+      rootDir: "/locks",
+      acquireTimeout: undefined,
+      label: undefined,
+    });
+  });
+
+  it("lets options override manager defaults", () => {
+    const resolved = resolveLockOptions(
+      { acquireTimeout: 5 },
+      { rootDir: "/app", acquireTimeout: 100, label: "x" },
+    );
+    expect(resolved).toEqual({ rootDir: "/app", acquireTimeout: 5, label: "x" });
+  });
+
+  it.each([-1, Number.NaN, Number.POSITIVE_INFINITY, "100", 2 ** 31])(
+    "refuses acquireTimeout %j",
+    (acquireTimeout) => {
+      expect(() => resolveLockOptions({ acquireTimeout })).toThrow(LockInvalidArgumentError);
+    },
+  );
+
+  it.each([null, "opts", 3])("refuses options %j", (options) => {
+    expect(() => resolveLockOptions(options)).toThrow(/must be an object/);
+  });
+
+  it("refuses a label that is not a short string", () => {
+    expect(() => resolveLockOptions({ label: 5 })).toThrow(/label/);
+    expect(() => resolveLockOptions({ label: "x".repeat(257) })).toThrow(/label/);
+  });
+});
+
+describe("validateAcquireOptions", () => {
+  it("accepts a signal and a timeout of 0 (try once)", () => {
+    const signal = new AbortController().signal;
+    expect(validateAcquireOptions({ signal, timeout: 0 })).toEqual({ signal, timeout: 0 });
+  });
+
+  it("refuses a signal that is not an AbortSignal and a negative timeout", () => {
+    expect(() => validateAcquireOptions({ signal: {} })).toThrow(/AbortSignal/);
+    expect(() => validateAcquireOptions({ timeout: -5 })).toThrow(/timeout must be/);
+  });
+});

@@ -1,0 +1,72 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { isLockError, LockInvalidArgumentError, ZkLockManager } from "../src/index.js";
+import { children, openManager, uniqueRoot } from "./support/client.js";
+
+const connect = inject("zkConnect");
+let zk: Awaited<ReturnType<typeof openManager>>;
+const rootDir = uniqueRoot();
+beforeAll(async () => {
+  zk = await openManager(connect);
+});
+afterAll(async () => {
+  // Every refusal happened before a request: the root directory was never created.
+  expect(await children(zk.client, "/")).not.toContain(rootDir.slice(1));
+  await zk.close();
+});
+
+describe("bad input gets a typed error and creates nothing", () => {
+  it.each([
+    ["an empty resource", () => zk.manager.createLock("", { rootDir })],
+    ["a non-string resource", () => zk.manager.createLock(42 as unknown as string, { rootDir })],
+    ["a resource over 512 bytes", () => zk.manager.createLock("é".repeat(257), { rootDir })],
+    ["a relative rootDir", () => zk.manager.createLock("r", { rootDir: "locks" })],
+    ["a rootDir under /zookeeper", () => zk.manager.createLock("r", { rootDir: "/zookeeper/locks" })],
+    ["a negative acquireTimeout", () => zk.manager.createLock("r", { rootDir, acquireTimeout: -1 })],
+    [
+      "a non-numeric acquireTimeout",
+      () => zk.manager.createLock("r", { rootDir, acquireTimeout: "2s" as unknown as number }),
+    ],
+    ["a manager default that is invalid", () => new ZkLockManager({ rootDir: "/zookeeper" })],
+    ["an ACL that is not a list of entries", () => new ZkLockManager({ acl: [{ perms: 31 }] as never })],
+    ["init() with something that is not a client", () => new ZkLockManager().init({ connect: "x" } as never)],
+  ])("synchronously refuses %s", (_, act) => {
+    expect(act).toThrow(LockInvalidArgumentError);
+    try {
+      act();
+    } catch (error) {
+      expect(error).toMatchObject({ code: "INVALID_ARGUMENT", name: "LockInvalidArgumentError" });
+      expect((error as Error).message.length).toBeGreaterThan(20);
+    }
+  });
+
+  it("refuses bad acquire() options and a withLock without a function, before any request", async () => {
+    const lock = zk.manager.createLock("r", { rootDir });
+    await expect(lock.acquire({ timeout: -5 })).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+    await expect(lock.acquire({ signal: "stop" as never })).rejects.toMatchObject({
+      code: "INVALID_ARGUMENT",
+    });
+    await expect(zk.manager.withLock("r", "fn" as never, { rootDir })).rejects.toMatchObject({
+      code: "INVALID_ARGUMENT",
+    });
+    await expect(zk.manager.withLock("", () => {}, { rootDir })).rejects.toMatchObject({
+      code: "INVALID_ARGUMENT",
+    });
+    expect(lock.state).toBe("idle");
+  });
+
+  it("refuses use before init() and after close() with NOT_INITIALIZED", async () => {
+    const manager = new ZkLockManager();
+    expect(() => manager.createLock("r")).toThrow(/Call init\(zkClient\)/);
+    await expect(manager.withLock("r", () => {})).rejects.toSatisfy((e) => isLockError(e, "NOT_INITIALIZED"));
+    const other = await openManager(connect);
+    await other.manager.close();
+    expect(() => other.manager.createLock("r", { rootDir })).toThrow(/was closed/);
+    other.client.close();
+  });
+
+  it("refuses to replace a live client with another one", async () => {
+    const other = await openManager(connect);
+    expect(() => other.manager.init(zk.client)).toThrow(/still alive/);
+    await other.close();
+  });
+});

@@ -1,0 +1,263 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import ZooKeeper from "zookeeper";
+import { isLockError, type LockOptions, LockTimeoutError, ZkLockManager } from "../src/index.js";
+import { children, openManager, uniqueRoot } from "./support/client.js";
+
+const connect = inject("zkConnect");
+let a: Awaited<ReturnType<typeof openManager>>;
+let b: Awaited<ReturnType<typeof openManager>>;
+
+beforeAll(async () => {
+  [a, b] = await Promise.all([openManager(connect), openManager(connect)]);
+});
+afterAll(async () => {
+  await Promise.all([a?.close(), b?.close()]);
+});
+
+describe("the documented usage", () => {
+  it("works exactly as written, and release leaves the resource directory empty", async () => {
+    const zkClient = new ZooKeeper({ connect, timeout: 5000 });
+    const zkLock = new ZkLockManager();
+    zkLock.init(zkClient); // configured but not started: init starts it
+    const lockOptions: LockOptions = { rootDir: uniqueRoot(), acquireTimeout: 2000 };
+    const lock = zkLock.createLock("resource", lockOptions);
+    try {
+      const token = await lock.acquire();
+      expect(typeof token).toBe("bigint");
+      expect(token).toBeGreaterThan(0n);
+      expect(lock.isHeld).toBe(true);
+      expect(await children(a.client, lock.path)).toHaveLength(1);
+    } finally {
+      await lock.release();
+    }
+    expect(lock.state).toBe("idle");
+    expect(await children(a.client, lock.path)).toEqual([]);
+    zkClient.close();
+  });
+
+  it("takes a client that is still connecting", async () => {
+    const client = new ZooKeeper({ connect, timeout: 5000 });
+    client.init({});
+    const manager = new ZkLockManager().init(client);
+    await expect(manager.withLock("r", ({ token }) => token, { rootDir: uniqueRoot() })).resolves.toBeTypeOf(
+      "bigint",
+    );
+    client.close();
+  });
+});
+
+describe("mutual exclusion and fencing tokens", () => {
+  it("hands the lock from session to session with strictly increasing tokens and no overlap", async () => {
+    const rootDir = uniqueRoot();
+    let inside = 0;
+    let overlaps = 0;
+    const tokens: bigint[] = [];
+    const worker = async (manager: ZkLockManager) => {
+      for (let i = 0; i < 15; i++) {
+        await manager.withLock(
+          "counter",
+          async ({ token }) => {
+            if (++inside > 1) overlaps++;
+            tokens.push(token);
+            await new Promise((resolve) => setImmediate(resolve));
+            inside--;
+          },
+          { rootDir },
+        );
+      }
+    };
+    await Promise.all([worker(a.manager), worker(b.manager), worker(a.manager)]);
+    expect(overlaps).toBe(0);
+    expect(tokens).toHaveLength(45);
+    for (let i = 1; i < tokens.length; i++) expect(tokens[i]).toBeGreaterThan(tokens[i - 1]!);
+  });
+
+  it("gives the lock to the next contender as soon as the holder releases", async () => {
+    const rootDir = uniqueRoot();
+    const holder = a.manager.createLock("r", { rootDir });
+    const first = await holder.acquire();
+    const waiter = b.manager.createLock("r", { rootDir });
+    const acquired = waiter.acquire();
+    await waitUntilWaiting(b.manager, "r", rootDir, 1);
+    await holder.release();
+    expect(await acquired).toBeGreaterThan(first);
+    await waiter.release();
+  });
+});
+
+describe("giving up", () => {
+  it("times out with LockTimeoutError and leaves only the holder's node", async () => {
+    const rootDir = uniqueRoot();
+    const holder = a.manager.createLock("r", { rootDir });
+    await holder.acquire();
+    const contender = b.manager.createLock("r", { rootDir, acquireTimeout: 150 });
+    const error = await contender.acquire().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LockTimeoutError);
+    expect(error).toMatchObject({ code: "TIMEOUT", resource: "r" });
+    expect(await children(b.client, holder.path)).toEqual([holder.nodePath!.split("/").pop()]);
+    expect(contender.state).toBe("idle");
+    await holder.release();
+  });
+
+  it("stops on abort with code ABORTED and the signal's reason as cause, leaving nothing", async () => {
+    const rootDir = uniqueRoot();
+    const holder = a.manager.createLock("r", { rootDir });
+    await holder.acquire();
+    const controller = new AbortController();
+    const waiting = b.manager.createLock("r", { rootDir }).acquire({ signal: controller.signal });
+    await waitUntilWaiting(a.manager, "r", rootDir, 1);
+    const reason = new Error("shutdown");
+    controller.abort(reason);
+    const error = await waiting.catch((e: unknown) => e);
+    expect(isLockError(error, "ABORTED")).toBe(true);
+    expect((error as Error).cause).toBe(reason);
+    expect(await children(b.client, holder.path)).toHaveLength(1);
+    await holder.release();
+  });
+
+  it("does not even send a request when the signal is already aborted", async () => {
+    const rootDir = uniqueRoot();
+    const error = await a.manager
+      .createLock("r", { rootDir })
+      .acquire({ signal: AbortSignal.abort() })
+      .catch((e) => e);
+    expect(isLockError(error, "ABORTED")).toBe(true);
+    expect(await children(a.client, rootDir)).toEqual([]);
+  });
+
+  it("tries once without waiting", async () => {
+    const rootDir = uniqueRoot();
+    const holder = a.manager.createLock("r", { rootDir });
+    await holder.acquire();
+    const other = b.manager.createLock("r", { rootDir });
+    expect(await other.tryAcquire()).toBeUndefined();
+    await holder.release();
+    expect(await other.tryAcquire()).toBeTypeOf("bigint");
+    await other.release();
+    expect(await children(a.client, holder.path)).toEqual([]);
+  });
+});
+
+describe("handles", () => {
+  it("are re-entrant: same token, node deleted when the count returns to zero", async () => {
+    const lock = a.manager.createLock("r", { rootDir: uniqueRoot() });
+    const token = await lock.acquire();
+    expect(await lock.acquire()).toBe(token);
+    expect(lock.holdCount).toBe(2);
+    await lock.release();
+    expect(await children(a.client, lock.path)).toHaveLength(1);
+    await lock.release();
+    expect(await children(a.client, lock.path)).toEqual([]);
+  });
+
+  it("refuse release() without a hold", async () => {
+    const lock = a.manager.createLock("r", { rootDir: uniqueRoot() });
+    await expect(lock.release()).rejects.toMatchObject({ code: "NOT_HELD" });
+    await lock.acquire();
+    await lock.release();
+    await expect(lock.release()).rejects.toMatchObject({ code: "NOT_HELD" });
+  });
+
+  it("release everything with `await using`", async () => {
+    const rootDir = uniqueRoot();
+    let path: string;
+    {
+      await using lock = a.manager.createLock("r", { rootDir });
+      await lock.acquire();
+      await lock.acquire();
+      path = lock.path;
+    }
+    expect(await children(a.client, path)).toEqual([]);
+  });
+
+  it("abort their signal once released", async () => {
+    const lock = a.manager.createLock("r", { rootDir: uniqueRoot() });
+    await lock.acquire();
+    const { signal } = lock;
+    expect(signal.aborted).toBe(false);
+    await lock.release();
+    expect(signal.aborted).toBe(true);
+    expect(signal.reason).toMatchObject({ code: "NOT_HELD" });
+  });
+});
+
+describe("withLock", () => {
+  it("returns the function's result and releases when it throws", async () => {
+    const rootDir = uniqueRoot();
+    expect(await a.manager.withLock("r", ({ token }) => token + 1n, { rootDir })).toBeTypeOf("bigint");
+    await expect(
+      a.manager.withLock(
+        "r",
+        () => {
+          throw new Error("boom");
+        },
+        { rootDir },
+      ),
+    ).rejects.toThrow("boom");
+    await expect(
+      a.manager.withLock("r", async () => Promise.reject(new Error("late")), { rootDir }),
+    ).rejects.toThrow("late");
+    expect(await children(a.client, `${rootDir}/r`)).toEqual([]);
+  });
+});
+
+describe("observability", () => {
+  it("emits acquired and released with wait and hold durations", async () => {
+    const rootDir = uniqueRoot();
+    const seen: string[] = [];
+    const onAcquired = (e: { resource: string; waitMs: number; token: bigint }) => {
+      if (e.resource === "observed") seen.push(`acquired ${e.waitMs >= 0} ${e.token > 0n}`);
+    };
+    const onReleased = (e: { resource: string; holdMs: number }) => {
+      if (e.resource === "observed") seen.push(`released ${e.holdMs >= 0}`);
+    };
+    a.manager.on("acquired", onAcquired).on("released", onReleased);
+    await a.manager.withLock("observed", () => {}, { rootDir });
+    a.manager.off("acquired", onAcquired).off("released", onReleased);
+    expect(seen).toEqual(["acquired true true", "released true"]);
+  });
+
+  it("inspects who holds and who waits, in order, with their owner information", async () => {
+    const rootDir = uniqueRoot();
+    const holder = a.manager.createLock("job", { rootDir, label: "nightly" });
+    await holder.acquire();
+    const waiter = b.manager.createLock("job", { rootDir, label: "retry" });
+    const waiting = waiter.acquire();
+    await waitUntilWaiting(a.manager, "job", rootDir, 1);
+    const seen = await a.manager.inspect("job", { rootDir });
+    expect(seen.holder).toMatchObject({
+      sessionId: a.client.client_id,
+      owner: { label: "nightly", pid: process.pid },
+    });
+    expect(seen.waiters).toHaveLength(1);
+    expect(seen.waiters[0]).toMatchObject({ sessionId: b.client.client_id, owner: { label: "retry" } });
+    expect(Date.parse(seen.holder!.owner!.since)).not.toBeNaN();
+    expect(await a.manager.resources({ rootDir })).toEqual(["job"]);
+    await holder.release();
+    await waiting;
+    const afterwards = await b.manager.inspect("job", { rootDir });
+    expect(afterwards).toMatchObject({ holder: { sessionId: b.client.client_id }, waiters: [] });
+    await waiter.release();
+  });
+
+  it("reports an unknown resource as free", async () => {
+    expect(await a.manager.inspect("never", { rootDir: uniqueRoot() })).toMatchObject({
+      holder: undefined,
+      waiters: [],
+    });
+  });
+});
+
+/** Resolves once `count` contenders wait behind the holder of `resource`. */
+export async function waitUntilWaiting(
+  manager: ZkLockManager,
+  resource: string,
+  rootDir: string,
+  count: number,
+) {
+  const deadline = Date.now() + 10_000;
+  while ((await manager.inspect(resource, { rootDir })).waiters.length < count) {
+    if (Date.now() > deadline) throw new Error(`fewer than ${count} waiters on ${resource} after 10 s`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}

@@ -1,0 +1,43 @@
+import { randomUUID } from "node:crypto";
+import ZooKeeper from "zookeeper";
+import { ZkLockManager, type ZkLockManagerOptions } from "../../src/index.js";
+
+/** A client of the npm `zookeeper` package, resolved once its session is connected. */
+export function connectClient(connect: string, timeout = 5000): Promise<ZooKeeper> {
+  const client = new ZooKeeper({ connect, timeout });
+  return new Promise((resolve, reject) => {
+    client.once("connect", () => resolve(client));
+    client.once("close", () => reject(new Error(`could not connect to ${connect}`)));
+    client.init({});
+  });
+}
+
+/** A manager bound to a fresh connected session; `close()` closes both. */
+export async function openManager(connect: string, options?: ZkLockManagerOptions) {
+  const client = await connectClient(connect);
+  const manager = new ZkLockManager(options).init(client);
+  return {
+    client,
+    manager,
+    async close() {
+      await manager.close();
+      client.close();
+    },
+  };
+}
+
+/** A root directory no other test uses. */
+export const uniqueRoot = () => `/test-${randomUUID().slice(0, 8)}`;
+
+/** The children of a path, or [] when it does not exist. */
+export function children(client: ZooKeeper, path: string): Promise<string[]> {
+  return new Promise((resolve, reject) =>
+    client.a_get_children(path, false, (rc, error, list) =>
+      rc === 0
+        ? resolve(list)
+        : rc === ZooKeeper.constants.ZNONODE
+          ? resolve([])
+          : reject(new Error(String(error))),
+    ),
+  );
+}
