@@ -1,0 +1,46 @@
+// A contender in its own OS process and ZooKeeper session, for the multi-process exclusion test.
+// Usage: node --import tsx --conditions=@zk-dist-lock/source mutex-worker.ts <connect> <rootDir>
+//        <resource> <witnessDir> <iterations> <id>
+// It prints "ready" once connected, waits for a line on stdin so that every worker starts together,
+// then enters the critical section <iterations> times. Inside it exclusive-creates <witnessDir>/inside
+// (failing with EEXIST means another process is inside too) and logs "<id> <token> enter|leave".
+import { appendFileSync, closeSync, openSync, unlinkSync } from "node:fs";
+import { join } from "node:path";
+import { setTimeout as delay } from "node:timers/promises";
+import ZooKeeper from "zookeeper";
+import { ZkLockManager } from "../../src/index.js";
+
+const [connect, rootDir, resource, witnessDir, iterations, id] = process.argv.slice(2) as [
+  string,
+  string,
+  string,
+  string,
+  string,
+  string,
+];
+const inside = join(witnessDir, "inside");
+const log = join(witnessDir, "log");
+
+const client = new ZooKeeper({ connect, timeout: 10_000 });
+await new Promise<void>((resolve, reject) => {
+  client.once("connect", () => resolve());
+  client.once("close", () => reject(new Error(`worker ${id} could not connect to ${connect}`)));
+  client.init({});
+});
+const manager = new ZkLockManager({ rootDir }).init(client);
+process.stdout.write("ready\n");
+await new Promise((resolve) => process.stdin.once("data", resolve));
+
+for (let i = 0; i < Number(iterations); i++) {
+  await manager.withLock(resource, async ({ token }) => {
+    closeSync(openSync(inside, "wx"));
+    appendFileSync(log, `${id} ${token} enter\n`);
+    // Stay inside across a few turns of the event loop, long enough for an overlapping holder to show.
+    await delay(3);
+    appendFileSync(log, `${id} ${token} leave\n`);
+    unlinkSync(inside);
+  });
+}
+await manager.close();
+client.close();
+process.exit(0);
