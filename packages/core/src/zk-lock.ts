@@ -177,7 +177,10 @@ export class ZkLock implements AsyncDisposable {
   async #contend(userSignal: AbortSignal | undefined, timeout: number | undefined): Promise<bigint> {
     const started = performance.now();
     const { session } = this.host;
+    // One signal for every reason to stop: the caller's signal, the timeout, the end of the session.
+    // (Listeners rather than AbortSignal.any, which Node 20 keeps alive on the long-lived session signal.)
     const attempt = new AbortController();
+    const { signal } = attempt;
     const abort = () =>
       attempt.abort(
         new LockError("ABORTED", `Stopped waiting for the lock on "${this.resource}".`, {
@@ -185,14 +188,13 @@ export class ZkLock implements AsyncDisposable {
           cause: userSignal?.reason,
         }),
       );
+    const sessionOver = () => attempt.abort(session.overSignal.reason);
     const timer =
       timeout && setTimeout(() => attempt.abort(new LockTimeoutError(this.resource, timeout)), timeout);
-    const signals = [attempt.signal, session.overSignal];
-    if (userSignal) {
-      if (userSignal.aborted) abort();
-      userSignal.addEventListener("abort", abort);
-    }
-    const signal = AbortSignal.any(signals);
+    if (userSignal?.aborted) abort();
+    else userSignal?.addEventListener("abort", abort);
+    if (session.overSignal.aborted) sessionOver();
+    else session.overSignal.addEventListener("abort", sessionOver);
     const prefix = nodePrefix(randomUUID());
     let name: string | undefined;
     let creating = false;
@@ -227,6 +229,7 @@ export class ZkLock implements AsyncDisposable {
     } finally {
       clearTimeout(timer);
       userSignal?.removeEventListener("abort", abort);
+      session.overSignal.removeEventListener("abort", sessionOver);
     }
   }
 
