@@ -1,0 +1,226 @@
+import { type Range, range } from "./stats.js";
+import type { BenchResult, RunResult } from "./suite.js";
+
+type Impl = "core" | "floor" | "curator";
+type Extract = (run: RunResult, impl: Impl) => number | undefined;
+
+/** One line of the side-by-side table: each implementation's figure and core's ratios to the others. */
+export interface Row {
+  scenario: string;
+  metric: string;
+  values: Partial<Record<Impl, Range>>;
+  /** zk-dist-lock ÷ floor and ÷ Curator, computed within each run, then ranged over the runs. */
+  ratios: { floor?: Range; curator?: Range };
+}
+
+/** A target of the issue and where the median ratio stands. */
+export interface Target {
+  name: string;
+  goal: string;
+  value: Range | undefined;
+  met: boolean | undefined;
+}
+
+export interface Report {
+  rows: Row[];
+  targets: Target[];
+}
+
+const impls: Impl[] = ["core", "floor", "curator"];
+
+function row(result: BenchResult, scenario: string, metric: string, extract: Extract): Row {
+  const values: Row["values"] = {};
+  for (const impl of impls) {
+    const found = result.runs.map((run) => extract(run, impl)).filter((v) => v !== undefined);
+    if (found.length > 0) values[impl] = range(found);
+  }
+  const ratio = (other: Impl) => {
+    const per = result.runs.flatMap((run) => {
+      const mine = extract(run, "core");
+      const theirs = extract(run, other);
+      return mine === undefined || theirs === undefined ? [] : [mine / theirs];
+    });
+    return per.length > 0 ? range(per) : undefined;
+  };
+  const ratios: Row["ratios"] = {};
+  const floor = ratio("floor");
+  const curator = ratio("curator");
+  if (floor) ratios.floor = floor;
+  if (curator) ratios.curator = curator;
+  return { scenario, metric, values, ratios };
+}
+
+/** The table rows and the issue's targets, from the runs. */
+export function buildReport(result: BenchResult): Report {
+  const rows: Row[] = [
+    row(result, "U uncontended", "cycles/s", (r, i) => r.uncontended[i]?.perSecond),
+    row(result, "U uncontended", "p50 ms", (r, i) => r.uncontended[i]?.p50Ms),
+    row(result, "U uncontended", "p99 ms", (r, i) => r.uncontended[i]?.p99Ms),
+    row(result, `M ${result.options.resources} new resources`, "ops/s", (r, i) => r.many[i]?.perSecond),
+  ];
+  for (const k of result.options.sessions) {
+    const c = (pick: (f: NonNullable<RunResult["contended"][string]["core"]>) => number): Extract => {
+      return (r, i) => {
+        const figures = r.contended[k]?.[i];
+        return figures && pick(figures);
+      };
+    };
+    const scenario = `C contended, K=${k}`;
+    rows.push(
+      row(
+        result,
+        scenario,
+        "handoffs/s",
+        c((f) => f.handoffsPerSecond),
+      ),
+      row(
+        result,
+        scenario,
+        "p50 wait ms",
+        c((f) => f.p50WaitMs),
+      ),
+      row(
+        result,
+        scenario,
+        "p99 wait ms",
+        c((f) => f.p99WaitMs),
+      ),
+      row(
+        result,
+        scenario,
+        "fairness min/max per session",
+        c((f) => f.minPerSession / f.maxPerSession),
+      ),
+      row(
+        result,
+        scenario,
+        "overlaps",
+        c((f) => f.overlaps),
+      ),
+    );
+  }
+  return { rows, targets: targets(result, rows) };
+}
+
+function targets(result: BenchResult, rows: Row[]): Target[] {
+  const find = (scenario: string, metric: string) =>
+    rows.find((r) => r.scenario.startsWith(scenario) && r.metric === metric);
+  const atLeast = (name: string, goal: number, value: Range | undefined): Target => ({
+    name,
+    goal: `≥ ${goal}`,
+    value,
+    met: value && value.median >= goal,
+  });
+  const atMost = (name: string, goal: number, value: Range | undefined): Target => ({
+    name,
+    goal: `≤ ${goal}`,
+    value,
+    met: value && value.median <= goal,
+  });
+  const list: Target[] = [
+    atLeast("U cycles/s ÷ floor", 1.2, find("U", "cycles/s")?.ratios.floor),
+    atLeast("U cycles/s ÷ Curator", 1.0, find("U", "cycles/s")?.ratios.curator),
+  ];
+  for (const k of result.options.sessions.filter((k) => k >= 8)) {
+    list.push(
+      atLeast(
+        `C K=${k} handoffs/s ÷ Curator`,
+        1.0,
+        find(`C contended, K=${k}`, "handoffs/s")?.ratios.curator,
+      ),
+      atMost(`C K=${k} p99 wait ÷ Curator`, 1.0, find(`C contended, K=${k}`, "p99 wait ms")?.ratios.curator),
+    );
+  }
+  const overlaps = rows
+    .filter((r) => r.metric === "overlaps")
+    .flatMap((r) => Object.values(r.values).map((v) => v.max));
+  list.push(atMost("C overlaps (any K, any implementation)", 0, range([Math.max(...overlaps)])));
+  list.push(atLeast("M ops/s ÷ Curator", 1.5, find("M", "ops/s")?.ratios.curator));
+  return list;
+}
+
+const num = (value: number): string => {
+  if (!Number.isFinite(value)) return "—";
+  if (Number.isInteger(value)) return value.toString();
+  const abs = Math.abs(value);
+  if (abs >= 100) return Math.round(value).toString();
+  if (abs >= 10) return value.toFixed(1);
+  return value.toFixed(2);
+};
+
+/** `median (min–max)`, or the one value when every run agrees or there was one run. */
+export const formatRange = (r: Range | undefined, suffix = ""): string => {
+  if (!r || !Number.isFinite(r.median)) return "—";
+  if (r.min === r.max) return `${num(r.median)}${suffix}`;
+  return `${num(r.median)}${suffix} (${num(r.min)}–${num(r.max)})`;
+};
+
+const table = (header: string[], lines: string[][]) =>
+  [
+    `| ${header.join(" | ")} |`,
+    `|${header.map(() => "---").join("|")}|`,
+    ...lines.map((cells) => `| ${cells.join(" | ")} |`),
+  ].join("\n");
+
+/** The whole report as Markdown, which also reads well in a terminal. */
+export function renderMarkdown(result: BenchResult, report: Report, meta: Record<string, string>): string {
+  const { runs } = result.options;
+  const out: string[] = [];
+  out.push(
+    `Figures: median over ${runs} run${runs === 1 ? "" : "s"} (min–max). Ratios are zk-dist-lock ÷ the other, ` +
+      "computed within each run, then ranged over the runs. Lower is better for ms, higher for /s.",
+  );
+  out.push(
+    Object.entries(meta)
+      .map(([k, v]) => `${k}: ${v}`)
+      .join(" · "),
+  );
+  if (result.curatorSkipped) out.push(`**${result.curatorSkipped}**`);
+  out.push(
+    table(
+      ["Scenario", "Metric", "zk-dist-lock", "floor", "Curator", "÷ floor", "÷ Curator"],
+      report.rows.map((r) => [
+        r.scenario,
+        r.metric,
+        formatRange(r.values.core),
+        formatRange(r.values.floor),
+        formatRange(r.values.curator),
+        formatRange(r.ratios.floor, "×"),
+        formatRange(r.ratios.curator, "×"),
+      ]),
+    ),
+  );
+  out.push("Targets (on the median ratio):");
+  out.push(
+    table(
+      ["Target", "Goal", "Now", "Met"],
+      report.targets.map((t) => [
+        t.name,
+        t.goal,
+        formatRange(t.value),
+        t.met === undefined ? "not measured" : t.met ? "yes" : "**no**",
+      ]),
+    ),
+  );
+  const raw = Object.keys(result.runs[0]?.rawOps ?? {}) as (keyof RunResult["rawOps"])[];
+  out.push("Raw ZooKeeper requests (the floor's building blocks, one client, strictly sequential):");
+  out.push(
+    table(
+      ["Request", "p50 ms", "p99 ms"],
+      raw.map((op) => [
+        op,
+        formatRange(range(result.runs.map((r) => r.rawOps[op].p50Ms))),
+        formatRange(range(result.runs.map((r) => r.rawOps[op].p99Ms))),
+      ]),
+    ),
+  );
+  if (result.memory) {
+    const m = result.memory;
+    out.push(
+      `Memory: ${m.count} locks held at once by one manager cost ${Math.round(m.heapPerLock)} B of heap and ` +
+        `${Math.round(m.rssPerLock)} B of RSS each (after GC); once released, ${Math.round(m.heapAfterReleasePerLock)} B ` +
+        "each stays (the manager's cache of known directories, bounded at 10,000).",
+    );
+  }
+  return `${out.join("\n\n")}\n`;
+}

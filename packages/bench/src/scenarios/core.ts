@@ -1,0 +1,92 @@
+import { setImmediate as yieldToEventLoop } from "node:timers/promises";
+import { ZkLockManager } from "@zk-dist-lock/core";
+import type ZooKeeper from "zookeeper";
+import { connectClient } from "../zk.js";
+import type { ContendedSample, Contender, CycleSample } from "./types.js";
+
+/** Splits a lock path into the manager's `rootDir` and resource name. */
+const split = (path: string) => {
+  const slash = path.lastIndexOf("/");
+  return { rootDir: path.slice(0, slash), resource: path.slice(slash + 1) };
+};
+
+/** zk-dist-lock itself: one manager on one client, as an application would run it. */
+export async function coreContender(connect: string): Promise<Contender> {
+  const client = await connectClient(connect);
+  const manager = new ZkLockManager().init(client);
+  return {
+    name: "core",
+    async uncontended(path, cycles): Promise<CycleSample> {
+      const { rootDir, resource } = split(path);
+      const lock = manager.createLock(resource, { rootDir });
+      const latenciesMs: number[] = [];
+      const start = performance.now();
+      for (let i = 0; i < cycles; i++) {
+        const t0 = performance.now();
+        await lock.acquire();
+        await lock.release();
+        latenciesMs.push(performance.now() - t0);
+      }
+      return { elapsedMs: performance.now() - start, latenciesMs };
+    },
+    async many(rootDir, count) {
+      const start = performance.now();
+      for (let i = 0; i < count; i++) {
+        const lock = manager.createLock(`r${i}`, { rootDir });
+        await lock.acquire();
+        await lock.release();
+      }
+      return performance.now() - start;
+    },
+    contended: (path, sessions, durationMs) => contendCore(connect, path, sessions, durationMs),
+    async close() {
+      await manager.close();
+      client.close();
+    },
+  };
+}
+
+/**
+ * K sessions, each its own client and manager in this process, loop on one resource. Every
+ * critical section yields to the event loop, so the other sessions' replies and watches are
+ * processed while it is held: a second holder would be seen by the witness counter.
+ */
+async function contendCore(
+  connect: string,
+  path: string,
+  sessions: number,
+  durationMs: number,
+): Promise<ContendedSample> {
+  const { rootDir, resource } = split(path);
+  const clients: ZooKeeper[] = await Promise.all(
+    Array.from({ length: sessions }, () => connectClient(connect)),
+  );
+  const managers = clients.map((client) => new ZkLockManager().init(client));
+  try {
+    let inside = 0;
+    let overlaps = 0;
+    const perSession = managers.map(() => 0);
+    const waitsMs: number[] = [];
+    const start = performance.now();
+    const deadline = start + durationMs;
+    await Promise.all(
+      managers.map(async (manager, session) => {
+        const lock = manager.createLock(resource, { rootDir });
+        while (performance.now() < deadline) {
+          const t0 = performance.now();
+          await lock.acquire();
+          waitsMs.push(performance.now() - t0);
+          if (++inside !== 1) overlaps++;
+          await yieldToEventLoop();
+          inside--;
+          perSession[session]!++;
+          await lock.release();
+        }
+      }),
+    );
+    return { elapsedMs: performance.now() - start, overlaps, perSession, waitsMs };
+  } finally {
+    await Promise.all(managers.map((manager) => manager.close()));
+    for (const client of clients) client.close();
+  }
+}

@@ -1,0 +1,39 @@
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+
+/** What one held lock costs, in bytes, measured after full garbage collections. */
+export interface MemorySample {
+  count: number;
+  heapPerLock: number;
+  rssPerLock: number;
+  /** Heap still above the baseline per lock once all were released: the manager's directory cache. */
+  heapAfterReleasePerLock: number;
+}
+
+const child = fileURLToPath(new URL("./memory-child.ts", import.meta.url));
+const packageDir = fileURLToPath(new URL("../..", import.meta.url));
+
+/**
+ * Holds `count` locks at once in a fresh Node process started with `--expose-gc`, so that the
+ * figures are not blurred by this process's own heap.
+ */
+export async function measureMemory(connect: string, rootDir: string, count: number): Promise<MemorySample> {
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    [
+      "--expose-gc",
+      "--conditions=@zk-dist-lock/source",
+      "--import",
+      "tsx",
+      child,
+      connect,
+      rootDir,
+      String(count),
+    ],
+    { cwd: packageDir, maxBuffer: 1 << 20 },
+  );
+  const result = JSON.parse(stdout.trim().split("\n").at(-1)!);
+  if (result.stillHeld !== count) throw new Error(`only ${result.stillHeld} of ${count} locks were held`);
+  return result;
+}

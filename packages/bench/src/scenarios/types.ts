@@ -1,0 +1,30 @@
+/** What one block of uncontended acquire+release cycles measured. */
+export interface CycleSample {
+  elapsedMs: number;
+  latenciesMs: number[];
+}
+
+/** What K sessions looping on one resource for a fixed time measured. */
+export interface ContendedSample {
+  elapsedMs: number;
+  /** Times two holders were inside the critical section at once; anything but 0 is a broken lock. */
+  overlaps: number;
+  /** Acquisitions per session, for fairness. */
+  perSession: number[];
+  waitsMs: number[];
+}
+
+/**
+ * One lock implementation under test. Every scenario gets a fresh path under `root`, so that
+ * "never used" means never used.
+ */
+export interface Contender {
+  readonly name: "core" | "floor" | "curator";
+  /** `cycles` acquire+release cycles of one client on the resource at `path`. */
+  uncontended(path: string, cycles: number): Promise<CycleSample>;
+  /** One acquire+release on each of `count` never-used resources under `root`; resolves to elapsed ms. */
+  many(root: string, count: number): Promise<number>;
+  /** `sessions` sessions contending for the resource at `path` for `durationMs`; absent for the floor. */
+  contended?(path: string, sessions: number, durationMs: number): Promise<ContendedSample>;
+  close(): Promise<void>;
+}

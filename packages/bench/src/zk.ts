@@ -1,0 +1,66 @@
+import ZooKeeper from "zookeeper";
+
+/** ZooKeeper create modes used by the hand-written floor. */
+export const mode = { PERSISTENT: 0, EPHEMERAL_SEQUENTIAL: 3, CONTAINER: 4 } as const;
+const NODE_EXISTS = -110;
+const NO_NODE = -101;
+
+/** A client of the npm `zookeeper` package, resolved once its session is connected. */
+export function connectClient(connect: string, timeout = 5000): Promise<ZooKeeper> {
+  const client = new ZooKeeper({ connect, timeout });
+  return new Promise((resolve, reject) => {
+    client.once("connect", () => resolve(client));
+    client.once("close", () => reject(new Error(`could not connect to ${connect}`)));
+    client.init({});
+  });
+}
+
+// The package types the message as a number; at runtime it is a string. Either prints.
+type Callback<T> = (rc: number, error: unknown, result: T) => void;
+
+// The floor talks to the client's callback API directly, as core does, so that neither side pays
+// for the package's promise wrappers.
+function call<T>(path: string, send: (cb: Callback<T>) => unknown): Promise<T> {
+  return new Promise((resolve, reject) => {
+    send((rc, error, result) =>
+      rc === 0
+        ? resolve(result)
+        : reject(Object.assign(new Error(`${String(error)} (${rc}) for ${path}`), { rc })),
+    );
+  });
+}
+
+/** The four raw operations the floor is made of, one round trip each. */
+export const raw = {
+  create: (zk: ZooKeeper, path: string, flags: number, data = ""): Promise<string> =>
+    call(path, (cb) => zk.a_create(path, data, flags, cb)),
+  children: (zk: ZooKeeper, path: string): Promise<string[]> =>
+    call(path, (cb) => zk.a_get_children(path, false, cb)),
+  delete: (zk: ZooKeeper, path: string): Promise<void> => call(path, (cb) => zk.a_delete_(path, -1, cb)),
+  exists: (zk: ZooKeeper, path: string): Promise<unknown> => call(path, (cb) => zk.a_exists(path, false, cb)),
+};
+
+/** Creates a persistent path and its missing ancestors. */
+export async function ensurePath(zk: ZooKeeper, path: string): Promise<void> {
+  const segments = path.split("/");
+  for (let i = 2; i <= segments.length; i++) {
+    await raw.create(zk, segments.slice(0, i).join("/"), mode.PERSISTENT).catch((error) => {
+      if (error.rc !== NODE_EXISTS) throw error;
+    });
+  }
+}
+
+/** Deletes a path and everything under it; a path already gone is fine. */
+export async function removeTree(zk: ZooKeeper, path: string): Promise<void> {
+  let children: string[];
+  try {
+    children = await raw.children(zk, path);
+  } catch (error) {
+    if ((error as { rc?: number }).rc === NO_NODE) return;
+    throw error;
+  }
+  await Promise.all(children.map((child) => removeTree(zk, `${path}/${child}`)));
+  await raw.delete(zk, path).catch((error) => {
+    if (error.rc !== NO_NODE) throw error;
+  });
+}
