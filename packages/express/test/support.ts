@@ -3,7 +3,7 @@
 import { randomUUID } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { type LockEvents, ZkLockManager, type ZkLockManagerOptions } from "@zk-dist-lock/core";
+import { type LockEvent, ZkLockManager, type ZkLockManagerOptions } from "@zk-dist-lock/core";
 import { waitFor } from "@zk-dist-lock/testing";
 import express, { type Express } from "express";
 import ZooKeeper from "zookeeper";
@@ -20,8 +20,9 @@ export async function openManager(connect: string, options?: ZkLockManagerOption
   await waitFor(() => connected, { timeoutMs: 20_000, message: `a connection to ${connect}` });
   const manager = new ZkLockManager(options).init(client);
   const counts = { acquired: new Map<string, number>(), released: new Map<string, number>() };
-  const count = (event: keyof typeof counts) => (e: LockEvents["acquired"][0]) =>
+  const count = (event: keyof typeof counts) => (e: LockEvent) => {
     counts[event].set(e.resource, (counts[event].get(e.resource) ?? 0) + 1);
+  };
   manager.on("acquired", count("acquired"));
   manager.on("released", count("released"));
   return {
