@@ -1,0 +1,71 @@
+import type { FactoryProvider, ModuleMetadata } from "@nestjs/common";
+import type { LockOptions, ZkLockManager } from "@zk-dist-lock/core";
+import type ZooKeeper from "zookeeper";
+
+/** Defaults for every `@DistributedLock()` of the application (each decorator may override them). */
+export type ZkLockDefaults = Pick<LockOptions, "rootDir" | "acquireTimeout" | "label">;
+
+/** A ready client of the npm `zookeeper` package; the module uses it and leaves it open. */
+export interface ZkLockClientOptions extends ZkLockDefaults {
+  client: ZooKeeper;
+  connect?: never;
+  sessionTimeout?: never;
+  manager?: never;
+}
+
+/** The module creates the client and its manager, and closes both when the application shuts down. */
+export interface ZkLockConnectOptions extends ZkLockDefaults {
+  /** ZooKeeper connect string, such as `"zk1:2181,zk2:2181,zk3:2181"`. */
+  connect: string;
+  /** Session timeout in milliseconds that the client asks the server for. Default 10000. */
+  sessionTimeout?: number;
+  client?: never;
+  manager?: never;
+}
+
+/**
+ * An existing manager, shared with the rest of the process (for example with the Express
+ * middleware); the module neither closes it nor its client.
+ */
+export interface ZkLockManagerOptions extends ZkLockDefaults {
+  manager: ZkLockManager;
+  client?: never;
+  connect?: never;
+  sessionTimeout?: never;
+}
+
+/**
+ * What `ZkLockModule` connects with: exactly one of `client`, `connect` or `manager`, plus the
+ * defaults of every decorator.
+ *
+ * @example
+ * ```ts
+ * const options: ZkLockModuleOptions = { connect: "127.0.0.1:2181", rootDir: "/app/locks", acquireTimeout: 5000 };
+ * ```
+ */
+export type ZkLockModuleOptions = ZkLockClientOptions | ZkLockConnectOptions | ZkLockManagerOptions;
+
+/** Registration options that are not part of the lock options. */
+export interface ZkLockRegistration {
+  /** Registers the module globally, so every module can use the decorator and inject the manager. Default true. */
+  isGlobal?: boolean;
+}
+
+/**
+ * Options of `ZkLockModule.forRootAsync()`: a factory of {@link ZkLockModuleOptions} with its
+ * dependencies, like `ConfigService`.
+ *
+ * @example
+ * ```ts
+ * ZkLockModule.forRootAsync({
+ *   imports: [ConfigModule],
+ *   inject: [ConfigService],
+ *   useFactory: (config: ConfigService) => ({ connect: config.getOrThrow("ZK_CONNECT") }),
+ * });
+ * ```
+ */
+export interface ZkLockModuleAsyncOptions extends ZkLockRegistration, Pick<ModuleMetadata, "imports"> {
+  inject?: FactoryProvider["inject"];
+  // biome-ignore lint/suspicious/noExplicitAny: the injected values have whatever types `inject` names, as in Nest's FactoryProvider
+  useFactory: (...args: any[]) => ZkLockModuleOptions | Promise<ZkLockModuleOptions>;
+}
