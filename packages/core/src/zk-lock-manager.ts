@@ -350,7 +350,12 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
     deletion.catch((error) =>
       this.emit("cleanupFailed", { resource: lock.resource, path: String(path), error }),
     );
-    return deletion.then(() => {});
+    const done = deletion.then(() => {});
+    // Callers may leave it unawaited (a lost hold, or whileConnected() returning at once while
+    // disconnected): the failure is reported as cleanupFailed, so it must not crash the process as
+    // an unhandled rejection.
+    done.catch(() => {});
+    return done;
   }
 }
 
