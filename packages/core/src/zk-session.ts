@@ -92,6 +92,12 @@ export class ZkCallError extends LockError {
   }
 }
 
+// A deletion that fails with one of these is done: the node is gone, or the session ends and takes
+// its ephemeral nodes along. The client fails pending calls with CLOSING or SESSIONEXPIRED before it
+// emits "close" (which a detached session never hears: manager.close(), then client.close()), so
+// the codes must count even while the session is not yet known to be over.
+const sessionEndCodes = new Set<number>([rc.NONODE, rc.CLOSING, rc.SESSIONEXPIRED]);
+
 /** The call may or may not have taken effect; it is worth retrying once the session is connected. */
 export const isConnectionCode = (code: number) => code === rc.CONNECTIONLOSS || code === rc.OPERATIONTIMEOUT;
 
@@ -246,7 +252,7 @@ export class ZkSession extends EventEmitter<SessionEvents> {
     try {
       await this.retrying<[]>(path, (cb) => this.client.a_delete_(path, -1, cb));
     } catch (error) {
-      if ((error instanceof ZkCallError && error.rc === rc.NONODE) || this.#over) return;
+      if ((error instanceof ZkCallError && sessionEndCodes.has(error.rc)) || this.#over) return;
       throw error;
     }
   }
