@@ -1,0 +1,138 @@
+import "reflect-metadata";
+import {
+  Controller,
+  Get,
+  Header,
+  HttpCode,
+  type INestApplication,
+  Module,
+  Param,
+  Post,
+  UseFilters,
+} from "@nestjs/common";
+import { PATH_METADATA } from "@nestjs/common/constants.js";
+import { ZkLockManager } from "@zk-dist-lock/core";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import type ZooKeeper from "zookeeper";
+import { currentLock, DistributedLock, LockExceptionFilter, ZkLockModule } from "../src/index.js";
+import { connectClient, createApp, listen, uniqueRoot } from "./helpers.js";
+
+const connect = inject("zkConnect");
+const rootDir = uniqueRoot();
+
+@Controller("orders")
+class OrdersController {
+  // The lock decorator below the route decorators: they see the wrapper.
+  @Post(":id/ship")
+  @HttpCode(202)
+  @Header("x-order-route", "ship")
+  @DistributedLock((id: string) => `order:${id}`, { acquireTimeout: 200 })
+  async ship(@Param("id") id: string) {
+    return { id, token: String(currentLock().token) };
+  }
+
+  // The lock decorator above the route decorator: it takes the route metadata over.
+  @DistributedLock((id: string) => `order:${id}`, { acquireTimeout: 200 })
+  @Get(":id")
+  @Header("x-order-route", "show")
+  show(@Param("id") id: string) {
+    return { id, resource: currentLock().resource };
+  }
+}
+
+@Controller("filtered")
+@UseFilters(LockExceptionFilter)
+class FilteredController {
+  @Get(":id")
+  @DistributedLock((id: string) => `order:${id}`, { acquireTimeout: 200 })
+  async get(@Param("id") id: string) {
+    return { id };
+  }
+}
+
+function appModule() {
+  @Module({
+    imports: [ZkLockModule.forRoot({ connect, rootDir })],
+    controllers: [OrdersController, FilteredController],
+  })
+  class AppModule {}
+  return AppModule;
+}
+
+let app: INestApplication;
+let url: string;
+// Another process holding an order, as another instance of the service would.
+let client: ZooKeeper;
+let other: ZkLockManager;
+
+beforeAll(async () => {
+  app = await createApp(appModule());
+  url = await listen(app);
+  client = await connectClient(connect);
+  other = new ZkLockManager({ rootDir }).init(client);
+});
+
+afterAll(async () => {
+  await app?.close();
+  await other?.close();
+  client?.close();
+});
+
+/** Runs `fn` while the other manager holds the order. */
+const whileHeldElsewhere = <T>(id: string, fn: () => Promise<T>) => other.withLock(`order:${id}`, fn);
+
+describe("a decorated controller route over HTTP", () => {
+  it("answers with its route, status code and header metadata intact, in either decorator order", async () => {
+    const shipped = await fetch(`${url}/orders/7/ship`, { method: "POST" });
+    expect(shipped.status).toBe(202);
+    expect(shipped.headers.get("x-order-route")).toBe("ship");
+    const body = (await shipped.json()) as { id: string; token: string };
+    expect(body.id).toBe("7");
+    expect(BigInt(body.token)).toBeGreaterThan(0n);
+
+    const shown = await fetch(`${url}/orders/7`);
+    expect(shown.status).toBe(200);
+    expect(shown.headers.get("x-order-route")).toBe("show");
+    expect(await shown.json()).toEqual({ id: "7", resource: "order:7" });
+    expect(Reflect.getMetadata(PATH_METADATA, OrdersController.prototype.show)).toBe(":id");
+  });
+
+  it("answers 500 on a lock timeout when no filter maps it", async () => {
+    const status = await whileHeldElsewhere("8", async () => (await fetch(`${url}/orders/8`)).status);
+    expect(status).toBe(500);
+  });
+
+  it("answers 423 Locked with LockExceptionFilter on the controller", async () => {
+    const response = await whileHeldElsewhere("9", () => fetch(`${url}/filtered/9`));
+    expect(response.status).toBe(423);
+    expect(response.headers.get("retry-after")).toBeNull();
+    expect(await response.json()).toEqual({
+      statusCode: 423,
+      error: "Locked",
+      message: "The resource is busy; try again later.",
+    });
+    // Once the other holder is gone, the same route succeeds.
+    expect((await fetch(`${url}/filtered/9`)).status).toBe(200);
+  });
+
+  it("answers with the chosen status and Retry-After with a global filter built with options", async () => {
+    const second = await createApp(appModule());
+    try {
+      second.useGlobalFilters(
+        new LockExceptionFilter({ status: 409, retryAfterSeconds: 2 }, second.getHttpAdapter()),
+      );
+      const secondUrl = await listen(second);
+      const response = await whileHeldElsewhere("10", () => fetch(`${secondUrl}/orders/10`));
+      expect(response.status).toBe(409);
+      expect(response.headers.get("retry-after")).toBe("2");
+      expect(await response.json()).toMatchObject({ statusCode: 409, error: "Conflict" });
+    } finally {
+      await second.close();
+    }
+  });
+
+  it("refuses filter options that are not an HTTP error status", () => {
+    expect(() => new LockExceptionFilter({ status: 200 })).toThrow(RangeError);
+    expect(() => new LockExceptionFilter({ retryAfterSeconds: -1 })).toThrow(RangeError);
+  });
+});
