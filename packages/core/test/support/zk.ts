@@ -9,6 +9,8 @@ export interface TestClient {
   zk: ZooKeeper;
   /** How many times it connected (1 after the first connection, 2 after one reconnect, …). */
   readonly connects: number;
+  /** How many times it lost its connection (its `connecting` events). */
+  readonly disconnects: number;
   /** The code of its `close` event (-112 for an expired session), once closed. */
   readonly closedWith: number | undefined;
 }
@@ -24,8 +26,9 @@ export async function connectClient(
   const zk = new ZooKeeper({ connect, timeout: timeoutMs, ...extra });
   zk.setLogger(false);
   clients.add(zk);
-  const state = { zk, connects: 0, closedWith: undefined as number | undefined };
+  const state = { zk, connects: 0, disconnects: 0, closedWith: undefined as number | undefined };
   zk.on("connect", () => state.connects++);
+  zk.on("connecting", () => state.disconnects++);
   zk.on("close", (_client: unknown, code: number) => {
     state.closedWith = code;
   });

@@ -1,0 +1,195 @@
+// Connection losses at the worst moments, made by a TCP proxy between the client and the shared
+// server: a create whose reply is lost, and giving up (timeout, abort) while disconnected.
+import { waitFor } from "@zk-dist-lock/testing";
+import { afterEach, beforeAll, describe, expect, inject, it } from "vitest";
+import { isLockError, Perms } from "../src/index.js";
+import { ZkProxy } from "./support/tcp-proxy.js";
+import {
+  childrenOf,
+  closeClients,
+  connectClient,
+  eventsNamed,
+  hostAndPort,
+  startManager,
+  type TestClient,
+  type TestManager,
+  uniqueRoot,
+} from "./support/zk.js";
+
+const connect = inject("zkConnect");
+const resource = "report";
+
+describe("connection loss", () => {
+  const managers: TestManager[] = [];
+  const proxies: ZkProxy[] = [];
+  let observer: TestClient;
+
+  beforeAll(async () => {
+    observer = await connectClient(connect);
+    return closeClients;
+  });
+
+  afterEach(async () => {
+    await Promise.allSettled(managers.map(({ manager }) => manager.close()));
+    managers.length = 0;
+    await Promise.all(proxies.map((proxy) => proxy.close()));
+    proxies.length = 0;
+  });
+
+  /** A manager whose only way to the server is a new proxy. */
+  async function proxied(rootDir: string): Promise<[TestManager, ZkProxy]> {
+    const { host, port } = hostAndPort(connect);
+    const proxy = await ZkProxy.start(host, port);
+    proxies.push(proxy);
+    const started = await startManager(proxy.connectString, { rootDir, sessionTimeoutMs: 10_000 });
+    managers.push(started);
+    return [started, proxy];
+  }
+
+  it("adopts its own node after a create whose reply was lost, instead of creating another", async () => {
+    const rootDir = uniqueRoot("lost-reply");
+    const [contender, proxy] = await proxied(rootDir);
+    const lock = contender.manager.createLock(resource);
+    const dropped = proxy.dropNextCreateReply("/_c_");
+    const token = await lock.acquire();
+    const reply = await dropped;
+
+    // The server created the node, the client never heard so, reconnected within its session...
+    expect(reply.err).toBe(0);
+    expect(contender.client.connects).toBe(2);
+    expect(contender.client.closedWith).toBeUndefined();
+    // ...and holds the lock with exactly that node: no second one was created.
+    expect(lock.nodePath).toBe(reply.path);
+    const dir = `${rootDir}/${resource}`;
+    expect(await childrenOf(observer, dir)).toEqual([reply.path?.slice(dir.length + 1)]);
+    expect(token).toBeGreaterThan(0n);
+
+    await lock.release();
+    expect(await childrenOf(observer, dir)).toEqual([]);
+  });
+
+  it("deletes the node of a lost create reply once reconnected when the acquire timed out meanwhile", async () => {
+    const rootDir = uniqueRoot("lost-reply-timeout");
+    const [contender, proxy] = await proxied(rootDir);
+    const dir = `${rootDir}/${resource}`;
+    const lock = contender.manager.createLock(resource);
+    const dropped = proxy.dropNextCreateReply("/_c_", { thenBlock: true });
+    const failure = await lock.acquire({ timeout: 1500 }).catch((error: unknown) => error);
+    expect(isLockError(failure, "TIMEOUT"), String(failure)).toBe(true);
+    const reply = await dropped;
+    expect(reply.err).toBe(0);
+    // The orphan is still there while the client is cut off...
+    const orphan = reply.path?.slice(dir.length + 1);
+    expect(await childrenOf(observer, dir)).toEqual([orphan]);
+
+    // ...and goes once the client is back in the same session.
+    proxy.unblock();
+    await waitFor(async () => (await childrenOf(observer, dir)).length === 0, {
+      message: "the orphaned node to be deleted",
+    });
+    expect(contender.client.closedWith).toBeUndefined();
+    expect(contender.client.connects).toBe(2);
+    expect(lock.state).toBe("idle");
+  });
+
+  it("deletes an aborted waiter's node once reconnected", async () => {
+    const rootDir = uniqueRoot("abort-disconnected");
+    const holder = await startManager(connect, { rootDir });
+    managers.push(holder);
+    const holderLock = holder.manager.createLock(resource);
+    await holderLock.acquire();
+    const [waiter, proxy] = await proxied(rootDir);
+    const controller = new AbortController();
+    const waiting = waiter.manager.createLock(resource).acquire({ signal: controller.signal });
+    waiting.catch(() => {});
+    await waitFor(async () => (await holder.manager.inspect(resource)).waiters.length === 1, {
+      message: "the waiter in the queue",
+    });
+
+    const disconnects = waiter.client.disconnects;
+    proxy.block();
+    await waitFor(() => waiter.client.disconnects > disconnects, { message: "the waiter to be cut off" });
+    controller.abort(new Error("the caller gave up"));
+    const failure = await waiting.catch((error: unknown) => error);
+    expect(isLockError(failure, "ABORTED"), String(failure)).toBe(true);
+    expect((failure as Error).cause).toEqual(new Error("the caller gave up"));
+    // Still queued on the server while the waiter is cut off; gone once it is back.
+    expect((await holder.manager.inspect(resource)).waiters).toHaveLength(1);
+
+    proxy.unblock();
+    await waitFor(async () => (await holder.manager.inspect(resource)).waiters.length === 0, {
+      message: "the aborted waiter's node to be deleted",
+    });
+    expect(waiter.client.closedWith).toBeUndefined();
+    await holderLock.release();
+    expect(await childrenOf(observer, `${rootDir}/${resource}`)).toEqual([]);
+  });
+
+  it("settles a pending deletion quietly when the application shuts down before it reconnects", async () => {
+    const rootDir = uniqueRoot("close-pending");
+    const { host, port } = hostAndPort(connect);
+    const proxy = await ZkProxy.start(host, port);
+    proxies.push(proxy);
+    const holder = await startManager(proxy.connectString, { rootDir, sessionTimeoutMs: 2000 });
+    managers.push(holder);
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on("unhandledRejection", onUnhandled);
+    try {
+      const lock = holder.manager.createLock(resource);
+      await lock.acquire();
+      const disconnects = holder.client.disconnects;
+      proxy.block();
+      await waitFor(() => holder.client.disconnects > disconnects, { message: "the holder to be cut off" });
+      await lock.release(); // does not wait for the connection; the deletion waits for it
+      // The application shuts down, in the documented order, before the connection comes back.
+      await holder.manager.close();
+      holder.client.zk.close();
+
+      // The session ends without us (it expires), and its node with it; nothing is reported as a
+      // failed clean-up, and nothing rejects unhandled.
+      await waitFor(async () => (await childrenOf(observer, `${rootDir}/${resource}`)).length === 0, {
+        timeoutMs: 20_000,
+        message: "the node to go with the session",
+      });
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(unhandled).toEqual([]);
+      expect(holder.events.filter((e) => e.name === "cleanupFailed")).toEqual([]);
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+    }
+  });
+
+  it("reports a deletion refused after a reconnect as cleanupFailed, without an unhandled rejection", async () => {
+    const rootDir = uniqueRoot("refused-delete");
+    const [holder, proxy] = await proxied(rootDir);
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on("unhandledRejection", onUnhandled);
+    try {
+      const lock = holder.manager.createLock(resource);
+      await lock.acquire();
+      const node = lock.nodePath;
+      // An operator takes the DELETE right on the resource directory away (a misconfigured ACL).
+      await observer.zk.set_acl(`${rootDir}/${resource}`, -1, [
+        { perms: Perms.READ | Perms.CREATE, scheme: "world", auth: "anyone" },
+      ]);
+      const disconnects = holder.client.disconnects;
+      proxy.block();
+      await waitFor(() => holder.client.disconnects > disconnects, { message: "the holder to be cut off" });
+      await lock.release();
+      proxy.unblock();
+
+      const [failed] = await waitFor(() => {
+        const reported = eventsNamed(holder.events, "cleanupFailed");
+        return reported.length > 0 && reported;
+      });
+      expect(failed).toMatchObject({ resource, path: node });
+      expect(failed?.error).toMatchObject({ rc: -102 }); // NOAUTH
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+    }
+  });
+});
