@@ -37,6 +37,7 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
 }
 
 const log = (line = "") => console.log(line);
+const dbFile = join(dir, "counter.db");
 let server: ZooKeeperServer | undefined;
 try {
   log("zk-dist-lock demo: a fencing token stops the write of a holder that lost the lock");
@@ -58,6 +59,7 @@ try {
   log(
     `  store       ${options.fenced ? "fenced" : "UNFENCED (--no-fencing)"}: ${options.fenced ? FENCED_UPDATE : UNFENCED_UPDATE}`,
   );
+  log(`              in ${dbFile} (removed at exit)`);
   log(
     "  the story   one worker is frozen (SIGSTOP) while it holds the lock, between its read and its write;",
   );
@@ -71,7 +73,7 @@ try {
     durationMs: options.durationMs,
     sessionTimeoutMs: options.sessionTimeoutMs,
     fenced: options.fenced,
-    dbFile: join(dir, "counter.db"),
+    dbFile,
     out: log,
   });
   log();

@@ -92,7 +92,7 @@ export async function runDemo(settings: DemoSettings): Promise<DemoSummary> {
           worker,
           report.renewed
             ? `started a new ZooKeeper session (the old one expired), timeout ${report.sessionTimeoutMs} ms`
-            : `connected, session timeout ${report.sessionTimeoutMs} ms`,
+            : `connected (pid ${workers[worker - 1]?.pid}), session timeout ${report.sessionTimeoutMs} ms`,
         );
       case "acquired":
         if (frozen && successor === undefined && worker !== frozen.worker && report.token > frozen.token) {

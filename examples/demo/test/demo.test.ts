@@ -1,0 +1,125 @@
+// Runs the demo as a newcomer would (its own process, the shared ZooKeeper through ZK_CONNECT) and
+// checks what it promises: the exit code, the summary, and that nothing it started outlives it.
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { constants } from "node:os";
+import { fileURLToPath } from "node:url";
+import { waitFor } from "@zk-dist-lock/testing";
+import { describe, expect, inject, it } from "vitest";
+
+const demoDir = fileURLToPath(new URL("..", import.meta.url));
+
+interface Run {
+  child: ChildProcess;
+  /** Everything printed so far. */
+  output: () => string;
+  /** Resolves with the exit code (128 + n for a signal). */
+  exit: Promise<number>;
+}
+
+/** Starts `src/main.ts` the way `pnpm demo` does, with tsx resolved from the demo's directory. */
+function startDemo(args: string[]): Run {
+  const child = spawn(
+    process.execPath,
+    ["--conditions=@zk-dist-lock/source", "--import", "tsx", "src/main.ts", ...args],
+    {
+      cwd: demoDir,
+      env: { ...process.env, ZK_CONNECT: inject("zkConnect") },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
+  let output = "";
+  child.stdout?.on("data", (chunk) => {
+    output += chunk;
+  });
+  child.stderr?.on("data", (chunk) => {
+    output += chunk;
+  });
+  const exit = new Promise<number>((resolve) =>
+    child.once("exit", (code, signal) => resolve(code ?? 128 + constants.signals[signal!])),
+  );
+  return { child, output: () => output, exit };
+}
+
+const summaryNumber = (output: string, name: string) => {
+  const match = new RegExp(`^  ${name}\\s+(\\d+)`, "m").exec(output);
+  if (!match) throw new Error(`no "${name}" in the summary:\n${output}`);
+  return Number(match[1]);
+};
+
+/** The worker pids the timeline printed, and the database path. */
+const startedThings = (output: string) => ({
+  pids: [...output.matchAll(/connected \(pid (\d+)\)/g)].map((m) => Number(m[1])),
+  dbFile: /in (\S+counter\.db) \(removed at exit\)/.exec(output)?.[1],
+});
+
+/** Whether `pid` is a live process (a zombie waiting to be reaped counts as gone). */
+function alive(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return false;
+  }
+}
+
+function expectNothingLeft(output: string, workers: number) {
+  const { pids, dbFile } = startedThings(output);
+  expect(pids).toHaveLength(workers);
+  expect(pids.filter(alive)).toEqual([]);
+  expect(dbFile).toBeDefined();
+  expect(existsSync(dbFile!)).toBe(false);
+}
+
+const short = ["--workers", "2", "--duration", "2", "--session-timeout", "2000"];
+
+describe("pnpm demo", () => {
+  it("with fencing: the frozen worker's stale write is refused, no update is lost, exit 0", async () => {
+    const run = startDemo(short);
+    const code = await run.exit;
+    const output = run.output();
+    expect(code, output).toBe(0);
+    expect(output).toMatch(/FROZEN \(SIGSTOP\) while holding token (\d+)/);
+    expect(output).toMatch(/acquired\s+token \d+\s+\(higher\)/);
+    expect(output).toMatch(/RESUMED \(SIGCONT\), writes counter = \d+ with its stale token \d+/);
+    expect(output).toMatch(/→ REFUSED by the store: token \d+ is not above the fence \d+/);
+    expect(output).toMatch(/^ {2}stale write\s+REFUSED/m);
+    expect(summaryNumber(output, "lost updates")).toBe(0);
+    expect(summaryNumber(output, "counter")).toBe(summaryNumber(output, "updates applied"));
+    expect(summaryNumber(output, "refused writes")).toBeGreaterThanOrEqual(1);
+    expect(summaryNumber(output, "lock cycles")).toBeGreaterThan(summaryNumber(output, "updates applied"));
+    expect(output).toContain("OK: no update lost.");
+    expectNothingLeft(output, 2);
+  });
+
+  it("with --no-fencing: the stale write lands and the summary counts the lost update, exit 0", async () => {
+    const run = startDemo(["--no-fencing", ...short]);
+    const code = await run.exit;
+    const output = run.output();
+    expect(code, output).toBe(0);
+    expect(output).toMatch(/→ APPLIED over counter \d+ \(nothing checks the token\): \d+ LOST UPDATES?/);
+    expect(output).toMatch(/^ {2}stale write\s+APPLIED/m);
+    const lost = summaryNumber(output, "lost updates");
+    expect(lost).toBeGreaterThanOrEqual(1);
+    expect(summaryNumber(output, "updates applied") - summaryNumber(output, "counter")).toBe(lost);
+    expect(output).toContain("As expected without fencing");
+    expectNothingLeft(output, 2);
+  });
+
+  it("on SIGINT while a worker is frozen, stops every worker and removes its files", async () => {
+    const run = startDemo(short);
+    await waitFor(() => run.output().includes("FROZEN (SIGSTOP)"), {
+      timeoutMs: 30_000,
+      message: "a frozen worker",
+    });
+    run.child.kill("SIGINT");
+    expect(await run.exit, run.output()).toBe(130);
+    expectNothingLeft(run.output(), 2);
+  });
+
+  it("exits 2 with the usage on a bad argument, before starting anything", async () => {
+    const run = startDemo(["--workers", "1"]);
+    expect(await run.exit).toBe(2);
+    expect(run.output()).toContain('--workers must be a whole number from 2 to 10; got "1".');
+    expect(run.output()).toContain("Usage: pnpm demo");
+  });
+});
