@@ -18,7 +18,7 @@ ZK_CONNECT=host:port uses that ZooKeeper instead of starting one.`;
 const defaults: Omit<BenchOptions, "connect"> = {
   runs: 3,
   cycles: 1000,
-  blocks: 4,
+  blocks: 10,
   sessions: [2, 8, 32],
   durationMs: 3000,
   resources: 1000,

@@ -1,4 +1,4 @@
-import { type Range, range } from "./stats.js";
+import { type Range, range, type Timing } from "./stats.js";
 import type { BenchResult, RunResult } from "./suite.js";
 
 type Impl = "core" | "floor" | "curator";
@@ -136,8 +136,38 @@ function targets(result: BenchResult, rows: Row[]): Target[] {
     .flatMap((r) => Object.values(r.values).map((v) => v.max));
   list.push(atMost("C overlaps (any K, any implementation)", 0, range([Math.max(...overlaps)])));
   list.push(atLeast("M ops/s ÷ Curator", 1.5, find("M", "ops/s")?.ratios.curator));
+  if (result.runs.some((run) => run.integration)) {
+    list.push(
+      atMost("Nest overhead on U (p50, % over core withLock)", 5, overhead(result, "nest")),
+      atMost("Express middleware overhead on U (p50, %)", 5, overhead(result, "expressMiddleware")),
+    );
+  }
   return list;
 }
+
+type IntegrationPath = keyof NonNullable<RunResult["integration"]>;
+
+/**
+ * Extra median time per cycle of an integration over bare core's withLock, in percent, per run.
+ * The median, not cycles/s: on a shared machine the total is swayed by a few stalls from other
+ * load, which would drown a difference of a few percent.
+ */
+function overhead(result: BenchResult, path: "nest" | "expressMiddleware"): Range {
+  return range(
+    result.runs.flatMap((run) => {
+      const i = run.integration;
+      return i ? [(i[path].p50Ms / i.core.p50Ms - 1) * 100] : [];
+    }),
+  );
+}
+
+const integrationPaths: [IntegrationPath, string][] = [
+  ["core", "core `manager.withLock()`"],
+  ["nest", "Nest `@DistributedLock()` method (app context, no HTTP)"],
+  ["expressMiddleware", "Express `distributedLock()` middleware, called directly (no HTTP)"],
+  ["httpBare", "HTTP GET, Express route without a lock (keep-alive)"],
+  ["httpLocked", "HTTP GET, same route behind `distributedLock()`"],
+];
 
 const num = (value: number): string => {
   if (!Number.isFinite(value)) return "—";
@@ -202,6 +232,36 @@ export function renderMarkdown(result: BenchResult, report: Report, meta: Record
       ]),
     ),
   );
+  if (result.runs.some((run) => run.integration)) {
+    const figure = (path: IntegrationPath, pick: (t: Timing) => number) =>
+      range(result.runs.flatMap((run) => (run.integration ? [pick(run.integration[path])] : [])));
+    out.push("Integrations, on one shared manager (U cycle, blocks interleaved):");
+    out.push(
+      table(
+        ["Path", "cycles/s", "p50 ms", "p99 ms", "p50 overhead vs core"],
+        integrationPaths.map(([path, label]) => [
+          label,
+          formatRange(figure(path, (t) => t.perSecond)),
+          formatRange(figure(path, (t) => t.p50Ms)),
+          formatRange(figure(path, (t) => t.p99Ms)),
+          path === "nest" || path === "expressMiddleware"
+            ? formatRange(overhead(result, path), " %")
+            : path === "httpLocked"
+              ? `+${formatRange(
+                  range(
+                    result.runs.flatMap((run) =>
+                      run.integration
+                        ? [run.integration.httpLocked.p50Ms - run.integration.httpBare.p50Ms]
+                        : [],
+                    ),
+                  ),
+                  " ms",
+                )} p50 over bare HTTP`
+              : "",
+        ]),
+      ),
+    );
+  }
   const raw = Object.keys(result.runs[0]?.rawOps ?? {}) as (keyof RunResult["rawOps"])[];
   out.push("Raw ZooKeeper requests (the floor's building blocks, one client, strictly sequential):");
   out.push(

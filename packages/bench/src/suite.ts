@@ -59,7 +59,6 @@ export interface BenchResult {
   options: Omit<BenchOptions, "connect">;
   /** Why Curator was not measured, if it was not. */
   curatorSkipped: string | undefined;
-  integrationSkipped: string | undefined;
   runs: RunResult[];
   memory: MemorySample | undefined;
 }
@@ -86,7 +85,6 @@ export async function runBench(
   const admin = await connectClient(options.connect);
   try {
     const runs: RunResult[] = [];
-    let integrationSkipped: string | undefined;
     for (let run = 0; run < options.runs; run++) {
       const dir = `${root}/run${run}`;
       const order = rotate(contenders, run);
@@ -114,13 +112,11 @@ export async function runBench(
         result.contended[sessions] = figures;
       }
       if (options.integrationCycles > 0) {
-        const integration = await measureIntegration(
+        result.integration = await measureIntegration(
           options.connect,
           `${dir}/integration`,
           options.integrationCycles,
         );
-        if (typeof integration === "string") integrationSkipped = integration;
-        else result.integration = integration;
       }
       runs.push(result);
       await removeTree(admin, dir);
@@ -131,7 +127,7 @@ export async function runBench(
       memory = await measureMemory(options.connect, `${root}/memory`, options.memoryLocks);
     }
     const { connect: _, ...shown } = options;
-    return { options: shown, curatorSkipped, integrationSkipped, runs, memory };
+    return { options: shown, curatorSkipped, runs, memory };
   } finally {
     await Promise.allSettled(contenders.map((contender) => contender.close()));
     await removeTree(admin, root).catch(() => {});
