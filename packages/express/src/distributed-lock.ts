@@ -8,23 +8,26 @@ import {
 import type { NextFunction, Request, RequestHandler, Response } from "express";
 import type { RouteLock } from "./route-lock.js";
 
+/** The route parameters of a request, as Express types them by default. */
+type DefaultParams = Request["params"];
+
 /** Answers a request that did not get the lock within `acquireTimeout`. */
-export type OnLocked = (
-  req: Request,
+export type OnLocked<P = DefaultParams> = (
+  req: Request<P>,
   res: Response,
   next: NextFunction,
   error: LockError,
 ) => void | Promise<void>;
 
 /** Options of {@link distributedLock}. */
-export interface DistributedLockOptions {
+export interface DistributedLockOptions<P = DefaultParams> {
   /**
    * The resource to lock: a string, or a function of the request that returns one, such as
    * `(req) => \`invoice:${req.params.id}\``. Any string up to 512 UTF-8 bytes is safe: it is encoded
    * into one znode name under `rootDir`. A function that returns an empty, over-long or non-string
    * key makes the request fail with status 400; an error it throws goes to `next(err)` unchanged.
    */
-  key: string | ((req: Request) => string);
+  key: string | ((req: Request<P>) => string);
   /**
    * Milliseconds to wait for the lock before answering with `onLocked`. Default: the manager's
    * `acquireTimeout`, else wait until the lock comes or the client goes away.
@@ -36,7 +39,7 @@ export interface DistributedLockOptions {
    * Answers a request whose wait timed out. Default: `423 Locked` with an empty text body. Errors
    * it throws or rejects with go to `next(err)`.
    */
-  onLocked?: OnLocked;
+  onLocked?: OnLocked<P>;
 }
 
 /**
@@ -66,7 +69,10 @@ export interface DistributedLockOptions {
  * );
  * ```
  */
-export function distributedLock(manager: ZkLockManager, options: DistributedLockOptions): RequestHandler {
+export function distributedLock<P = DefaultParams>(
+  manager: ZkLockManager,
+  options: DistributedLockOptions<P>,
+): RequestHandler<P> {
   const { key, onLocked = answerLocked, ...lockOptions } = checkOptions(manager, options);
   return (req, res, next) => {
     let resource: string;
@@ -117,7 +123,7 @@ export function distributedLock(manager: ZkLockManager, options: DistributedLock
   };
 }
 
-const answerLocked: OnLocked = (_req, res) => {
+const answerLocked = (_req: unknown, res: Response) => {
   res.sendStatus(423);
 };
 
@@ -142,7 +148,7 @@ function asBadRequest(error: LockError): LockError & { status: 400; statusCode: 
   return Object.assign(error, { status: 400 as const, statusCode: 400 as const });
 }
 
-function checkOptions(manager: unknown, options: unknown): DistributedLockOptions {
+function checkOptions<P>(manager: unknown, options: DistributedLockOptions<P>): DistributedLockOptions<P> {
   if (typeof (manager as ZkLockManager | null)?.withLock !== "function") {
     throw new LockInvalidArgumentError(
       "distributedLock(manager, options) needs the process's ZkLockManager as its first argument.",
@@ -151,7 +157,7 @@ function checkOptions(manager: unknown, options: unknown): DistributedLockOption
   if (typeof options !== "object" || options === null) {
     throw new LockInvalidArgumentError("distributedLock(manager, options) needs options with a key.");
   }
-  const { key, onLocked, rootDir, acquireTimeout } = options as DistributedLockOptions;
+  const { key, onLocked, rootDir, acquireTimeout } = options;
   if (typeof key === "string") encodeResource(key);
   else if (typeof key !== "function") {
     throw new LockInvalidArgumentError(
