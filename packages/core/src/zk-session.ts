@@ -1,4 +1,4 @@
-import { EventEmitter } from "node:events";
+import { EventEmitter, setMaxListeners } from "node:events";
 import { LockError, LockInvalidArgumentError } from "./errors.js";
 import { describe } from "./resource-name.js";
 
@@ -121,6 +121,8 @@ export class ZkSession extends EventEmitter<SessionEvents> {
 
   constructor(readonly client: ZooKeeperClient) {
     super();
+    // Every pending acquire listens on this signal, so many listeners are normal, not a leak.
+    setMaxListeners(0, this.#overController.signal);
     this.#connected = client.state === CONNECTED_STATE;
     client.on("connect", this.#onConnect);
     client.on("connecting", this.#onConnecting);
