@@ -51,7 +51,8 @@ describe("connection loss", () => {
     const [contender, proxy] = await proxied(rootDir);
     const lock = contender.manager.createLock(resource);
     const dropped = proxy.dropNextCreateReply("/_c_");
-    const token = await lock.acquire();
+    // A second node would queue behind the orphan of the first forever: time out rather than hang.
+    const token = await lock.acquire({ timeout: 10_000 });
     const reply = await dropped;
 
     // The server created the node, the client never heard so, reconnected within its session...
