@@ -14,8 +14,8 @@ import { Ledger } from "./ledger.js";
  * const app = await NestFactory.create(AppModule.register("127.0.0.1:2181"));
  * ```
  */
-// biome-ignore lint/complexity/noStaticOnlyClass: a Nest module class with a static register(), as Nest's own dynamic modules have
 @Module({})
+// biome-ignore lint/complexity/noStaticOnlyClass: a Nest module class with a static register(), as Nest's own dynamic modules have
 export class AppModule {
   static register(connect: string): DynamicModule {
     return {
