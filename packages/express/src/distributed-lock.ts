@@ -49,6 +49,9 @@ export interface DistributedLockOptions<P = DefaultParams> {
  * (see `getLock(res)`). A `withLock()` on the same manager and resource inside the handler, or a
  * Nest `@DistributedLock()` method it calls, joins the hold instead of waiting for it.
  *
+ * Name the route's parameters (`distributedLock<{ id: string }>(…)`) to type `req.params` in the key
+ * function and in the handlers after the middleware.
+ *
  * A wait that times out is answered by `onLocked` (default `423 Locked`); a client that goes away
  * while waiting stops the wait; an invalid key gives `next(err)` with a `LockInvalidArgumentError`
  * carrying `status` 400; other failures (no ZooKeeper session, …) go to `next(err)` as they are.
@@ -60,7 +63,7 @@ export interface DistributedLockOptions<P = DefaultParams> {
  *
  * app.post(
  *   "/invoices/:id/pay",
- *   distributedLock(manager, { key: (req) => `invoice:${req.params.id}`, acquireTimeout: 2000 }),
+ *   distributedLock<{ id: string }>(manager, { key: (req) => `invoice:${req.params.id}`, acquireTimeout: 2000 }),
  *   async (req, res) => {
  *     const { token } = getLock(res);
  *     await invoices.pay(req.params.id, { fence: token });

@@ -13,7 +13,7 @@
  * manager.init(new ZooKeeper({ connect: "127.0.0.1:2181", timeout: 5000 }));
  *
  * const app = express();
- * app.post("/invoices/:id/pay", distributedLock(manager, { key: (req) => `invoice:${req.params.id}` }),
+ * app.post("/invoices/:id/pay", distributedLock<{ id: string }>(manager, { key: (req) => `invoice:${req.params.id}` }),
  *   async (req, res) => {
  *     await invoices.pay(req.params.id, { fence: getLock(res).token });
  *     res.sendStatus(204);

@@ -26,7 +26,7 @@ export interface RouteLock {
  *
  * @example
  * ```ts
- * app.post("/invoices/:id/pay", distributedLock(manager, { key: (req) => `invoice:${req.params.id}` }),
+ * app.post("/invoices/:id/pay", distributedLock<{ id: string }>(manager, { key: (req) => `invoice:${req.params.id}` }),
  *   async (req, res) => {
  *     const { token, signal } = getLock(res);
  *     await invoices.pay(req.params.id, { fence: token, signal });
