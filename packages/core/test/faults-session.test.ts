@@ -120,8 +120,8 @@ describe("session faults", () => {
 
   it("keeps a hold and a waiter through a server restart within the session timeout", async () => {
     const rootDir = uniqueRoot("restart");
-    const holder = await manager(rootDir, 30_000);
-    const other = await manager(rootDir, 30_000);
+    const holder = await manager(rootDir, 15_000);
+    const other = await manager(rootDir, 15_000);
     const lock = holder.manager.createLock(resource);
     const token = await lock.acquire();
     const waiter = other.manager.createLock(resource);

@@ -124,5 +124,8 @@ describe("the waiting queue", () => {
       await acquisitions[i];
       await lock.release();
     }
+    // No watch outlives its wait.
+    const watchesAtEnd = await watchesByPath(host, port);
+    for (const session of sessions) expect(watchedBy(watchesAtEnd, session)).toEqual([]);
   });
 });
