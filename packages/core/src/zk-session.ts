@@ -121,8 +121,10 @@ export class ZkSession extends EventEmitter<SessionEvents> {
 
   constructor(readonly client: ZooKeeperClient) {
     super();
-    // Every pending acquire listens on this signal, so many listeners are normal, not a leak.
+    // Every pending acquire listens on this signal, and every pending release on this emitter's
+    // suspension, so many listeners are normal, not a leak.
     setMaxListeners(0, this.#overController.signal);
+    this.setMaxListeners(0);
     this.#connected = client.state === CONNECTED_STATE;
     client.on("connect", this.#onConnect);
     client.on("connecting", this.#onConnecting);
