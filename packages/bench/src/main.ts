@@ -1,5 +1,5 @@
 // `pnpm bench`: zk-dist-lock against ZooKeeper's floor and Apache Curator, side by side.
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -39,6 +39,8 @@ async function main(): Promise<number> {
     const markdown = renderMarkdown(result, report, meta);
     console.log(markdown);
     const out = resolve(cli.out ?? fileURLToPath(new URL("../results", import.meta.url)));
+    // The README shows the latest table of a default run; a run elsewhere (--out) leaves it alone.
+    if (cli.out === undefined) updateReadme(markdown);
     mkdirSync(out, { recursive: true });
     writeFileSync(join(out, "latest.md"), markdown);
     const json = JSON.stringify({ meta, ...result, ...report }, null, 2);
@@ -48,6 +50,21 @@ async function main(): Promise<number> {
   } finally {
     await server?.stop();
   }
+}
+
+const README = fileURLToPath(new URL("../README.md", import.meta.url));
+const START = "<!-- latest results: written by pnpm bench -->";
+const END = "<!-- end of latest results -->";
+
+function updateReadme(markdown: string): void {
+  const text = readFileSync(README, "utf8");
+  const from = text.indexOf(START);
+  const to = text.indexOf(END);
+  if (from < 0 || to < from) {
+    log(`README.md has no "${START}" section; not updated.`);
+    return;
+  }
+  writeFileSync(README, `${text.slice(0, from + START.length)}\n\n${markdown}\n${text.slice(to)}`);
 }
 
 main().then(
