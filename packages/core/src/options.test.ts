@@ -19,6 +19,14 @@ describe("resolveLockOptions", () => {
     expect(resolved).toEqual({ rootDir: "/app", acquireTimeout: 5, label: "x" });
   });
 
+  it("treats an option given as undefined as not given, keeping the default", () => {
+    const resolved = resolveLockOptions(
+      { rootDir: undefined, acquireTimeout: undefined },
+      { rootDir: "/app", acquireTimeout: 9 },
+    );
+    expect(resolved).toMatchObject({ rootDir: "/app", acquireTimeout: 9 });
+  });
+
   it.each([-1, Number.NaN, Number.POSITIVE_INFINITY, "100", 2 ** 31])(
     "refuses acquireTimeout %j",
     (acquireTimeout) => {
