@@ -128,4 +128,35 @@ describe("the waiting queue", () => {
     const watchesAtEnd = await watchesByPath(host, port);
     for (const session of sessions) expect(watchedBy(watchesAtEnd, session)).toEqual([]);
   });
+
+  it("sets no watch that outlives a predecessor gone before the watch was set", async () => {
+    const rootDir = uniqueRoot("gone-first");
+    const { host, port } = hostAndPort(connect);
+    const [holder, waiter] = [
+      await startManager(connect, { rootDir }),
+      await startManager(connect, { rootDir }),
+    ];
+    managers.push(holder, waiter);
+    const holderLock = holder.manager.createLock(resource);
+    await holderLock.acquire();
+
+    // Hold back the waiter's first listing (which shows the holder ahead) until the holder is gone,
+    // so that the waiter goes on to watch a node that no longer exists.
+    const { zk } = waiter.client;
+    const original = zk.a_get_children2.bind(zk);
+    let heldBack = false;
+    zk.a_get_children2 = (path, watch, callback) =>
+      original(path, watch, (...reply) => {
+        if (heldBack) return callback(...reply);
+        heldBack = true;
+        holderLock.release().then(() => callback(...reply));
+      });
+    const lock = waiter.manager.createLock(resource);
+    const token = await lock.acquire({ timeout: 10_000 });
+    expect(heldBack).toBe(true);
+    expect(token).toBeGreaterThan(0n);
+    const watches = await watchesByPath(host, port);
+    expect([...watches].filter(([, sessions]) => sessions.includes(String(zk.client_id)))).toEqual([]);
+    await lock.release();
+  });
 });
