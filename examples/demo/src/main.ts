@@ -7,7 +7,7 @@ import { parseDemoOptions, UsageError, usage } from "./options.js";
 import { runDemo } from "./scenario.js";
 import { FENCED_UPDATE, UNFENCED_UPDATE } from "./store.js";
 import { exitCodeOf, summaryLines } from "./summary.js";
-import { killAllWorkers } from "./worker-pool.js";
+import { killAllWorkers, stopAllWorkers } from "./worker-pool.js";
 
 let options: ReturnType<typeof parseDemoOptions>;
 try {
@@ -29,10 +29,17 @@ process.on("exit", () => {
   killAllWorkers();
   rmSync(dir, { recursive: true, force: true });
 });
+let interrupted = false;
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.once(signal, () => {
+  // `on`, not `once`: @zk-dist-lock/testing re-raises the signal (ending the process at once, before
+  // this cleanup) when its own handler is the only one left.
+  process.on(signal, () => {
+    const code = 128 + constants.signals[signal];
+    if (interrupted) process.exit(code); // a second Ctrl-C: the exit handler still kills the workers
+    interrupted = true;
     console.log(`\n${signal}: stopping the workers and ZooKeeper.`);
-    process.exit(128 + constants.signals[signal]);
+    // Wait until the workers are really gone (the frozen one too), not only signalled.
+    void stopAllWorkers().finally(() => process.exit(code));
   });
 }
 
@@ -80,9 +87,12 @@ try {
   for (const line of summaryLines(summary)) log(line);
   process.exitCode = exitCodeOf(summary);
 } catch (error) {
-  console.error(`\nThe demo could not run to the end: ${error instanceof Error ? error.message : error}`);
-  if (server) console.error(`ZooKeeper log (last lines):\n${server.logTail(20)}`);
-  process.exitCode = 3;
+  // Stopping on a signal fails the run too (its workers die); that needs no explanation.
+  if (!interrupted) {
+    console.error(`\nThe demo could not run to the end: ${error instanceof Error ? error.message : error}`);
+    if (server) console.error(`ZooKeeper log (last lines):\n${server.logTail(20)}`);
+    process.exitCode = 3;
+  }
 } finally {
   await server?.stop();
 }

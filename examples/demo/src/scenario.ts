@@ -79,6 +79,7 @@ export async function runDemo(settings: DemoSettings): Promise<DemoSummary> {
   let focus = false;
   let frozen: { worker: number; token: bigint; at: number } | undefined;
   let successor: number | undefined;
+  let fenceNoted = false;
   let sessionTimeoutMs = settings.sessionTimeoutMs;
 
   const verbose = () => tally.cycles <= detailCycles || focus;
@@ -118,9 +119,11 @@ export async function runDemo(settings: DemoSettings): Promise<DemoSummary> {
           );
         }
         if (verbose()) {
-          const fence =
-            settings.fenced && worker === successor ? `  (the store's fence is now ${report.token})` : "";
-          timeline.event(worker, `wrote ${String(report.value).padEnd(6)} token ${report.token}${fence}`);
+          // The first write after the takeover is what puts the frozen worker's token below the fence.
+          const first = settings.fenced && successor !== undefined && !fenceNoted;
+          fenceNoted ||= first;
+          const note = first ? `  (the store's fence is now ${report.token})` : "";
+          timeline.event(worker, `wrote ${String(report.value).padEnd(6)} token ${report.token}${note}`);
         }
         return;
       case "lost":
@@ -137,10 +140,9 @@ export async function runDemo(settings: DemoSettings): Promise<DemoSummary> {
     } else if (settings.fenced) {
       timeline.event(worker, `→ APPLIED despite its stale token: the fencing check failed`);
     } else {
-      const lost = before.value + 1 - report.value;
       timeline.event(
         worker,
-        `→ APPLIED over counter ${before.value} (nothing checks the token): ${lost} LOST UPDATE${lost === 1 ? "" : "S"}`,
+        `→ APPLIED (nothing checks the token): the counter goes back from ${before.value} to ${report.value}, a LOST UPDATE`,
       );
     }
     timeline.more(

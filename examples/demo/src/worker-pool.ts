@@ -88,6 +88,13 @@ export function killAllWorkers(): void {
   for (const worker of live) worker.kill();
 }
 
+/** SIGKILLs every worker still running and resolves once they are all gone (reaped). */
+export async function stopAllWorkers(): Promise<void> {
+  const workers = [...live];
+  killAllWorkers();
+  await Promise.all(workers.map((w) => w.exited));
+}
+
 /** A running worker process. */
 export class WorkerProcess {
   readonly #child: ChildProcess;
