@@ -86,6 +86,7 @@ export class JvmServer {
   readonly host: string;
   readonly port: number;
   readonly logFile: string;
+  private readonly dataDir: string;
   private readonly args: string[];
   private child: ChildProcess | undefined;
   private exited: Promise<void> = Promise.resolve();
@@ -103,6 +104,7 @@ export class JvmServer {
     this.port = spec.clientPort;
     this.logFile = join(spec.dir, "zookeeper.log");
     const dataDir = join(spec.dir, "data");
+    this.dataDir = dataDir;
     mkdirSync(dataDir, { recursive: true });
     const tickTime = options.tickTime ?? 500;
     const config: Record<string, string | number | boolean> = {
@@ -204,7 +206,10 @@ export class JvmServer {
     });
   }
 
-  /** Resolves once the server answers `srvr` with a mode, i.e. it serves clients. */
+  /**
+   * Resolves once the server answers `srvr` with a mode, i.e. it serves clients, and `conf` names
+   * this server's data directory: another server already on the port must not pass for this one.
+   */
   async waitUntilServing(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     let exited = false;
@@ -221,7 +226,10 @@ export class JvmServer {
       }
       try {
         last = await fourLetter(this.host, this.port, "srvr", { timeoutMs: 1000 });
-        if (/^Mode: (standalone|leader|follower|observer)$/m.test(last)) return;
+        if (/^Mode: (standalone|leader|follower|observer)$/m.test(last)) {
+          last = await fourLetter(this.host, this.port, "conf", { timeoutMs: 1000 });
+          if (last.includes(`dataDir=${this.dataDir}`)) return;
+        }
       } catch (error) {
         last = error instanceof Error ? error.message : String(error);
       }
