@@ -86,17 +86,19 @@ export class ZkCallError extends LockError {
     readonly path: string,
   ) {
     super(
-      isConnectionCode(rc) ? "CONNECTION" : "ZOOKEEPER",
+      isConnectionCode(rc) || sessionOverCodes.has(rc) ? "CONNECTION" : "ZOOKEEPER",
       `ZooKeeper answered ${message} (${rc}) for ${path}.`,
     );
   }
 }
 
+// The session has ended or is ending. The client fails pending calls with CLOSING or SESSIONEXPIRED,
+// and refuses new ones with INVALIDSTATE, before it emits "close" (which a detached session never
+// hears: manager.close(), then client.close()), so these codes count even before "close".
+const sessionOverCodes = new Set<number>([rc.INVALIDSTATE, rc.CLOSING, rc.SESSIONEXPIRED]);
 // A deletion that fails with one of these is done: the node is gone, or the session ends and takes
-// its ephemeral nodes along. The client fails pending calls with CLOSING or SESSIONEXPIRED before it
-// emits "close" (which a detached session never hears: manager.close(), then client.close()), so
-// the codes must count even while the session is not yet known to be over.
-const sessionEndCodes = new Set<number>([rc.NONODE, rc.CLOSING, rc.SESSIONEXPIRED]);
+// its ephemeral nodes along.
+const sessionEndCodes = new Set<number>([rc.NONODE, ...sessionOverCodes]);
 
 /** The call may or may not have taken effect; it is worth retrying once the session is connected. */
 export const isConnectionCode = (code: number) => code === rc.CONNECTIONLOSS || code === rc.OPERATIONTIMEOUT;

@@ -125,6 +125,18 @@ describe("giving up", () => {
     expect(await children(a.client, rootDir)).toEqual([]);
   });
 
+  it("fails with CONNECTION once the client is closed, and says to init() a new one", async () => {
+    const own = await openManager(connect);
+    own.client.close();
+    const error = await own.manager
+      .createLock("r", { rootDir: uniqueRoot() })
+      .acquire()
+      .catch((e) => e);
+    expect(isLockError(error, "CONNECTION")).toBe(true);
+    expect((error as Error).message).toMatch(/init\(\)/);
+    await own.manager.close();
+  });
+
   it("tries once without waiting", async () => {
     const rootDir = uniqueRoot();
     const holder = a.manager.createLock("r", { rootDir });
