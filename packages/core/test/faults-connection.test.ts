@@ -41,7 +41,8 @@ describe("connection loss", () => {
     const { host, port } = hostAndPort(connect);
     const proxy = await ZkProxy.start(host, port);
     proxies.push(proxy);
-    const started = await startManager(proxy.connectString, { rootDir, sessionTimeoutMs: 10_000 });
+    // The C client waits up to a third of the session timeout for a reconnection attempt: keep it short.
+    const started = await startManager(proxy.connectString, { rootDir, sessionTimeoutMs: 6000 });
     managers.push(started);
     return [started, proxy];
   }
@@ -65,6 +66,20 @@ describe("connection loss", () => {
     expect(await childrenOf(observer, dir)).toEqual([reply.path?.slice(dir.length + 1)]);
     expect(token).toBeGreaterThan(0n);
 
+    await lock.release();
+    expect(await childrenOf(observer, dir)).toEqual([]);
+  });
+
+  it("creates its node again after a create that never reached the server", async () => {
+    const rootDir = uniqueRoot("lost-request");
+    const [contender, proxy] = await proxied(rootDir);
+    const lock = contender.manager.createLock(resource);
+    const dropped = proxy.dropNextCreateRequest("/_c_");
+    await lock.acquire({ timeout: 10_000 });
+    await dropped;
+    expect(contender.client.connects).toBe(2);
+    const dir = `${rootDir}/${resource}`;
+    expect(await childrenOf(observer, dir)).toEqual([lock.nodePath?.slice(dir.length + 1)]);
     await lock.release();
     expect(await childrenOf(observer, dir)).toEqual([]);
   });
@@ -192,5 +207,32 @@ describe("connection loss", () => {
     } finally {
       process.off("unhandledRejection", onUnhandled);
     }
+  });
+
+  it("deletes a node released while cut off once reconnected, and the next waiter gets the lock", async () => {
+    const rootDir = uniqueRoot("release-disconnected");
+    const [holder, proxy] = await proxied(rootDir);
+    const lock = holder.manager.createLock(resource);
+    const token = await lock.acquire();
+    const waiter = await startManager(connect, { rootDir });
+    managers.push(waiter);
+    const waiting = waiter.manager.createLock(resource).acquire();
+    await waitFor(async () => (await waiter.manager.inspect(resource)).waiters.length === 1, {
+      message: "the waiter in the queue",
+    });
+
+    const disconnects = holder.client.disconnects;
+    proxy.block();
+    await waitFor(() => holder.client.disconnects > disconnects, { message: "the holder to be cut off" });
+    await lock.release(); // resolves without the connection
+    expect(lock.state).toBe("idle");
+    expect((await waiter.manager.inspect(resource)).holder?.sessionId).toBe(
+      String(holder.client.zk.client_id),
+    );
+
+    proxy.unblock();
+    expect(await waiting).toBeGreaterThan(token);
+    expect(holder.client.closedWith).toBeUndefined();
+    expect(eventsNamed(holder.events, "cleanupFailed")).toEqual([]);
   });
 });

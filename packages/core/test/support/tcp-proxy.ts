@@ -16,8 +16,10 @@ export interface DroppedReply {
 
 interface Drop {
   pathIncludes: string;
+  /** Whether the create reaches the server (only its reply is lost) or is lost itself. */
+  reachServer: boolean;
   thenBlock: boolean;
-  resolve: (reply: DroppedReply) => void;
+  resolve: (reply: DroppedReply | undefined) => void;
 }
 
 /** Splits a stream of ZooKeeper frames (a 4-byte length, then the body) into whole frames. */
@@ -77,7 +79,14 @@ export class ZkProxy {
    */
   dropNextCreateReply(pathIncludes: string, { thenBlock = false } = {}): Promise<DroppedReply> {
     return new Promise((resolve) => {
-      this.#drop = { pathIncludes, thenBlock, resolve };
+      this.#drop = { pathIncludes, reachServer: true, thenBlock, resolve: (reply) => resolve(reply!) };
+    });
+  }
+
+  /** Like {@link dropNextCreateReply}, but the create itself is lost: the server never sees it. */
+  dropNextCreateRequest(pathIncludes: string): Promise<void> {
+    return new Promise((resolve) => {
+      this.#drop = { pathIncludes, reachServer: false, thenBlock: false, resolve: () => resolve() };
     });
   }
 
@@ -121,20 +130,23 @@ export class ZkProxy {
     client.on("data", (chunk: Buffer) => {
       for (const frame of requests.push(chunk)) {
         if (lost) return; // the connection is as good as gone: nothing more reaches the server
-        upstream.write(frame);
-        if (!handshakeSent) {
-          handshakeSent = true;
-          continue;
-        }
         const drop = this.#drop;
         if (
+          handshakeSent &&
           drop &&
           CREATE_OPS.has(frame.readInt32BE(8)) &&
           readString(frame, 12)?.includes(drop.pathIncludes)
         ) {
           this.#drop = undefined;
+          if (!drop.reachServer) {
+            for (const socket of both) socket.destroy();
+            drop.resolve(undefined);
+            return;
+          }
           lost = { xid: frame.readInt32BE(4), drop };
         }
+        upstream.write(frame);
+        handshakeSent = true;
       }
     });
     upstream.on("data", (chunk: Buffer) => {
