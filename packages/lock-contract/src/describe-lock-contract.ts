@@ -115,7 +115,7 @@ export function describeLockContract<M extends ContractManager>(
                     // meanwhile, which the witness records.
                     await waitFor(
                       async () =>
-                        witness.inside > 1 ||
+                        witness.max > 1 ||
                         (await a.manager.inspect(key, { rootDir })).waiters.length === runs - 1,
                       { timeoutMs: 20_000, intervalMs: 20, message: `${runs - 1} runs waiting for "${key}"` },
                     );
