@@ -2,7 +2,7 @@
 // server: a create whose reply is lost, and giving up (timeout, abort) while disconnected.
 import { waitFor } from "@zk-dist-lock/testing";
 import { afterEach, beforeAll, describe, expect, inject, it } from "vitest";
-import { isLockError, Perms } from "../src/index.js";
+import { isLockError, LockLostError, Perms } from "../src/index.js";
 import { ZkProxy } from "./support/tcp-proxy.js";
 import {
   childrenOf,
@@ -234,5 +234,37 @@ describe("connection loss", () => {
     expect(await waiting).toBeGreaterThan(token);
     expect(holder.client.closedWith).toBeUndefined();
     expect(eventsNamed(holder.events, "cleanupFailed")).toEqual([]);
+  });
+
+  it("shows a silently partitioned holder's hold in doubt before the server hands the lock on", async () => {
+    const rootDir = uniqueRoot("partition");
+    const { host, port } = hostAndPort(connect);
+    const proxy = await ZkProxy.start(host, port);
+    proxies.push(proxy);
+    const holder = await startManager(proxy.connectString, { rootDir, sessionTimeoutMs: 3000 });
+    const waiter = await startManager(connect, { rootDir });
+    managers.push(holder, waiter);
+    const lock = holder.manager.createLock(resource);
+    const token = await lock.acquire();
+    const waiting = waiter.manager.createLock(resource).acquire();
+    await waitFor(async () => (await waiter.manager.inspect(resource)).waiters.length === 1, {
+      message: "the waiter in the queue",
+    });
+    let believed: string | undefined;
+    waiter.manager.once("acquired", () => {
+      believed = lock.state; // what the old holder thinks when the new one gets the lock
+    });
+
+    // The server runs on and expires the holder's session after the session timeout. The client
+    // notices the silence after two thirds of it and declares the hold lost a session timeout
+    // after that, so the new holder may come first — but never before the hold is suspended.
+    proxy.freeze();
+    expect(await waiting).toBeGreaterThan(token);
+    expect(["suspended", "lost"]).toContain(believed);
+    await waitFor(() => lock.signal.aborted, { message: "the partitioned hold to be lost" });
+    expect(lock.signal.reason).toBeInstanceOf(LockLostError);
+    expect(holder.client.connects).toBe(1); // it never heard from the server meanwhile
+    proxy.thaw();
+    await lock.release();
   });
 });

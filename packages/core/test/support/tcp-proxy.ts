@@ -47,6 +47,7 @@ const readString = (frame: Buffer, offset: number) => {
 export class ZkProxy {
   #drop: Drop | undefined;
   #blocked = false;
+  #frozen = false;
   readonly #sockets = new Set<Socket>();
 
   private constructor(
@@ -100,6 +101,20 @@ export class ZkProxy {
     this.#blocked = false;
   }
 
+  /**
+   * A silent partition: connections stay open (new ones too) but nothing passes either way, so the
+   * client hears nothing until its own timeouts fire, while the server's session clock runs on.
+   */
+  freeze(): void {
+    this.#frozen = true;
+  }
+
+  /** Ends {@link freeze}: drops the connections it starved (their streams lost bytes) and lets new ones through. */
+  thaw(): void {
+    this.#frozen = false;
+    for (const socket of this.#sockets) socket.destroy();
+  }
+
   async close(): Promise<void> {
     for (const socket of this.#sockets) socket.destroy();
     await new Promise((resolve) => this.server.close(resolve));
@@ -128,6 +143,7 @@ export class ZkProxy {
     const replies = new Framer();
 
     client.on("data", (chunk: Buffer) => {
+      if (this.#frozen) return;
       for (const frame of requests.push(chunk)) {
         if (lost) return; // the connection is as good as gone: nothing more reaches the server
         const drop = this.#drop;
@@ -150,6 +166,7 @@ export class ZkProxy {
       }
     });
     upstream.on("data", (chunk: Buffer) => {
+      if (this.#frozen) return;
       for (const frame of replies.push(chunk)) {
         if (!handshakeAnswered) {
           handshakeAnswered = true;
