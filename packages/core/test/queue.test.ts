@@ -79,9 +79,10 @@ describe("the waiting queue", () => {
     // Count how often each waiter lists the children: a woken waiter re-lists.
     const lists = waiters.map((waiter) => {
       const counter = { count: 0 };
-      const { zk } = waiter.client;
-      const original = zk.a_get_children2.bind(zk);
-      zk.a_get_children2 = (...args: Parameters<typeof original>) => {
+      // The manager calls the client's native binding (see zk-session.ts), so that is what to wrap.
+      const calls: NativeListing = waiter.client.zk.native;
+      const original = calls.a_get_children2.bind(calls);
+      calls.a_get_children2 = (...args: Parameters<typeof original>) => {
         counter.count++;
         return original(...args);
       };
@@ -143,9 +144,10 @@ describe("the waiting queue", () => {
     // Hold back the waiter's first listing (which shows the holder ahead) until the holder is gone,
     // so that the waiter goes on to watch a node that no longer exists.
     const { zk } = waiter.client;
-    const original = zk.a_get_children2.bind(zk);
+    const calls: NativeListing = zk.native;
+    const original = calls.a_get_children2.bind(calls);
     let heldBack = false;
-    zk.a_get_children2 = (path, watch, callback) =>
+    calls.a_get_children2 = (path, watch, callback) =>
       original(path, watch, (...reply) => {
         if (heldBack) return callback(...reply);
         heldBack = true;
@@ -160,3 +162,8 @@ describe("the waiting queue", () => {
     await lock.release();
   });
 });
+
+/** The listing call of the client's native binding, which the manager uses. */
+interface NativeListing {
+  a_get_children2(path: string, watch: boolean, callback: (...reply: unknown[]) => void): number;
+}
