@@ -197,7 +197,14 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
     const lock = joined ?? this.createLock(resource, lockOptions);
     const token = await lock.acquire({ signal, timeout });
     try {
-      const context = { token, signal: lock.signal, lock };
+      const context: LockContext = {
+        token,
+        lock,
+        // Read on demand: a hold whose signal nobody reads needs no AbortController.
+        get signal() {
+          return lock.signal;
+        },
+      };
       if (joined) return await fn(context);
       return await this.#chain.run(new Map(held).set(path, lock), () => fn(context));
     } finally {

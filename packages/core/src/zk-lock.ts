@@ -29,7 +29,8 @@ interface Hold {
   since: number;
   suspended: boolean;
   lost: LockLostError | undefined;
-  controller: AbortController;
+  /** Made when `signal` is first read: most holds never read it. */
+  controller: AbortController | undefined;
 }
 
 /**
@@ -92,9 +93,17 @@ export class ZkLock implements AsyncDisposable {
    */
   get signal(): AbortSignal {
     return (
-      this.#hold?.controller.signal ??
+      this.#holdController()?.signal ??
       AbortSignal.abort(new LockError("NOT_HELD", "The lock is not held.", { resource: this.resource }))
     );
+  }
+
+  #holdController(): AbortController | undefined {
+    const hold = this.#hold;
+    if (!hold || hold.controller) return hold?.controller;
+    hold.controller = new AbortController();
+    if (hold.lost) hold.controller.abort(hold.lost);
+    return hold.controller;
   }
 
   /**
@@ -146,7 +155,7 @@ export class ZkLock implements AsyncDisposable {
     if (--hold.count > 0) return;
     this.#hold = undefined;
     this.host.holdEnded(this, performance.now() - hold.since);
-    hold.controller.abort(new LockError("NOT_HELD", "The lock was released.", { resource: this.resource }));
+    hold.controller?.abort(new LockError("NOT_HELD", "The lock was released.", { resource: this.resource }));
     await this.host.session.whileConnected(this.host.abandon(this, hold.path));
   }
 
@@ -164,7 +173,7 @@ export class ZkLock implements AsyncDisposable {
     if (!hold || hold.lost) return 0;
     if (change instanceof LockLostError) {
       hold.lost = change;
-      hold.controller.abort(change);
+      hold.controller?.abort(change);
       // If the session still lives, the node does too and would block everyone: delete it once
       // the connection is back.
       this.host.abandon(this, hold.path);
@@ -250,7 +259,7 @@ export class ZkLock implements AsyncDisposable {
       since: performance.now(),
       suspended: !this.host.session.connected,
       lost: undefined,
-      controller: new AbortController(),
+      controller: undefined,
     };
     this.host.holdStarted(this, performance.now() - started);
     return this.#hold.token;
