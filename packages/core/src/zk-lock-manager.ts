@@ -191,10 +191,10 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
     if (typeof fn !== "function")
       throw new LockInvalidArgumentError(`withLock() needs a function; got ${describe(fn)}.`, resource);
     const { signal, timeout, ...lockOptions } = options ?? {};
-    const [path] = this.#locate(resource, lockOptions);
+    const [path, resolved] = this.#locate(resource, lockOptions);
     const held = this.#chain.getStore();
     const joined = held?.get(path);
-    const lock = joined ?? this.createLock(resource, lockOptions);
+    const lock = joined ?? new ZkLock(this.#host, resource, path, resolved);
     const token = await lock.acquire({ signal, timeout });
     try {
       const context: LockContext = {
