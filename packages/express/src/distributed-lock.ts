@@ -85,42 +85,52 @@ export function distributedLock<P = DefaultParams>(
       next(error);
       return;
     }
-    try {
-      encodeResource(resource);
-    } catch (error) {
-      next(isLockError(error, "INVALID_ARGUMENT") ? asBadRequest(error) : error);
-      return;
+    // Waiting stops when the response is over before the lock came (the client left, or another
+    // handler answered); once held, the same events end the hold.
+    const waiting = new AbortController();
+    let end: (() => void) | undefined;
+    const over = () =>
+      end ? end() : waiting.abort(new Error("The response was over before the lock was acquired."));
+    if (res.writableFinished || res.destroyed) over();
+    else {
+      res.once("finish", over);
+      res.once("close", over);
     }
-    const over = requestOver(res);
-    let held = false;
     const hold: Promise<void> = manager.withLock(
       resource,
-      ({ token, signal }) =>
-        new Promise<void>((end) => {
-          held = true;
-          if (over.aborted) return end();
-          over.addEventListener("abort", () => end(), { once: true });
+      ({ token, lock }) =>
+        new Promise<void>((resolve) => {
+          end = resolve;
+          if (res.writableFinished || res.destroyed) return resolve();
           const release = () => {
-            end();
+            resolve();
             return hold;
           };
-          res.locals.lock = { resource, token, signal, release } satisfies RouteLock;
+          res.locals.lock = {
+            resource,
+            token,
+            get signal() {
+              return lock.signal;
+            },
+            release,
+          } satisfies RouteLock;
           // Called inside withLock's function, so the rest of the route runs in the async context
           // of this hold: a nested withLock() on the same resource joins it.
           next();
         }),
-      { ...lockOptions, signal: over },
+      { ...lockOptions, signal: waiting.signal },
     );
     hold.catch((error: unknown) => {
       // Once held, the only failure left is deleting the lock node, which the manager reports as a
       // "cleanupFailed" event; the response is over by then (or `release()` hands it to its caller).
-      if (held) return;
-      // The response finished elsewhere or the client left while waiting: nobody is left to answer.
-      if (over.aborted) return;
+      // And when the response finished elsewhere or the client left while waiting, nobody is left
+      // to answer.
+      if (end || waiting.signal.aborted) return;
       if (isLockError(error, "TIMEOUT")) {
         new Promise<void>((resolve) => resolve(onLocked(req, res, next, error))).catch(next);
       } else {
-        next(error);
+        // withLock refuses a bad key with INVALID_ARGUMENT before it sends anything to ZooKeeper.
+        next(isLockError(error, "INVALID_ARGUMENT") ? asBadRequest(error) : error);
       }
     });
   };
@@ -135,18 +145,6 @@ const answerLocked = (_req: unknown, res: Response) => {
  * closed ("close", also when the client goes away mid-request): the hold ends then, and so does a
  * wait for the lock, so an abandoned request never takes the lock later.
  */
-function requestOver(res: Response): AbortSignal {
-  const controller = new AbortController();
-  const abort = () => controller.abort(new Error("The response is over."));
-  if (res.writableFinished || res.destroyed) abort();
-  else {
-    res.once("finish", abort);
-    res.once("close", abort);
-  }
-  return controller.signal;
-}
-
-/** Marks a bad key as the client's mistake for Express's and most apps' error handlers. */
 function asBadRequest(error: LockError): LockError & { status: 400; statusCode: 400 } {
   return Object.assign(error, { status: 400 as const, statusCode: 400 as const });
 }
