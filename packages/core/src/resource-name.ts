@@ -6,6 +6,7 @@ export const MAX_RESOURCE_BYTES = 512;
 // Bytes that may stand for themselves in a znode name. Everything else, "." and "/" included, is
 // percent-encoded, so an encoded name is never "", ".", "..", never contains "/", and is reversible.
 const SAFE_BYTE = /^[A-Za-z0-9_~-]$/;
+const SAFE_NAME = /^[A-Za-z0-9_~-]+$/;
 
 /**
  * Encodes a resource name into one znode name that cannot reach outside its directory.
@@ -22,6 +23,8 @@ export function encodeResource(resource: unknown): string {
       typeof resource === "string" ? resource : undefined,
     );
   }
+  // Most keys are short and plain: nothing to encode.
+  if (resource.length <= MAX_RESOURCE_BYTES && SAFE_NAME.test(resource)) return resource;
   if (!resource.isWellFormed()) {
     throw new LockInvalidArgumentError(
       "The resource contains a lone surrogate and has no UTF-8 form.",
@@ -53,6 +56,7 @@ export function decodeResource(name: string): string {
  * server reserves for itself.
  */
 export function validateRootDir(rootDir: unknown): string {
+  if (typeof rootDir === "string" && validRootDirs.has(rootDir)) return rootDir;
   const fail = (why: string): never => {
     throw new LockInvalidArgumentError(`rootDir ${describe(rootDir)} ${why}.`);
   };
@@ -72,8 +76,13 @@ export function validateRootDir(rootDir: unknown): string {
   if (rootDir === "/zookeeper" || rootDir.startsWith("/zookeeper/")) {
     return fail("lies under /zookeeper, which ZooKeeper reserves for itself");
   }
+  if (validRootDirs.size < 100) validRootDirs.add(rootDir);
   return rootDir;
 }
+
+// Every lock checks its rootDir; a process uses a handful, so remembering the good ones makes the
+// check a lookup on the hot path.
+const validRootDirs = new Set<string>();
 
 /** A short, safe rendering of a bad value for an error message. */
 export function describe(value: unknown): string {

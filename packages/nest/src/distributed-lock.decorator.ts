@@ -93,6 +93,16 @@ export function DistributedLock<A extends unknown[] = []>(
       }
       return resource;
     };
+    // The module's defaults under this decorator's options, merged once per binding, not per call.
+    const merged = new WeakMap<ZkLockBinding, DistributedLockOptions>();
+    const lockOptionsFor = (binding: ZkLockBinding): DistributedLockOptions => {
+      let lockOptions = merged.get(binding);
+      if (lockOptions === undefined) {
+        lockOptions = { ...binding.defaults, ...options };
+        merged.set(binding, lockOptions);
+      }
+      return lockOptions;
+    };
     const locked = async function (this: Locked, ...args: Parameters<M>): Promise<unknown> {
       const binding = this?.[BINDING];
       if (binding === undefined) {
@@ -104,8 +114,20 @@ export function DistributedLock<A extends unknown[] = []>(
       const resource = resourceOf(this, args);
       return binding.manager.withLock(
         resource,
-        (context) => runWithCurrentLock({ resource, ...context }, () => original.apply(this, args)),
-        { ...binding.defaults, ...options },
+        ({ token, lock }) =>
+          runWithCurrentLock(
+            {
+              resource,
+              token,
+              lock,
+              // Read on demand, as core's context does: most holds never need an AbortController.
+              get signal() {
+                return lock.signal;
+              },
+            },
+            () => original.apply(this, args),
+          ),
+        lockOptionsFor(binding),
       );
     };
     copyMetadata(original, locked);
