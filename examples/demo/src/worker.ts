@@ -97,13 +97,11 @@ while (!stopping.signal.aborted) {
     if (isLockError(error, "ABORTED")) break;
     // The hold was lost, or the session ended while waiting: carry on, on a new session if the old
     // one is over. Other errors are bugs and end the worker (the parent then fails the demo).
-    if (!isLockError(error, "LOST") && !isLockError(error, "CONNECTION") && !isLockError(error, "ZOOKEEPER"))
-      throw error;
-    // A client whose session just expired refuses requests (ZINVALIDSTATE) a moment before it
+    if (!isLockError(error, "LOST") && !isLockError(error, "CONNECTION")) throw error;
+    // A client whose session just expired refuses requests (a CONNECTION error) a moment before it
     // reports the expiry: give it the session timeout to do so.
-    if (isLockError(error, "ZOOKEEPER") && !session.over) {
+    if (isLockError(error, "CONNECTION") && !session.over) {
       await Promise.race([session.closed, delay(config.sessionTimeoutMs)]);
-      if (!session.over) throw error;
     }
     if (session.over) {
       session.client.close();
