@@ -1,12 +1,7 @@
-import { defineConfig } from "vitest/config";
+import { mergeConfig } from "vitest/config";
+import { workspaceSources } from "./vitest.shared.js";
 
-// Workspace packages resolve to their TypeScript sources through this export condition, so tests
-// never run against a stale build.
-const conditions = ["@zk-dist-lock/source", "node", "import", "module", "default"];
-
-export default defineConfig({
-  resolve: { conditions },
-  ssr: { resolve: { conditions, externalConditions: conditions } },
+export default mergeConfig(workspaceSources, {
   test: {
     // One ZooKeeper server for the whole run, shared by every project (or ZK_CONNECT when set).
     globalSetup: ["packages/testing/src/vitest.ts"],

@@ -1,10 +1,14 @@
-import { defineProject } from "vitest/config";
+import { defineProject, mergeConfig } from "vitest/config";
+import { workspaceSources } from "../../vitest.shared.js";
 
-export default defineProject({
-  test: {
-    name: "@zk-dist-lock/example-nest-app",
-    include: ["src/**/*.test.ts", "test/**/*.test.ts"],
-    testTimeout: 30_000,
-    hookTimeout: 60_000,
-  },
-});
+export default mergeConfig(
+  workspaceSources,
+  defineProject({
+    test: {
+      name: "@zk-dist-lock/example-nest-app",
+      include: ["src/**/*.test.ts", "test/**/*.test.ts"],
+      testTimeout: 30_000,
+      hookTimeout: 60_000,
+    },
+  }),
+);

@@ -1,5 +1,9 @@
-import { defineProject } from "vitest/config";
+import { defineProject, mergeConfig } from "vitest/config";
+import { workspaceSources } from "../../vitest.shared.js";
 
-export default defineProject({
-  test: { name: "zk-dist-lock", include: ["src/**/*.test.ts"] },
-});
+export default mergeConfig(
+  workspaceSources,
+  defineProject({
+    test: { name: "zk-dist-lock", include: ["src/**/*.test.ts"] },
+  }),
+);
