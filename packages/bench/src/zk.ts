@@ -1,4 +1,5 @@
-import ZooKeeper from "zookeeper";
+import { connectZooKeeper } from "@zk-dist-lock/testing";
+import type ZooKeeper from "zookeeper";
 
 /** ZooKeeper create modes used by the hand-written floor. */
 export const mode = { PERSISTENT: 0, EPHEMERAL_SEQUENTIAL: 3, CONTAINER: 4 } as const;
@@ -6,14 +7,8 @@ const NODE_EXISTS = -110;
 const NO_NODE = -101;
 
 /** A client of the npm `zookeeper` package, resolved once its session is connected. */
-export function connectClient(connect: string, timeout = 5000): Promise<ZooKeeper> {
-  const client = new ZooKeeper({ connect, timeout });
-  return new Promise((resolve, reject) => {
-    client.once("connect", () => resolve(client));
-    client.once("close", () => reject(new Error(`could not connect to ${connect}`)));
-    client.init({});
-  });
-}
+export const connectClient = (connect: string, timeout = 5000): Promise<ZooKeeper> =>
+  connectZooKeeper(connect, { sessionTimeout: timeout });
 
 // The package types the message as a number; at runtime it is a string. Either prints.
 type Callback<T> = (rc: number, error: unknown, result: T) => void;

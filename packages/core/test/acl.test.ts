@@ -1,14 +1,15 @@
+import { connectZooKeeper } from "@zk-dist-lock/testing";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type ZooKeeper from "zookeeper";
 import { digestAcl, Perms, ZkLockManager } from "../src/index.js";
-import { connectClient, openManager, uniqueRoot } from "./support/client.js";
+import { openManager, uniqueRoot } from "./support/client.js";
 
 const connect = inject("zkConnect");
 const acl = [digestAcl("locker", "s3cret"), { perms: Perms.READ, scheme: "world", auth: "anyone" }];
 const clients: ZooKeeper[] = [];
 
 async function authenticated(): Promise<ZooKeeper> {
-  const client = await connectClient(connect);
+  const client = await connectZooKeeper(connect);
   clients.push(client);
   await new Promise<void>((resolve, reject) =>
     client.add_auth("digest", "locker:s3cret", (rc, error) =>

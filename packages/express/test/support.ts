@@ -4,20 +4,12 @@ import { randomUUID } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { type LockEvent, ZkLockManager, type ZkLockManagerOptions } from "@zk-dist-lock/core";
-import { waitFor } from "@zk-dist-lock/testing";
+import { connectZooKeeper, waitFor } from "@zk-dist-lock/testing";
 import express, { type Express } from "express";
-import ZooKeeper from "zookeeper";
 
 /** A manager bound to a fresh connected session, with counts of its hold events per resource. */
 export async function openManager(connect: string, options?: ZkLockManagerOptions) {
-  const client = new ZooKeeper({ connect, timeout: 10_000 });
-  client.setLogger(false);
-  let connected = false;
-  client.once("connect", () => {
-    connected = true;
-  });
-  client.init({});
-  await waitFor(() => connected, { timeoutMs: 20_000, message: `a connection to ${connect}` });
+  const client = await connectZooKeeper(connect);
   const manager = new ZkLockManager(options).init(client);
   const counts = { acquired: new Map<string, number>(), released: new Map<string, number>() };
   const count = (event: keyof typeof counts) => (e: LockEvent) => {

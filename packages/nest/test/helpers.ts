@@ -1,18 +1,12 @@
 import { randomUUID } from "node:crypto";
 import type { INestApplication, Type } from "@nestjs/common";
 import { NestFactory } from "@nestjs/core";
-import { waitFor } from "@zk-dist-lock/testing";
-import ZooKeeper from "zookeeper";
+import { connectZooKeeper, waitFor } from "@zk-dist-lock/testing";
+import type ZooKeeper from "zookeeper";
 
 /** A connected client of the npm `zookeeper` package. */
-export function connectClient(connect: string, timeout = 10_000): Promise<ZooKeeper> {
-  const client = new ZooKeeper({ connect, timeout });
-  return new Promise((resolve, reject) => {
-    client.once("connect", () => resolve(client));
-    client.once("close", () => reject(new Error(`could not connect to ${connect}`)));
-    client.init({});
-  });
-}
+export const connectClient = (connect: string, timeout = 10_000): Promise<ZooKeeper> =>
+  connectZooKeeper(connect, { sessionTimeout: timeout });
 
 /** A root directory no other test uses. */
 export const uniqueRoot = () => `/nest-test-${randomUUID().slice(0, 8)}`;

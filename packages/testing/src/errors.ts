@@ -6,6 +6,7 @@ export type ZooKeeperTestingErrorCode =
   | "FOUR_LETTER_FAILED"
   | "INVALID_ARGUMENT"
   | "NOT_RUNNING"
+  | "CONNECT_FAILED"
   | "TIMEOUT";
 
 /**

@@ -1,3 +1,4 @@
+export { type ConnectZooKeeperOptions, connectZooKeeper } from "./connect.js";
 export {
   type EnsembleMember,
   type MemberRef,

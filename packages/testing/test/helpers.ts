@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
-import ZooKeeper from "zookeeper";
-import { waitFor } from "../src/index.js";
+import type ZooKeeper from "zookeeper";
+import { connectZooKeeper } from "../src/index.js";
 
 /** Whether `pid` is a live process; a zombie (exited, not yet reaped) counts as dead. */
 export function isAlive(pid: number | undefined): boolean {
@@ -19,22 +19,8 @@ export function isAlive(pid: number | undefined): boolean {
 }
 
 /** A connected `zookeeper` client; rejects if it does not connect within `timeoutMs`. */
-export async function connectClient(connect: string, timeoutMs = 15_000): Promise<ZooKeeper> {
-  const client = new ZooKeeper({ connect, timeout: 10_000 });
-  client.setLogger(false);
-  let connected = false;
-  client.on("connect", () => {
-    connected = true;
-  });
-  client.init({});
-  await waitFor(() => connected, { timeoutMs, message: `a client connection to ${connect}` }).catch(
-    (error) => {
-      client.close();
-      throw error;
-    },
-  );
-  return client;
-}
+export const connectClient = (connect: string, timeoutMs = 15_000): Promise<ZooKeeper> =>
+  connectZooKeeper(connect, { connectTimeout: timeoutMs });
 
 /** Resolves with `"timeout"` if `promise` has not settled after `ms`. */
 export function raceTimeout<T>(promise: Promise<T>, ms: number): Promise<T | "timeout"> {

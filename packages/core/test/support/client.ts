@@ -1,20 +1,11 @@
 import { randomUUID } from "node:crypto";
+import { connectZooKeeper } from "@zk-dist-lock/testing";
 import ZooKeeper from "zookeeper";
 import { ZkLockManager, type ZkLockManagerOptions } from "../../src/index.js";
 
-/** A client of the npm `zookeeper` package, resolved once its session is connected. */
-export function connectClient(connect: string, timeout = 5000): Promise<ZooKeeper> {
-  const client = new ZooKeeper({ connect, timeout });
-  return new Promise((resolve, reject) => {
-    client.once("connect", () => resolve(client));
-    client.once("close", () => reject(new Error(`could not connect to ${connect}`)));
-    client.init({});
-  });
-}
-
 /** A manager bound to a fresh connected session; `close()` closes both. */
 export async function openManager(connect: string, options?: ZkLockManagerOptions) {
-  const client = await connectClient(connect);
+  const client = await connectZooKeeper(connect, { sessionTimeout: 5000 });
   const manager = new ZkLockManager(options).init(client);
   return {
     client,

@@ -1,7 +1,7 @@
 // Helpers for the fault tests: connected clients, managers with an event log, sessions killed from
 // outside, and the server's view of watches.
-import { fourLetter, waitFor } from "@zk-dist-lock/testing";
-import ZooKeeper from "zookeeper";
+import { connectZooKeeper, fourLetter } from "@zk-dist-lock/testing";
+import type ZooKeeper from "zookeeper";
 import { type LockEvents, ZkLockManager, type ZkLockManagerOptions } from "../../src/index.js";
 
 /** A client of the npm `zookeeper` package with the lifecycle facts the tests wait for. */
@@ -21,23 +21,16 @@ const clients = new Set<ZooKeeper>();
 export async function connectClient(
   connect: string,
   timeoutMs = 10_000,
-  extra: object = {},
+  extra: Record<string, unknown> = {},
 ): Promise<TestClient> {
-  const zk = new ZooKeeper({ connect, timeout: timeoutMs, ...extra });
-  zk.setLogger(false);
+  const zk = await connectZooKeeper(connect, { sessionTimeout: timeoutMs, config: extra });
   clients.add(zk);
-  const state = { zk, connects: 0, disconnects: 0, closedWith: undefined as number | undefined };
+  const state = { zk, connects: 1, disconnects: 0, closedWith: undefined as number | undefined };
   zk.on("connect", () => state.connects++);
   zk.on("connecting", () => state.disconnects++);
   zk.on("close", (_client: unknown, code: number) => {
     state.closedWith = code;
   });
-  zk.init({});
-  await waitFor(() => state.connects > 0 || state.closedWith !== undefined, {
-    timeoutMs: 20_000,
-    message: `a connection to ${connect}`,
-  });
-  if (state.connects === 0) throw new Error(`The client to ${connect} closed with ${state.closedWith}.`);
   return state;
 }
 
