@@ -125,7 +125,7 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
         this.#holds.delete(lock);
         this.emit("released", { ...eventOf(lock), holdMs });
       },
-      abandon: (lock, path) => this.#abandon(lock, path),
+      abandon: (lock, session, path) => this.#abandon(lock, session, path),
     };
   }
 
@@ -146,7 +146,7 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
         "init() was already called with another client whose session is still alive.",
       );
     }
-    current?.detach();
+    current?.detach(new LockError("CONNECTION", "init() replaced the ZooKeeper client."));
     const session = new ZkSession(client);
     session.on("suspended", () => this.#connectionChanged("suspended"));
     session.on("reconnected", () => this.#connectionChanged("reconnected"));
@@ -268,7 +268,9 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
     if (this.#closed) return;
     this.#closed = true;
     await Promise.allSettled([...this.#holds].map((lock) => lock[Symbol.asyncDispose]()));
-    this.#session?.detach();
+    this.#session?.detach(
+      new LockError("NOT_INITIALIZED", "The ZkLockManager was closed while this waited for a lock."),
+    );
     this.#session = undefined;
   }
 
@@ -349,14 +351,14 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
     }
   }
 
-  #abandon(lock: ZkLock, path: string | Promise<string | undefined>): Promise<void> {
-    const session = this.#requireSession();
-    const deletion = Promise.resolve(path).then((found) =>
-      found ? session.deleteEventually(found) : undefined,
-    );
-    deletion.catch((error) =>
-      this.emit("cleanupFailed", { resource: lock.resource, path: String(path), error }),
-    );
+  #abandon(lock: ZkLock, session: ZkSession, path: string | Promise<string | undefined>): Promise<void> {
+    let node = typeof path === "string" ? path : lock.path;
+    const deletion = Promise.resolve(path).then((found) => {
+      if (!found) return;
+      node = found;
+      return session.deleteEventually(found);
+    });
+    deletion.catch((error) => this.emit("cleanupFailed", { resource: lock.resource, path: node, error }));
     const done = deletion.then(() => {});
     // Callers may leave it unawaited (a lost hold, or whileConnected() returning at once while
     // disconnected): the failure is reported as cleanupFailed, so it must not crash the process as

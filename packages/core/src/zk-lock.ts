@@ -14,7 +14,7 @@ export interface LockHost {
    * Deletes this session's node at `path` (guaranteed deletion, in the background if need be).
    * The promise rejects on failure, and the manager also reports it, so it may be left unawaited.
    */
-  abandon(lock: ZkLock, path: string | Promise<string | undefined>): Promise<void>;
+  abandon(lock: ZkLock, session: ZkSession, path: string | Promise<string | undefined>): Promise<void>;
   holdStarted(lock: ZkLock, waitMs: number): void;
   holdEnded(lock: ZkLock, holdMs: number): void;
 }
@@ -23,6 +23,8 @@ export interface LockHost {
 export type LockState = "idle" | "acquiring" | "held" | "suspended" | "lost";
 
 interface Hold {
+  /** The session the lock node belongs to (the manager may have moved on to another). */
+  session: ZkSession;
   path: string;
   token: bigint;
   count: number;
@@ -156,7 +158,7 @@ export class ZkLock implements AsyncDisposable {
     this.#hold = undefined;
     this.host.holdEnded(this, performance.now() - hold.since);
     hold.controller?.abort(new LockError("NOT_HELD", "The lock was released.", { resource: this.resource }));
-    await this.host.session.whileConnected(this.host.abandon(this, hold.path));
+    await hold.session.whileConnected(this.host.abandon(this, hold.session, hold.path));
   }
 
   /** `await using lock = …` releases every acquisition still held when the scope ends. */
@@ -176,7 +178,7 @@ export class ZkLock implements AsyncDisposable {
       hold.controller?.abort(change);
       // If the session still lives, the node does too and would block everyone: delete it once
       // the connection is back.
-      this.host.abandon(this, hold.path);
+      this.host.abandon(this, hold.session, hold.path);
     } else {
       hold.suspended = change === "suspended";
     }
@@ -212,7 +214,7 @@ export class ZkLock implements AsyncDisposable {
       let children: string[];
       let pzxid: number;
       creating = true;
-      [name, children, pzxid] = await this.#create(prefix, signal);
+      [name, children, pzxid] = await this.#create(session, prefix, signal);
       creating = false;
       for (;;) {
         const contenders = sortContenders(children);
@@ -223,17 +225,18 @@ export class ZkLock implements AsyncDisposable {
             `The lock node of "${this.resource}" disappeared while waiting; the session may have expired.`,
             { resource: this.resource },
           );
-        if (index === 0) return this.#start(name, pzxid, started);
+        if (index === 0) return this.#start(session, name, pzxid, started);
         if (timeout === 0) throw new LockTimeoutError(this.resource, 0);
-        await this.#predecessorGone(`${this.path}/${contenders[index - 1]}`, signal);
+        await this.#predecessorGone(session, `${this.path}/${contenders[index - 1]}`, signal);
         // Re-list: the predecessor may have given up rather than released; it says nothing of our turn.
         [children, { pzxid }] = await session.listRetrying(this.path, signal);
       }
     } catch (error) {
       const reason = signal.aborted ? signal.reason : error;
       // A create in flight may have succeeded on the server: find it by its GUID and delete it.
-      const abandoned = name ? `${this.path}/${name}` : creating ? this.#findOwn(prefix) : undefined;
-      if (abandoned) await session.whileConnected(this.host.abandon(this, abandoned)).catch(() => {});
+      const abandoned = name ? `${this.path}/${name}` : creating ? this.#findOwn(session, prefix) : undefined;
+      if (abandoned)
+        await session.whileConnected(this.host.abandon(this, session, abandoned)).catch(() => {});
       throw reason;
     } finally {
       clearTimeout(timer);
@@ -242,7 +245,7 @@ export class ZkLock implements AsyncDisposable {
     }
   }
 
-  #start(name: string, pzxid: number, started: number): bigint {
+  #start(session: ZkSession, name: string, pzxid: number, started: number): bigint {
     if (!Number.isSafeInteger(pzxid)) {
       throw new LockError(
         "ZOOKEEPER",
@@ -251,13 +254,14 @@ export class ZkLock implements AsyncDisposable {
       );
     }
     this.#hold = {
+      session,
       path: `${this.path}/${name}`,
       // The zxid of the listing that shows this node first: at least its creation zxid, and above
       // every zxid of the previous holder's tenure, whose deletion that listing already reflects.
       token: BigInt(pzxid),
       count: 1,
       since: performance.now(),
-      suspended: !this.host.session.connected,
+      suspended: !session.connected,
       lost: undefined,
       controller: undefined,
     };
@@ -269,8 +273,11 @@ export class ZkLock implements AsyncDisposable {
    * Creates this attempt's ephemeral sequential node and lists the contenders in the same round
    * trip: ZooKeeper answers a session's requests in order, so the listing already contains it.
    */
-  async #create(prefix: string, signal: AbortSignal): Promise<[string, string[], number]> {
-    const { session } = this.host;
+  async #create(
+    session: ZkSession,
+    prefix: string,
+    signal: AbortSignal,
+  ): Promise<[string, string[], number]> {
     const data = ownerData(this.options.label);
     for (;;) {
       const directory = this.host.ensureDirectory(this.path, this.options.rootDir);
@@ -292,7 +299,7 @@ export class ZkLock implements AsyncDisposable {
       } else if (isConnectionCode(error.rc)) {
         // The create may have succeeded with its reply lost: look for our node before creating another.
         await session.whenConnected(signal);
-        const path = await this.#findOwn(prefix, signal);
+        const path = await this.#findOwn(session, prefix, signal);
         if (path) {
           const [children, stat] = await session.listRetrying(this.path, signal);
           return [path.slice(this.path.length + 1), children, stat.pzxid];
@@ -305,8 +312,7 @@ export class ZkLock implements AsyncDisposable {
   }
 
   /** The path of this session's node with the attempt's GUID prefix, if the server has one. */
-  async #findOwn(prefix: string, signal?: AbortSignal): Promise<string | undefined> {
-    const { session } = this.host;
+  async #findOwn(session: ZkSession, prefix: string, signal?: AbortSignal): Promise<string | undefined> {
     let children: string[];
     try {
       [children] = await session.listRetrying(this.path, signal);
@@ -324,7 +330,7 @@ export class ZkLock implements AsyncDisposable {
   }
 
   /** Resolves when the node just ahead is gone (at once if it already is); one watch, on it alone. */
-  #predecessorGone(path: string, signal: AbortSignal): Promise<void> {
+  #predecessorGone(session: ZkSession, path: string, signal: AbortSignal): Promise<void> {
     return new Promise((resolve, reject) => {
       const onAbort = () => reject(signal.reason);
       const done = () => {
@@ -332,13 +338,13 @@ export class ZkLock implements AsyncDisposable {
         resolve();
       };
       signal.addEventListener("abort", onAbort, { once: true });
-      this.host.session.watchNode(path, done).then(
+      session.watchNode(path, done).then(
         (exists) => exists || done(),
         (error) => {
           signal.removeEventListener("abort", onAbort);
           if (error instanceof ZkCallError && isConnectionCode(error.rc)) {
             // Re-list once connected; the loop decides again from fresh children.
-            this.host.session.whenConnected(signal).then(resolve, reject);
+            session.whenConnected(signal).then(resolve, reject);
           } else reject(error);
         },
       );

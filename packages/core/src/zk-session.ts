@@ -158,11 +158,16 @@ export class ZkSession extends EventEmitter<SessionEvents> {
     return String(this.client.client_id);
   }
 
-  detach(): void {
+  /**
+   * Stops following the client: the manager is done with this session. Pending acquisitions stop
+   * with `reason`; deletions already under way go on while the client stays connected.
+   */
+  detach(reason: LockError): void {
     this.client.off("connect", this.#onConnect);
     this.client.off("connecting", this.#onConnecting);
     this.client.off("close", this.#onClose);
     clearTimeout(this.#lostTimer);
+    if (!this.#overController.signal.aborted) this.#overController.abort(reason);
   }
 
   #onConnect = () => {

@@ -137,6 +137,22 @@ describe("giving up", () => {
     await own.manager.close();
   });
 
+  it("stops waiting when the manager is closed, and leaves no node behind", async () => {
+    const rootDir = uniqueRoot();
+    const holder = a.manager.createLock("r", { rootDir });
+    await holder.acquire();
+    const own = await openManager(connect);
+    const waiting = own.manager.createLock("r", { rootDir }).acquire();
+    await waitUntilWaiting(a.manager, "r", rootDir, 1);
+    await own.manager.close();
+    const error = await waiting.catch((e: unknown) => e);
+    expect(isLockError(error, "NOT_INITIALIZED")).toBe(true);
+    expect((error as Error).message).toMatch(/closed/);
+    expect(await children(own.client, holder.path)).toHaveLength(1);
+    own.client.close();
+    await holder.release();
+  });
+
   it("tries once without waiting", async () => {
     const rootDir = uniqueRoot();
     const holder = a.manager.createLock("r", { rootDir });
