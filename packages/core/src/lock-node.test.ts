@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { nodePrefix, parseOwner, sequenceOf, sortContenders } from "./lock-node.js";
+import { nodePrefix, ownerData, parseOwner, sequenceOf, sortContenders } from "./lock-node.js";
 
 describe("lock node names", () => {
   it("orders contenders by sequence number, not by GUID, and skips foreign children", () => {
@@ -13,6 +13,16 @@ describe("lock node names", () => {
     expect(sequenceOf(`${nodePrefix("g")}0000000007`)).toBe(7);
     expect(sequenceOf(`${nodePrefix("g")}7`)).toBeUndefined();
     expect(sequenceOf("other-lock-0000000007")).toBeUndefined();
+  });
+
+  it("writes owner data that parses back, with or without a label", () => {
+    expect(parseOwner(ownerData('nightly "job"'))).toMatchObject({
+      pid: process.pid,
+      label: 'nightly "job"',
+    });
+    const plain = parseOwner(ownerData(undefined));
+    expect(plain).not.toHaveProperty("label");
+    expect(Date.parse(plain!.since)).not.toBeNaN();
   });
 
   it("parses owner data, and reports nothing for data of other tools", () => {

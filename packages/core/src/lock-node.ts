@@ -36,14 +36,16 @@ export interface OwnerInfo {
   since: string;
 }
 
-const host = hostname();
+// Every acquire writes this; the part that never changes is serialised once.
+const hostAndPid = `{"host":${JSON.stringify(hostname())},"pid":${process.pid}`;
 
+/** The owner information of a lock node, as JSON (see {@link OwnerInfo}). */
 export function ownerData(label: string | undefined): string {
-  const info: OwnerInfo = { host, pid: process.pid, since: new Date().toISOString() };
-  if (label !== undefined) info.label = label;
-  return JSON.stringify(info);
+  const labelled = label === undefined ? "" : `,"label":${JSON.stringify(label)}`;
+  return `${hostAndPid}${labelled},"since":"${new Date().toISOString()}"}`;
 }
 
+/** What a lock node says about its owner; undefined for data that is not ours (other tools). */
 export function parseOwner(data: Buffer | string | null | undefined): OwnerInfo | undefined {
   try {
     const info = JSON.parse(String(data ?? ""));

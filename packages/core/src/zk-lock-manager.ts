@@ -117,13 +117,14 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
       },
       ensureDirectory: (dir, rootDir) => this.#ensureDirectory(dir, rootDir),
       forgetDirectory: (dir) => this.#knownDirectories.delete(dir),
+      // Events are built only when someone listens: these two fire on every cycle.
       holdStarted: (lock, waitMs) => {
         this.#holds.add(lock);
-        this.emit("acquired", { ...eventOf(lock), waitMs });
+        if (this.listenerCount("acquired") > 0) this.emit("acquired", { ...eventOf(lock), waitMs });
       },
       holdEnded: (lock, holdMs) => {
         this.#holds.delete(lock);
-        this.emit("released", { ...eventOf(lock), holdMs });
+        if (this.listenerCount("released") > 0) this.emit("released", { ...eventOf(lock), holdMs });
       },
       abandon: (lock, session, path) => this.#abandon(lock, session, path),
     };

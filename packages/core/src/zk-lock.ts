@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { Attempt } from "./attempt.js";
 import { isLockError, LockError, LockLostError, LockTimeoutError } from "./errors.js";
 import { nodePrefix, ownerData, sortContenders } from "./lock-node.js";
 import { type AcquireOptions, type ResolvedLockOptions, validateAcquireOptions } from "./options.js";
@@ -188,33 +189,16 @@ export class ZkLock implements AsyncDisposable {
   async #contend(userSignal: AbortSignal | undefined, timeout: number | undefined): Promise<bigint> {
     const started = performance.now();
     const { session } = this.host;
-    // One signal for every reason to stop: the caller's signal, the timeout, the end of the session.
-    // (Listeners rather than AbortSignal.any, which Node 20 keeps alive on the long-lived session signal.)
-    const attempt = new AbortController();
-    const { signal } = attempt;
-    const abort = () =>
-      attempt.abort(
-        new LockError("ABORTED", `Stopped waiting for the lock on "${this.resource}".`, {
-          resource: this.resource,
-          cause: userSignal?.reason,
-        }),
-      );
-    const sessionOver = () => attempt.abort(session.overSignal.reason);
-    const timer =
-      timeout && setTimeout(() => attempt.abort(new LockTimeoutError(this.resource, timeout)), timeout);
-    if (userSignal?.aborted) abort();
-    else userSignal?.addEventListener("abort", abort);
-    if (session.overSignal.aborted) sessionOver();
-    else session.overSignal.addEventListener("abort", sessionOver);
+    const attempt = new Attempt(this.resource, userSignal, timeout, session.overSignal);
     const prefix = nodePrefix(randomUUID());
     let name: string | undefined;
     let creating = false;
     try {
-      signal.throwIfAborted();
+      attempt.throwIfStopped();
       let children: string[];
       let pzxid: number;
       creating = true;
-      [name, children, pzxid] = await this.#create(session, prefix, signal);
+      [name, children, pzxid] = await this.#create(session, prefix, attempt);
       creating = false;
       for (;;) {
         const contenders = sortContenders(children);
@@ -227,21 +211,19 @@ export class ZkLock implements AsyncDisposable {
           );
         if (index === 0) return this.#start(session, name, pzxid, started);
         if (timeout === 0) throw new LockTimeoutError(this.resource, 0);
-        await this.#predecessorGone(session, `${this.path}/${contenders[index - 1]}`, signal);
+        await this.#predecessorGone(session, `${this.path}/${contenders[index - 1]}`, attempt.signal);
         // Re-list: the predecessor may have given up rather than released; it says nothing of our turn.
-        [children, { pzxid }] = await session.listRetrying(this.path, signal);
+        [children, { pzxid }] = await session.listRetrying(this.path, attempt.signal);
       }
     } catch (error) {
-      const reason = signal.aborted ? signal.reason : error;
+      const reason = attempt.reason ?? error;
       // A create in flight may have succeeded on the server: find it by its GUID and delete it.
       const abandoned = name ? `${this.path}/${name}` : creating ? this.#findOwn(session, prefix) : undefined;
       if (abandoned)
         await session.whileConnected(this.host.abandon(this, session, abandoned)).catch(() => {});
       throw reason;
     } finally {
-      clearTimeout(timer);
-      userSignal?.removeEventListener("abort", abort);
-      session.overSignal.removeEventListener("abort", sessionOver);
+      attempt.dispose();
     }
   }
 
@@ -273,11 +255,7 @@ export class ZkLock implements AsyncDisposable {
    * Creates this attempt's ephemeral sequential node and lists the contenders in the same round
    * trip: ZooKeeper answers a session's requests in order, so the listing already contains it.
    */
-  async #create(
-    session: ZkSession,
-    prefix: string,
-    signal: AbortSignal,
-  ): Promise<[string, string[], number]> {
+  async #create(session: ZkSession, prefix: string, attempt: Attempt): Promise<[string, string[], number]> {
     const data = ownerData(this.options.label);
     for (;;) {
       const directory = this.host.ensureDirectory(this.path, this.options.rootDir);
@@ -287,7 +265,7 @@ export class ZkLock implements AsyncDisposable {
       if (createResult.status === "fulfilled") {
         const name = createResult.value.slice(this.path.length + 1);
         if (listResult.status === "fulfilled") return [name, listResult.value[0], listResult.value[1].pzxid];
-        const [children, stat] = await session.listRetrying(this.path, signal);
+        const [children, stat] = await session.listRetrying(this.path, attempt.signal);
         return [name, children, stat.pzxid];
       }
       const error = createResult.reason;
@@ -298,16 +276,16 @@ export class ZkLock implements AsyncDisposable {
         this.host.forgetDirectory(this.path);
       } else if (isConnectionCode(error.rc)) {
         // The create may have succeeded with its reply lost: look for our node before creating another.
-        await session.whenConnected(signal);
-        const path = await this.#findOwn(session, prefix, signal);
+        await session.whenConnected(attempt.signal);
+        const path = await this.#findOwn(session, prefix, attempt.signal);
         if (path) {
-          const [children, stat] = await session.listRetrying(this.path, signal);
+          const [children, stat] = await session.listRetrying(this.path, attempt.signal);
           return [path.slice(this.path.length + 1), children, stat.pzxid];
         }
       } else {
         throw error;
       }
-      signal.throwIfAborted();
+      attempt.throwIfStopped();
     }
   }
 

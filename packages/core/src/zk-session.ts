@@ -127,16 +127,16 @@ export class ZkSession extends EventEmitter<SessionEvents> {
   #lostTimer: NodeJS.Timeout | undefined;
   #waiters = new Set<{ resolve: () => void; reject: (error: unknown) => void }>();
   #overController = new AbortController();
+  /** The waits of whileConnected(), which end at a suspension or the end of the session. */
+  readonly #interruptions = new Set<() => void>();
 
   readonly #calls: NativeCalls;
 
   constructor(readonly client: ZooKeeperClient) {
     super();
     this.#calls = client.native;
-    // Every pending acquire listens on this signal, and every pending release on this emitter's
-    // suspension, so many listeners are normal, not a leak.
+    // Every waiting acquire listens on this signal, so many listeners are normal, not a leak.
     setMaxListeners(0, this.#overController.signal);
-    this.setMaxListeners(0);
     this.#connected = client.state === CONNECTED_STATE;
     client.on("connect", this.#onConnect);
     client.on("connecting", this.#onConnecting);
@@ -182,6 +182,7 @@ export class ZkSession extends EventEmitter<SessionEvents> {
   #onConnecting = () => {
     if (!this.#connected) return;
     this.#connected = false;
+    this.#interrupt();
     this.emit("suspended");
     // The client only hears of expiry once it reconnects, which may be never: after the negotiated
     // session timeout without a connection the session must be presumed gone.
@@ -196,6 +197,7 @@ export class ZkSession extends EventEmitter<SessionEvents> {
   #onClose = (...[, code]: unknown[]) => {
     clearTimeout(this.#lostTimer);
     this.#connected = false;
+    this.#interrupt();
     this.#over =
       code === rc.SESSIONEXPIRED ? "the ZooKeeper session expired" : "the ZooKeeper client was closed";
     const error = this.#overError();
@@ -204,6 +206,11 @@ export class ZkSession extends EventEmitter<SessionEvents> {
     this.#overController.abort(error);
     this.emit("lost", this.#over);
   };
+
+  #interrupt(): void {
+    for (const stop of this.#interruptions) stop();
+    this.#interruptions.clear();
+  }
 
   #overError(): LockError {
     return new LockError("CONNECTION", `${this.#over}; create a new client and call init() with it.`);
@@ -286,15 +293,13 @@ export class ZkSession extends EventEmitter<SessionEvents> {
     if (!this.#connected) return;
     let stop = () => {};
     const interrupted = new Promise<void>((resolve) => {
-      stop = () => resolve();
-      this.once("suspended", stop);
-      this.once("lost", stop);
+      stop = resolve;
     });
+    this.#interruptions.add(stop);
     try {
       await Promise.race([work, interrupted]);
     } finally {
-      this.off("suspended", stop);
-      this.off("lost", stop);
+      this.#interruptions.delete(stop);
     }
   }
 
