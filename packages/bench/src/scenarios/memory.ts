@@ -15,6 +15,15 @@ const child = fileURLToPath(new URL("./memory-child.ts", import.meta.url));
 const packageDir = fileURLToPath(new URL("../..", import.meta.url));
 
 /**
+ * The child resolves the workspace packages as this process does: built, as `pnpm bench` runs, or
+ * from their sources, as the smoke test under vitest (or an explicit --conditions) does.
+ */
+function packageConditions(): string[] {
+  const given = process.execArgv.filter((arg) => arg.startsWith("--conditions"));
+  return given.length > 0 || !process.env.VITEST ? given : ["--conditions=@zk-dist-lock/source"];
+}
+
+/**
  * Holds `count` locks at once in a fresh Node process started with `--expose-gc`, so that the
  * figures are not blurred by this process's own heap.
  */
@@ -23,7 +32,7 @@ export async function measureMemory(connect: string, rootDir: string, count: num
     process.execPath,
     [
       "--expose-gc",
-      "--conditions=@zk-dist-lock/source",
+      ...packageConditions(),
       "--import",
       "tsx",
       child,
