@@ -30,16 +30,7 @@ function packageConditions(): string[] {
 export async function measureMemory(connect: string, rootDir: string, count: number): Promise<MemorySample> {
   const { stdout } = await promisify(execFile)(
     process.execPath,
-    [
-      "--expose-gc",
-      ...packageConditions(),
-      "--import",
-      "tsx",
-      child,
-      connect,
-      rootDir,
-      String(count),
-    ],
+    ["--expose-gc", ...packageConditions(), "--import", "tsx", child, connect, rootDir, String(count)],
     { cwd: packageDir, maxBuffer: 1 << 20 },
   );
   const result = JSON.parse(stdout.trim().split("\n").at(-1)!);
