@@ -16,11 +16,10 @@ const packageDir = fileURLToPath(new URL("../..", import.meta.url));
 
 /**
  * The child resolves the workspace packages as this process does: built, as `pnpm bench` runs, or
- * from their sources, as the smoke test under vitest (or an explicit --conditions) does.
+ * from their sources, as the smoke test under vitest does.
  */
 function packageConditions(): string[] {
-  const given = process.execArgv.filter((arg) => arg.startsWith("--conditions"));
-  return given.length > 0 || !process.env.VITEST ? given : ["--conditions=@zk-dist-lock/source"];
+  return process.env.VITEST ? ["--conditions=@zk-dist-lock/source"] : [];
 }
 
 /**
