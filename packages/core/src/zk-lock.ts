@@ -310,6 +310,8 @@ export class ZkLock implements AsyncDisposable {
   /** Resolves when the node just ahead is gone (at once if it already is); one watch, on it alone. */
   #predecessorGone(session: ZkSession, path: string, signal: AbortSignal): Promise<void> {
     return new Promise((resolve, reject) => {
+      // An abort listener added to an already aborted signal never runs.
+      if (signal.aborted) return reject(signal.reason);
       const onAbort = () => reject(signal.reason);
       const done = () => {
         signal.removeEventListener("abort", onAbort);

@@ -115,6 +115,32 @@ describe("giving up", () => {
     await holder.release();
   });
 
+  it("stops on an abort that lands between its listing and its watch", async () => {
+    const rootDir = uniqueRoot();
+    const holder = a.manager.createLock("r", { rootDir });
+    await holder.acquire();
+    const own = await openManager(connect);
+    const controller = new AbortController();
+    // Abort as the reply of the waiter's first listing arrives: the lock goes on to watch its
+    // predecessor with a signal that is already aborted.
+    const calls: { a_get_children2(...args: unknown[]): number } = own.client.native;
+    const list = calls.a_get_children2.bind(calls);
+    calls.a_get_children2 = (path, watch, callback) =>
+      list(path, watch, (...reply: unknown[]) => {
+        controller.abort(new Error("gone"));
+        (callback as (...reply: unknown[]) => void)(...reply);
+      });
+    const waiting = own.manager.createLock("r", { rootDir }).acquire({ signal: controller.signal });
+    const outcome = await Promise.race([
+      waiting.catch((e: unknown) => e),
+      new Promise((resolve) => setTimeout(resolve, 5000, "still waiting")),
+    ]);
+    expect(isLockError(outcome, "ABORTED")).toBe(true);
+    expect(await children(a.client, holder.path)).toHaveLength(1);
+    await own.close();
+    await holder.release();
+  });
+
   it("does not even send a request when the signal is already aborted", async () => {
     const rootDir = uniqueRoot();
     const error = await a.manager
