@@ -17,8 +17,8 @@ export async function openManager(connect: string, options?: ZkLockManagerOption
   };
 }
 
-/** A root directory no other test uses. */
-export const uniqueRoot = () => `/test-${randomUUID().slice(0, 8)}`;
+/** A root directory no other test uses, named after what the test is about. */
+export const uniqueRoot = (name = "test") => `/${name}-${randomUUID().slice(0, 8)}`;
 
 /** The children of a path, or [] when it does not exist. */
 export function children(client: ZooKeeper, path: string): Promise<string[]> {

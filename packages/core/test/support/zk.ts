@@ -3,6 +3,9 @@
 import { connectZooKeeper, fourLetter, waitFor } from "@zk-dist-lock/testing";
 import type ZooKeeper from "zookeeper";
 import { type LockEvents, ZkLockManager, type ZkLockManagerOptions } from "../../src/index.js";
+import { children } from "./client.js";
+
+export { uniqueRoot } from "./client.js";
 
 /** A client of the npm `zookeeper` package with the lifecycle facts the tests wait for. */
 export interface TestClient {
@@ -103,14 +106,7 @@ export async function killSession(connect: string, client: TestClient): Promise<
 }
 
 /** The children of `path`, or [] when it does not exist. */
-export async function childrenOf(client: TestClient, path: string): Promise<string[]> {
-  try {
-    return await client.zk.get_children(path, false);
-  } catch (error) {
-    if (String(error).includes("-101")) return [];
-    throw error;
-  }
-}
+export const childrenOf = (client: TestClient, path: string): Promise<string[]> => children(client.zk, path);
 
 /** Whether `path` exists. */
 export async function exists(client: TestClient, path: string): Promise<boolean> {
@@ -143,9 +139,4 @@ export async function watchesByPath(host: string, port: number): Promise<Map<str
 export function hostAndPort(connect: string): { host: string; port: number } {
   const [host = "127.0.0.1", port = "2181"] = connect.split(",")[0]!.split(":");
   return { host, port: Number(port) };
-}
-
-/** A rootDir of its own for each test, so tests on the shared server never meet. */
-export function uniqueRoot(name: string): string {
-  return `/fault-tests/${name}-${process.pid}-${Date.now().toString(36)}`;
 }
