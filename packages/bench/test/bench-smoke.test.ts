@@ -54,7 +54,8 @@ describe("pnpm bench, smoke run", () => {
     expect(run?.integration?.expressMiddleware.perSecond).toBeGreaterThan(0);
     expect(run?.integration?.httpLocked.perSecond).toBeGreaterThan(0);
     expect(result.memory?.count).toBe(50);
-    expect(result.memory?.heapPerLock).toBeGreaterThan(0);
+    // Reported, not judged: with 50 locks the per-lock heap figure is GC noise and may be negative.
+    expect(Number.isFinite(result.memory?.heapPerLock)).toBe(true);
 
     const u = report.rows.find((row) => row.scenario.startsWith("U") && row.metric === "cycles/s");
     expect(u?.ratios.floor?.median).toBeGreaterThan(0);
