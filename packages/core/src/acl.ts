@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { ZkAcl } from "./zk-session.js";
+import type { ZkAcl } from "./session/zk-client.js";
 
 /** ZooKeeper's permission bits, to combine with `|`. */
 export const Perms = { READ: 1, WRITE: 2, CREATE: 4, DELETE: 8, ADMIN: 16, ALL: 31 } as const;

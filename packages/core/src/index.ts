@@ -29,8 +29,9 @@ export {
 } from "./errors.js";
 export type { OwnerInfo } from "./lock-node.js";
 export type { AcquireOptions, LockOptions } from "./options.js";
+export { type LockState, ZkLock } from "./recipes/lock.js";
 export { decodeResource, encodeResource, MAX_RESOURCE_BYTES } from "./resource-name.js";
-export { type LockState, ZkLock } from "./zk-lock.js";
+export type { ZkAcl } from "./session/zk-client.js";
 export {
   type LockContext,
   type LockEvent,
@@ -40,4 +41,3 @@ export {
   ZkLockManager,
   type ZkLockManagerOptions,
 } from "./zk-lock-manager.js";
-export type { ZkAcl } from "./zk-session.js";

@@ -9,9 +9,10 @@ import {
   type ResolvedLockOptions,
   resolveLockOptions,
 } from "./options.js";
+import { type LockHost, ZkLock } from "./recipes/lock.js";
 import { decodeResource, describe, encodeResource } from "./resource-name.js";
-import { type LockHost, ZkLock } from "./zk-lock.js";
-import { assertClient, createMode, rc, type ZkAcl, ZkCallError, ZkSession } from "./zk-session.js";
+import { assertClient, createMode, rc, type ZkAcl, ZkCallError } from "./session/zk-client.js";
+import { ZkSession } from "./session/zk-session.js";
 
 /** Options of a manager: defaults for every lock it creates, and the ACL of the nodes it creates. */
 export interface ZkLockManagerOptions extends LockOptions {
@@ -126,7 +127,7 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
         this.#holds.delete(lock);
         if (this.listenerCount("released") > 0) this.emit("released", { ...eventOf(lock), holdMs });
       },
-      abandon: (lock, session, path) => this.#abandon(lock, session, path),
+      abandon: (resource, dir, session, path) => this.#abandon(resource, dir, session, path),
     };
   }
 
@@ -352,14 +353,19 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
     }
   }
 
-  #abandon(lock: ZkLock, session: ZkSession, path: string | Promise<string | undefined>): Promise<void> {
-    let node = typeof path === "string" ? path : lock.path;
+  #abandon(
+    resource: string,
+    dir: string,
+    session: ZkSession,
+    path: string | Promise<string | undefined>,
+  ): Promise<void> {
+    let node = typeof path === "string" ? path : dir;
     const deletion = Promise.resolve(path).then((found) => {
       if (!found) return;
       node = found;
       return session.deleteEventually(found);
     });
-    deletion.catch((error) => this.emit("cleanupFailed", { resource: lock.resource, path: node, error }));
+    deletion.catch((error) => this.emit("cleanupFailed", { resource, path: node, error }));
     const done = deletion.then(() => {});
     // Callers may leave it unawaited (a lost hold, or whileConnected() returning at once while
     // disconnected): the failure is reported as cleanupFailed, so it must not crash the process as

@@ -1,4 +1,4 @@
-import { LockError, LockTimeoutError } from "./errors.js";
+import { LockError, LockTimeoutError } from "../errors.js";
 
 /**
  * Why an acquisition stops waiting: the caller's signal, its timeout, or the end of the session.

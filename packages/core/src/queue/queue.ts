@@ -1,0 +1,208 @@
+import { randomUUID } from "node:crypto";
+import { LockError, LockTimeoutError } from "../errors.js";
+import { nodePrefix, sortContenders } from "../lock-node.js";
+import { createMode, isConnectionCode, rc, ZkCallError } from "../session/zk-client.js";
+import type { ZkSession } from "../session/zk-session.js";
+import { Attempt } from "./attempt.js";
+import type { BlockerRule } from "./rules.js";
+
+/** What the queue needs from the manager that owns the session and the directories. */
+export interface QueueHost {
+  readonly session: ZkSession;
+  /** Sends the creates for `dir` and its ancestors unless the manager knows they exist. */
+  ensureDirectory(dir: string, rootDir: string): Promise<void> | undefined;
+  forgetDirectory(dir: string): void;
+  /**
+   * Deletes this session's node at `path` (guaranteed deletion, in the background if need be), or
+   * the one `path` resolves to. The promise rejects on failure, and the manager also reports it
+   * (naming `dir` when the node itself is unknown), so it may be left unawaited.
+   */
+  abandon(
+    resource: string,
+    dir: string,
+    session: ZkSession,
+    path: string | Promise<string | undefined>,
+  ): Promise<void>;
+}
+
+/** One place in the queue of a resource's directory. */
+export interface QueueRequest {
+  /** The resource as the caller named it, for errors and events. */
+  resource: string;
+  /** The resource's directory, parent of the queue nodes. */
+  dir: string;
+  rootDir: string;
+  /** What the node says about its owner (see `ownerData`). */
+  data: string;
+  /** Which earlier node keeps this one from its turn. */
+  rule: BlockerRule;
+  signal: AbortSignal | undefined;
+  /** Milliseconds to wait; `0` gives up at once if the turn has not come; undefined waits on. */
+  timeout: number | undefined;
+}
+
+/** A node whose turn came. */
+export interface Granted {
+  /** The session the node belongs to (the manager may have moved on to another). */
+  session: ZkSession;
+  path: string;
+  /** A fencing token: it grows with every grant in this directory. */
+  token: bigint;
+}
+
+/**
+ * Takes a place in the queue of `request.dir` and resolves when its turn comes: one sequential
+ * ephemeral node whose name starts with a per-attempt GUID, created in the same round trip as the
+ * listing that decides; a waiter watches only the node the rule names, and re-lists after every
+ * wake-up. Whatever stops the attempt (timeout, signal, end of the session, an error), the node
+ * is deleted, including one whose create reply was lost.
+ */
+export async function enterQueue(host: QueueHost, request: QueueRequest): Promise<Granted> {
+  const { resource, dir, rule, timeout } = request;
+  const { session } = host;
+  const attempt = new Attempt(resource, request.signal, timeout, session.overSignal);
+  const prefix = nodePrefix(randomUUID());
+  let name: string | undefined;
+  let creating = false;
+  try {
+    attempt.throwIfStopped();
+    let children: string[];
+    let pzxid: number;
+    creating = true;
+    [name, children, pzxid] = await createNode(host, request, prefix, attempt);
+    creating = false;
+    for (;;) {
+      const contenders = sortContenders(children);
+      const index = contenders.indexOf(name);
+      if (index < 0)
+        throw new LockError(
+          "CONNECTION",
+          `The lock node of "${resource}" disappeared while waiting; the session may have expired.`,
+          { resource },
+        );
+      const blocker = rule(contenders, index);
+      if (blocker === undefined) return { session, path: `${dir}/${name}`, token: tokenOf(pzxid, resource) };
+      if (timeout === 0) throw new LockTimeoutError(resource, 0);
+      await nodeGone(session, `${dir}/${blocker}`, attempt.signal);
+      // Re-list: the blocker may have given up rather than been granted; it says nothing of our turn.
+      [children, { pzxid }] = await session.listRetrying(dir, attempt.signal);
+    }
+  } catch (error) {
+    const reason = attempt.reason ?? error;
+    // A create in flight may have succeeded on the server: find it by its GUID and delete it.
+    const abandoned = name ? `${dir}/${name}` : creating ? findOwn(session, dir, prefix) : undefined;
+    if (abandoned)
+      await session.whileConnected(host.abandon(resource, dir, session, abandoned)).catch(() => {});
+    throw reason;
+  } finally {
+    attempt.dispose();
+  }
+}
+
+// The zxid of the listing that shows a node's turn: at least its creation zxid, and above every
+// zxid of the tenures before it, whose deletions that listing already reflects.
+function tokenOf(pzxid: number, resource: string): bigint {
+  if (!Number.isSafeInteger(pzxid)) {
+    throw new LockError(
+      "ZOOKEEPER",
+      `ZooKeeper returned a zxid (${pzxid}) beyond what the client reports exactly.`,
+      {
+        resource,
+      },
+    );
+  }
+  return BigInt(pzxid);
+}
+
+/**
+ * Creates the attempt's ephemeral sequential node and lists the contenders in the same round trip:
+ * ZooKeeper answers a session's requests in order, so the listing already contains it.
+ */
+async function createNode(
+  host: QueueHost,
+  { dir, rootDir, data }: QueueRequest,
+  prefix: string,
+  attempt: Attempt,
+): Promise<[string, string[], number]> {
+  const { session } = host;
+  for (;;) {
+    const directory = host.ensureDirectory(dir, rootDir);
+    const created = session.create(`${dir}/${prefix}`, data, createMode.EPHEMERAL_SEQUENTIAL);
+    const listed = session.list(dir);
+    const [dirResult, createResult, listResult] = await Promise.allSettled([directory, created, listed]);
+    if (createResult.status === "fulfilled") {
+      const name = createResult.value.slice(dir.length + 1);
+      if (listResult.status === "fulfilled") return [name, listResult.value[0], listResult.value[1].pzxid];
+      const [children, stat] = await session.listRetrying(dir, attempt.signal);
+      return [name, children, stat.pzxid];
+    }
+    const error = createResult.reason;
+    if (dirResult.status === "rejected" && !isRetryable(dirResult.reason)) throw dirResult.reason;
+    if (!(error instanceof ZkCallError)) throw error;
+    if (error.rc === rc.NONODE) {
+      // The directory was reaped (containers vanish when empty): create it again and retry.
+      host.forgetDirectory(dir);
+    } else if (isConnectionCode(error.rc)) {
+      // The create may have succeeded with its reply lost: look for our node before creating another.
+      await session.whenConnected(attempt.signal);
+      const path = await findOwn(session, dir, prefix, attempt.signal);
+      if (path) {
+        const [children, stat] = await session.listRetrying(dir, attempt.signal);
+        return [path.slice(dir.length + 1), children, stat.pzxid];
+      }
+    } else {
+      throw error;
+    }
+    attempt.throwIfStopped();
+  }
+}
+
+/** The path of this session's node with the attempt's GUID prefix, if the server has one. */
+async function findOwn(
+  session: ZkSession,
+  dir: string,
+  prefix: string,
+  signal?: AbortSignal,
+): Promise<string | undefined> {
+  let children: string[];
+  try {
+    [children] = await session.listRetrying(dir, signal);
+  } catch (error) {
+    if (error instanceof ZkCallError && error.rc === rc.NONODE) return undefined;
+    throw error;
+  }
+  for (const child of children) {
+    if (!child.startsWith(prefix)) continue;
+    const path = `${dir}/${child}`;
+    const stat = await session.stat(path, signal);
+    if (stat.ephemeralOwner === session.sessionId) return path;
+  }
+  return undefined;
+}
+
+/** Resolves when the node at `path` is gone (at once if it already is); one watch, on it alone. */
+function nodeGone(session: ZkSession, path: string, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    // An abort listener added to an already aborted signal never runs.
+    if (signal.aborted) return reject(signal.reason);
+    const onAbort = () => reject(signal.reason);
+    const done = () => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    session.watchNode(path, done).then(
+      (exists) => exists || done(),
+      (error) => {
+        signal.removeEventListener("abort", onAbort);
+        if (error instanceof ZkCallError && isConnectionCode(error.rc)) {
+          // Re-list once connected; the loop decides again from fresh children.
+          session.whenConnected(signal).then(resolve, reject);
+        } else reject(error);
+      },
+    );
+  });
+}
+
+const isRetryable = (error: unknown) =>
+  error instanceof ZkCallError && (isConnectionCode(error.rc) || error.rc === rc.NONODE);
