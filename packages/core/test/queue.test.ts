@@ -79,7 +79,7 @@ describe("the waiting queue", () => {
     // Count how often each waiter lists the children: a woken waiter re-lists.
     const lists = waiters.map((waiter) => {
       const counter = { count: 0 };
-      // The manager calls the client's native binding (see zk-session.ts), so that is what to wrap.
+      // The manager calls the client's native binding (see session/zk-session.ts), so that is what to wrap.
       const calls: NativeListing = waiter.client.zk.native;
       const original = calls.a_get_children2.bind(calls);
       calls.a_get_children2 = (...args: Parameters<typeof original>) => {
