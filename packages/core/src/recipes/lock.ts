@@ -184,6 +184,8 @@ export class ZkLock implements AsyncDisposable {
       resource: this.resource,
       dir: this.path,
       rootDir: options.rootDir,
+      recipe: "lock",
+      mode: "exclusive",
       data: ownerData(options.label),
       rule: exclusive,
       signal,
