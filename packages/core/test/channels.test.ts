@@ -96,6 +96,8 @@ describe("diagnostics channels", () => {
       token,
     } satisfies Partial<HoldMessage>);
     expect(recorder.points.some((p) => p.name === channelNames.wait)).toBe(false);
+    // The manager's own event says the same.
+    expect(managers[0]?.events.find((e) => e.name === "released")).toMatchObject({ token, path: done?.node });
   });
 
   it("publishes wait when an acquisition queues, and error + asyncEnd when it times out or is aborted", async () => {
@@ -132,7 +134,7 @@ describe("diagnostics channels", () => {
   it("reports a waited acquisition that succeeds, and a hold lost with its session", async () => {
     const rootDir = uniqueRoot("channels");
     const first = await open(rootDir);
-    const other = await startManager(connect, { rootDir });
+    const other = await startManager(connect, { rootDir, sessionTimeoutMs: 4000 });
     managers.push(other);
     const held = first.createLock("job");
     await held.acquire();
