@@ -169,6 +169,13 @@ const integrationPaths: [IntegrationPath, string][] = [
   ["httpLocked", "HTTP GET, same route behind `distributedLock()`"],
 ];
 
+type ObservabilityPath = keyof NonNullable<RunResult["observability"]>;
+const observabilityPaths: [ObservabilityPath, string][] = [
+  ["silent", "nobody (no subscriber)"],
+  ["subscribed", "an empty `zk-dist-lock:acquire` subscriber"],
+  ["openTelemetry", "`@zk-dist-lock/opentelemetry` (SDK metrics)"],
+];
+
 const num = (value: number): string => {
   if (!Number.isFinite(value)) return "—";
   if (Number.isInteger(value)) return value.toString();
@@ -258,6 +265,32 @@ export function renderMarkdown(result: BenchResult, report: Report, meta: Record
                   " ms",
                 )} p50 over bare HTTP`
               : "",
+        ]),
+      ),
+    );
+  }
+  if (result.runs.some((run) => run.observability)) {
+    const figure = (path: ObservabilityPath, pick: (t: Timing) => number) =>
+      range(result.runs.flatMap((run) => (run.observability ? [pick(run.observability[path])] : [])));
+    // Within each run: this setting's p50 over the silent one's, then ranged over the runs.
+    const cost = (path: ObservabilityPath) =>
+      range(
+        result.runs.flatMap((run) =>
+          run.observability
+            ? [(run.observability[path].p50Ms / run.observability.silent.p50Ms - 1) * 100]
+            : [],
+        ),
+      );
+    out.push("Observability, U cycle on one manager (blocks interleaved):");
+    out.push(
+      table(
+        ["Listening", "cycles/s", "p50 ms", "p99 ms", "p50 overhead vs nobody"],
+        observabilityPaths.map(([path, label]) => [
+          label,
+          formatRange(figure(path, (t) => t.perSecond)),
+          formatRange(figure(path, (t) => t.p50Ms)),
+          formatRange(figure(path, (t) => t.p99Ms)),
+          path === "silent" ? "" : formatRange(cost(path), " %"),
         ]),
       ),
     );

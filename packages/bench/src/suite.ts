@@ -3,6 +3,7 @@ import { curatorContender, curatorUnavailable } from "./scenarios/curator.js";
 import { floorContender, type RawOp, rawOpLatencies } from "./scenarios/floor.js";
 import { type IntegrationSample, measureIntegration } from "./scenarios/integration.js";
 import { type MemorySample, measureMemory } from "./scenarios/memory.js";
+import { measureObservability, type ObservabilitySample } from "./scenarios/observability.js";
 import type { ContendedSample, Contender, CycleSample } from "./scenarios/types.js";
 import { percentile, type Timing, timing } from "./stats.js";
 import { connectClient, removeTree } from "./zk.js";
@@ -27,7 +28,7 @@ export interface BenchOptions {
   rawSamples: number;
   /** Locks held at once for the memory figure; 0 skips it. */
   memoryLocks: number;
-  /** Cycles per integration (Nest, Express) and run; 0 skips them. */
+  /** Cycles per integration (Nest, Express) and per observability setting, each run; 0 skips them. */
   integrationCycles: number;
   /** Whether to run Apache Curator when it is installed. */
   curator: boolean;
@@ -53,6 +54,7 @@ export interface RunResult {
   contended: Record<string, Partial<Record<Name, ContendedFigures>>>;
   rawOps: Record<RawOp, { p50Ms: number; p99Ms: number }>;
   integration: IntegrationSample | undefined;
+  observability: ObservabilitySample | undefined;
 }
 
 export interface BenchResult {
@@ -95,6 +97,7 @@ export async function runBench(
         contended: {},
         rawOps: summarizeRaw(await rawOpLatencies(admin, `${dir}/raw`, options.rawSamples)),
         integration: undefined,
+        observability: undefined,
       };
       for (const contender of order) {
         const elapsedMs = await contender.many(`${dir}/m-${contender.name}`, options.resources);
@@ -115,6 +118,11 @@ export async function runBench(
         result.integration = await measureIntegration(
           options.connect,
           `${dir}/integration`,
+          options.integrationCycles,
+        );
+        result.observability = await measureObservability(
+          options.connect,
+          `${dir}/observability`,
           options.integrationCycles,
         );
       }

@@ -53,6 +53,9 @@ describe("pnpm bench, smoke run", () => {
     expect(run?.integration?.nest.perSecond).toBeGreaterThan(0);
     expect(run?.integration?.expressMiddleware.perSecond).toBeGreaterThan(0);
     expect(run?.integration?.httpLocked.perSecond).toBeGreaterThan(0);
+    expect(run?.observability?.subscribed.perSecond).toBeGreaterThan(0);
+    expect(run?.observability?.openTelemetry.perSecond).toBeGreaterThan(0);
+    expect(markdown).toContain("Observability, U cycle");
     expect(result.memory?.count).toBe(50);
     // Reported, not judged: with 50 locks the per-lock heap figure is GC noise and may be negative.
     expect(Number.isFinite(result.memory?.heapPerLock)).toBe(true);

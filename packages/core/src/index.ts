@@ -20,6 +20,14 @@
  */
 export { digestAcl, Perms } from "./acl.js";
 export {
+  type AcquireContext,
+  type CleanupFailedMessage,
+  channelNames,
+  type HoldMessage,
+  type LostMessage,
+  type Recipe,
+} from "./channels.js";
+export {
   isLockError,
   LockError,
   type LockErrorCode,

@@ -1,6 +1,14 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { EventEmitter } from "node:events";
 import type ZooKeeper from "zookeeper";
+import {
+  cleanupFailedChannel,
+  type HoldMessage,
+  lostChannel,
+  reconnectChannel,
+  releaseChannel,
+  suspendChannel,
+} from "./channels.js";
 import { LockError, LockInvalidArgumentError, LockLostError } from "./errors.js";
 import { type OwnerInfo, parseOwner, sortContenders } from "./lock-node.js";
 import {
@@ -126,6 +134,7 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
       holdEnded: (lock, holdMs) => {
         this.#holds.delete(lock);
         if (this.listenerCount("released") > 0) this.emit("released", { ...eventOf(lock), holdMs });
+        if (releaseChannel.hasSubscribers) releaseChannel.publish(holdMessage(lock, holdMs));
       },
       abandon: (resource, dir, session, path) => this.#abandon(resource, dir, session, path),
     };
@@ -297,12 +306,15 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
       if (lock.state === "lost") continue;
       const event = eventOf(lock);
       if (typeof change === "string") {
-        lock.connectionChanged(change);
+        const holdMs = lock.connectionChanged(change);
         this.emit(change, event);
+        const channel = change === "suspended" ? suspendChannel : reconnectChannel;
+        if (channel.hasSubscribers) channel.publish(holdMessage(lock, holdMs));
       } else {
         const error = new LockLostError(lock.resource, change.lost);
         const holdMs = lock.connectionChanged(error);
         this.emit("lost", { ...event, holdMs, error });
+        if (lostChannel.hasSubscribers) lostChannel.publish({ ...holdMessage(lock, holdMs), error });
       }
     }
   }
@@ -365,7 +377,10 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
       node = found;
       return session.deleteEventually(found);
     });
-    deletion.catch((error) => this.emit("cleanupFailed", { resource, path: node, error }));
+    deletion.catch((error) => {
+      this.emit("cleanupFailed", { resource, path: node, error });
+      if (cleanupFailedChannel.hasSubscribers) cleanupFailedChannel.publish({ resource, path: node, error });
+    });
     const done = deletion.then(() => {});
     // Callers may leave it unawaited (a lost hold, or whileConnected() returning at once while
     // disconnected): the failure is reported as cleanupFailed, so it must not crash the process as
@@ -379,6 +394,13 @@ const eventOf = (lock: ZkLock): LockEvent => ({
   resource: lock.resource,
   path: lock.nodePath ?? lock.path,
   token: lock.token ?? 0n,
+});
+
+const holdMessage = (lock: ZkLock, holdMs: number): HoldMessage => ({
+  ...eventOf(lock),
+  recipe: "lock",
+  mode: "exclusive",
+  holdMs,
 });
 
 const isAcl = (entry: unknown): entry is ZkAcl => {

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { type AcquireContext, acquireChannel, type Recipe, waitChannel } from "../channels.js";
 import { LockError, LockTimeoutError } from "../errors.js";
 import { nodePrefix, sortContenders } from "../lock-node.js";
 import { createMode, isConnectionCode, rc, ZkCallError } from "../session/zk-client.js";
@@ -32,6 +33,9 @@ export interface QueueRequest {
   /** The resource's directory, parent of the queue nodes. */
   dir: string;
   rootDir: string;
+  /** For the diagnostics channels. */
+  recipe: Recipe;
+  mode: "exclusive" | "shared";
   /** What the node says about its owner (see `ownerData`). */
   data: string;
   /** Which earlier node keeps this one from its turn. */
@@ -57,7 +61,18 @@ export interface Granted {
  * wake-up. Whatever stops the attempt (timeout, signal, end of the session, an error), the node
  * is deleted, including one whose create reply was lost.
  */
-export async function enterQueue(host: QueueHost, request: QueueRequest): Promise<Granted> {
+export function enterQueue(host: QueueHost, request: QueueRequest): Promise<Granted> {
+  if (!acquireChannel.hasSubscribers) return takeTurn(host, request, undefined);
+  const { resource, dir: path, recipe, mode } = request;
+  const context: AcquireContext = { resource, path, recipe, mode, waited: false };
+  return acquireChannel.tracePromise(takeTurn, context, undefined, host, request, context);
+}
+
+async function takeTurn(
+  host: QueueHost,
+  request: QueueRequest,
+  traced: AcquireContext | undefined,
+): Promise<Granted> {
   const { resource, dir, rule, timeout } = request;
   const { session } = host;
   const attempt = new Attempt(resource, request.signal, timeout, session.overSignal);
@@ -81,8 +96,16 @@ export async function enterQueue(host: QueueHost, request: QueueRequest): Promis
           { resource },
         );
       const blocker = rule(contenders, index);
-      if (blocker === undefined) return { session, path: `${dir}/${name}`, token: tokenOf(pzxid, resource) };
+      if (blocker === undefined) {
+        const granted = { session, path: `${dir}/${name}`, token: tokenOf(pzxid, resource) };
+        if (traced) Object.assign(traced, { token: granted.token, node: granted.path });
+        return granted;
+      }
       if (timeout === 0) throw new LockTimeoutError(resource, 0);
+      if (traced && !traced.waited) {
+        traced.waited = true;
+        waitChannel.publish(traced);
+      }
       await nodeGone(session, `${dir}/${blocker}`, attempt.signal);
       // Re-list: the blocker may have given up rather than been granted; it says nothing of our turn.
       [children, { pzxid }] = await session.listRetrying(dir, attempt.signal);

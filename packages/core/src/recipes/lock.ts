@@ -147,8 +147,9 @@ export class ZkLock implements AsyncDisposable {
         resource: this.resource,
       });
     if (--hold.count > 0) return;
-    this.#hold = undefined;
+    // Reported while the hold is still in place, so that the event carries its token and node.
     this.host.holdEnded(this, performance.now() - hold.since);
+    this.#hold = undefined;
     hold.controller?.abort(new LockError("NOT_HELD", "The lock was released.", { resource: this.resource }));
     await hold.session.whileConnected(this.host.abandon(this.resource, this.path, hold.session, hold.path));
   }
@@ -184,6 +185,8 @@ export class ZkLock implements AsyncDisposable {
       resource: this.resource,
       dir: this.path,
       rootDir: options.rootDir,
+      recipe: "lock",
+      mode: "exclusive",
       data: ownerData(options.label),
       rule: exclusive,
       signal,
