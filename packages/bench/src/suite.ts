@@ -49,7 +49,8 @@ type Name = Contender["name"];
 
 /** Everything one run measured. */
 export interface RunResult {
-  uncontended: Partial<Record<Name, Timing>>;
+  /** With the CPU time per cycle of the implementations that run in this process (not Curator). */
+  uncontended: Partial<Record<Name, Timing & { cpuUsPerCycle?: number }>>;
   many: Partial<Record<Name, { perSecond: number }>>;
   contended: Record<string, Partial<Record<Name, ContendedFigures>>>;
   rawOps: Record<RawOp, { p50Ms: number; p99Ms: number }>;
@@ -162,7 +163,10 @@ async function uncontended(
   for (const [contender, blocks] of samples) {
     const latencies = blocks.flatMap((b) => b.latenciesMs);
     const elapsed = blocks.reduce((sum, b) => sum + b.elapsedMs, 0);
-    result[contender.name] = timing(latencies.length, elapsed, latencies);
+    const cpu = blocks.every((b) => b.cpuMs !== undefined)
+      ? { cpuUsPerCycle: (blocks.reduce((sum, b) => sum + b.cpuMs!, 0) * 1000) / latencies.length }
+      : {};
+    result[contender.name] = { ...timing(latencies.length, elapsed, latencies), ...cpu };
   }
   return result;
 }

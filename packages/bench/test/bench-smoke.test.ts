@@ -40,6 +40,8 @@ describe("pnpm bench, smoke run", () => {
     const [run] = result.runs;
     expect(run?.uncontended.core?.perSecond).toBeGreaterThan(0);
     expect(run?.uncontended.floor?.perSecond).toBeGreaterThan(0);
+    expect(run?.uncontended.core?.cpuUsPerCycle).toBeGreaterThan(0);
+    expect(run?.uncontended.curator?.cpuUsPerCycle).toBeUndefined(); // another process: not measured
     expect(run?.many.core?.perSecond).toBeGreaterThan(0);
     expect(run?.contended[2]?.core?.overlaps).toBe(0);
     expect(run?.contended[2]?.core?.minPerSession).toBeGreaterThan(0);
