@@ -89,6 +89,18 @@ export function buildReport(result: BenchResult): Report {
       row(
         result,
         scenario,
+        "p50 handoff ms",
+        c((f) => f.p50HandoffMs),
+      ),
+      row(
+        result,
+        scenario,
+        "p99 handoff ms",
+        c((f) => f.p99HandoffMs),
+      ),
+      row(
+        result,
+        scenario,
         "fairness min/max per session",
         c((f) => f.minPerSession / f.maxPerSession),
       ),

@@ -39,6 +39,8 @@ export interface ContendedFigures {
   handoffsPerSecond: number;
   p50WaitMs: number;
   p99WaitMs: number;
+  p50HandoffMs: number;
+  p99HandoffMs: number;
   overlaps: number;
   /** Fewest and most acquisitions of any one session. */
   minPerSession: number;
@@ -177,6 +179,8 @@ function contendedFigures(sample: ContendedSample): ContendedFigures {
     handoffsPerSecond: (handoffs * 1000) / sample.elapsedMs,
     p50WaitMs: percentile(sample.waitsMs, 50),
     p99WaitMs: percentile(sample.waitsMs, 99),
+    p50HandoffMs: percentile(sample.handoffsMs, 50),
+    p99HandoffMs: percentile(sample.handoffsMs, 99),
     overlaps: sample.overlaps,
     minPerSession: Math.min(...sample.perSession),
     maxPerSession: Math.max(...sample.perSession),

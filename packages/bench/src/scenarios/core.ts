@@ -68,6 +68,8 @@ async function contendCore(
     let overlaps = 0;
     const perSession = managers.map(() => 0);
     const waitsMs: number[] = [];
+    const handoffsMs: number[] = [];
+    let releasedAt = 0;
     const start = performance.now();
     const deadline = start + durationMs;
     await Promise.all(
@@ -76,16 +78,19 @@ async function contendCore(
         while (performance.now() < deadline) {
           const t0 = performance.now();
           await lock.acquire();
-          waitsMs.push(performance.now() - t0);
+          const t1 = performance.now();
+          waitsMs.push(t1 - t0);
+          if (releasedAt > t0) handoffsMs.push(t1 - releasedAt);
           if (++inside !== 1) overlaps++;
           await yieldToEventLoop();
           inside--;
           perSession[session]!++;
+          releasedAt = performance.now();
           await lock.release();
         }
       }),
     );
-    return { elapsedMs: performance.now() - start, overlaps, perSession, waitsMs };
+    return { elapsedMs: performance.now() - start, overlaps, perSession, waitsMs, handoffsMs };
   } finally {
     await Promise.all(managers.map((manager) => manager.close()));
     for (const client of clients) client.close();

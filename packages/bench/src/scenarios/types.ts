@@ -14,6 +14,8 @@ export interface ContendedSample {
   /** Acquisitions per session, for fairness. */
   perSession: number[];
   waitsMs: number[];
+  /** From a holder's release() call to the next holder's acquire() resolving (acquisitions that began before that call). */
+  handoffsMs: number[];
 }
 
 /**
