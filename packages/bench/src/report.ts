@@ -56,6 +56,7 @@ export function buildReport(result: BenchResult): Report {
     row(result, "U uncontended", "cycles/s", (r, i) => r.uncontended[i]?.perSecond),
     row(result, "U uncontended", "p50 ms", (r, i) => r.uncontended[i]?.p50Ms),
     row(result, "U uncontended", "p99 ms", (r, i) => r.uncontended[i]?.p99Ms),
+    row(result, "U uncontended", "CPU µs/cycle", (r, i) => r.uncontended[i]?.cpuUsPerCycle),
     row(result, `M ${result.options.resources} new resources`, "ops/s", (r, i) => r.many[i]?.perSecond),
   ];
   for (const k of result.options.sessions) {
@@ -84,6 +85,18 @@ export function buildReport(result: BenchResult): Report {
         scenario,
         "p99 wait ms",
         c((f) => f.p99WaitMs),
+      ),
+      row(
+        result,
+        scenario,
+        "p50 handoff ms",
+        c((f) => f.p50HandoffMs),
+      ),
+      row(
+        result,
+        scenario,
+        "p99 handoff ms",
+        c((f) => f.p99HandoffMs),
       ),
       row(
         result,
@@ -120,6 +133,7 @@ function targets(result: BenchResult, rows: Row[]): Target[] {
   const list: Target[] = [
     atLeast("U cycles/s ÷ floor", 1.2, find("U", "cycles/s")?.ratios.floor),
     atLeast("U cycles/s ÷ Curator", 1.0, find("U", "cycles/s")?.ratios.curator),
+    atMost("U CPU per cycle ÷ floor", 1.25, find("U", "CPU µs/cycle")?.ratios.floor),
   ];
   for (const k of result.options.sessions.filter((k) => k >= 8)) {
     list.push(

@@ -39,6 +39,8 @@ export interface ContendedFigures {
   handoffsPerSecond: number;
   p50WaitMs: number;
   p99WaitMs: number;
+  p50HandoffMs: number;
+  p99HandoffMs: number;
   overlaps: number;
   /** Fewest and most acquisitions of any one session. */
   minPerSession: number;
@@ -49,7 +51,8 @@ type Name = Contender["name"];
 
 /** Everything one run measured. */
 export interface RunResult {
-  uncontended: Partial<Record<Name, Timing>>;
+  /** With the CPU time per cycle of the implementations that run in this process (not Curator). */
+  uncontended: Partial<Record<Name, Timing & { cpuUsPerCycle?: number }>>;
   many: Partial<Record<Name, { perSecond: number }>>;
   contended: Record<string, Partial<Record<Name, ContendedFigures>>>;
   rawOps: Record<RawOp, { p50Ms: number; p99Ms: number }>;
@@ -162,7 +165,10 @@ async function uncontended(
   for (const [contender, blocks] of samples) {
     const latencies = blocks.flatMap((b) => b.latenciesMs);
     const elapsed = blocks.reduce((sum, b) => sum + b.elapsedMs, 0);
-    result[contender.name] = timing(latencies.length, elapsed, latencies);
+    const cpu = blocks.every((b) => b.cpuMs !== undefined)
+      ? { cpuUsPerCycle: (blocks.reduce((sum, b) => sum + b.cpuMs!, 0) * 1000) / latencies.length }
+      : {};
+    result[contender.name] = { ...timing(latencies.length, elapsed, latencies), ...cpu };
   }
   return result;
 }
@@ -173,6 +179,8 @@ function contendedFigures(sample: ContendedSample): ContendedFigures {
     handoffsPerSecond: (handoffs * 1000) / sample.elapsedMs,
     p50WaitMs: percentile(sample.waitsMs, 50),
     p99WaitMs: percentile(sample.waitsMs, 99),
+    p50HandoffMs: percentile(sample.handoffsMs, 50),
+    p99HandoffMs: percentile(sample.handoffsMs, 99),
     overlaps: sample.overlaps,
     minPerSession: Math.min(...sample.perSession),
     maxPerSession: Math.max(...sample.perSession),

@@ -40,9 +40,12 @@ describe("pnpm bench, smoke run", () => {
     const [run] = result.runs;
     expect(run?.uncontended.core?.perSecond).toBeGreaterThan(0);
     expect(run?.uncontended.floor?.perSecond).toBeGreaterThan(0);
+    expect(run?.uncontended.core?.cpuUsPerCycle).toBeGreaterThan(0);
+    expect(run?.uncontended.curator?.cpuUsPerCycle).toBeUndefined(); // another process: not measured
     expect(run?.many.core?.perSecond).toBeGreaterThan(0);
     expect(run?.contended[2]?.core?.overlaps).toBe(0);
     expect(run?.contended[2]?.core?.minPerSession).toBeGreaterThan(0);
+    expect(run?.contended[2]?.core?.p50HandoffMs).toBeGreaterThan(0);
     expect(Object.keys(run?.rawOps ?? {})).toEqual([
       "create",
       "get_children",
@@ -66,6 +69,7 @@ describe("pnpm bench, smoke run", () => {
     expect(overlaps?.values.core?.max).toBe(0);
     if (curator) {
       expect(run?.contended[2]?.curator?.overlaps).toBe(0);
+      expect(run?.contended[2]?.curator?.p50HandoffMs).toBeGreaterThan(0);
       expect(u?.ratios.curator?.median).toBeGreaterThan(0);
       expect(report.rows.find((row) => row.scenario.startsWith("M"))?.ratios.curator).toBeDefined();
     } else {

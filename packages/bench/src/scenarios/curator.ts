@@ -70,6 +70,7 @@ export async function curatorContender(connect: string): Promise<Contender> {
         overlaps: answer.overlaps as number,
         perSession: answer.perSession as number[],
         waitsMs: micros(answer.waitsUs),
+        handoffsMs: micros(answer.handoffsUs),
       };
     },
     async close() {
