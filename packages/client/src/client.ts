@@ -425,7 +425,9 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
    * Removes watches of `path`: one `watcher`, or all of the given `type` (default `any`), here and
    * at the server (which stops sending their events). Each removed watcher is called once more with
    * a `dataWatchRemoved`, `childWatchRemoved` or `persistentWatchRemoved` event, so a wait on it can
-   * end. Rejects with `NOWATCHER`, sending nothing, when there is no such watch.
+   * end. Rejects with `NOWATCHER`, sending nothing, when there is no such watch. The types
+   * `persistent` and `persistentRecursive` need ZooKeeper 3.9+; a 3.8 server removes persistent
+   * watches with `any` only (and its `data` and `children` removals take them along).
    */
   async removeWatches(
     path: string,
@@ -466,11 +468,21 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
             .map((group) => group.server);
     await Promise.all(
       serverTypes.map((serverType) =>
-        this.#call(
+        this.#request(
           `removeWatches ${path}`,
           path,
           encodeRequest(OpCode.removeWatches, (w) => w.string(this.#toServer(path)).int(serverType)),
-          () => undefined,
+          (rc) => {
+            if (rc === 0) return undefined;
+            const error = ZooKeeperError.fromResult(rc, "removeWatches", path);
+            // Servers before 3.9 know the types children, data and any only, and fail to read others.
+            if (rc !== resultCodes.MARSHALLINGERROR || serverType <= removeTypes.any.server) return error;
+            return new ZooKeeperError(
+              error.code,
+              `${error.message} Removing persistent watches by type needs ZooKeeper 3.9 or later; with an older server use type "any".`,
+              { path },
+            );
+          },
         ),
       ),
     );
