@@ -447,11 +447,10 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
     }
     const { kinds } = removeTypes[type];
     if (!this.#watches.has(path, kinds, watcher)) {
-      throw new ZooKeeperError(
-        "NOWATCHER",
-        `removeWatches ${path}: there is no ${type} watch${watcher ? " by this watcher" : ""} on it.`,
-        { path },
-      );
+      const what = `${type === "any" ? "" : `${type} `}watch${watcher ? " of this watcher" : ""}`;
+      throw new ZooKeeperError("NOWATCHER", `removeWatches ${path}: this client has no ${what} there.`, {
+        path,
+      });
     }
     // The server keeps one watch per group and path; one watcher's removal ends it only when that
     // watcher was the group's last one here.

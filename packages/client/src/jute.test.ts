@@ -44,7 +44,9 @@ describe("jute", () => {
   });
 
   it("refuses truncated fields with the field and offset named", () => {
-    const message = malformed(() => new JuteReader(Buffer.from([0, 0, 0, 1, 0, 0]), "reply to getData /a").long("stat.czxid"));
+    const message = malformed(() =>
+      new JuteReader(Buffer.from([0, 0, 0, 1, 0, 0]), "reply to getData /a").long("stat.czxid"),
+    );
     expect(message).toBe(
       "Malformed reply to getData /a (6 bytes): truncated at stat.czxid: needed 8 bytes at offset 0.",
     );
@@ -55,15 +57,17 @@ describe("jute", () => {
     expect(malformed(() => new JuteReader(Buffer.from(huge), "f").buffer("data"))).toContain(
       "data claims 2147483647 bytes but only 0 bytes follow",
     );
-    expect(malformed(() => new JuteReader(Buffer.from(huge), "f").vector("children", 4, (r) => r.string("c")))).toContain(
-      "children claims 2147483647 elements",
-    );
+    expect(
+      malformed(() => new JuteReader(Buffer.from(huge), "f").vector("children", 4, (r) => r.string("c"))),
+    ).toContain("children claims 2147483647 elements");
     const negative = new JuteWriter().int(-2).bytes();
-    expect(malformed(() => new JuteReader(Buffer.from(negative), "f").string("path"))).toContain("claims -2 bytes");
+    expect(malformed(() => new JuteReader(Buffer.from(negative), "f").string("path"))).toContain(
+      "claims -2 bytes",
+    );
     // 3 elements of at least 4 bytes cannot fit in 8 bytes.
     const short = new JuteWriter().int(3).int(0).int(0).bytes();
-    expect(malformed(() => new JuteReader(Buffer.from(short), "f").vector("v", 4, (r) => r.string("e")))).toContain(
-      "v claims 3 elements but only 8 bytes follow",
-    );
+    expect(
+      malformed(() => new JuteReader(Buffer.from(short), "f").vector("v", 4, (r) => r.string("e"))),
+    ).toContain("v claims 3 elements but only 8 bytes follow");
   });
 });

@@ -140,7 +140,9 @@ describe("create modes", () => {
     expect(owner.sessionIdHex).toBe(`0x${owner.sessionId.toString(16)}`);
     // Session ids start with the server id in the top byte: far beyond 2^53.
     expect(owner.sessionId).toBeGreaterThan(2n ** 53n);
-    expect(await rejection(owner.create("/ephemeral/child"))).toMatchObject({ code: "NOCHILDRENFOREPHEMERALS" });
+    expect(await rejection(owner.create("/ephemeral/child"))).toMatchObject({
+      code: "NOCHILDRENFOREPHEMERALS",
+    });
     await owner.close();
     expect(await zk.exists("/ephemeral")).toBeNull();
   });
@@ -169,13 +171,18 @@ describe("container and TTL nodes", () => {
   });
 
   it("the server deletes a TTL node that has not changed for its TTL", async () => {
-    const { path } = await client.create(`/ttl-${Date.now()}-`, "x", { mode: "persistentSequentialWithTtl", ttl: 200 });
+    const { path } = await client.create(`/ttl-${Date.now()}-`, "x", {
+      mode: "persistentSequentialWithTtl",
+      ttl: 200,
+    });
     expect(path).toMatch(/\d{10}$/);
     await waitFor(async () => (await client.exists(path)) === null, { message: "the TTL node to go" });
   });
 
   it("a multi create of a container answers with the stat", async () => {
-    const [result] = await client.multi([{ type: "create", path: `/multi-container-${Date.now()}`, mode: "container" }]);
+    const [result] = await client.multi([
+      { type: "create", path: `/multi-container-${Date.now()}`, mode: "container" },
+    ]);
     expect(result).toMatchObject({ type: "create" });
     expect(result?.type === "create" && result.stat?.czxid).toBeGreaterThan(0n);
   });
@@ -210,8 +217,14 @@ describe("multi", () => {
     );
     expect(error).toBeInstanceOf(ZooKeeperMultiError);
     expect(error).toMatchObject({ code: "BADVERSION", rc: -103, index: 1, path: "/a" });
-    expect((error as ZooKeeperMultiError).outcomes.map((o) => o.code)).toEqual(["OK", "BADVERSION", "RUNTIMEINCONSISTENCY"]);
-    expect(error.message).toContain("operation 1 (check /a) failed with BADVERSION (-103); nothing was applied");
+    expect((error as ZooKeeperMultiError).outcomes.map((o) => o.code)).toEqual([
+      "OK",
+      "BADVERSION",
+      "RUNTIMEINCONSISTENCY",
+    ]);
+    expect(error.message).toContain(
+      "operation 1 (check /a) failed with BADVERSION (-103); nothing was applied",
+    );
     expect(await zk.exists("/new")).toBeNull();
     expect(await zk.exists("/a")).not.toBeNull();
   });

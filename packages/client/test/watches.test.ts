@@ -101,7 +101,13 @@ describe("persistent watches (addWatch)", () => {
     await other.delete("/node/child");
     await other.delete("/node");
     await waitFor(() => events.length === 5);
-    expect(events.map((e) => e.type)).toEqual(["created", "dataChanged", "childrenChanged", "childrenChanged", "deleted"]);
+    expect(events.map((e) => e.type)).toEqual([
+      "created",
+      "dataChanged",
+      "childrenChanged",
+      "childrenChanged",
+      "deleted",
+    ]);
     expect(await serverWatches(zk)).toContain("/node");
   });
 
@@ -159,5 +165,7 @@ describe("removeWatches", () => {
     expect(await serverWatches(zk)).toEqual([]);
     const error = await rejection(zk.removeWatches("/node"));
     expect(error).toMatchObject({ code: "NOWATCHER", rc: -121, path: "/node" });
+    // The client's own answer, not the server's ("ZooKeeper answered NOWATCHER …").
+    expect(error.message).toBe("removeWatches /node: this client has no watch there.");
   });
 });

@@ -3,7 +3,12 @@
 import { randomUUID } from "node:crypto";
 import { waitFor } from "@zk-dist-lock/testing";
 import { afterEach, inject } from "vitest";
-import { type ClientState, type StateChange, ZooKeeperClient, type ZooKeeperClientOptions } from "../../src/index.js";
+import {
+  type ClientState,
+  type StateChange,
+  ZooKeeperClient,
+  type ZooKeeperClientOptions,
+} from "../../src/index.js";
 
 const open = new Set<ZooKeeperClient>();
 
@@ -13,7 +18,10 @@ afterEach(async () => {
 });
 
 /** A connected client that the test's cleanup closes. */
-export async function connect(connectString: string, options?: ZooKeeperClientOptions): Promise<ZooKeeperClient> {
+export async function connect(
+  connectString: string,
+  options?: ZooKeeperClientOptions,
+): Promise<ZooKeeperClient> {
   const client = new ZooKeeperClient(connectString, options);
   open.add(client);
   await client.start();
@@ -38,7 +46,11 @@ export function recordStates(client: ZooKeeperClient): { state: ClientState; cha
 
 /** Resolves once the client is in `state`. */
 export function waitForState(client: ZooKeeperClient, state: ClientState, timeoutMs = 20_000): Promise<true> {
-  return waitFor(() => client.state === state, { timeoutMs, intervalMs: 20, message: `the client to be ${state}` });
+  return waitFor(() => client.state === state, {
+    timeoutMs,
+    intervalMs: 20,
+    message: `the client to be ${state}`,
+  });
 }
 
 /** The error a promise rejects with (the test fails if it resolves). */
