@@ -89,7 +89,7 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     );
   }
   const reconnectDelay = given.reconnectDelay ?? {};
-  const reconnectInitialMs = milliseconds(reconnectDelay.initialMs, "reconnectDelay.initialMs", 50, 0);
+  const reconnectInitialMs = milliseconds(reconnectDelay.initialMs, "reconnectDelay.initialMs", 50, 1);
   return {
     sessionTimeout: milliseconds(given.sessionTimeout, "sessionTimeout", 10_000, 1),
     connectTimeout: milliseconds(given.connectTimeout, "connectTimeout", 15_000, 1),
