@@ -899,7 +899,9 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
 
   #describeAttempts(): string {
     if (this.#attemptErrors.size === 0) return "no connection attempt has finished yet";
-    return [...this.#attemptErrors].map(([server, message]) => `${server}: ${message}`).join("; ");
+    return [...this.#attemptErrors]
+      .map(([server, message]) => `${server}: ${message.replace(/\.$/, "")}`)
+      .join("; ");
   }
 
   readonly #toServer = (path: string) => this.#parsed.chroot.toServer(path);

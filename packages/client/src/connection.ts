@@ -86,17 +86,7 @@ export class Connection {
     socket.on("error", (error) => {
       socketError = error;
     });
-    socket.on("close", () => {
-      const reason = socketError
-        ? lost(this.server, socketError.message, socketError)
-        : this.#frames.midFrame
-          ? lost(
-              this.server,
-              `the server closed it in the middle of a frame (${this.#frames.describePartial()})`,
-            )
-          : lost(this.server, "the server closed it");
-      this.#close(reason);
-    });
+    socket.on("close", () => this.#close(lost(this.server, this.#whyClosed(socketError), socketError)));
   }
 
   /**
@@ -195,6 +185,20 @@ export class Connection {
   close(reason: ZooKeeperError): void {
     this.#close(reason);
     this.#socket.destroy();
+  }
+
+  #whyClosed(socketError: (Error & { code?: string }) | undefined): string {
+    // OpenSSL reports a refused handshake as an alert from the server, e.g. "alert bad certificate".
+    if (socketError && /alert/i.test(socketError.message)) {
+      return `${socketError.message} (the server refused the TLS handshake: check the client certificate and the server's trust store)`;
+    }
+    if (socketError) return socketError.message;
+    if (this.#frames.midFrame)
+      return `the server closed it in the middle of a frame (${this.#frames.describePartial()})`;
+    if (this.#handshake) {
+      return "the server closed it before answering the session request (a server that does not serve yet, a TLS port reached without tls, or a server behind the client's last zxid does so)";
+    }
+    return "the server closed it";
   }
 
   #takeXid(): number {

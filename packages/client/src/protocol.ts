@@ -32,9 +32,6 @@ export const OpCode = {
 /** The xids the protocol reserves; requests use positive ones. */
 export const Xid = { notification: -1, ping: -2, auth: -4, setWatches: -8 } as const;
 
-/** The size of a reply header: xid, zxid, err. */
-export const REPLY_HEADER_BYTES = 16;
-
 /** A node's metadata. Every 64-bit field is a bigint, exact beyond 2^53. */
 export interface Stat {
   /** The zxid of the change that created the node. */
@@ -58,9 +55,6 @@ export interface Stat {
   /** The zxid of the last change to its children. */
   pzxid: bigint;
 }
-
-/** The size of a Stat: six longs and five ints. */
-export const STAT_BYTES = 68;
 
 export function readStat(reader: JuteReader): Stat {
   return {
