@@ -547,7 +547,19 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
       this.#firstSession = { resolve, reject };
     });
     const auths = this.#auth.map((entry) => entry.promise);
-    void this.#run();
+    this.#run().catch((error: unknown) => {
+      // A bug, not a network failure: end the session loudly rather than stop reconnecting in silence.
+      this.#finish(
+        "closed",
+        new ZooKeeperError(
+          "SYSTEMERROR",
+          `The connection loop of the client for ${this.connectString} failed: ${error}`,
+          {
+            cause: error,
+          },
+        ),
+      );
+    });
     const timer = setTimeout(() => {
       this.#finish(
         "closed",
