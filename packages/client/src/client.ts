@@ -15,8 +15,8 @@ import {
   type Data,
   type MultiOp,
   type MultiResult,
-  prepareCreate,
   prepareMulti,
+  prepareOp,
   readCreated,
   readMulti,
   toBytes,
@@ -257,16 +257,16 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
    * ```
    */
   create(path: string, data?: Data, options?: CreateOptions): Promise<CreateResult> {
-    const create = prepareCreate(path, data, options);
-    const frame = encodeRequest(create.opcode, (w) => create.write(w, this.#toServer(path)));
+    if (options !== undefined && (typeof options !== "object" || options === null)) {
+      throw badArgument(`create() options must be an object; got ${describeValue(options)}.`, path);
+    }
+    const frame = this.#encode({ ...options, type: "create", path, data }, "create()");
     return this.#call(`create ${path}`, path, frame, (reader) => readCreated(reader, this.#toClient));
   }
 
   /** Deletes a node; with `version` (default -1: any), only if the node has that version. */
   delete(path: string, version = -1): Promise<void> {
-    validatePath(path);
-    validateVersion(version);
-    const frame = encodeRequest(OpCode.delete, (w) => w.string(this.#toServer(path)).int(version));
+    const frame = this.#encode({ type: "delete", path, version }, "delete()");
     return this.#call(`delete ${path}`, path, frame, () => undefined);
   }
 
@@ -309,12 +309,7 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
 
   /** Sets the node's data; with `version` (default -1: any), only if it has that version. */
   setData(path: string, data: Data, version = -1): Promise<Stat> {
-    validatePath(path);
-    const bytes = toBytes(data);
-    validateVersion(version);
-    const frame = encodeRequest(OpCode.setData, (w) =>
-      w.string(this.#toServer(path)).buffer(bytes).int(version),
-    );
+    const frame = this.#encode({ type: "setData", path, data, version }, "setData()");
     return this.#call(`setData ${path}`, path, frame, readStat);
   }
 
@@ -835,6 +830,12 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
         fail: () => {},
       });
     }
+  }
+
+  /** The request frame of a write operation, checked as the same operation inside a multi is. */
+  #encode(op: MultiOp, where: string): Buffer {
+    const prepared = prepareOp(op, where);
+    return encodeRequest(prepared.opcode, (w) => prepared.write(w, this.#toServer));
   }
 
   /** A call whose failure is the server's result code, and whose answer `decode` reads. */

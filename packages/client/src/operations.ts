@@ -112,21 +112,13 @@ export function validateAcl(acl: unknown): readonly Acl[] {
 }
 
 /** A checked create: its request type and a writer of its body (the server path is added later). */
-export interface CreateRequest {
+interface CreateRequest {
   opcode: number;
-  sequential: boolean;
   write(writer: JuteWriter, serverPath: string): void;
 }
 
-export function prepareCreate(
-  path: unknown,
-  data: unknown,
-  options: CreateOptions | undefined,
-): CreateRequest {
-  if (options !== undefined && (typeof options !== "object" || options === null)) {
-    throw badArgument(`create() options must be an object; got ${describeValue(options)}.`);
-  }
-  const mode = options?.mode ?? "persistent";
+function prepareCreate(path: unknown, data: unknown, options: CreateOptions): CreateRequest {
+  const mode = options.mode ?? "persistent";
   if (!Object.hasOwn(createFlags, mode)) {
     throw badArgument(
       `mode must be one of ${Object.keys(createFlags).join(", ")}; got ${describeValue(mode)}.`,
@@ -135,9 +127,9 @@ export function prepareCreate(
   const sequential = mode.includes("Sequential");
   validatePath(path, sequential);
   const bytes = toBytes(data);
-  const acl = validateAcl(options?.acl);
+  const acl = validateAcl(options.acl);
   const withTtl = mode === "persistentWithTtl" || mode === "persistentSequentialWithTtl";
-  const ttl = options?.ttl;
+  const ttl = options.ttl;
   if (withTtl) {
     if (typeof ttl !== "number" || !Number.isInteger(ttl) || ttl < 1 || ttl > MAX_TTL) {
       throw badArgument(
@@ -154,7 +146,6 @@ export function prepareCreate(
   const opcode = mode === "container" ? OpCode.createContainer : withTtl ? OpCode.createTTL : OpCode.create2;
   return {
     opcode,
-    sequential,
     write(writer, serverPath) {
       writer.string(serverPath).buffer(bytes);
       writeAcls(writer, acl);
@@ -169,69 +160,75 @@ export function readCreated(reader: JuteReader, toClient: (path: string) => stri
   return { path: toClient(reader.string("path")), stat: readStat(reader) };
 }
 
-/** A checked multi operation, ready to be written. */
-interface PreparedOp {
+/**
+ * A checked write operation, ready to be written: alone (`create()`, `delete()`, `setData()`) or
+ * inside a multi, where every operation has the same body as on its own.
+ */
+export interface PreparedOp {
   type: MultiOp["type"];
   opcode: number;
   path: string;
   write(writer: JuteWriter, toServer: (path: string) => string): void;
 }
 
+/** Checks one operation and prepares its request body; `where` names it in errors ("multi() operation 2"). */
+export function prepareOp(op: MultiOp, where: string): PreparedOp {
+  if (typeof op !== "object" || op === null) {
+    throw badArgument(`${where} must be an object; got ${describeValue(op)}.`);
+  }
+  switch (op.type) {
+    case "create": {
+      const { path, data, type: _, ...options } = op;
+      const create = prepareCreate(path, data, options);
+      return {
+        type: op.type,
+        opcode: create.opcode,
+        path,
+        write: (w, toServer) => create.write(w, toServer(path)),
+      };
+    }
+    case "delete": {
+      const path = validatePath(op.path);
+      const version = validateVersion(op.version ?? -1);
+      return {
+        type: op.type,
+        opcode: OpCode.delete,
+        path,
+        write: (w, toServer) => w.string(toServer(path)).int(version),
+      };
+    }
+    case "setData": {
+      const path = validatePath(op.path);
+      const bytes = toBytes(op.data);
+      const version = validateVersion(op.version ?? -1);
+      return {
+        type: op.type,
+        opcode: OpCode.setData,
+        path,
+        write: (w, toServer) => w.string(toServer(path)).buffer(bytes).int(version),
+      };
+    }
+    case "check": {
+      const path = validatePath(op.path);
+      const version = validateVersion(op.version);
+      return {
+        type: op.type,
+        opcode: OpCode.check,
+        path,
+        write: (w, toServer) => w.string(toServer(path)).int(version),
+      };
+    }
+    default:
+      throw badArgument(
+        `${where} has type ${describeValue((op as { type: unknown }).type)}; expected create, delete, setData or check.`,
+      );
+  }
+}
+
 export function prepareMulti(ops: unknown): PreparedOp[] {
   if (!Array.isArray(ops))
     throw badArgument(`multi() takes an array of operations; got ${describeValue(ops)}.`);
-  return ops.map((op: MultiOp, index) => {
-    if (typeof op !== "object" || op === null) {
-      throw badArgument(`multi() operation ${index} must be an object; got ${describeValue(op)}.`);
-    }
-    switch (op.type) {
-      case "create": {
-        const { path, data, ...options } = op;
-        const create = prepareCreate(path, data, options);
-        return {
-          type: op.type,
-          opcode: create.opcode,
-          path,
-          write: (w, toServer) => create.write(w, toServer(path)),
-        };
-      }
-      case "delete": {
-        const path = validatePath(op.path);
-        const version = validateVersion(op.version ?? -1);
-        return {
-          type: op.type,
-          opcode: OpCode.delete,
-          path,
-          write: (w, toServer) => w.string(toServer(path)).int(version),
-        };
-      }
-      case "setData": {
-        const path = validatePath(op.path);
-        const bytes = toBytes(op.data);
-        const version = validateVersion(op.version ?? -1);
-        return {
-          type: op.type,
-          opcode: OpCode.setData,
-          path,
-          write: (w, toServer) => w.string(toServer(path)).buffer(bytes).int(version),
-        };
-      }
-      case "check": {
-        const path = validatePath(op.path);
-        const version = validateVersion(op.version);
-        return {
-          type: op.type,
-          opcode: OpCode.check,
-          path,
-          write: (w, toServer) => w.string(toServer(path)).int(version),
-        };
-      }
-      default:
-        throw badArgument(
-          `multi() operation ${index} has type ${describeValue((op as { type: unknown }).type)}; expected create, delete, setData or check.`,
-        );
-    }
-  });
+  return ops.map((op: MultiOp, index) => prepareOp(op, `multi() operation ${index}`));
 }
 
 /** Writes a MultiOperationRecord: each operation behind a MultiHeader, then the closing header. */

@@ -1,11 +1,10 @@
 // The session over the network's failures, against the shared server through a proxy: connect
 // errors, rejoining by id and password, expiry, partitions (no busy loop), watches restored.
-import { createServer } from "node:net";
 import { waitFor } from "@zk-dist-lock/testing";
 import { afterEach, beforeEach, describe, expect, inject, it } from "vitest";
 import { isZooKeeperError, type WatchEvent, ZooKeeperClient } from "../src/index.js";
 import { connect, freshChroot, recordStates, rejection, waitForState } from "./support/clients.js";
-import { TcpProxy } from "./support/tcp-proxy.js";
+import { freePort, TcpProxy } from "./support/tcp-proxy.js";
 
 let chroot: string;
 let proxy: TcpProxy;
@@ -19,15 +18,6 @@ beforeEach(async () => {
   proxied = `${proxy.connectString}${chroot.slice(chroot.indexOf("/"))}`;
 });
 afterEach(() => proxy.close());
-
-/** A loopback port nobody listens on. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe("connecting", () => {
   it("refuses a malformed connect string or options before any I/O", async () => {
@@ -46,7 +36,7 @@ describe("connecting", () => {
   });
 
   it("gives up after connectTimeout with an error naming the connect string and what each server said", async () => {
-    const port = await closedPort();
+    const port = await freePort(); // nobody listens there
     const connectString = `127.0.0.1:${port},${proxy.connectString}`;
     proxy.cut();
     const client = new ZooKeeperClient(connectString, { connectTimeout: 700 });

@@ -1,22 +1,14 @@
 // TLS against a real ZooKeeper with a secureClientPort (Netty), client certificates required.
-import { createServer } from "node:net";
 import { startZooKeeper, type ZooKeeperServer } from "@zk-dist-lock/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ZooKeeperClient } from "../src/index.js";
 import { makeCertificates, type TestCertificates } from "./support/certificates.js";
 import { connect, rejection } from "./support/clients.js";
+import { freePort } from "./support/tcp-proxy.js";
 
 let certificates: TestCertificates;
 let server: ZooKeeperServer;
 let secure: string;
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
 
 beforeAll(async () => {
   certificates = makeCertificates();

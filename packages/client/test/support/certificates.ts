@@ -24,37 +24,23 @@ const openssl = (dir: string, ...args: string[]) =>
 /** Makes the certificates in a temporary directory (RSA 2048, valid for a day). */
 export function makeCertificates(): TestCertificates {
   const dir = mkdtempSync(join(tmpdir(), "zk-client-tls-"));
-  const ca = (name: string) =>
+  // A new RSA key and a request for /CN=name: self-signed (-x509) for a CA, else a CSR to sign.
+  const keyAnd = (name: string, ...output: string[]) =>
     openssl(
       dir,
       "req",
-      "-x509",
       "-newkey",
       "rsa:2048",
       "-nodes",
       "-keyout",
       `${name}.key`,
-      "-out",
-      `${name}.pem`,
-      "-days",
-      "1",
       "-subj",
       `/CN=${name}`,
+      ...output,
     );
+  const ca = (name: string) => keyAnd(name, "-x509", "-days", "1", "-out", `${name}.pem`);
   const signed = (name: string, extensions: string) => {
-    openssl(
-      dir,
-      "req",
-      "-newkey",
-      "rsa:2048",
-      "-nodes",
-      "-keyout",
-      `${name}.key`,
-      "-out",
-      `${name}.csr`,
-      "-subj",
-      `/CN=${name}`,
-    );
+    keyAnd(name, "-out", `${name}.csr`);
     writeFileSync(join(dir, `${name}.ext`), `${extensions}\n`);
     openssl(
       dir,
@@ -67,12 +53,12 @@ export function makeCertificates(): TestCertificates {
       "-CAkey",
       "ca.key",
       "-CAcreateserial",
-      "-out",
-      `${name}.pem`,
       "-days",
       "1",
       "-extfile",
       `${name}.ext`,
+      "-out",
+      `${name}.pem`,
     );
   };
   ca("ca");

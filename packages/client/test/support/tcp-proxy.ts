@@ -1,6 +1,15 @@
 // A TCP proxy between a client and a ZooKeeper server that can cut the network or silence it.
 import { connect, createServer, type Server, type Socket } from "node:net";
 
+/** A loopback port that was free a moment ago (for a server to come, or for nobody to listen on). */
+export async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+  const { port } = probe.address() as { port: number };
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
 export class TcpProxy {
   #mode: "open" | "cut" | "frozen" = "open";
   readonly #sockets = new Set<Socket>();
