@@ -249,6 +249,21 @@ describe("overlapping acquire() calls on one handle", () => {
     await lock.release();
   });
 
+  it("with timeout 0 beside a call that already waits give up at once", async () => {
+    const { rootDir, holder, lock } = await contended();
+    const waited = follow(lock.acquire());
+    await waitUntilWaiting(b.manager, "r", rootDir, 1);
+    const tried = follow(lock.tryAcquire());
+    await waitFor(() => tried.settled, { timeoutMs: 5000, message: "the try-once call to settle" });
+    expect(tried.value).toBeUndefined();
+    expect(tried.error).toBeUndefined();
+    expect(waited.settled).toBe(false);
+    await holder.release();
+    await waited.done;
+    expect(lock.holdCount).toBe(1);
+    await lock.release();
+  });
+
   it("on a held handle count up at once, unless their signal already aborted", async () => {
     const lock = a.manager.createLock("r", { rootDir: uniqueRoot("overlap") });
     const token = await lock.acquire();

@@ -25,6 +25,7 @@ export class Attempt {
   #onStopSignal: () => void;
   #triesOnce: boolean;
   #onBlocked: (() => void) | undefined;
+  #blocked = false;
   #disposed = false;
 
   constructor(
@@ -66,13 +67,15 @@ export class Attempt {
    */
   blocked(): void {
     if (this.#triesOnce) throw new LockTimeoutError(this.resource, 0);
+    this.#blocked = true;
     this.#onBlocked?.();
   }
 
   /**
    * From now on only `signal` (and the end of the session) stops the attempt, which no longer tries
    * once: the first caller's signal and timeout become that caller's own business. `onBlocked` runs
-   * whenever the attempt finds its turn has not come. Does nothing once the attempt is over.
+   * whenever the attempt finds its turn has not come, and at once if it already has. Does nothing
+   * once the attempt is over.
    */
   share(signal: AbortSignal, onBlocked: () => void): void {
     if (this.#disposed || this.#reason !== undefined) return;
@@ -83,6 +86,7 @@ export class Attempt {
     this.#onStopSignal = () => this.#stop(signal.reason);
     if (signal.aborted) this.#onStopSignal();
     else signal.addEventListener("abort", this.#onStopSignal);
+    if (this.#blocked) onBlocked();
   }
 
   /** Aborts when the attempt stops; for the waits of the attempt. */
