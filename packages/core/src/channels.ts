@@ -21,11 +21,14 @@ import { channel, tracingChannel } from "node:diagnostics_channel";
  * ```
  */
 export const channelNames = {
-  /** A TracingChannel around every acquisition that goes to ZooKeeper (not re-entrant count-ups). */
+  /**
+   * A TracingChannel around every acquisition that goes to ZooKeeper: not re-entrant count-ups,
+   * and one for the overlapping calls of a handle that share an acquisition.
+   */
   acquire: "zk-dist-lock:acquire",
   /** An acquisition found someone ahead of it and starts waiting ({@link AcquireContext}). */
   wait: "zk-dist-lock:wait",
-  /** A hold ended by release ({@link HoldMessage}). */
+  /** A hold ended by release ({@link HoldMessage}); a lost hold ends with `lost` alone. */
   release: "zk-dist-lock:release",
   /** A holder's connection dropped; the hold stands while the session lives ({@link HoldMessage}). */
   suspend: "zk-dist-lock:suspend",

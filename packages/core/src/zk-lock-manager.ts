@@ -9,11 +9,12 @@ import {
   releaseChannel,
   suspendChannel,
 } from "./channels.js";
-import { LockError, LockInvalidArgumentError, LockLostError } from "./errors.js";
+import { LockError, LockInvalidArgumentError, LockLostError, withResource } from "./errors.js";
 import { type OwnerInfo, parseOwner, sortContenders } from "./lock-node.js";
 import {
   type AcquireOptions,
   type LockOptions,
+  optionsObject,
   type ResolvedLockOptions,
   resolveLockOptions,
 } from "./options.js";
@@ -40,9 +41,14 @@ export interface LockEvent {
   token: bigint;
 }
 
-/** The events of a {@link ZkLockManager}, with wait and hold durations in milliseconds. */
+/**
+ * The events of a {@link ZkLockManager}, with wait and hold durations in milliseconds. A hold ends
+ * with exactly one of `released` (by `release()`) and `lost`: releasing a lost hold afterwards
+ * emits nothing more.
+ */
 export interface LockEvents {
   acquired: [LockEvent & { waitMs: number }];
+  /** `release()` ended a hold that was not lost. */
   released: [LockEvent & { holdMs: number }];
   /** The connection dropped; the hold stands while the session lives. */
   suspended: [LockEvent];
@@ -55,7 +61,7 @@ export interface LockEvents {
 /** What `withLock()` hands its function. */
 export interface LockContext {
   token: bigint;
-  /** Aborts when the hold is lost. */
+  /** Aborts when the hold is lost, and when it is released (see `ZkLock.signal`). */
   signal: AbortSignal;
   lock: ZkLock;
 }
@@ -110,9 +116,9 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
   readonly #pendingDirectories = new Map<string, Promise<void>>();
   readonly #host: LockHost;
 
-  constructor(options: ZkLockManagerOptions = {}) {
+  constructor(options?: ZkLockManagerOptions) {
     super();
-    const { acl, ...defaults } = options;
+    const { acl, ...defaults } = optionsObject(options, "ZkLockManager options") as ZkLockManagerOptions;
     resolveLockOptions(defaults);
     if (acl !== undefined && (!Array.isArray(acl) || acl.length === 0 || !acl.every(isAcl))) {
       throw new LockInvalidArgumentError("acl must be a non-empty array of { perms, scheme, auth } entries.");
@@ -131,10 +137,13 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
         this.#holds.add(lock);
         if (this.listenerCount("acquired") > 0) this.emit("acquired", { ...eventOf(lock), waitMs });
       },
-      holdEnded: (lock, holdMs) => {
+      holdEnded: (lock, { path, token, lost }, holdMs) => {
         this.#holds.delete(lock);
-        if (this.listenerCount("released") > 0) this.emit("released", { ...eventOf(lock), holdMs });
-        if (releaseChannel.hasSubscribers) releaseChannel.publish(holdMessage(lock, holdMs));
+        // A lost hold ended with its loss (the `lost` event and channel); its release ends nothing more.
+        if (lost) return;
+        const ended = { resource: lock.resource, path, token };
+        if (this.listenerCount("released") > 0) this.emit("released", { ...ended, holdMs });
+        if (releaseChannel.hasSubscribers) releaseChannel.publish(holdMessage(ended, holdMs));
       },
       abandon: (resource, dir, session, path) => this.#abandon(resource, dir, session, path),
     };
@@ -178,14 +187,17 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
    */
   createLock(resource: string, options?: LockOptions): ZkLock {
     const [path, resolved] = this.#locate(resource, options);
-    this.#requireSession();
+    this.#requireSession(resource);
     return new ZkLock(this.#host, resource, path, resolved);
   }
 
   /**
    * Runs `fn` holding the lock and releases it however `fn` ends. Inside `fn` (and everything it
-   * calls), `withLock` on the same resource joins the hold instead of waiting for itself;
-   * concurrent, unrelated calls queue in arrival order.
+   * calls, also concurrently), `withLock` on the same resource joins the hold instead of waiting
+   * for itself, as long as the hold lasts: it counts up at once (or fails with the `LOST` error of
+   * a lost hold, or `ABORTED` for a signal that already aborted). A call that runs after the hold
+   * was released, from a timer `fn` left behind, is a call of its own. Concurrent, unrelated calls
+   * queue in arrival order, each on its own terms.
    *
    * @example
    * ```ts
@@ -201,10 +213,11 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
   ): Promise<T> {
     if (typeof fn !== "function")
       throw new LockInvalidArgumentError(`withLock() needs a function; got ${describe(fn)}.`, resource);
-    const { signal, timeout, ...lockOptions } = options ?? {};
+    const { signal, timeout, ...lockOptions } = optionsObject(options, "withLock() options") as LockOptions &
+      AcquireOptions;
     const [path, resolved] = this.#locate(resource, lockOptions);
     const held = this.#chain.getStore();
-    const joined = held?.get(path);
+    const joined = heldIn(held, path);
     const lock = joined ?? new ZkLock(this.#host, resource, path, resolved);
     const token = await lock.acquire({ signal, timeout });
     try {
@@ -223,14 +236,26 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
     }
   }
 
-  /** The lock on `resource` that the current async call chain holds through `withLock()`, if any. */
+  /**
+   * The lock on `resource` that the current async call chain holds through `withLock()`, if any:
+   * undefined once that hold was released, also in a callback `fn` left behind. A hold that was
+   * lost is still returned until its `withLock()` ends (its `state` is `"lost"`).
+   */
   current(resource: string, options?: LockOptions): ZkLock | undefined {
-    return this.#chain.getStore()?.get(this.#locate(resource, options)[0]);
+    return heldIn(this.#chain.getStore(), this.#locate(resource, options)[0]);
   }
 
   /** Who holds `resource` and who waits, in order, with what their nodes say about them. */
   async inspect(resource: string, options?: LockOptions): Promise<LockInspection> {
     const [path] = this.#locate(resource, options);
+    try {
+      return await this.#inspect(resource, path);
+    } catch (error) {
+      throw withResource(error, resource);
+    }
+  }
+
+  async #inspect(resource: string, path: string): Promise<LockInspection> {
     const session = this.#requireSession();
     let children: string[] = [];
     try {
@@ -285,20 +310,25 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
     this.#session = undefined;
   }
 
-  #requireSession(): ZkSession {
+  #requireSession(resource?: string): ZkSession {
     if (this.#session) return this.#session;
     throw new LockError(
       "NOT_INITIALIZED",
       this.#closed
         ? "This ZkLockManager was closed; create a new one."
         : "Call init(zkClient) on the ZkLockManager before using it.",
+      { resource },
     );
   }
 
   #locate(resource: string, options: LockOptions | undefined): [string, ResolvedLockOptions] {
     const name = encodeResource(resource);
-    const resolved = resolveLockOptions(options, this.#defaults);
-    return [`${resolved.rootDir}/${name}`, resolved];
+    try {
+      const resolved = resolveLockOptions(options, this.#defaults);
+      return [`${resolved.rootDir}/${name}`, resolved];
+    } catch (error) {
+      throw withResource(error, resource);
+    }
   }
 
   #connectionChanged(change: "suspended" | "reconnected" | { lost: string }): void {
@@ -309,12 +339,12 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
         const holdMs = lock.connectionChanged(change);
         this.emit(change, event);
         const channel = change === "suspended" ? suspendChannel : reconnectChannel;
-        if (channel.hasSubscribers) channel.publish(holdMessage(lock, holdMs));
+        if (channel.hasSubscribers) channel.publish(holdMessage(event, holdMs));
       } else {
         const error = new LockLostError(lock.resource, change.lost);
         const holdMs = lock.connectionChanged(error);
         this.emit("lost", { ...event, holdMs, error });
-        if (lostChannel.hasSubscribers) lostChannel.publish({ ...holdMessage(lock, holdMs), error });
+        if (lostChannel.hasSubscribers) lostChannel.publish({ ...holdMessage(event, holdMs), error });
       }
     }
   }
@@ -390,14 +420,20 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
   }
 }
 
+/** The chain's lock on the directory `path`, unless its hold already ended. */
+const heldIn = (chain: ReadonlyMap<string, ZkLock> | undefined, path: string): ZkLock | undefined => {
+  const lock = chain?.get(path);
+  return lock !== undefined && lock.holdCount > 0 ? lock : undefined;
+};
+
 const eventOf = (lock: ZkLock): LockEvent => ({
   resource: lock.resource,
   path: lock.nodePath ?? lock.path,
   token: lock.token ?? 0n,
 });
 
-const holdMessage = (lock: ZkLock, holdMs: number): HoldMessage => ({
-  ...eventOf(lock),
+const holdMessage = (event: LockEvent, holdMs: number): HoldMessage => ({
+  ...event,
   recipe: "lock",
   mode: "exclusive",
   holdMs,

@@ -72,6 +72,7 @@ describe("session faults", () => {
     );
     expect(isLockError(failure, "CONNECTION"), String(failure)).toBe(true);
     expect(String((failure as Error).message)).toMatch(/expired/);
+    expect(failure).toMatchObject({ resource });
 
     // Someone else takes the lock; the zombie's release must not delete that node.
     const next = await manager(rootDir, 4000);
@@ -83,6 +84,9 @@ describe("session faults", () => {
     expect(inspection.holder?.node).toBe(nextLock.nodePath?.split("/").pop());
     expect(inspection.waiters).toEqual([]);
     expect(eventsNamed(zombie.events, "cleanupFailed")).toEqual([]);
+    // The hold ended with its loss: the release after it is no second ending.
+    expect(eventsNamed(zombie.events, "released")).toEqual([]);
+    expect(lock.signal.reason).toBe(lost!.error);
     await nextLock.release();
   });
 

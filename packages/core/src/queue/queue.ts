@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { type AcquireContext, acquireChannel, type Recipe, waitChannel } from "../channels.js";
-import { LockError, LockTimeoutError } from "../errors.js";
+import { LockError } from "../errors.js";
 import { nodePrefix, sortContenders } from "../lock-node.js";
 import { createMode, isConnectionCode, rc, ZkCallError } from "../session/zk-client.js";
 import type { ZkSession } from "../session/zk-session.js";
@@ -43,6 +43,11 @@ export interface QueueRequest {
   signal: AbortSignal | undefined;
   /** Milliseconds to wait; `0` gives up at once if the turn has not come; undefined waits on. */
   timeout: number | undefined;
+  /**
+   * Receives the attempt as it starts, so that later calls of a handle can come to share it and
+   * take over when it stops (see `SharedEntry`).
+   */
+  onAttempt?: (attempt: Attempt) => void;
 }
 
 /** A node whose turn came. */
@@ -73,9 +78,10 @@ async function takeTurn(
   request: QueueRequest,
   traced: AcquireContext | undefined,
 ): Promise<Granted> {
-  const { resource, dir, rule, timeout } = request;
+  const { resource, dir, rule } = request;
   const { session } = host;
-  const attempt = new Attempt(resource, request.signal, timeout, session.overSignal);
+  const attempt = new Attempt(resource, request.signal, request.timeout, session.overSignal);
+  request.onAttempt?.(attempt);
   const prefix = nodePrefix(randomUUID());
   let name: string | undefined;
   let creating = false;
@@ -96,12 +102,15 @@ async function takeTurn(
           { resource },
         );
       const blocker = rule(contenders, index);
+      // A reply can land after the attempt stopped (replies are not abortable): an attempt given
+      // up is never granted, so no caller holds a lock it stopped waiting for.
+      attempt.throwIfStopped();
       if (blocker === undefined) {
         const granted = { session, path: `${dir}/${name}`, token: tokenOf(pzxid, resource) };
         if (traced) Object.assign(traced, { token: granted.token, node: granted.path });
         return granted;
       }
-      if (timeout === 0) throw new LockTimeoutError(resource, 0);
+      attempt.blocked();
       if (traced && !traced.waited) {
         traced.waited = true;
         waitChannel.publish(traced);
@@ -111,15 +120,28 @@ async function takeTurn(
       [children, { pzxid }] = await session.listRetrying(dir, attempt.signal);
     }
   } catch (error) {
-    const reason = attempt.reason ?? error;
+    const reason = attempt.fail(error);
     // A create in flight may have succeeded on the server: find it by its GUID and delete it.
     const abandoned = name ? `${dir}/${name}` : creating ? findOwn(session, dir, prefix) : undefined;
-    if (abandoned)
-      await session.whileConnected(host.abandon(resource, dir, session, abandoned)).catch(() => {});
+    if (abandoned) await leaveQueue(host, resource, dir, session, abandoned);
     throw reason;
   } finally {
     attempt.dispose();
   }
+}
+
+/**
+ * Deletes a node that nobody waits for any more, and resolves once it is gone, or at once when the
+ * connection drops (the deletion goes on in the background). A failure is the manager's to report.
+ */
+export async function leaveQueue(
+  host: QueueHost,
+  resource: string,
+  dir: string,
+  session: ZkSession,
+  path: string | Promise<string | undefined>,
+): Promise<void> {
+  await session.whileConnected(host.abandon(resource, dir, session, path)).catch(() => {});
 }
 
 // The zxid of the listing that shows a node's turn: at least its creation zxid, and above every
