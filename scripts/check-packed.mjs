@@ -8,7 +8,7 @@
 // native module at import, so the binding the workspace already compiled for the same `zookeeper`
 // version is copied in. What this checks is our tarballs; the binding is zookeeper's own, built the
 // same way. The project is deleted on success and kept (its path printed) on failure.
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFile, execFileSync, spawnSync } from "node:child_process";
 import {
   copyFileSync,
   existsSync,
@@ -23,6 +23,7 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const repository = "git+https://github.com/zk-dist-lock/zk-dist-lock.git";
@@ -81,6 +82,7 @@ import { inject } from "vitest";
 export const connect: () => string = () => inject("zkConnect");
 `;
 
+const execFileAsync = promisify(execFile);
 const readJson = (path) => JSON.parse(readFileSync(path, "utf8"));
 const published = readdirSync(join(root, "packages"))
   .map((dir) => ({ dir, path: join(root, "packages", dir) }))
@@ -179,7 +181,7 @@ if (installed) {
   attempt("the zookeeper binding", provideZooKeeperBinding);
   checkImports();
   progress("loaded every entry point from CommonJS and ESM");
-  checkTypes();
+  await checkTypes();
   progress("typechecked under nodenext, bundler and node10");
 }
 
@@ -240,7 +242,8 @@ function checkImports() {
   }
 }
 
-function checkTypes() {
+/** The three compilations run side by side: each is a separate tsc process. */
+async function checkTypes() {
   const common = {
     strict: true,
     noEmit: true,
@@ -266,16 +269,21 @@ function checkTypes() {
       { "node10.ts": consumer },
     ],
   };
-  for (const [name, [compilerOptions, files]] of Object.entries(setups)) {
+  const compilations = Object.entries(setups).map(async ([name, [compilerOptions, files]]) => {
     const dir = join(project, name);
     mkdirSync(dir);
     for (const [file, text] of Object.entries(files)) writeFileSync(join(dir, file), text);
     const tsconfig = { compilerOptions: { ...common, ...compilerOptions }, files: Object.keys(files) };
     writeFileSync(join(dir, "tsconfig.json"), JSON.stringify(tsconfig, null, 2));
-    attempt(`tsc with moduleResolution ${compilerOptions.moduleResolution}`, () =>
-      run(process.execPath, [tsc, "-p", dir], project),
-    );
-  }
+    try {
+      await execFileAsync(process.execPath, [tsc, "-p", dir], { cwd: project, env, encoding: "utf8" });
+    } catch (error) {
+      problems.push(
+        `tsc with moduleResolution ${compilerOptions.moduleResolution}:\n${error.stdout}${error.stderr}`,
+      );
+    }
+  });
+  await Promise.all(compilations);
 }
 
 if (problems.length > 0) {
