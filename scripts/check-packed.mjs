@@ -38,6 +38,7 @@ const consumer = `import { Injectable } from "@nestjs/common";
 import { isLockError, type LockOptions, ZkLockManager } from "@zk-dist-lock/core";
 import { distributedLock, getLock, type RouteLock } from "@zk-dist-lock/express";
 import { currentLock, DistributedLock, ZkLockModule } from "@zk-dist-lock/nest";
+import { instrumentZkDistLock } from "@zk-dist-lock/opentelemetry";
 import { startZooKeeper, waitFor } from "@zk-dist-lock/testing";
 import { zooKeeperGlobalSetup } from "@zk-dist-lock/testing/vitest";
 import type { RequestHandler, Response } from "express";
@@ -74,6 +75,7 @@ export async function work(): Promise<bigint> {
   }
 }
 
+export const instrumentation = instrumentZkDistLock({ resourceAttribute: (resource) => resource.split(":")[0] });
 export const helpers = [isLockError, startZooKeeper, waitFor, zooKeeperGlobalSetup({ tickTime: 500 })];
 `;
 // ESM only: vitest is an ES module, and the setup module types inject("zkConnect").
