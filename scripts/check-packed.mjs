@@ -35,6 +35,7 @@ const progress = (message) =>
 
 // Uses every package the way the READMEs do, so a wrong or missing declaration fails to compile.
 const consumer = `import { Injectable } from "@nestjs/common";
+import { isZooKeeperError, ZooKeeperClient } from "@zk-dist-lock/client";
 import { isLockError, type LockOptions, ZkLockManager } from "@zk-dist-lock/core";
 import { distributedLock, getLock, type RouteLock } from "@zk-dist-lock/express";
 import { currentLock, DistributedLock, ZkLockModule } from "@zk-dist-lock/nest";
@@ -76,7 +77,8 @@ export async function work(): Promise<bigint> {
 }
 
 export const instrumentation = instrumentZkDistLock({ resourceAttribute: (resource) => resource.split(":")[0] });
-export const helpers = [isLockError, startZooKeeper, waitFor, zooKeeperGlobalSetup({ tickTime: 500 })];
+export const connectPure = (): Promise<ZooKeeperClient> => ZooKeeperClient.connect("127.0.0.1:2181");
+export const helpers = [isZooKeeperError, isLockError, startZooKeeper, waitFor, zooKeeperGlobalSetup({ tickTime: 500 })];
 `;
 // ESM only: vitest is an ES module, and the setup module types inject("zkConnect").
 const esmOnly = `

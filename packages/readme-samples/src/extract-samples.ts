@@ -39,7 +39,7 @@ const LANGUAGES: Record<string, [Sample["language"], Sample["format"]]> = {
 const DIRECTIVE = /^sample:\s*(run|check|skip)\b(\s+cjs\b)?\s*(?:(?:—|--|:|-)\s*(.*))?$/;
 
 // Code that connects, starts servers or listens is a whole program: it must run, or say why not.
-const WHOLE_PROGRAM = /new ZooKeeper\(|startZooKeeper\(|startEnsemble\(|NestFactory\.|\.listen\(/;
+const WHOLE_PROGRAM = /new ZooKeeper\(|\.connect\(|startZooKeeper\(|startEnsemble\(|NestFactory\.|\.listen\(/;
 
 interface Directive {
   line: number;
