@@ -1,31 +1,18 @@
-import { isLockError, LockError, type LockLostError } from "../errors.js";
+import { isLockError, LockError, LockLostError } from "../errors.js";
 import { ownerData } from "../lock-node.js";
 import { type AcquireOptions, type ResolvedLockOptions, validateAcquireOptions } from "../options.js";
+import { type ConnectionChange, Hold, type Holder } from "../queue/hold.js";
 import { enterQueue, type QueueHost } from "../queue/queue.js";
 import { exclusive } from "../queue/rules.js";
-import type { ZkSession } from "../session/zk-session.js";
 
 /** What a lock needs from its manager: the queue's needs, and word of holds starting and ending. */
 export interface LockHost extends QueueHost {
-  holdStarted(lock: ZkLock, waitMs: number): void;
-  holdEnded(lock: ZkLock, holdMs: number): void;
+  holdStarted(holder: Holder, waitMs: number): void;
+  holdEnded(holder: Holder, holdMs: number): void;
 }
 
 /** Where a lock stands: not held, being acquired, held, held while disconnected, or lost. */
 export type LockState = "idle" | "acquiring" | "held" | "suspended" | "lost";
-
-interface Hold {
-  /** The session the lock node belongs to (the manager may have moved on to another). */
-  session: ZkSession;
-  path: string;
-  token: bigint;
-  count: number;
-  since: number;
-  suspended: boolean;
-  lost: LockLostError | undefined;
-  /** Made when `signal` is first read: most holds never read it. */
-  controller: AbortController | undefined;
-}
 
 /**
  * A lock on one resource, made by `ZkLockManager.createLock()`. One handle is one owner: acquiring
@@ -42,8 +29,14 @@ interface Hold {
  * }
  * ```
  */
-export class ZkLock implements AsyncDisposable {
+export class ZkLock implements Holder {
   #hold: Hold | undefined;
+  /** How many acquisitions of the current hold are not yet released. */
+  #count = 0;
+  /** @internal */
+  readonly recipe = "lock";
+  /** @internal */
+  readonly mode = "exclusive";
   #acquiring: Promise<bigint> | undefined;
 
   /** @internal */
@@ -78,7 +71,7 @@ export class ZkLock implements AsyncDisposable {
 
   /** How many times the current hold was acquired and not yet released. */
   get holdCount(): number {
-    return this.#hold?.count ?? 0;
+    return this.#hold ? this.#count : 0;
   }
 
   /**
@@ -87,17 +80,9 @@ export class ZkLock implements AsyncDisposable {
    */
   get signal(): AbortSignal {
     return (
-      this.#holdController()?.signal ??
+      this.#hold?.signal ??
       AbortSignal.abort(new LockError("NOT_HELD", "The lock is not held.", { resource: this.resource }))
     );
-  }
-
-  #holdController(): AbortController | undefined {
-    const hold = this.#hold;
-    if (!hold || hold.controller) return hold?.controller;
-    hold.controller = new AbortController();
-    if (hold.lost) hold.controller.abort(hold.lost);
-    return hold.controller;
   }
 
   /**
@@ -114,7 +99,7 @@ export class ZkLock implements AsyncDisposable {
     const hold = this.#hold;
     if (hold) {
       if (hold.lost) throw hold.lost;
-      hold.count++;
+      this.#count++;
       return hold.token;
     }
     this.#acquiring = this.#contend(signal, timeout);
@@ -146,12 +131,11 @@ export class ZkLock implements AsyncDisposable {
       throw new LockError("NOT_HELD", `release() without a hold on "${this.resource}".`, {
         resource: this.resource,
       });
-    if (--hold.count > 0) return;
+    if (--this.#count > 0) return;
     // Reported while the hold is still in place, so that the event carries its token and node.
     this.host.holdEnded(this, performance.now() - hold.since);
     this.#hold = undefined;
-    hold.controller?.abort(new LockError("NOT_HELD", "The lock was released.", { resource: this.resource }));
-    await hold.session.whileConnected(this.host.abandon(this.resource, this.path, hold.session, hold.path));
+    await hold.release(new LockError("NOT_HELD", "The lock was released.", { resource: this.resource }));
   }
 
   /** `await using lock = …` releases every acquisition still held when the scope ends. */
@@ -159,50 +143,33 @@ export class ZkLock implements AsyncDisposable {
     while (this.#hold) await this.release();
   }
 
-  /**
-   * @internal The connection dropped (suspended), came back, or the hold is lost.
-   * Returns how long the hold has lasted.
-   */
-  connectionChanged(change: "suspended" | "reconnected" | LockLostError): number {
-    const hold = this.#hold;
-    if (!hold || hold.lost) return 0;
-    if (typeof change !== "string") {
-      hold.lost = change;
-      hold.controller?.abort(change);
-      // If the session still lives, the node does too and would block everyone: delete it once
-      // the connection is back.
-      this.host.abandon(this.resource, this.path, hold.session, hold.path);
-    } else {
-      hold.suspended = change === "suspended";
-    }
-    return performance.now() - hold.since;
+  /** @internal */
+  lossError(reason: string): LockLostError {
+    return new LockLostError(this.resource, reason);
+  }
+
+  /** @internal The connection dropped (suspended), came back, or the hold is lost. */
+  connectionChanged(change: ConnectionChange): number | undefined {
+    return this.#hold?.connectionChanged(change);
   }
 
   async #contend(signal: AbortSignal | undefined, timeout: number | undefined): Promise<bigint> {
     const started = performance.now();
     const { options } = this;
-    const { session, path, token } = await enterQueue(this.host, {
+    const granted = await enterQueue(this.host, {
       resource: this.resource,
       dir: this.path,
       rootDir: options.rootDir,
-      recipe: "lock",
-      mode: "exclusive",
+      recipe: this.recipe,
+      mode: this.mode,
       data: ownerData(options.label),
       rule: exclusive,
       signal,
       timeout,
     });
-    this.#hold = {
-      session,
-      path,
-      token,
-      count: 1,
-      since: performance.now(),
-      suspended: !session.connected,
-      lost: undefined,
-      controller: undefined,
-    };
+    this.#hold = new Hold(this.host, this.resource, this.path, granted);
+    this.#count = 1;
     this.host.holdStarted(this, performance.now() - started);
-    return token;
+    return granted.token;
   }
 }
