@@ -10,6 +10,7 @@ import {
   type Term,
   type ZkElection,
 } from "../src/index.js";
+import { invalidArgument } from "./support/client.js";
 import {
   childrenOf,
   closeClients,
@@ -232,16 +233,10 @@ describe("a leader election", () => {
 
   it("refuses bad input before sending anything", async () => {
     const [a] = await candidates(uniqueRoot("bad"), 1);
-    const invalid = (fn: () => unknown) => {
-      try {
-        fn();
-      } catch (error) {
-        return isLockError(error, "INVALID_ARGUMENT") ? error.message : `other: ${error}`;
-      }
-      return "no error";
-    };
-    expect(invalid(() => a!.manager.createElection(""))).toMatch(/non-empty string/);
-    expect(invalid(() => a!.manager.createElection("x", { rootDir: "locks" }))).toMatch(/absolute path/);
+    expect(invalidArgument(() => a!.manager.createElection(""))).toMatch(/non-empty string/);
+    expect(invalidArgument(() => a!.manager.createElection("x", { rootDir: "locks" }))).toMatch(
+      /absolute path/,
+    );
     await expect(a!.election.campaign({ timeout: -1 })).rejects.toThrow(/timeout must be a number/);
     await expect(a!.election.lead("run" as unknown as () => void)).rejects.toThrow(
       /needs a function; got "run"/,

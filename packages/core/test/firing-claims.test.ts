@@ -2,7 +2,7 @@
 // a claim that outlives its run, a create whose reply was lost, and the pruning of old claims.
 import { waitFor } from "@zk-dist-lock/testing";
 import { afterEach, beforeAll, describe, expect, inject, it } from "vitest";
-import { isLockError } from "../src/index.js";
+import { invalidArgument } from "./support/client.js";
 import { ZkProxy } from "./support/tcp-proxy.js";
 import {
   childrenOf,
@@ -102,16 +102,8 @@ describe("once-per-firing claims", () => {
 
   it("refuses bad input before sending anything", async () => {
     const { manager } = await claimant();
-    const invalid = (fn: () => unknown) => {
-      try {
-        fn();
-      } catch (error) {
-        return isLockError(error, "INVALID_ARGUMENT") ? error.message : `other: ${error}`;
-      }
-      return "no error";
-    };
-    expect(invalid(() => manager.createFiringClaims(""))).toMatch(/non-empty string/);
-    expect(invalid(() => manager.createFiringClaims(job, { retention: 0 }))).toMatch(
+    expect(invalidArgument(() => manager.createFiringClaims(""))).toMatch(/non-empty string/);
+    expect(invalidArgument(() => manager.createFiringClaims(job, { retention: 0 }))).toMatch(
       /retention must be a positive/,
     );
     const claims = manager.createFiringClaims(job, { rootDir: uniqueRoot("bad") });

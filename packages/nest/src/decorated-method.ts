@@ -83,6 +83,21 @@ export function bindingOf(instance: unknown, where: string, decorator: string): 
   return binding;
 }
 
+/**
+ * Checks the arguments of a decorator that takes an optional name (`what`: "election name", "job
+ * name") and an options object; throws `LockInvalidArgumentError` when the class is defined.
+ */
+export function checkNameAndOptions(decorator: string, what: string, name: unknown, options: unknown): void {
+  if (name !== undefined && (typeof name !== "string" || name === "")) {
+    throw new LockInvalidArgumentError(
+      `${decorator} needs a non-empty ${what}, or none for "Class.method"; got ${render(name)}.`,
+    );
+  }
+  if (typeof options !== "object" || options === null) {
+    throw new LockInvalidArgumentError(`${decorator} options must be an object; got ${render(options)}.`);
+  }
+}
+
 /** A short rendering of a bad argument for an error message. */
 export function render(value: unknown): string {
   if (typeof value === "string") return JSON.stringify(value);

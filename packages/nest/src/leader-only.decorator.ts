@@ -1,6 +1,6 @@
-import { type ElectionOptions, LockInvalidArgumentError, type Term } from "@zk-dist-lock/core";
+import type { ElectionOptions, Term } from "@zk-dist-lock/core";
 import { contextSlot } from "./context-slot.js";
-import { bindingOf, decorateMethod, finishWrapper, render } from "./decorated-method.js";
+import { bindingOf, checkNameAndOptions, decorateMethod, finishWrapper } from "./decorated-method.js";
 import { type SkipLog, skipLogger } from "./skip-log.js";
 
 /** Options of {@link LeaderOnly}: where the election lives, and how skipped calls are logged. */
@@ -48,14 +48,7 @@ const terms = contextSlot<CurrentTerm>(
  * ```
  */
 export function LeaderOnly(election?: string, options: LeaderOnlyOptions = {}) {
-  if (election !== undefined && (typeof election !== "string" || election === "")) {
-    throw new LockInvalidArgumentError(
-      `@LeaderOnly() needs a non-empty election name, or none for "Class.method"; got ${render(election)}.`,
-    );
-  }
-  if (typeof options !== "object" || options === null) {
-    throw new LockInvalidArgumentError(`@LeaderOnly() options must be an object; got ${render(options)}.`);
-  }
+  checkNameAndOptions("@LeaderOnly()", "election name", election, options);
   const { skipLog, ...electionOptions } = options;
   const logSkip = skipLogger("@LeaderOnly()", skipLog);
   return (target: object, propertyKey: string | symbol, descriptor: PropertyDescriptor): void => {

@@ -1,7 +1,7 @@
 import "reflect-metadata";
 import { type FiringClaimOptions, LockInvalidArgumentError, type ZkFiringClaims } from "@zk-dist-lock/core";
 import { contextSlot } from "./context-slot.js";
-import { bindingOf, decorateMethod, finishWrapper, render } from "./decorated-method.js";
+import { bindingOf, checkNameAndOptions, decorateMethod, finishWrapper, render } from "./decorated-method.js";
 import { type SkipLog, skipLogger } from "./skip-log.js";
 import type { ZkLockBinding } from "./zk-lock-binding.js";
 
@@ -61,14 +61,7 @@ const firings = contextSlot<CurrentFiring>(
  * ```
  */
 export function OncePerFiring(job?: string, options: OncePerFiringOptions = {}) {
-  if (job !== undefined && (typeof job !== "string" || job === "")) {
-    throw new LockInvalidArgumentError(
-      `@OncePerFiring() needs a non-empty job name, or none for "Class.method"; got ${render(job)}.`,
-    );
-  }
-  if (typeof options !== "object" || options === null) {
-    throw new LockInvalidArgumentError(`@OncePerFiring() options must be an object; got ${render(options)}.`);
-  }
+  checkNameAndOptions("@OncePerFiring()", "job name", job, options);
   const { period, skipLog, ...claimOptions } = options;
   if (period !== undefined && !(Number.isSafeInteger(period) && period > 0)) {
     throw new LockInvalidArgumentError(

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { connectZooKeeper } from "@zk-dist-lock/testing";
 import ZooKeeper from "zookeeper";
-import { ZkLockManager, type ZkLockManagerOptions } from "../../src/index.js";
+import { isLockError, ZkLockManager, type ZkLockManagerOptions } from "../../src/index.js";
 
 /** A manager bound to a fresh connected session; `close()` closes both. */
 export async function openManager(connect: string, options?: ZkLockManagerOptions) {
@@ -31,4 +31,14 @@ export function children(client: ZooKeeper, path: string): Promise<string[]> {
           : reject(new Error(String(error))),
     ),
   );
+}
+
+/** The message of the INVALID_ARGUMENT error `fn` throws at once, or what it did instead. */
+export function invalidArgument(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (error) {
+    return isLockError(error, "INVALID_ARGUMENT") ? error.message : `other error: ${error}`;
+  }
+  return "no error";
 }
