@@ -1,6 +1,6 @@
 /**
  * `@zk-dist-lock/core`: a distributed lock on Apache ZooKeeper with fencing tokens, re-entrancy,
- * timeouts and lost-lock signals.
+ * timeouts and lost-lock signals; leader elections and once-per-firing claims on the same session.
  *
  * @example
  * ```ts
@@ -29,6 +29,7 @@ export {
 } from "./channels.js";
 export {
   isLockError,
+  LeadershipLostError,
   LockError,
   type LockErrorCode,
   LockInvalidArgumentError,
@@ -37,6 +38,17 @@ export {
 } from "./errors.js";
 export type { OwnerInfo } from "./lock-node.js";
 export type { AcquireOptions, LockOptions } from "./options.js";
+export type { Participant } from "./queue/participants.js";
+export {
+  type ElectionEvents,
+  type ElectionOptions,
+  type ElectionState,
+  type LeadOptions,
+  type ObserveOptions,
+  type Term,
+  ZkElection,
+} from "./recipes/election.js";
+export { type FiringClaimOptions, ZkFiringClaims } from "./recipes/firing-claims.js";
 export { type LockState, ZkLock } from "./recipes/lock.js";
 export { decodeResource, encodeResource, MAX_RESOURCE_BYTES } from "./resource-name.js";
 export type { ZkAcl } from "./session/zk-client.js";
@@ -45,7 +57,6 @@ export {
   type LockEvent,
   type LockEvents,
   type LockInspection,
-  type Participant,
   ZkLockManager,
   type ZkLockManagerOptions,
 } from "./zk-lock-manager.js";

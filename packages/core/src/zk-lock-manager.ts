@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from "node:async_hooks";
-import { EventEmitter } from "node:events";
+import { EventEmitter, once, setMaxListeners } from "node:events";
 import type ZooKeeper from "zookeeper";
 import {
   cleanupFailedChannel,
@@ -9,8 +9,7 @@ import {
   releaseChannel,
   suspendChannel,
 } from "./channels.js";
-import { LockError, LockInvalidArgumentError, LockLostError, withResource } from "./errors.js";
-import { type OwnerInfo, parseOwner, sortContenders } from "./lock-node.js";
+import { LockError, LockInvalidArgumentError, type LockLostError, withResource } from "./errors.js";
 import {
   type AcquireOptions,
   type LockOptions,
@@ -18,7 +17,20 @@ import {
   type ResolvedLockOptions,
   resolveLockOptions,
 } from "./options.js";
-import { type LockHost, ZkLock } from "./recipes/lock.js";
+import type { Holder } from "./queue/hold.js";
+import { contendersOf, type Participant, readParticipant } from "./queue/participants.js";
+import {
+  type ElectionHost,
+  type ElectionOptions,
+  resolveElectionOptions,
+  ZkElection,
+} from "./recipes/election.js";
+import {
+  type FiringClaimOptions,
+  resolveFiringClaimOptions,
+  ZkFiringClaims,
+} from "./recipes/firing-claims.js";
+import { ZkLock } from "./recipes/lock.js";
 import { decodeResource, describe, encodeResource } from "./resource-name.js";
 import { assertClient, createMode, rc, type ZkAcl, ZkCallError } from "./session/zk-client.js";
 import { ZkSession } from "./session/zk-session.js";
@@ -33,7 +45,7 @@ export interface ZkLockManagerOptions extends LockOptions {
   acl?: ZkAcl[];
 }
 
-/** What every lock event says. */
+/** What every lock event says. Leaders' terms are holds too: their events name the election. */
 export interface LockEvent {
   resource: string;
   /** The lock node of the hold. */
@@ -64,17 +76,6 @@ export interface LockContext {
   /** Aborts when the hold is lost, and when it is released (see `ZkLock.signal`). */
   signal: AbortSignal;
   lock: ZkLock;
-}
-
-/** One contender for a resource, as `inspect()` reports it. */
-export interface Participant {
-  node: string;
-  /** The ZooKeeper session that owns the node (hex). */
-  sessionId: string;
-  /** When ZooKeeper created the node. */
-  createdAt: Date;
-  /** What the owner stored: host, pid, label and since when; undefined for nodes of other tools. */
-  owner: OwnerInfo | undefined;
 }
 
 export interface LockInspection {
@@ -110,11 +111,13 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
   #closed = false;
   readonly #defaults: LockOptions;
   readonly #acl: ZkAcl[] | undefined;
-  readonly #holds = new Set<ZkLock>();
+  readonly #holds = new Set<Holder>();
   readonly #chain = new AsyncLocalStorage<ReadonlyMap<string, ZkLock>>();
   readonly #knownDirectories = new Set<string>();
   readonly #pendingDirectories = new Map<string, Promise<void>>();
-  readonly #host: LockHost;
+  readonly #host: ElectionHost;
+  /** Tells elections waiting for a session that init() gave one, or that close() came. */
+  readonly #sessions = new EventEmitter<{ session: [ZkSession]; error: [LockError] }>();
 
   constructor(options?: ZkLockManagerOptions) {
     super();
@@ -125,6 +128,8 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
     }
     this.#defaults = defaults;
     this.#acl = acl;
+    // Every lead() and observe() between sessions waits here.
+    setMaxListeners(0, this.#sessions);
     const requireSession = () => this.#requireSession();
     this.#host = {
       get session() {
@@ -133,19 +138,20 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
       ensureDirectory: (dir, rootDir) => this.#ensureDirectory(dir, rootDir),
       forgetDirectory: (dir) => this.#knownDirectories.delete(dir),
       // Events are built only when someone listens: these two fire on every cycle.
-      holdStarted: (lock, waitMs) => {
-        this.#holds.add(lock);
-        if (this.listenerCount("acquired") > 0) this.emit("acquired", { ...eventOf(lock), waitMs });
+      holdStarted: (holder, waitMs) => {
+        this.#holds.add(holder);
+        if (this.listenerCount("acquired") > 0) this.emit("acquired", { ...eventOf(holder), waitMs });
       },
-      holdEnded: (lock, { path, token, lost }, holdMs) => {
-        this.#holds.delete(lock);
+      holdEnded: (holder, { path, token, lost }, holdMs) => {
+        this.#holds.delete(holder);
         // A lost hold ended with its loss (the `lost` event and channel); its release ends nothing more.
         if (lost) return;
-        const ended = { resource: lock.resource, path, token };
+        const ended = { resource: holder.resource, path, token };
         if (this.listenerCount("released") > 0) this.emit("released", { ...ended, holdMs });
-        if (releaseChannel.hasSubscribers) releaseChannel.publish(holdMessage(ended, holdMs));
+        if (releaseChannel.hasSubscribers) releaseChannel.publish(holdMessage(holder, ended, holdMs));
       },
       abandon: (resource, dir, session, path) => this.#abandon(resource, dir, session, path),
+      liveSession: (signal) => this.#liveSession(signal),
     };
   }
 
@@ -173,6 +179,7 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
     session.on("lost", (reason) => this.#connectionChanged({ lost: reason }));
     this.#session = session;
     this.#knownDirectories.clear();
+    this.#sessions.emit("session", session);
     return this;
   }
 
@@ -189,6 +196,42 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
     const [path, resolved] = this.#locate(resource, options);
     this.#requireSession(resource);
     return new ZkLock(this.#host, resource, path, resolved);
+  }
+
+  /**
+   * A candidate in the leader election `name` (any string up to 512 UTF-8 bytes), in its own
+   * directory under `rootDir` (default `"/elections"`). Throws `LockInvalidArgumentError` for bad
+   * input, before any request.
+   *
+   * @example
+   * ```ts
+   * const election = manager.createElection("report-scheduler", { label: "pod-7" });
+   * await election.lead(async ({ token, signal }) => runScheduler({ fence: token, signal }), { signal });
+   * ```
+   */
+  createElection(name: string, options?: ElectionOptions): ZkElection {
+    const resolved = resolveElectionOptions(options, this.#defaults);
+    const path = `${resolved.rootDir}/${encodeResource(name)}`;
+    this.#requireSession();
+    return new ZkElection(this.#host, name, path, resolved);
+  }
+
+  /**
+   * Once-per-firing claims of the scheduled job `job` (any string up to 512 UTF-8 bytes), under
+   * `rootDir` (default `"/firings"`). Throws `LockInvalidArgumentError` for bad input, before any
+   * request.
+   *
+   * @example
+   * ```ts
+   * const claims = manager.createFiringClaims("nightly-report", { retention: 24 * 3600_000 });
+   * if (await claims.claim(scheduledAt)) await buildReport();
+   * ```
+   */
+  createFiringClaims(job: string, options?: FiringClaimOptions): ZkFiringClaims {
+    const resolved = resolveFiringClaimOptions(options, this.#defaults);
+    const path = `${resolved.rootDir}/${encodeResource(job)}`;
+    this.#requireSession();
+    return new ZkFiringClaims(this.#host, job, path, resolved);
   }
 
   /**
@@ -257,29 +300,10 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
 
   async #inspect(resource: string, path: string): Promise<LockInspection> {
     const session = this.#requireSession();
-    let children: string[] = [];
-    try {
-      [children] = await session.listRetrying(path);
-    } catch (error) {
-      if (!(error instanceof ZkCallError && error.rc === rc.NONODE)) throw error;
-    }
-    const read = async (node: string): Promise<Participant | undefined> => {
-      try {
-        const [stat, data] = await session.read(`${path}/${node}`);
-        return {
-          node,
-          sessionId: stat.ephemeralOwner,
-          createdAt: new Date(stat.ctime),
-          owner: parseOwner(data),
-        };
-      } catch (error) {
-        if (error instanceof ZkCallError && error.rc === rc.NONODE) return undefined; // left meanwhile
-        throw error;
-      }
-    };
-    const participants = (await Promise.all(sortContenders(children).map(read))).filter(
-      (p) => p !== undefined,
-    );
+    const contenders = await contendersOf(session, path);
+    const participants = (
+      await Promise.all(contenders.map((node) => readParticipant(session, path, node)))
+    ).filter((p) => p !== undefined);
     return { resource, path, holder: participants[0], waiters: participants.slice(1) };
   }
 
@@ -308,6 +332,8 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
       new LockError("NOT_INITIALIZED", "The ZkLockManager was closed while this waited for a lock."),
     );
     this.#session = undefined;
+    if (this.#sessions.listenerCount("error") > 0)
+      this.#sessions.emit("error", new LockError("NOT_INITIALIZED", "The ZkLockManager was closed."));
   }
 
   #requireSession(resource?: string): ZkSession {
@@ -331,20 +357,29 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
     }
   }
 
+  /** A session that is not over: the current one, or the next one `init()` is given. */
+  async #liveSession(signal?: AbortSignal): Promise<ZkSession> {
+    const session = this.#requireSession();
+    if (!session.overSignal.aborted) return session;
+    const [next] = await once(this.#sessions, "session", { signal });
+    return next;
+  }
+
   #connectionChanged(change: "suspended" | "reconnected" | { lost: string }): void {
-    for (const lock of this.#holds) {
-      if (lock.state === "lost") continue;
-      const event = eventOf(lock);
+    for (const holder of this.#holds) {
       if (typeof change === "string") {
-        const holdMs = lock.connectionChanged(change);
-        this.emit(change, event);
+        const holdMs = holder.connectionChanged(change);
+        if (holdMs === undefined) continue;
+        this.emit(change, eventOf(holder));
         const channel = change === "suspended" ? suspendChannel : reconnectChannel;
-        if (channel.hasSubscribers) channel.publish(holdMessage(event, holdMs));
+        if (channel.hasSubscribers) channel.publish(holdMessage(holder, eventOf(holder), holdMs));
       } else {
-        const error = new LockLostError(lock.resource, change.lost);
-        const holdMs = lock.connectionChanged(error);
-        this.emit("lost", { ...event, holdMs, error });
-        if (lostChannel.hasSubscribers) lostChannel.publish({ ...holdMessage(event, holdMs), error });
+        const error = holder.lossError(change.lost);
+        const holdMs = holder.connectionChanged(error);
+        if (holdMs === undefined) continue;
+        this.emit("lost", { ...eventOf(holder), holdMs, error });
+        if (lostChannel.hasSubscribers)
+          lostChannel.publish({ ...holdMessage(holder, eventOf(holder), holdMs), error });
       }
     }
   }
@@ -426,16 +461,16 @@ const heldIn = (chain: ReadonlyMap<string, ZkLock> | undefined, path: string): Z
   return lock !== undefined && lock.holdCount > 0 ? lock : undefined;
 };
 
-const eventOf = (lock: ZkLock): LockEvent => ({
-  resource: lock.resource,
-  path: lock.nodePath ?? lock.path,
-  token: lock.token ?? 0n,
+const eventOf = (holder: Holder): LockEvent => ({
+  resource: holder.resource,
+  path: holder.nodePath ?? holder.path,
+  token: holder.token ?? 0n,
 });
 
-const holdMessage = (event: LockEvent, holdMs: number): HoldMessage => ({
+const holdMessage = (holder: Holder, event: LockEvent, holdMs: number): HoldMessage => ({
   ...event,
-  recipe: "lock",
-  mode: "exclusive",
+  recipe: holder.recipe,
+  mode: holder.mode,
   holdMs,
 });
 

@@ -2,6 +2,7 @@ import {
   type DynamicModule,
   Inject,
   Module,
+  type OnApplicationBootstrap,
   type OnApplicationShutdown,
   type Provider,
 } from "@nestjs/common";
@@ -25,8 +26,10 @@ const sharedProviders: Provider[] = [
 
 /**
  * Provides a `ZkLockManager` (injectable by its class) to the application and to every
- * `@DistributedLock()` method. Global by default. At shutdown it closes what it created: the manager
- * (releasing its holds) and, with `connect`, the client; never a client or manager it was given.
+ * `@DistributedLock()`, `@LeaderOnly()` and `@OncePerFiring()` method. Global by default. At
+ * bootstrap its `@LeaderOnly()` elections start campaigning; at shutdown they resign, then it closes
+ * what it created: the manager (releasing its holds) and, with `connect`, the client; never a
+ * client or manager it was given.
  *
  * @example
  * ```ts
@@ -38,7 +41,7 @@ const sharedProviders: Provider[] = [
  * ```
  */
 @Module({})
-export class ZkLockModule implements OnApplicationShutdown {
+export class ZkLockModule implements OnApplicationBootstrap, OnApplicationShutdown {
   constructor(@Inject(ZK_LOCK_BINDING) private readonly binding: ZkLockBinding) {}
 
   /**
@@ -77,7 +80,12 @@ export class ZkLockModule implements OnApplicationShutdown {
     });
   }
 
-  /** Closes the manager and client the module created; Nest calls it from `app.close()`. */
+  /** Starts the elections of the `@LeaderOnly()` methods; Nest calls it once the application is ready. */
+  onApplicationBootstrap(): void {
+    this.binding.elections.start();
+  }
+
+  /** Resigns the elections, then closes the manager and client the module created; Nest calls it from `app.close()`. */
   async onApplicationShutdown(): Promise<void> {
     await this.binding.close();
   }

@@ -241,21 +241,57 @@ export class ZkSession extends EventEmitter<SessionEvents> {
     return this.call<[]>(path, (cb) => this.client.a_set_acl(path, -1, acl, cb));
   }
 
-  /** Sets a one-shot watch on a node; resolves false (and sets no watch) when the node is gone. */
-  async watchNode(path: string, onChange: () => void): Promise<boolean> {
-    let fired = false;
-    const watcher: Watcher = (type) => {
-      // Session events reach node watchers too; only a change of the node itself matters here.
-      if (type === SESSION_EVENT || fired) return;
-      fired = true;
-      onChange();
-    };
+  /**
+   * Reads a node and sets a one-shot watch on it; resolves to its stat and data, or undefined (and
+   * sets no watch) when the node is gone.
+   */
+  async watchNode(path: string, onChange: () => void): Promise<[ZkStat, Buffer | string] | undefined> {
     try {
-      await this.call<[ZkStat, Buffer | string]>(path, (cb) => this.#calls.aw_get(path, watcher, cb));
+      return await this.call<[ZkStat, Buffer | string]>(path, (cb) =>
+        this.#calls.aw_get(path, oneShot(onChange), cb),
+      );
+    } catch (error) {
+      if (error instanceof ZkCallError && error.rc === rc.NONODE) return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * Lists a node's children and sets a one-shot watch on them; resolves to the children, or
+   * undefined (and sets no watch) when the node is gone.
+   */
+  async watchChildren(path: string, onChange: () => void): Promise<string[] | undefined> {
+    try {
+      const [children] = await this.call<[string[], ZkStat]>(path, (cb) =>
+        this.#calls.aw_get_children2(path, oneShot(onChange), cb),
+      );
+      return children;
+    } catch (error) {
+      if (error instanceof ZkCallError && error.rc === rc.NONODE) return undefined;
+      throw error;
+    }
+  }
+
+  /** Sets a one-shot watch on a node's creation or deletion; resolves whether it exists now. */
+  async watchExists(path: string, onChange: () => void): Promise<boolean> {
+    try {
+      await this.call<[ZkStat]>(path, (cb) => this.#calls.aw_exists(path, oneShot(onChange), cb));
       return true;
     } catch (error) {
+      // Unlike the other reads, exists() leaves its watch in place for a node that is not there.
       if (error instanceof ZkCallError && error.rc === rc.NONODE) return false;
       throw error;
     }
   }
+}
+
+/** A watcher that calls `onChange` once, at the first change of the node itself. */
+function oneShot(onChange: () => void): Watcher {
+  let fired = false;
+  return (type) => {
+    // Session events reach node watchers too; only a change of the node itself matters here.
+    if (type === SESSION_EVENT || fired) return;
+    fired = true;
+    onChange();
+  };
 }
