@@ -202,21 +202,27 @@ describe("cli", () => {
 
   it("start: prints a connect string that serves, stays up, and stops on SIGINT", async () => {
     const { run, connect } = await serve(["start"]);
-    expect(connect).toMatch(/^127\.0\.0\.1:\d+$/);
-    const port = Number(connect.split(":")[1]);
-    expect(await fourLetter("127.0.0.1", port, "srvr")).toMatch(/Mode: standalone/);
+    try {
+      expect(connect).toMatch(/^127\.0\.0\.1:\d+$/);
+      expect(await fourLetter("127.0.0.1", port(connect), "srvr")).toMatch(/Mode: standalone/);
 
-    // A proxy in front of it, with latency, for trying an application against a slow network.
-    const proxy = await serve(["proxy", connect, "--latency", "5", "--jitter", "1"]);
-    expect(proxy.connect).toMatch(/^127\.0\.0\.1:\d+$/);
-    expect(await fourLetter("127.0.0.1", Number(proxy.connect.split(":")[1]), "ruok")).toBe("imok");
-    proxy.run.child.kill("SIGTERM");
-    expect(await proxy.run.exited).toEqual({ code: 0, signal: null });
-
-    run.child.kill("SIGINT");
+      // A proxy in front of it, with latency, for trying an application against a slow network.
+      const proxy = await serve(["proxy", connect, "--latency", "5", "--jitter", "1"]);
+      try {
+        expect(proxy.connect).toMatch(/^127\.0\.0\.1:\d+$/);
+        expect(await fourLetter("127.0.0.1", port(proxy.connect), "ruok")).toBe("imok");
+      } finally {
+        proxy.run.child.kill("SIGTERM");
+      }
+      expect(await proxy.run.exited).toEqual({ code: 0, signal: null });
+    } finally {
+      run.child.kill("SIGINT");
+    }
     expect(await run.exited).toEqual({ code: 0, signal: null });
-    await expect(fourLetter("127.0.0.1", port, "srvr", { timeoutMs: 1000 })).rejects.toMatchObject({
+    await expect(fourLetter("127.0.0.1", port(connect), "srvr", { timeoutMs: 1000 })).rejects.toMatchObject({
       code: "FOUR_LETTER_FAILED",
     });
   });
 });
+
+const port = (connect: string) => Number(connect.split(":")[1]);
