@@ -128,7 +128,9 @@ async function cycle(resource: string): Promise<void> {
   });
   try {
     const read = await ask<Extract<StoreAnswer, { type: "claimed" }>>({ type: "claim", resource, token });
-    await delay(random.between(2, 20)); // the work between the read and the write
+    // The work between the read and the write; now and then a long one, so that faults also catch
+    // holders in the middle of their work (suspended, then lost: the signal stops the write).
+    await delay(random.next() < 0.1 ? random.between(500, 3000) : random.between(2, 20));
     // A careful holder checks that it still holds the lock right before it writes. (The soak pauses
     // some workers right after this check: then only the fence can refuse their write.)
     if (lock.signal.aborted) {
