@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { expect, it } from "vitest";
 import { pauseProcess, pauseProcessFor, waitFor } from "../src/index.js";
-import { raceTimeout } from "./helpers.js";
+import { raceTimeout, stateOf } from "./helpers.js";
 
 /** A child that prints a tick every 20 ms; `ticks()` counts what it printed so far. */
 function ticker() {
@@ -22,7 +22,8 @@ it("stops every thread of a child process until resumed", async () => {
     await waitFor(() => ticks() > 0, { message: "the child to tick" });
     const paused = pauseProcess(child);
     expect(paused.pid).toBe(child.pid);
-    // Whatever was on its way arrives; after that, nothing while it is stopped.
+    // Once it is stopped, and what was on its way has arrived, nothing more comes.
+    await waitFor(() => stateOf(child.pid!) === "T", { message: "the child to stop" });
     await new Promise((resolve) => setTimeout(resolve, 100));
     const before = ticks();
     const more = waitFor(() => ticks() > before, { timeoutMs: 5000 });
