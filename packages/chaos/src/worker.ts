@@ -129,8 +129,8 @@ async function cycle(resource: string): Promise<void> {
   try {
     const read = await ask<Extract<StoreAnswer, { type: "claimed" }>>({ type: "claim", resource, token });
     // The work between the read and the write; now and then a long one, so that faults also catch
-    // holders in the middle of their work (suspended, then lost: the signal stops the write).
-    await delay(random.next() < 0.1 ? random.between(500, 3000) : random.between(2, 20));
+    // holders in the middle of their work (suspended while they work on).
+    await delay(random.next() < 0.03 ? random.between(500, 3000) : random.between(2, 20));
     // A careful holder checks that it still holds the lock right before it writes. (The soak pauses
     // some workers right after this check: then only the fence can refuse their write.)
     if (lock.signal.aborted) {
