@@ -1,15 +1,13 @@
 // An election across connection trouble made by a TCP proxy in front of the shared server: a
 // suspended leader (CURATOR-460), the campaign again after a reconnect (CURATOR-504/-644), and a
 // candidate's create whose reply was lost (CURATOR-696's "is the node found ours?").
-import { waitFor } from "@zk-dist-lock/testing";
+import { startProxy, waitFor, type ZooKeeperProxy } from "@zk-dist-lock/testing";
 import { afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import { isLockError, type Term } from "../src/index.js";
-import { ZkProxy } from "./support/tcp-proxy.js";
 import {
   childrenOf,
   closeClients,
   connectClient,
-  hostAndPort,
   startManager,
   type TestClient,
   type TestManager,
@@ -21,7 +19,7 @@ const name = "scheduler";
 
 describe("an election across connection loss", () => {
   const managers: TestManager[] = [];
-  const proxies: ZkProxy[] = [];
+  const proxies: ZooKeeperProxy[] = [];
   let observer: TestClient;
 
   beforeAll(async () => {
@@ -32,14 +30,13 @@ describe("an election across connection loss", () => {
   afterEach(async () => {
     await Promise.allSettled(managers.map(({ manager }) => manager.close()));
     managers.length = 0;
-    await Promise.all(proxies.map((proxy) => proxy.close()));
+    await Promise.all(proxies.map((proxy) => proxy.stop()));
     proxies.length = 0;
   });
 
   /** A candidate whose only way to the server is a new proxy. */
   async function proxied(rootDir: string) {
-    const { host, port } = hostAndPort(connect);
-    const proxy = await ZkProxy.start(host, port);
+    const proxy = await startProxy(connect);
     proxies.push(proxy);
     const started = await startManager(proxy.connectString, { sessionTimeoutMs: 6000 });
     managers.push(started);
@@ -49,7 +46,7 @@ describe("an election across connection loss", () => {
   /** Blocks the proxy and resolves once the client has noticed. */
   async function cutOff(candidate: Awaited<ReturnType<typeof proxied>>) {
     const disconnects = candidate.client.disconnects;
-    candidate.proxy.block();
+    candidate.proxy.refuse();
     await waitFor(() => candidate.client.disconnects > disconnects, { message: "the client to be cut off" });
   }
 
@@ -68,7 +65,7 @@ describe("an election across connection loss", () => {
     expect(election.signal.aborted).toBe(false);
     expect(seen).toEqual(["suspended"]);
 
-    candidate.proxy.unblock();
+    candidate.proxy.heal();
     await waitFor(() => election.state === "leading", { message: "the leader to reconnect" });
     expect(candidate.client.closedWith).toBeUndefined();
     expect(election.token).toBe(token);
@@ -96,7 +93,7 @@ describe("an election across connection loss", () => {
     expect(isLockError(terms[0]!.signal.reason, "CONNECTION")).toBe(true);
     expect(String(terms[0]!.signal.reason)).toMatch(/suspended while leading "scheduler"/);
 
-    candidate.proxy.unblock();
+    candidate.proxy.heal();
     await waitFor(() => terms.length === 2, { message: "the second term" });
     expect(terms[1]!.token).toBeGreaterThan(terms[0]!.token);
     expect(candidate.client.closedWith).toBeUndefined();
@@ -113,7 +110,7 @@ describe("an election across connection loss", () => {
   it("adopts its own node after a candidate's create whose reply was lost", async () => {
     const rootDir = uniqueRoot("lost-reply");
     const candidate = await proxied(rootDir);
-    const dropped = candidate.proxy.dropNextCreateReply("/_c_");
+    const dropped = candidate.proxy.dropReply({ kind: "create", path: "/_c_" });
     const token = await candidate.election.campaign({ timeout: 10_000 });
     const reply = await dropped;
     expect(reply.err).toBe(0);

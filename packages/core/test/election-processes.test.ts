@@ -5,10 +5,15 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startEnsemble, waitFor, type ZooKeeperEnsemble } from "@zk-dist-lock/testing";
+import {
+  startEnsemble,
+  startProxy,
+  waitFor,
+  type ZooKeeperEnsemble,
+  type ZooKeeperProxy,
+} from "@zk-dist-lock/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Child, startChild } from "./support/child.js";
-import { ZkProxy } from "./support/tcp-proxy.js";
 import { childrenOf, closeClients, connectClient, type TestClient } from "./support/zk.js";
 
 const SESSION_TIMEOUT = 3000;
@@ -24,7 +29,7 @@ interface Line {
 }
 
 interface Worker extends Child {
-  proxies: ZkProxy[];
+  proxies: ZooKeeperProxy[];
 }
 
 describe("an election between processes on a 3-member ensemble", () => {
@@ -42,7 +47,7 @@ describe("an election between processes on a 3-member ensemble", () => {
   afterAll(async () => {
     for (const { child } of workers)
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-    await Promise.all(workers.flatMap((worker) => worker.proxies.map((proxy) => proxy.close())));
+    await Promise.all(workers.flatMap((worker) => worker.proxies.map((proxy) => proxy.stop())));
     closeClients();
     await ensemble?.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -103,7 +108,7 @@ describe("an election between processes on a 3-member ensemble", () => {
 
   it("has at most one leader at any instant, each term outranks the last, and a killed leader's successor takes over", async () => {
     for (let id = 0; id < WORKERS; id++) {
-      const proxies = await Promise.all(ensemble.members.map((m) => ZkProxy.start(m.host, m.port)));
+      const proxies = await Promise.all(ensemble.members.map((m) => startProxy(m)));
       const connect = proxies.map((proxy) => proxy.connectString).join(",");
       const args = [connect, rootDir, name, log, String(id), String(SESSION_TIMEOUT)];
       workers.push(Object.assign(startChild("election-worker.ts", args), { proxies }));
@@ -155,14 +160,14 @@ describe("an election between processes on a 3-member ensemble", () => {
     const partitioned = await leaderNow();
     const victim = workers[partitioned.worker]!;
     const before = sessions(victim);
-    for (const proxy of victim.proxies) proxy.freeze();
+    for (const proxy of victim.proxies) proxy.blackhole();
     const afterPartition = await nextTerm(
       partitioned.token,
       6 * SESSION_TIMEOUT,
       "a leader after the partition",
     );
     expect(afterPartition.worker).not.toBe(partitioned.worker);
-    for (const proxy of victim.proxies) proxy.thaw();
+    for (const proxy of victim.proxies) proxy.heal();
     await waitFor(() => sessions(victim) > before, {
       timeoutMs: 30_000,
       message: "a new session for the partitioned worker",

@@ -1,15 +1,13 @@
 // Connection losses at the worst moments, made by a TCP proxy between the client and the shared
 // server: a create whose reply is lost, and giving up (timeout, abort) while disconnected.
-import { waitFor } from "@zk-dist-lock/testing";
+import { startProxy, waitFor, type ZooKeeperProxy } from "@zk-dist-lock/testing";
 import { afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import { isLockError, LockLostError, Perms } from "../src/index.js";
-import { ZkProxy } from "./support/tcp-proxy.js";
 import {
   childrenOf,
   closeClients,
   connectClient,
   eventsNamed,
-  hostAndPort,
   startManager,
   type TestClient,
   type TestManager,
@@ -21,7 +19,7 @@ const resource = "report";
 
 describe("connection loss", () => {
   const managers: TestManager[] = [];
-  const proxies: ZkProxy[] = [];
+  const proxies: ZooKeeperProxy[] = [];
   let observer: TestClient;
 
   beforeAll(async () => {
@@ -32,14 +30,13 @@ describe("connection loss", () => {
   afterEach(async () => {
     await Promise.allSettled(managers.map(({ manager }) => manager.close()));
     managers.length = 0;
-    await Promise.all(proxies.map((proxy) => proxy.close()));
+    await Promise.all(proxies.map((proxy) => proxy.stop()));
     proxies.length = 0;
   });
 
   /** A manager whose only way to the server is a new proxy. */
-  async function proxied(rootDir: string): Promise<[TestManager, ZkProxy]> {
-    const { host, port } = hostAndPort(connect);
-    const proxy = await ZkProxy.start(host, port);
+  async function proxied(rootDir: string): Promise<[TestManager, ZooKeeperProxy]> {
+    const proxy = await startProxy(connect);
     proxies.push(proxy);
     // The C client waits up to a third of the session timeout for a reconnection attempt: keep it short.
     const started = await startManager(proxy.connectString, { rootDir, sessionTimeoutMs: 6000 });
@@ -51,7 +48,7 @@ describe("connection loss", () => {
     const rootDir = uniqueRoot("lost-reply");
     const [contender, proxy] = await proxied(rootDir);
     const lock = contender.manager.createLock(resource);
-    const dropped = proxy.dropNextCreateReply("/_c_");
+    const dropped = proxy.dropReply({ kind: "create", path: "/_c_" });
     // A second node would queue behind the orphan of the first forever: time out rather than hang.
     const token = await lock.acquire({ timeout: 10_000 });
     const reply = await dropped;
@@ -74,7 +71,7 @@ describe("connection loss", () => {
     const rootDir = uniqueRoot("lost-request");
     const [contender, proxy] = await proxied(rootDir);
     const lock = contender.manager.createLock(resource);
-    const dropped = proxy.dropNextCreateRequest("/_c_");
+    const dropped = proxy.dropRequest({ kind: "create", path: "/_c_" });
     await lock.acquire({ timeout: 10_000 });
     await dropped;
     expect(contender.client.connects).toBe(2);
@@ -89,7 +86,7 @@ describe("connection loss", () => {
     const [contender, proxy] = await proxied(rootDir);
     const dir = `${rootDir}/${resource}`;
     const lock = contender.manager.createLock(resource);
-    const dropped = proxy.dropNextCreateReply("/_c_", { thenBlock: true });
+    const dropped = proxy.dropReply({ kind: "create", path: "/_c_" }, { thenRefuse: true });
     const failure = await lock.acquire({ timeout: 1500 }).catch((error: unknown) => error);
     expect(isLockError(failure, "TIMEOUT"), String(failure)).toBe(true);
     const reply = await dropped;
@@ -99,7 +96,7 @@ describe("connection loss", () => {
     expect(await childrenOf(observer, dir)).toEqual([orphan]);
 
     // ...and goes once the client is back in the same session.
-    proxy.unblock();
+    proxy.heal();
     await waitFor(async () => (await childrenOf(observer, dir)).length === 0, {
       message: "the orphaned node to be deleted",
     });
@@ -123,7 +120,7 @@ describe("connection loss", () => {
     });
 
     const disconnects = waiter.client.disconnects;
-    proxy.block();
+    proxy.refuse();
     await waitFor(() => waiter.client.disconnects > disconnects, { message: "the waiter to be cut off" });
     controller.abort(new Error("the caller gave up"));
     const failure = await waiting.catch((error: unknown) => error);
@@ -132,7 +129,7 @@ describe("connection loss", () => {
     // Still queued on the server while the waiter is cut off; gone once it is back.
     expect((await holder.manager.inspect(resource)).waiters).toHaveLength(1);
 
-    proxy.unblock();
+    proxy.heal();
     await waitFor(async () => (await holder.manager.inspect(resource)).waiters.length === 0, {
       message: "the aborted waiter's node to be deleted",
     });
@@ -143,8 +140,7 @@ describe("connection loss", () => {
 
   it("settles a pending deletion quietly when the application shuts down before it reconnects", async () => {
     const rootDir = uniqueRoot("close-pending");
-    const { host, port } = hostAndPort(connect);
-    const proxy = await ZkProxy.start(host, port);
+    const proxy = await startProxy(connect);
     proxies.push(proxy);
     const holder = await startManager(proxy.connectString, { rootDir, sessionTimeoutMs: 2000 });
     managers.push(holder);
@@ -155,7 +151,7 @@ describe("connection loss", () => {
       const lock = holder.manager.createLock(resource);
       await lock.acquire();
       const disconnects = holder.client.disconnects;
-      proxy.block();
+      proxy.refuse();
       await waitFor(() => holder.client.disconnects > disconnects, { message: "the holder to be cut off" });
       await lock.release(); // does not wait for the connection; the deletion waits for it
       // The application shuts down, in the documented order, before the connection comes back.
@@ -191,10 +187,10 @@ describe("connection loss", () => {
         { perms: Perms.READ | Perms.CREATE, scheme: "world", auth: "anyone" },
       ]);
       const disconnects = holder.client.disconnects;
-      proxy.block();
+      proxy.refuse();
       await waitFor(() => holder.client.disconnects > disconnects, { message: "the holder to be cut off" });
       await lock.release();
-      proxy.unblock();
+      proxy.heal();
 
       const [failed] = await waitFor(() => {
         const reported = eventsNamed(holder.events, "cleanupFailed");
@@ -222,7 +218,7 @@ describe("connection loss", () => {
     });
 
     const disconnects = holder.client.disconnects;
-    proxy.block();
+    proxy.refuse();
     await waitFor(() => holder.client.disconnects > disconnects, { message: "the holder to be cut off" });
     await lock.release(); // resolves without the connection
     expect(lock.state).toBe("idle");
@@ -230,7 +226,7 @@ describe("connection loss", () => {
       String(holder.client.zk.client_id),
     );
 
-    proxy.unblock();
+    proxy.heal();
     expect(await waiting).toBeGreaterThan(token);
     expect(holder.client.closedWith).toBeUndefined();
     expect(eventsNamed(holder.events, "cleanupFailed")).toEqual([]);
@@ -238,8 +234,7 @@ describe("connection loss", () => {
 
   it("shows a silently partitioned holder's hold in doubt before the server hands the lock on", async () => {
     const rootDir = uniqueRoot("partition");
-    const { host, port } = hostAndPort(connect);
-    const proxy = await ZkProxy.start(host, port);
+    const proxy = await startProxy(connect);
     proxies.push(proxy);
     const holder = await startManager(proxy.connectString, { rootDir, sessionTimeoutMs: 3000 });
     const waiter = await startManager(connect, { rootDir });
@@ -258,13 +253,13 @@ describe("connection loss", () => {
     // The server runs on and expires the holder's session after the session timeout. The client
     // notices the silence after two thirds of it and declares the hold lost a session timeout
     // after that, so the new holder may come first — but never before the hold is suspended.
-    proxy.freeze();
+    proxy.blackhole();
     expect(await waiting).toBeGreaterThan(token);
     expect(["suspended", "lost"]).toContain(believed);
     await waitFor(() => lock.signal.aborted, { message: "the partitioned hold to be lost" });
     expect(lock.signal.reason).toBeInstanceOf(LockLostError);
     expect(holder.client.connects).toBe(1); // it never heard from the server meanwhile
-    proxy.thaw();
+    proxy.heal();
     await lock.release();
   });
 });

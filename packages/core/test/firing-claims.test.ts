@@ -1,14 +1,12 @@
 // Once-per-firing claims on the shared server: one winner per job and fire time among sessions,
 // a claim that outlives its run, a create whose reply was lost, and the pruning of old claims.
-import { waitFor } from "@zk-dist-lock/testing";
+import { startProxy, waitFor, type ZooKeeperProxy } from "@zk-dist-lock/testing";
 import { afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import { invalidArgument } from "./support/client.js";
-import { ZkProxy } from "./support/tcp-proxy.js";
 import {
   childrenOf,
   closeClients,
   connectClient,
-  hostAndPort,
   startManager,
   type TestClient,
   type TestManager,
@@ -21,7 +19,7 @@ const at = (iso: string) => Date.parse(iso);
 
 describe("once-per-firing claims", () => {
   const managers: TestManager[] = [];
-  const proxies: ZkProxy[] = [];
+  const proxies: ZooKeeperProxy[] = [];
   let observer: TestClient;
 
   beforeAll(async () => {
@@ -32,7 +30,7 @@ describe("once-per-firing claims", () => {
   afterEach(async () => {
     await Promise.allSettled(managers.map(({ manager }) => manager.close()));
     managers.length = 0;
-    await Promise.all(proxies.map((proxy) => proxy.close()));
+    await Promise.all(proxies.map((proxy) => proxy.stop()));
     proxies.length = 0;
   });
 
@@ -63,13 +61,12 @@ describe("once-per-firing claims", () => {
 
   it("recognises its own claim after a create whose reply was lost", async () => {
     const rootDir = uniqueRoot("lost-claim");
-    const { host, port } = hostAndPort(connect);
-    const proxy = await ZkProxy.start(host, port);
+    const proxy = await startProxy(connect);
     proxies.push(proxy);
     const proxied = await claimant(proxy.connectString);
     const other = await claimant();
     const firing = at("2030-01-01T04:00:00.000Z");
-    const dropped = proxy.dropNextCreateReply("T04:00:00");
+    const dropped = proxy.dropReply({ kind: "create", path: "T04:00:00" });
     expect(await proxied.manager.createFiringClaims(job, { rootDir }).claim(firing)).toBe(true);
     expect((await dropped).err).toBe(0); // the server had created it; the client never heard
     expect(proxied.client.connects).toBe(2);

@@ -3,6 +3,7 @@ export type ZooKeeperTestingErrorCode =
   | "ZOOKEEPER_NOT_FOUND"
   | "START_FAILED"
   | "START_TIMEOUT"
+  | "PORT_IN_USE"
   | "FOUR_LETTER_FAILED"
   | "INVALID_ARGUMENT"
   | "NOT_RUNNING"

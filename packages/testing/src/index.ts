@@ -12,8 +12,22 @@ export {
   ZooKeeperTestingError,
   type ZooKeeperTestingErrorCode,
 } from "./errors.js";
+export { type ExpireSessionOptions, expireSession, type SessionCredentials } from "./expire-session.js";
 export { type FindZooKeeperOptions, findZooKeeper, type ZooKeeperInstallation } from "./find-zookeeper.js";
 export { type FourLetterOptions, fourLetter } from "./four-letter.js";
 export type { ZooKeeperServerOptions } from "./jvm-server.js";
+export { type PausedProcess, pauseProcess, pauseProcessFor } from "./pause-process.js";
+export {
+  type DroppedReply,
+  type DroppedRequest,
+  type DropReplyOptions,
+  type LatencyOptions,
+  type ProxyTarget,
+  type RequestMatch,
+  type StartProxyOptions,
+  startProxy,
+  type ZooKeeperProxy,
+} from "./proxy.js";
 export { type StartZooKeeperOptions, startZooKeeper, type ZooKeeperServer } from "./server.js";
 export { type WaitForOptions, waitFor } from "./wait-for.js";
+export { type RequestKind, requestKinds } from "./zookeeper-frames.js";

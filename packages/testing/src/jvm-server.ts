@@ -81,6 +81,28 @@ export async function freePorts(count: number): Promise<number[]> {
   return ports;
 }
 
+/**
+ * Fails with one clear line when `host:port` is taken, before a JVM is started to find out: the JVM
+ * would say so in a `BindException` near the end of some 35 lines of log.
+ */
+export async function assertPortFree(host: string, port: number): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", (error: NodeJS.ErrnoException) =>
+      reject(error.code === "EADDRINUSE" ? portInUse(host, port) : error),
+    );
+    probe.listen(port, host, () => probe.close(() => resolve()));
+  });
+}
+
+/** The error for a client port that something else holds. */
+export function portInUse(host: string, port: number): ZooKeeperTestingError {
+  return new ZooKeeperTestingError(
+    "PORT_IN_USE",
+    `Port ${port} on ${host} is already in use; stop what listens there or choose another port.`,
+  );
+}
+
 export class JvmServer {
   readonly dir: string;
   readonly host: string;
@@ -192,6 +214,9 @@ export class JvmServer {
       closeSync(log);
     }
     const child = this.child;
+    // The JVM must not keep this process alive: a test or script that forgets stop() still ends, and
+    // the exit hook then kills the JVM. Waiting for its exit takes the reference back (waitForExit).
+    child.unref();
     this.paused = false;
     this.lastPid = child.pid;
     trackProcess(child);
@@ -262,6 +287,12 @@ export class JvmServer {
     this.paused = false;
   }
 
+  /** The unref'd child does not keep a script alive while it awaits the JVM's end, so ref it meanwhile. */
+  private async waitForExit(): Promise<void> {
+    this.child?.ref();
+    await this.exited;
+  }
+
   /** SIGTERM (ZooKeeper shuts down cleanly), SIGKILL when it takes longer than `graceMs`. */
   async terminate(graceMs = 5000): Promise<void> {
     if (!this.running) return this.exited;
@@ -270,7 +301,7 @@ export class JvmServer {
     // A stopped process only acts on SIGTERM once it runs again.
     if (this.paused) child.kill("SIGCONT");
     const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
-    await this.exited;
+    await this.waitForExit();
     clearTimeout(timer);
     this.paused = false;
   }
@@ -278,7 +309,7 @@ export class JvmServer {
   async kill(): Promise<void> {
     if (!this.running) return this.exited;
     this.child!.kill("SIGKILL");
-    await this.exited;
+    await this.waitForExit();
     this.paused = false;
   }
 

@@ -3,7 +3,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ZooKeeperTestingError } from "./errors.js";
 import { findZooKeeper } from "./find-zookeeper.js";
-import { freePorts, JvmServer, type ZooKeeperServerOptions } from "./jvm-server.js";
+import {
+  assertPortFree,
+  freePorts,
+  JvmServer,
+  portInUse,
+  type ZooKeeperServerOptions,
+} from "./jvm-server.js";
 import { removeDir, trackDir } from "./registry.js";
 
 /** Options of {@link startZooKeeper}. */
@@ -62,11 +68,19 @@ export interface ZooKeeperServer extends AsyncDisposable {
  * ```
  */
 export async function startZooKeeper(options: StartZooKeeperOptions = {}): Promise<ZooKeeperServer> {
+  const { port: fixedPort } = options;
+  if (fixedPort !== undefined && !(Number.isInteger(fixedPort) && fixedPort >= 1 && fixedPort <= 65535)) {
+    throw new ZooKeeperTestingError(
+      "INVALID_ARGUMENT",
+      `startZooKeeper: port must be an integer from 1 to 65535, got ${fixedPort}`,
+    );
+  }
   const installation = options.installation ?? findZooKeeper();
   const startTimeoutMs = options.startTimeoutMs ?? 30_000;
   const dir = mkdtempSync(join(options.tmpDir ?? tmpdir(), "zk-testing-"));
   trackDir(dir);
   try {
+    if (options.port !== undefined) await assertPortFree("127.0.0.1", options.port);
     for (let attempt = 1; ; attempt++) {
       const port = options.port ?? (await freePorts(1))[0]!;
       const jvm = new JvmServer(installation, { dir, host: "127.0.0.1", clientPort: port }, options);
@@ -77,7 +91,9 @@ export async function startZooKeeper(options: StartZooKeeperOptions = {}): Promi
       } catch (error) {
         await jvm.kill();
         // Another process may take a free port between our probe and the JVM's bind.
-        if (options.port !== undefined || attempt >= 3 || !jvm.portWasTaken()) throw error;
+        if (!jvm.portWasTaken()) throw error;
+        if (options.port !== undefined) throw portInUse("127.0.0.1", port);
+        if (attempt >= 3) throw error;
       }
     }
   } catch (error) {

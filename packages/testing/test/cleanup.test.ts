@@ -1,28 +1,36 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { fourLetter, waitFor } from "../src/index.js";
-import { isAlive } from "./helpers.js";
+import { isAlive, stateOf } from "./helpers.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = join(here, "../../..");
 
+interface Report {
+  pids: number[];
+  dirs: string[];
+  port: number;
+  /** hold-server's paused child; the vitest fixture's worker. */
+  paused?: number;
+  worker?: number;
+}
+
 interface Held {
   child: ChildProcess;
-  started: Promise<{ pids: number[]; dirs: string[]; port: number }>;
+  /** The JSON line the process prints once its servers run. */
+  started: Promise<Report>;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  stdout: () => string;
   stderr: () => string;
 }
 
-/** Runs a TypeScript file in a fresh Node process, as a user's test runner would. */
-function runTs(file: string, args: string[], env: NodeJS.ProcessEnv = process.env): Held {
-  const child = spawn(process.execPath, ["--import", "tsx", file, ...args], {
-    cwd: repoRoot,
-    env,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+/** Runs `node <args>` in a fresh process, as a user's test runner or script would. */
+function runNode(args: string[], env: NodeJS.ProcessEnv = process.env): Held {
+  const child = spawn(process.execPath, args, { cwd: repoRoot, env, stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
   child.stderr!.on("data", (chunk) => {
@@ -31,18 +39,22 @@ function runTs(file: string, args: string[], env: NodeJS.ProcessEnv = process.en
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once("exit", (code, signal) => resolve({ code, signal })),
   );
-  const started = new Promise<{ pids: number[]; dirs: string[]; port: number }>((resolve, reject) => {
+  const started = new Promise<Report>((resolve, reject) => {
     child.stdout!.on("data", (chunk) => {
       stdout += chunk;
-      const line = stdout.split("\n").find((candidate) => candidate.startsWith("{"));
-      if (line) resolve(JSON.parse(line));
+      // A plain line from a script; inside a line of a test runner's report otherwise.
+      const json = /\{"pids".*\}/.exec(stdout);
+      if (json) resolve(JSON.parse(json[0]));
     });
     void exited.then(() => reject(new Error(`exited before starting: ${stdout}\n${stderr}`)));
   });
   // Only some callers wait for a server; the others must not see an unhandled rejection.
   started.catch(() => {});
-  return { child, started, exited, stderr: () => stderr };
+  return { child, started, exited, stdout: () => stdout, stderr: () => stderr };
 }
+
+const runTs = (file: string, args: string[], env?: NodeJS.ProcessEnv) =>
+  runNode(["--import", "tsx", file, ...args], env);
 
 const holdServer = join(here, "fixtures/hold-server.ts");
 
@@ -83,6 +95,49 @@ describe("nothing outlives the process that started servers", () => {
     expect(held.stderr()).toContain("boom");
     await expectGone(pids, dirs);
   });
+
+  it("SIGKILL, which no hook sees: the watchdog kills the JVM and resumes a paused child", async () => {
+    const held = runTs(holdServer, ["pause-child"]);
+    const { pids, dirs, paused } = await held.started;
+    // A signal takes effect once its target next runs, a moment later on a loaded machine.
+    await waitFor(() => stateOf(paused!) === "T", { timeoutMs: 5000, message: "the child to stop" });
+    held.child.kill("SIGKILL");
+    await held.exited;
+    try {
+      await expectGone(pids, []);
+      await waitFor(() => stateOf(paused!) !== "T", { timeoutMs: 5000, message: "the paused child to run" });
+    } finally {
+      process.kill(paused!, "SIGKILL");
+      // Only a hook could have removed the directories, and none ran.
+      for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("test runners end, and leave no JVM, when a test forgets a server or the runner is killed", () => {
+  it("node --test: a file that never stops its server exits by itself", async () => {
+    const run = runNode(["--import", "tsx", "--test", join(here, "fixtures/leak-server.node-test.ts")]);
+    const { pids, dirs } = await run.started;
+    // Bounded by the test timeout: before the fix this run waited for the JVM for ever.
+    expect(await run.exited).toEqual({ code: 0, signal: null });
+    await expectGone(pids, dirs);
+  });
+
+  it("vitest: SIGTERM to the main process only ends its fork worker and the worker's JVM", async () => {
+    const vitest = join(repoRoot, "node_modules/vitest/vitest.mjs");
+    const config = join(here, "fixtures/orphan/vitest.config.ts");
+    // A run of its own, not a part of this one: without the variables vitest set for this worker.
+    const env = Object.fromEntries(
+      Object.entries(process.env).filter(([name]) => !name.startsWith("VITEST")),
+    );
+    const run = runNode([vitest, "run", "--config", config], env);
+    const { pids, dirs, worker } = await run.started;
+    expect(isAlive(worker)).toBe(true);
+    run.child.kill("SIGTERM");
+    await run.exited;
+    // The worker notices that its runner is gone, stops its servers and ends.
+    await expectGone([...pids, worker!], dirs);
+  });
 });
 
 describe("cli", () => {
@@ -90,13 +145,9 @@ describe("cli", () => {
 
   it("find: prints java and the class path", async () => {
     const run = runTs(cli, ["find"]);
-    let out = "";
-    run.child.stdout!.on("data", (chunk) => {
-      out += chunk;
-    });
     expect((await run.exited).code).toBe(0);
-    expect(out).toMatch(/^java: .+$/m);
-    expect(out).toMatch(/^classpath: .*zookeeper.*$/m);
+    expect(run.stdout()).toMatch(/^java: .+$/m);
+    expect(run.stdout()).toMatch(/^classpath: .*zookeeper.*$/m);
   });
 
   it("find: exits 1 with the install instructions when ZooKeeper is missing", async () => {
@@ -105,19 +156,68 @@ describe("cli", () => {
     expect(run.stderr()).toContain("sudo apt-get install zookeeper");
   });
 
-  it("start: prints a connect string that serves, and stops on SIGINT", async () => {
-    const run = runTs(cli, ["start"]);
+  it("no command, or a wrong one: the usage and exit code 2; --help: the usage and 0", async () => {
+    for (const args of [[], ["stat"], ["start", "--port", "x"]]) {
+      const run = runTs(cli, args);
+      expect((await run.exited).code, args.join(" ")).toBe(2);
+      expect(run.stderr()).toContain("Usage: zk-dist-lock-testing <command>");
+    }
+    const help = runTs(cli, ["--help"]);
+    expect((await help.exited).code).toBe(0);
+    expect(help.stdout()).toContain("Usage: zk-dist-lock-testing <command>");
+  });
+
+  it("start on a port in use: one line that says so, exit code 1", async () => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, "127.0.0.1", resolve));
+    const { port } = holder.address() as { port: number };
+    try {
+      const run = runTs(cli, ["start", "--port", String(port)]);
+      expect((await run.exited).code).toBe(1);
+      expect(run.stderr()).toBe(
+        `Port ${port} on 127.0.0.1 is already in use; stop what listens there or choose another port.\n`,
+      );
+    } finally {
+      holder.close();
+    }
+  });
+
+  /** Runs the CLI until it prints its connect string. */
+  async function serve(args: string[]): Promise<{ run: Held; connect: string }> {
+    const run = runTs(cli, args);
     const connect = await new Promise<string>((resolve, reject) => {
-      run.child.stdout!.on("data", (chunk: Buffer) => resolve(String(chunk).trim()));
+      run.child.stdout!.on("data", () => {
+        const line = run.stdout().split("\n")[0];
+        if (run.stdout().includes("\n") && line) resolve(line);
+      });
       void run.exited.then(() => reject(new Error(run.stderr())));
     });
-    expect(connect).toMatch(/^127\.0\.0\.1:\d+$/);
-    const port = Number(connect.split(":")[1]);
-    expect(await fourLetter("127.0.0.1", port, "srvr")).toMatch(/Mode: standalone/);
-    run.child.kill("SIGINT");
+    return { run, connect };
+  }
+
+  it("start: prints a connect string that serves, stays up, and stops on SIGINT", async () => {
+    const { run, connect } = await serve(["start"]);
+    try {
+      expect(connect).toMatch(/^127\.0\.0\.1:\d+$/);
+      expect(await fourLetter("127.0.0.1", port(connect), "srvr")).toMatch(/Mode: standalone/);
+
+      // A proxy in front of it, with latency, for trying an application against a slow network.
+      const proxy = await serve(["proxy", connect, "--latency", "5", "--jitter", "1"]);
+      try {
+        expect(proxy.connect).toMatch(/^127\.0\.0\.1:\d+$/);
+        expect(await fourLetter("127.0.0.1", port(proxy.connect), "ruok")).toBe("imok");
+      } finally {
+        proxy.run.child.kill("SIGTERM");
+      }
+      expect(await proxy.run.exited).toEqual({ code: 0, signal: null });
+    } finally {
+      run.child.kill("SIGINT");
+    }
     expect(await run.exited).toEqual({ code: 0, signal: null });
-    await expect(fourLetter("127.0.0.1", port, "srvr", { timeoutMs: 1000 })).rejects.toMatchObject({
+    await expect(fourLetter("127.0.0.1", port(connect), "srvr", { timeoutMs: 1000 })).rejects.toMatchObject({
       code: "FOUR_LETTER_FAILED",
     });
   });
 });
+
+const port = (connect: string) => Number(connect.split(":")[1]);

@@ -11,11 +11,16 @@ export function isAlive(pid: number | undefined): boolean {
     return false;
   }
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
+    return stateOf(pid) !== "Z";
   } catch {
     return true;
   }
+}
+
+/** The state letter of a process in /proc: R running, S sleeping, T stopped, Z zombie, … */
+export function stateOf(pid: number): string | undefined {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  return stat.slice(stat.lastIndexOf(")") + 2)[0];
 }
 
 /** A connected `zookeeper` client; rejects if it does not connect within `timeoutMs`. */

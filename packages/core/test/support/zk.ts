@@ -1,6 +1,6 @@
 // Helpers for the fault tests: connected clients, managers with an event log, sessions killed from
 // outside, and the server's view of watches.
-import { connectZooKeeper, fourLetter, waitFor } from "@zk-dist-lock/testing";
+import { connectZooKeeper, expireSession, fourLetter, waitFor } from "@zk-dist-lock/testing";
 import type ZooKeeper from "zookeeper";
 import { type LockEvents, ZkLockManager, type ZkLockManagerOptions } from "../../src/index.js";
 import { children } from "./client.js";
@@ -79,30 +79,13 @@ export function eventsNamed<K extends keyof LockEvents>(events: EventLog, name: 
   return events.filter((event) => event.name === name) as unknown as LockEvents[K][0][];
 }
 
-/**
- * Ends `client`'s session from outside, as Curator's KillSession does: a second client joins the
- * session with its id and password and closes it, which closes the session on the server.
- */
+/** Ends `client`'s session from outside (Curator's KillSession) and waits until the client hears of it. */
 export async function killSession(connect: string, client: TestClient): Promise<void> {
-  // The server moves the session to the intruder and drops the victim's connection. If the victim
-  // reconnects before the intruder's close arrives (a loaded machine), the session moves back and
-  // survives the close: then join and close again, until the victim hears that it expired.
-  for (let attempt = 1; ; attempt++) {
-    const intruder = await connectClient(connect, client.zk.timeout, {
-      client_id: client.zk.client_id,
-      client_password: client.zk.client_password,
-    });
-    intruder.zk.close();
-    try {
-      await waitFor(() => client.closedWith !== undefined, {
-        timeoutMs: 2 * client.zk.timeout,
-        message: "the victim to hear that its session expired",
-      });
-      return;
-    } catch (error) {
-      if (attempt === 3) throw error;
-    }
-  }
+  await expireSession(client.zk, { connect });
+  await waitFor(() => client.closedWith !== undefined, {
+    timeoutMs: 2 * client.zk.timeout,
+    message: "the victim to hear that its session expired",
+  });
 }
 
 /** The children of `path`, or [] when it does not exist. */
