@@ -1,17 +1,17 @@
-// `pnpm bench`: zk-dist-lock against ZooKeeper's floor and Apache Curator, side by side.
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+// `pnpm bench`: zk-dist-lock against ZooKeeper's floor and Apache Curator, side by side, on
+// loopback and over a network; `pnpm bench --capacity`: what a 3-member ensemble carries.
 import os from "node:os";
-import { join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import { startZooKeeper, type ZooKeeperServer } from "@zk-dist-lock/testing";
-import { parseCli, usage } from "./options.js";
-import { buildReport, renderMarkdown } from "./report.js";
+import { type CapacityOptions, renderCapacity, runCapacity } from "./capacity.js";
+import { type CliOptions, parseCli, usage } from "./options.js";
+import { buildReport, type Measured, networkName, renderMarkdown } from "./report.js";
+import { saveReport } from "./results.js";
 import { runBench } from "./suite.js";
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
 async function main(): Promise<number> {
-  let cli: ReturnType<typeof parseCli>;
+  let cli: CliOptions;
   try {
     cli = parseCli(process.argv.slice(2));
   } catch (error) {
@@ -22,50 +22,55 @@ async function main(): Promise<number> {
     console.log(usage);
     return 0;
   }
+  if (cli.capacity) return capacity(cli, cli.capacity);
   const server: ZooKeeperServer | undefined = process.env.ZK_CONNECT ? undefined : await startZooKeeper();
   const connect = server?.connectString ?? process.env.ZK_CONNECT!;
   log(`ZooKeeper: ${server ? `embedded, ${connect}` : `ZK_CONNECT=${connect}`}`);
   const started = performance.now();
   try {
-    const result = await runBench({ connect, ...cli.bench }, log);
-    const report = buildReport(result);
+    const networks: Measured[] = [];
+    for (const rttMs of cli.rtts) {
+      log(`— ${networkName(rttMs)} —`);
+      // Memory and the integrations' overhead are CPU figures: the network does not change them.
+      const loopbackOnly = rttMs > 0 ? { integrationCycles: 0, memoryLocks: 0 } : {};
+      const result = await runBench({ connect, ...cli.bench, rttMs, ...loopbackOnly }, log);
+      networks.push({ result, report: buildReport(result) });
+    }
     const meta = {
-      date: new Date().toISOString().slice(0, 16).replace("T", " "),
-      node: process.version,
-      cpus: `${os.cpus().length} × ${os.cpus()[0]?.model.trim() ?? "?"}`,
+      ...machine(),
       zookeeper: server ? "embedded standalone (forceSync=no)" : "ZK_CONNECT",
       took: `${Math.round((performance.now() - started) / 1000)} s`,
     };
-    const markdown = renderMarkdown(result, report, meta);
+    const markdown = renderMarkdown(networks, meta);
     console.log(markdown);
-    const out = resolve(cli.out ?? fileURLToPath(new URL("../results", import.meta.url)));
-    // The README shows the latest table of a default run; a run elsewhere (--out) leaves it alone.
-    if (cli.out === undefined) updateReadme(markdown);
-    mkdirSync(out, { recursive: true });
-    writeFileSync(join(out, "latest.md"), markdown);
-    const json = JSON.stringify({ meta, ...result, ...report }, null, 2);
-    writeFileSync(join(out, "latest.json"), `${json}\n`);
-    log(`written: ${join(out, "latest.md")}, ${join(out, "latest.json")}`);
+    const json = { meta, networks: networks.map(({ result, report }) => ({ ...result, ...report })) };
+    log(`written: ${saveReport("latest", markdown, json, cli).join(", ")}`);
     return 0;
   } finally {
     await server?.stop();
   }
 }
 
-const README = fileURLToPath(new URL("../README.md", import.meta.url));
-const START = "<!-- latest results: written by pnpm bench -->";
-const END = "<!-- end of latest results -->";
-
-function updateReadme(markdown: string): void {
-  const text = readFileSync(README, "utf8");
-  const from = text.indexOf(START);
-  const to = text.indexOf(END);
-  if (from < 0 || to < from) {
-    log(`README.md has no "${START}" section; not updated.`);
-    return;
-  }
-  writeFileSync(README, `${text.slice(0, from + START.length)}\n\n${markdown}\n${text.slice(to)}`);
+async function capacity(cli: CliOptions, options: CapacityOptions): Promise<number> {
+  if (process.env.ZK_CONNECT) log("--capacity starts its own ensemble; ZK_CONNECT is not used.");
+  const started = performance.now();
+  const result = await runCapacity(options, log);
+  const meta = {
+    ...machine(),
+    zookeeper: "3-member ensemble on this machine (forceSync=yes)",
+    took: `${Math.round((performance.now() - started) / 1000)} s`,
+  };
+  const markdown = renderCapacity(result, meta);
+  console.log(markdown);
+  log(`written: ${saveReport("capacity", markdown, { meta, ...result }, cli).join(", ")}`);
+  return 0;
 }
+
+const machine = () => ({
+  date: new Date().toISOString().slice(0, 16).replace("T", " "),
+  node: process.version,
+  cpus: `${os.cpus().length} × ${os.cpus()[0]?.model.trim() ?? "?"}`,
+});
 
 main().then(
   (code) => process.exit(code),

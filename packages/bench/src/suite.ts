@@ -1,5 +1,7 @@
+import { type LatencyProxy, startLatencyProxy } from "./latency-proxy.js";
 import { coreContender } from "./scenarios/core.js";
 import { curatorContender, curatorUnavailable } from "./scenarios/curator.js";
+import { Fleet } from "./scenarios/fleet.js";
 import { floorContender, type RawOp, rawOpLatencies } from "./scenarios/floor.js";
 import { type IntegrationSample, measureIntegration } from "./scenarios/integration.js";
 import { type MemorySample, measureMemory } from "./scenarios/memory.js";
@@ -32,6 +34,10 @@ export interface BenchOptions {
   integrationCycles: number;
   /** Whether to run Apache Curator when it is installed. */
   curator: boolean;
+  /** Round trip added by a latency proxy between every client and ZooKeeper, in ms; 0 connects directly. */
+  rttMs: number;
+  /** Whether to run the contended scenario also with each zk-dist-lock session in its own process. */
+  processes: boolean;
 }
 
 /** The contended figures of one implementation for one session count. */
@@ -45,6 +51,18 @@ export interface ContendedFigures {
   /** Fewest and most acquisitions of any one session. */
   minPerSession: number;
   maxPerSession: number;
+  /** Grants whose token did not grow; measured in the K-processes mode. */
+  tokenViolations?: number;
+  /** The czxid prototype: share of grants decided by the watch alone, and of those that waited for a stat. */
+  byWatchShare?: number;
+  statOnPathShare?: number;
+}
+
+/** The contended scenario with every zk-dist-lock session in its own process (see `Fleet`). */
+export interface InProcessesFigures {
+  core?: ContendedFigures;
+  /** The bench's czxid-token prototype (`CzxidLock`), in the same mode. */
+  czxid?: ContendedFigures;
 }
 
 type Name = Contender["name"];
@@ -55,6 +73,8 @@ export interface RunResult {
   uncontended: Partial<Record<Name, Timing & { cpuUsPerCycle?: number }>>;
   many: Partial<Record<Name, { perSecond: number }>>;
   contended: Record<string, Partial<Record<Name, ContendedFigures>>>;
+  /** By session count: the K-processes mode (Curator's figures are those of `contended`). */
+  contendedProcesses: Record<string, InProcessesFigures>;
   rawOps: Record<RawOp, { p50Ms: number; p99Ms: number }>;
   integration: IntegrationSample | undefined;
   observability: ObservabilitySample | undefined;
@@ -69,8 +89,9 @@ export interface BenchResult {
 }
 
 /**
- * Runs every scenario `runs` times against the ZooKeeper at `connect`, rotating the order of the
- * implementations from run to run so that none always goes first (or last) on a noisy machine.
+ * Runs every scenario `runs` times against the ZooKeeper at `connect` (through a latency proxy when
+ * `rttMs` > 0), rotating the order of the implementations from run to run so that none always goes
+ * first (or last) on a noisy machine.
  */
 export async function runBench(
   options: BenchOptions,
@@ -79,16 +100,29 @@ export async function runBench(
   const root = `/zk-bench-${Date.now().toString(36)}`;
   const curatorSkipped = options.curator ? curatorUnavailable() : "Curator: skipped (--no-curator)";
   if (curatorSkipped) log(curatorSkipped);
-  const contenders: Contender[] = [
-    await coreContender(options.connect),
-    await floorContender(options.connect),
-  ];
-  if (!curatorSkipped) {
-    log("Curator: compiling and starting the Java harness");
-    contenders.push(await curatorContender(options.connect));
-  }
-  const admin = await connectClient(options.connect);
+  let proxy: LatencyProxy | undefined;
+  const contenders: Contender[] = [];
+  const fleet = options.processes ? new Fleet() : undefined;
+  let admin: Awaited<ReturnType<typeof connectClient>> | undefined;
   try {
+    if (options.rttMs > 0) {
+      proxy = await startLatencyProxy(options.connect, options.rttMs);
+      log(
+        `network: ${options.rttMs} ms round trip through a latency proxy (${options.rttMs / 2} ms each way)`,
+      );
+    }
+    const connect = proxy?.connectString ?? options.connect;
+    // Every helper process starts before this process opens a ZooKeeper client (see Fleet.start).
+    if (fleet) {
+      log(`fleet: starting ${Math.max(...options.sessions)} processes`);
+      await fleet.start(Math.max(...options.sessions), connect, `${root}/fleet`);
+    }
+    if (!curatorSkipped) {
+      log("Curator: compiling and starting the Java harness");
+      contenders.push(await curatorContender(connect));
+    }
+    contenders.unshift(await coreContender(connect), await floorContender(connect));
+    admin = await connectClient(connect);
     const runs: RunResult[] = [];
     for (let run = 0; run < options.runs; run++) {
       const dir = `${root}/run${run}`;
@@ -98,6 +132,7 @@ export async function runBench(
         uncontended: await uncontended(order, dir, options),
         many: {},
         contended: {},
+        contendedProcesses: {},
         rawOps: summarizeRaw(await rawOpLatencies(admin, `${dir}/raw`, options.rawSamples)),
         integration: undefined,
         observability: undefined,
@@ -107,6 +142,7 @@ export async function runBench(
         result.many[contender.name] = { perSecond: (options.resources * 1000) / elapsedMs };
       }
       for (const sessions of options.sessions) {
+        log(`  contended, K=${sessions}`);
         const figures: RunResult["contended"][string] = {};
         for (const contender of order) {
           if (!contender.contended) continue;
@@ -116,15 +152,25 @@ export async function runBench(
           );
         }
         result.contended[sessions] = figures;
+        if (fleet) {
+          const figures: InProcessesFigures = {};
+          for (const impl of run % 2 === 0 ? (["core", "czxid"] as const) : (["czxid", "core"] as const)) {
+            const path = `${dir}/p${sessions}-${impl}/lock`;
+            figures[impl] = contendedFigures(
+              await fleet.contend(connect, impl, path, sessions, options.durationMs),
+            );
+          }
+          result.contendedProcesses[sessions] = figures;
+        }
       }
       if (options.integrationCycles > 0) {
         result.integration = await measureIntegration(
-          options.connect,
+          connect,
           `${dir}/integration`,
           options.integrationCycles,
         );
         result.observability = await measureObservability(
-          options.connect,
+          connect,
           `${dir}/observability`,
           options.integrationCycles,
         );
@@ -135,14 +181,17 @@ export async function runBench(
     let memory: MemorySample | undefined;
     if (options.memoryLocks > 0) {
       log(`memory: holding ${options.memoryLocks} locks at once`);
-      memory = await measureMemory(options.connect, `${root}/memory`, options.memoryLocks);
+      memory = await measureMemory(connect, `${root}/memory`, options.memoryLocks);
     }
     const { connect: _, ...shown } = options;
     return { options: shown, curatorSkipped, runs, memory };
   } finally {
-    await Promise.allSettled(contenders.map((contender) => contender.close()));
-    await removeTree(admin, root).catch(() => {});
-    admin.close();
+    await Promise.allSettled([...contenders.map((contender) => contender.close()), fleet?.close()]);
+    if (admin) {
+      await removeTree(admin, root).catch(() => {});
+      admin.close();
+    }
+    await proxy?.close();
   }
 }
 
@@ -184,6 +233,11 @@ function contendedFigures(sample: ContendedSample): ContendedFigures {
     overlaps: sample.overlaps,
     minPerSession: Math.min(...sample.perSession),
     maxPerSession: Math.max(...sample.perSession),
+    ...(sample.tokenViolations !== undefined && { tokenViolations: sample.tokenViolations }),
+    ...(sample.grants && {
+      byWatchShare: sample.grants.byWatch / sample.grants.grants,
+      statOnPathShare: sample.grants.statOnPath / sample.grants.grants,
+    }),
   };
 }
 

@@ -1,15 +1,23 @@
 // A smoke run of the whole harness with tiny figures: it proves every scenario runs and reports,
 // not how fast anything is (that is `pnpm bench`).
+import { execFileSync } from "node:child_process";
+import { join } from "node:path";
 import { describe, expect, inject, it } from "vitest";
+import { renderCapacity, runCapacity } from "../src/capacity.js";
+import { packageDir } from "../src/child.js";
+import { startLatencyProxy } from "../src/latency-proxy.js";
 import { parseCli } from "../src/options.js";
 import { buildReport, renderMarkdown } from "../src/report.js";
+import { defaultOut } from "../src/results.js";
 import { curatorUnavailable } from "../src/scenarios/curator.js";
+import { fromHolds } from "../src/scenarios/fleet.js";
 import { runBench } from "../src/suite.js";
+import { connectClient, ensurePath, raw } from "../src/zk.js";
 
 const connect = inject("zkConnect");
 
 describe("pnpm bench, smoke run", () => {
-  it("runs every scenario once and reports figures, ratios and zero overlaps", async () => {
+  it("runs every scenario once on loopback and reports figures, ratios and zero overlaps", async () => {
     const log: string[] = [];
     const result = await runBench(
       {
@@ -24,11 +32,13 @@ describe("pnpm bench, smoke run", () => {
         memoryLocks: 50,
         integrationCycles: 10,
         curator: true,
+        rttMs: 0,
+        processes: true,
       },
       (line) => log.push(line),
     );
     const report = buildReport(result);
-    const markdown = renderMarkdown(result, report, { run: "smoke" });
+    const markdown = renderMarkdown([{ result, report }], { run: "smoke" });
     const curator = curatorUnavailable() === undefined;
     if (!curator) {
       // Said in the output, as `pnpm bench` says it.
@@ -77,6 +87,124 @@ describe("pnpm bench, smoke run", () => {
     }
     expect(markdown).toContain("| U uncontended | cycles/s |");
     expect(report.targets.find((t) => t.name.startsWith("C overlaps"))?.met).toBe(true);
+
+    // The fair mode: a process per session, for zk-dist-lock and for the czxid prototype.
+    const inProcesses = run?.contendedProcesses[2];
+    for (const figures of [inProcesses?.core, inProcesses?.czxid]) {
+      expect(figures?.minPerSession).toBeGreaterThan(0);
+      expect(figures?.overlaps).toBe(0);
+      expect(figures?.tokenViolations).toBe(0);
+    }
+    expect(inProcesses?.czxid?.byWatchShare).toBeGreaterThanOrEqual(0);
+    expect(markdown).toContain("| C contended, K=2, K processes | handoffs/s |");
+    expect(markdown).toContain("| C contended, K=2 | % granted by the watch alone |");
+    expect(markdown).toContain("Targets over a network: not measured");
+    expect(report.targets.find((t) => t.name.startsWith("token order violations"))?.met).toBe(true);
+  }, 120_000);
+
+  it("runs U, M and C through the latency proxy with --rtt", async () => {
+    const result = await runBench({
+      connect,
+      runs: 1,
+      cycles: 10,
+      blocks: 1,
+      sessions: [2],
+      durationMs: 200,
+      resources: 5,
+      rawSamples: 3,
+      memoryLocks: 0,
+      integrationCycles: 0,
+      curator: true,
+      rttMs: 1,
+      processes: false,
+    });
+    const report = buildReport(result);
+    const markdown = renderMarkdown([{ result, report }], { run: "smoke" });
+    const [run] = result.runs;
+    expect(run?.uncontended.core?.perSecond).toBeGreaterThan(0);
+    expect(run?.uncontended.floor?.perSecond).toBeGreaterThan(0);
+    expect(run?.many.core?.perSecond).toBeGreaterThan(0);
+    expect(run?.contended[2]?.core?.overlaps).toBe(0);
+    if (curatorUnavailable() === undefined) expect(run?.contended[2]?.curator?.overlaps).toBe(0);
+    expect(markdown).toContain("### 1 ms round trip: every client through a latency proxy (0.5 ms each way)");
+    expect(markdown).toContain("Targets on loopback: not measured");
+    const names = report.targets.map((t) => t.name);
+    expect(names).toContain("U cycles/s ÷ Curator at 1 ms RTT");
+    expect(names).toContain("U cycles/s ÷ floor at 1 ms RTT");
+  }, 120_000);
+});
+
+describe("the latency proxy", () => {
+  it("stands between a client and the server, in a process of its own, until closed", async () => {
+    const proxy = await startLatencyProxy(connect, 1);
+    expect(proxy.connectString).not.toBe(connect);
+    const client = await connectClient(proxy.connectString);
+    try {
+      await ensurePath(client, "/zk-bench-proxy-test");
+      expect(await raw.children(client, "/zk-bench-proxy-test")).toEqual([]);
+    } finally {
+      client.close();
+      await proxy.close();
+    }
+  });
+});
+
+describe("holds recorded in several processes", () => {
+  const session = (holds: number[], tokens: number[]) => ({
+    holds,
+    tokens: tokens.map(String),
+    cyclesMs: [],
+  });
+
+  it("finds overlaps, handoffs and tokens out of order", () => {
+    // µs. Session 0 holds 10–20, asks again at 28 and holds 40–50. Session 1 asks at 5, is granted at
+    // 25 (5 after the release at 20) and holds to 30; asks at 35 and is granted at 45, inside session
+    // 0's hold, with the token that session 0 already had.
+    const merged = fromHolds([
+      session([0, 10, 20, 28, 40, 50], [1, 3]),
+      session([5, 25, 30, 35, 45, 55], [2, 3]),
+    ]);
+    expect(merged.perSession).toEqual([2, 2]);
+    expect(merged.overlaps).toBe(1);
+    expect(merged.tokenViolations).toBe(1);
+    // Handoffs: 25 − 20, and 40 − 30 (session 0 asked at 28, before the release at 30).
+    expect(merged.handoffsMs).toEqual([0.005, 0.01]);
+    expect(merged.waitsMs).toEqual([0.01, 0.02, 0.012, 0.01]);
+  });
+
+  it("finds nothing wrong in a correct sequence", () => {
+    const merged = fromHolds([session([0, 1, 2, 3, 6, 7], [10, 30]), session([1, 3, 4, 5, 8, 9], [20, 40])]);
+    expect(merged.overlaps).toBe(0);
+    expect(merged.tokenViolations).toBe(0);
+  });
+});
+
+describe("pnpm bench --capacity", () => {
+  it("measures a 3-member ensemble step by step: cycles, CPU of every member and fsyncs", async () => {
+    const result = await runCapacity({ sessions: [1, 2], durationMs: 300, processes: 2 });
+    expect(result.steps.map((s) => [s.sessions, s.processes])).toEqual([
+      [1, 1],
+      [2, 2],
+    ]);
+    for (const step of result.steps) {
+      expect(step.cyclesPerSecond).toBeGreaterThan(0);
+      expect(step.members).toHaveLength(3);
+      expect(step.members.filter((m) => m.leader)).toHaveLength(1);
+      expect(Number.isFinite(step.serverUsPerCycle)).toBe(true);
+      expect(step.clientUsPerCycle).toBeGreaterThan(0);
+      // fsync is on: every member wrote its log.
+      for (const member of step.members) expect(member.fsyncsPerSecond).toBeGreaterThan(0);
+    }
+    expect(renderCapacity(result, { run: "smoke" })).toContain("| Sessions | Processes | cycles/s |");
+  }, 180_000);
+});
+
+describe("results", () => {
+  it("go to a folder git ignores unless --publish", () => {
+    // git check-ignore exits 0 when the path is ignored, 1 when not.
+    execFileSync("git", ["check-ignore", "-q", join(defaultOut, "latest.md")], { cwd: packageDir });
+    expect(parseCli([]).publish).toBe(false);
+    expect(parseCli(["--publish"]).publish).toBe(true);
   });
 });
 
@@ -91,5 +219,18 @@ describe("the command line", () => {
     });
     expect(() => parseCli(["--runs", "0"])).toThrow(/--runs needs an integer ≥ 1/);
     expect(() => parseCli(["--bogus"])).toThrow();
+    expect(parseCli([]).rtts).toEqual([0, 1]);
+    expect(parseCli(["--rtt", "0.5"]).rtts).toEqual([0.5]);
+    expect(parseCli([]).capacity).toBeUndefined();
+    expect(parseCli(["--capacity", "--capacity-sessions", "1,8"]).capacity).toEqual({
+      sessions: [1, 8],
+      durationMs: 5000,
+      processes: 4,
+    });
+    expect(parseCli(["--no-processes"]).bench.processes).toBe(false);
+    expect(() => parseCli(["--rtt=-1"])).toThrow(/--rtt needs round trips in ms ≥ 0/);
+    expect(() => parseCli(["--rtt", "1,1"])).toThrow(/twice/);
+    expect(() => parseCli(["--rtt", "1,x"])).toThrow(/--rtt needs round trips/);
+    expect(() => parseCli(["--publish", "--quick"])).toThrow(/drop --quick/);
   });
 });

@@ -1,6 +1,7 @@
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { childExecArgv, packageDir } from "../child.js";
 
 /** What one held lock costs, in bytes, measured after full garbage collections. */
 export interface MemorySample {
@@ -12,15 +13,6 @@ export interface MemorySample {
 }
 
 const child = fileURLToPath(new URL("./memory-child.ts", import.meta.url));
-const packageDir = fileURLToPath(new URL("../..", import.meta.url));
-
-/**
- * The child resolves the workspace packages as this process does: built, as `pnpm bench` runs, or
- * from their sources, as the smoke test under vitest does.
- */
-function packageConditions(): string[] {
-  return process.env.VITEST ? ["--conditions=@zk-dist-lock/source"] : [];
-}
 
 /**
  * Holds `count` locks at once in a fresh Node process started with `--expose-gc`, so that the
@@ -29,7 +21,7 @@ function packageConditions(): string[] {
 export async function measureMemory(connect: string, rootDir: string, count: number): Promise<MemorySample> {
   const { stdout } = await promisify(execFile)(
     process.execPath,
-    ["--expose-gc", ...packageConditions(), "--import", "tsx", child, connect, rootDir, String(count)],
+    ["--expose-gc", ...childExecArgv(), child, connect, rootDir, String(count)],
     { cwd: packageDir, maxBuffer: 1 << 20 },
   );
   const result = JSON.parse(stdout.trim().split("\n").at(-1)!);

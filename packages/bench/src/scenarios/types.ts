@@ -1,3 +1,5 @@
+import type { GrantCounts } from "./czxid-lock.js";
+
 /** What one block of uncontended acquire+release cycles measured. */
 export interface CycleSample {
   elapsedMs: number;
@@ -16,6 +18,10 @@ export interface ContendedSample {
   waitsMs: number[];
   /** From a holder's release() call to the next holder's acquire() resolving (acquisitions that began before that call). */
   handoffsMs: number[];
+  /** Grants whose fencing token was not above the one granted before; where tokens are recorded (the fleet). */
+  tokenViolations?: number;
+  /** How the czxid prototype's grants were decided. */
+  grants?: GrantCounts;
 }
 
 /**

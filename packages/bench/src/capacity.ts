@@ -1,0 +1,245 @@
+// `pnpm bench --capacity`: how many lock cycles a second a real 3-member ensemble carries, and where
+// the time goes as the load grows.
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import os from "node:os";
+import { fourLetter, startEnsemble, type ZooKeeperEnsemble } from "@zk-dist-lock/testing";
+import { num, table } from "./report.js";
+import { Fleet } from "./scenarios/fleet.js";
+import { percentile } from "./stats.js";
+import { connectClient, removeTree } from "./zk.js";
+
+/** What `--capacity` measures. */
+export interface CapacityOptions {
+  /** Sessions of each step, each session looping on a resource of its own. */
+  sessions: number[];
+  /** How long each step lasts, in milliseconds. */
+  durationMs: number;
+  /** The sessions are spread over this many Node processes (fewer when there are fewer sessions). */
+  processes: number;
+}
+
+/** One ensemble member's share of a step. */
+export interface MemberFigures {
+  id: number;
+  leader: boolean;
+  /** CPU time of its JVM over the step ÷ the step's length: 1 is one core busy throughout. */
+  cores: number;
+  /** Transaction-log fsyncs per second, and the milliseconds a second spent in them (`mntr`). */
+  fsyncsPerSecond: number;
+  fsyncMsPerSecond: number;
+}
+
+/** One step: `sessions` sessions, each on its own resource, looping acquire+release. */
+export interface CapacityStep {
+  sessions: number;
+  processes: number;
+  cyclesPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** The three JVMs together: cores, and CPU microseconds per lock cycle. */
+  serverCores: number;
+  serverUsPerCycle: number;
+  /** The Node processes running the sessions together. */
+  clientCores: number;
+  clientUsPerCycle: number;
+  /** The leader's writes (a create and a delete per cycle) per fsync of its log: group commit at work. */
+  writesPerLeaderFsync: number;
+  members: MemberFigures[];
+  /** The machine's 1-minute load average at the end of the step: other work on it shows here. */
+  loadAverage: number;
+}
+
+export interface CapacityResult {
+  options: CapacityOptions;
+  /** Cores of this machine, which the ensemble, the clients and anything else running share. */
+  cores: number;
+  steps: CapacityStep[];
+}
+
+/** JVM flags for the members: the test launcher's quick-start flags leave out C2; a capacity figure needs it. */
+const serverJvm = ["-XX:TieredStopAtLevel=4", "-Xmx512m"];
+
+/**
+ * Starts a 3-member ensemble with fsync on (as a production ensemble runs), and for each step spreads
+ * the sessions over the fleet's processes, each session on its own resource, so that the ensemble —
+ * not one lock's queue — is what saturates. Measures cycles/s and latency, CPU time of every member's
+ * JVM (from /proc) and of the clients, and each member's fsyncs (`mntr`).
+ */
+export async function runCapacity(
+  options: CapacityOptions,
+  log: (line: string) => void = () => {},
+): Promise<CapacityResult> {
+  log("capacity: starting a 3-member ensemble (forceSync=yes)");
+  const ensemble = await startEnsemble({ size: 3, config: { forceSync: "yes" }, jvmOptions: serverJvm });
+  const fleet = new Fleet();
+  const root = `/zk-capacity-${Date.now().toString(36)}`;
+  try {
+    const connect = ensemble.connectString;
+    const leader = (await ensemble.leader())?.id;
+    const size = Math.min(options.processes, Math.max(...options.sessions));
+    await fleet.start(size, connect, `${root}/fleet`);
+    // Unreported: the members' JIT compiles their request paths (C2 takes seconds of CPU time).
+    await fleet.cycle(connect, spread(`${root}/warm-up`, 2 * size, size), warmUpMs(options));
+    const steps: CapacityStep[] = [];
+    for (const sessions of options.sessions) {
+      const paths = spread(`${root}/s${sessions}`, sessions, options.processes);
+      const before = await probe(ensemble);
+      const sample = await fleet.cycle(connect, paths, options.durationMs);
+      const after = await probe(ensemble);
+      const seconds = sample.elapsedMs / 1000;
+      const cycles = sample.cyclesMs.length;
+      const members = ensemble.members.map((member, i): MemberFigures => {
+        const fsyncs = after[i]!.fsyncs - before[i]!.fsyncs;
+        return {
+          id: member.id,
+          leader: member.id === leader,
+          cores: (after[i]!.cpuSeconds - before[i]!.cpuSeconds) / seconds,
+          fsyncsPerSecond: fsyncs / seconds,
+          fsyncMsPerSecond: (after[i]!.fsyncMs - before[i]!.fsyncMs) / seconds,
+        };
+      });
+      const serverCores = members.reduce((sum, m) => sum + m.cores, 0);
+      const leaderFsyncs = members.find((m) => m.leader)?.fsyncsPerSecond;
+      const step: CapacityStep = {
+        sessions,
+        processes: paths.length,
+        cyclesPerSecond: cycles / seconds,
+        p50Ms: percentile(sample.cyclesMs, 50),
+        p99Ms: percentile(sample.cyclesMs, 99),
+        serverCores,
+        serverUsPerCycle: (serverCores * seconds * 1e6) / cycles,
+        clientCores: sample.clientCpuMs / 1000 / seconds,
+        clientUsPerCycle: (sample.clientCpuMs * 1000) / cycles,
+        writesPerLeaderFsync: leaderFsyncs ? (2 * cycles) / (leaderFsyncs * seconds) : Number.NaN,
+        members,
+        loadAverage: os.loadavg()[0]!,
+      };
+      log(`capacity: ${sessions} sessions, ${Math.round(step.cyclesPerSecond)} cycles/s`);
+      steps.push(step);
+    }
+    return { options, cores: os.cpus().length, steps };
+  } finally {
+    await fleet.close();
+    await cleanUp(ensemble.connectString, root);
+    await ensemble.stop();
+  }
+}
+
+/** As long as a step, within 2–5 s. */
+const warmUpMs = (options: CapacityOptions) => Math.min(5000, Math.max(2000, options.durationMs));
+
+/** `sessions` resources under `root`, dealt round-robin to at most `processes` processes. */
+function spread(root: string, sessions: number, processes: number): string[][] {
+  const out: string[][] = Array.from({ length: Math.min(sessions, processes) }, () => []);
+  for (let i = 0; i < sessions; i++) out[i % out.length]!.push(`${root}/r${i}`);
+  return out;
+}
+
+interface Probe {
+  cpuSeconds: number;
+  fsyncs: number;
+  fsyncMs: number;
+}
+
+const ticksPerSecond = (() => {
+  try {
+    return Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" })) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** Every member's CPU time so far (utime + stime of its JVM, all threads) and fsync counters. */
+function probe(ensemble: ZooKeeperEnsemble): Promise<Probe[]> {
+  return Promise.all(
+    ensemble.members.map(async (member) => {
+      // After the command name in brackets, utime and stime are the 12th and 13th fields.
+      const stat = readFileSync(`/proc/${member.pid}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      const cpuSeconds = (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
+      const mntr = await fourLetter(member.host, member.port, "mntr");
+      const metric = (name: string) =>
+        Number(mntr.match(new RegExp(`^${name}\\s+(\\S+)`, "m"))?.[1] ?? Number.NaN);
+      return { cpuSeconds, fsyncs: metric("zk_cnt_fsynctime"), fsyncMs: metric("zk_sum_fsynctime") };
+    }),
+  );
+}
+
+async function cleanUp(connect: string, root: string): Promise<void> {
+  const admin = await connectClient(connect);
+  try {
+    await removeTree(admin, root);
+  } finally {
+    admin.close();
+  }
+}
+
+/** The capacity steps as Markdown. */
+export function renderCapacity(result: CapacityResult, meta: Record<string, string>): string {
+  const out: string[] = [];
+  out.push(
+    Object.entries(meta)
+      .map(([k, v]) => `${k}: ${v}`)
+      .join(" · "),
+  );
+  out.push(
+    `A 3-member ensemble on this machine (${result.cores} cores, shared by the members, the clients and ` +
+      `anything else running), fsync on; each step ${result.options.durationMs} ms, every session looping ` +
+      "acquire+release on a resource of its own. Cores: CPU time ÷ the step's length. " +
+      "Leader: its share of the ZooKeeper cores, and its fsyncs.",
+  );
+  const header = [
+    "Sessions",
+    "Processes",
+    "cycles/s",
+    "p50 ms",
+    "p99 ms",
+    "ZooKeeper cores",
+    "leader cores",
+    "ZooKeeper µs/cycle",
+    "client cores",
+    "client µs/cycle",
+    "leader fsyncs/s",
+    "leader fsync ms/s",
+    "writes per fsync",
+    "load avg",
+  ];
+  const lines = result.steps.map((s) => {
+    const leader = s.members.find((m) => m.leader);
+    return [
+      s.sessions,
+      s.processes,
+      Math.round(s.cyclesPerSecond),
+      num(s.p50Ms),
+      num(s.p99Ms),
+      num(s.serverCores),
+      leader ? num(leader.cores) : "—",
+      Math.round(s.serverUsPerCycle),
+      num(s.clientCores),
+      Math.round(s.clientUsPerCycle),
+      leader ? Math.round(leader.fsyncsPerSecond) : "—",
+      leader ? num(leader.fsyncMsPerSecond) : "—",
+      num(s.writesPerLeaderFsync),
+      num(s.loadAverage),
+    ].map(String);
+  });
+  out.push(table(header, lines));
+  const peak = result.steps.reduce<CapacityStep | undefined>(
+    (best, s) => (best && best.cyclesPerSecond >= s.cyclesPerSecond ? best : s),
+    undefined,
+  );
+  if (peak) {
+    // Two things saturate: the cores (shared by everything here), and the leader's log, which
+    // fsyncs one batch of writes at a time.
+    const cpu = (peak.serverCores + peak.clientCores) / result.cores;
+    const log = (peak.members.find((m) => m.leader)?.fsyncMsPerSecond ?? Number.NaN) / 1000;
+    const limit = cpu >= log ? "the CPU" : "the leader's fsyncs";
+    out.push(
+      `Peak: ${Math.round(peak.cyclesPerSecond)} cycles/s at ${peak.sessions} sessions. There, ZooKeeper ` +
+        `and the clients kept ${num(cpu * 100)} % of the cores busy, and the leader spent ${num(log * 100)} % ` +
+        `of the time in fsync: ${limit} came closest to its limit.`,
+    );
+  }
+  return `${out.join("\n\n")}\n`;
+}

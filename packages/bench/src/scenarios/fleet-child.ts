@@ -1,0 +1,101 @@
+// One process of the bench's fleet (fleet.ts): opens lock sessions when told, loops them until the
+// deadline it is given, and answers with what each session recorded. It ends with its parent.
+import { setImmediate as yieldToEventLoop } from "node:timers/promises";
+import { ZkLockManager } from "@zk-dist-lock/core";
+import { connectClient, ensurePath } from "../zk.js";
+import { CzxidLock, type GrantCounts } from "./czxid-lock.js";
+import {
+  type FleetImpl,
+  type FromChild,
+  monotonicUs,
+  type SessionRecord,
+  type ToChild,
+} from "./fleet-protocol.js";
+import { cpuMsSince } from "./types.js";
+
+interface Session {
+  acquire(): Promise<bigint>;
+  release(): Promise<void>;
+  close(): Promise<void>;
+  readonly counts?: GrantCounts;
+}
+
+async function openSession(connect: string, impl: FleetImpl, path: string): Promise<Session> {
+  const client = await connectClient(connect);
+  if (impl === "czxid") {
+    await ensurePath(client, path);
+    const lock = new CzxidLock(client, path);
+    return {
+      acquire: () => lock.acquire(),
+      release: () => lock.release(),
+      counts: lock.counts,
+      async close() {
+        client.close();
+      },
+    };
+  }
+  const slash = path.lastIndexOf("/");
+  const manager = new ZkLockManager().init(client);
+  const lock = manager.createLock(path.slice(slash + 1), { rootDir: path.slice(0, slash) });
+  return {
+    acquire: () => lock.acquire(),
+    release: () => lock.release(),
+    async close() {
+      await manager.close();
+      client.close();
+    },
+  };
+}
+
+const send = (message: FromChild) => process.send!(message);
+
+let opened: { sessions: Session[]; kind: "contend" | "cycle" } | undefined;
+
+async function loop(session: Session, kind: "contend" | "cycle", deadlineUs: number): Promise<SessionRecord> {
+  const record: SessionRecord = { holds: [], tokens: [], cyclesMs: [] };
+  while (monotonicUs() < deadlineUs) {
+    const t0 = monotonicUs();
+    const token = await session.acquire();
+    if (kind === "contend") {
+      const t1 = monotonicUs();
+      // The critical section yields, so that a second holder, if the lock let one in, overlaps it.
+      await yieldToEventLoop();
+      record.holds.push(t0, t1, monotonicUs());
+      record.tokens.push(token.toString());
+      await session.release();
+    } else {
+      await session.release();
+      record.cyclesMs.push((monotonicUs() - t0) / 1000);
+    }
+  }
+  if (session.counts) record.counts = { ...session.counts };
+  return record;
+}
+
+async function handle(message: ToChild): Promise<void> {
+  if (message.type === "open") {
+    const { connect, impl, kind, paths } = message;
+    opened = { sessions: await Promise.all(paths.map((path) => openSession(connect, impl, path))), kind };
+    send({ type: "opened" });
+    return;
+  }
+  if (!opened) throw new Error("go before open");
+  const { sessions, kind } = opened;
+  opened = undefined;
+  let done: FromChild;
+  try {
+    const cpu = process.cpuUsage();
+    const records = await Promise.all(sessions.map((session) => loop(session, kind, message.deadlineUs)));
+    done = { type: "done", sessions: records, cpuMs: cpuMsSince(cpu), finishUs: monotonicUs() };
+  } finally {
+    await Promise.allSettled(sessions.map((session) => session.close()));
+  }
+  // Answered once the sessions are closed, so that the next measurement does not overlap their ends.
+  send(done);
+}
+
+process.on("message", (message: ToChild) => {
+  handle(message).catch((error: Error) => send({ type: "error", message: error.stack ?? String(error) }));
+});
+process.on("disconnect", () => process.exit(0));
+send({ type: "up" });

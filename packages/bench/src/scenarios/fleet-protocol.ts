@@ -1,0 +1,38 @@
+// What fleet.ts and its processes (fleet-child.ts) say to each other over the IPC channel.
+import type { GrantCounts } from "./czxid-lock.js";
+
+/** Which lock a fleet session runs: zk-dist-lock, or the bench's czxid-token prototype. */
+export type FleetImpl = "core" | "czxid";
+
+/**
+ * `contend`: every session loops acquire, a critical section that yields, release, and records
+ * each hold. `cycle`: every session loops acquire+release and records each cycle's time.
+ */
+export type FleetKind = "contend" | "cycle";
+
+export type ToChild =
+  | { type: "open"; connect: string; impl: FleetImpl; kind: FleetKind; paths: string[] }
+  | { type: "go"; deadlineUs: number };
+
+/** One session's record of a loop. Times are microseconds of {@link monotonicUs}. */
+export interface SessionRecord {
+  /** `contend`: per hold, acquire() called, acquire() resolved, release() called: three numbers each. */
+  holds: number[];
+  /** `contend`: each hold's fencing token, in decimal. */
+  tokens: string[];
+  /** `cycle`: each acquire+release cycle, in milliseconds. */
+  cyclesMs: number[];
+  counts?: GrantCounts;
+}
+
+export type FromChild =
+  | { type: "up" }
+  | { type: "opened" }
+  | { type: "done"; sessions: SessionRecord[]; cpuMs: number; finishUs: number }
+  | { type: "error"; message: string };
+
+/**
+ * Microseconds of the system's monotonic clock (`CLOCK_MONOTONIC`), which every process on the
+ * machine shares: holds recorded in different processes are compared on it.
+ */
+export const monotonicUs = (): number => Number(process.hrtime.bigint() / 1000n);

@@ -1,0 +1,223 @@
+import { type ChildProcess, fork } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { childExecArgv, packageDir } from "../child.js";
+import type { GrantCounts } from "./czxid-lock.js";
+import {
+  type FleetImpl,
+  type FleetKind,
+  type FromChild,
+  monotonicUs,
+  type SessionRecord,
+  type ToChild,
+} from "./fleet-protocol.js";
+import type { ContendedSample } from "./types.js";
+
+const childFile = fileURLToPath(new URL("./fleet-child.ts", import.meta.url));
+
+type Done = Extract<FromChild, { type: "done" }>;
+
+/** One process of the fleet, answering one command at a time. */
+class Member {
+  readonly up: Promise<FromChild>;
+  readonly #child: ChildProcess;
+  readonly #exited: Promise<void>;
+  #stderr = "";
+  #pending: { resolve: (message: FromChild) => void; reject: (error: Error) => void } | undefined;
+
+  constructor() {
+    this.#child = fork(childFile, [], {
+      execArgv: childExecArgv(),
+      cwd: packageDir,
+      stdio: ["ignore", "ignore", "pipe", "ipc"],
+    });
+    this.#child.stderr!.on("data", (chunk) => {
+      this.#stderr = (this.#stderr + chunk).slice(-4000);
+    });
+    this.#child.on("message", (message: FromChild) => {
+      const pending = this.#pending;
+      this.#pending = undefined;
+      if (message.type === "error") pending?.reject(new Error(`A fleet process failed: ${message.message}`));
+      else pending?.resolve(message);
+    });
+    this.#exited = new Promise((resolve) =>
+      this.#child.once("exit", (code, signal) => {
+        this.#pending?.reject(new Error(`A fleet process exited (${code ?? signal}):\n${this.#stderr}`));
+        this.#pending = undefined;
+        resolve();
+      }),
+    );
+    this.up = this.#next();
+  }
+
+  ask(message: ToChild): Promise<FromChild> {
+    const reply = this.#next();
+    this.#child.send(message);
+    return reply;
+  }
+
+  async close(): Promise<void> {
+    if (this.#child.exitCode !== null || this.#child.signalCode !== null) return;
+    // A child ends when its IPC channel closes; one that does not in time is killed.
+    this.#child.disconnect();
+    const timer = setTimeout(() => this.#child.kill("SIGKILL"), 5000);
+    await this.#exited;
+    clearTimeout(timer);
+  }
+
+  #next(): Promise<FromChild> {
+    return new Promise((resolve, reject) => {
+      this.#pending = { resolve, reject };
+    });
+  }
+}
+
+/** What the sessions of a `cycle` command measured together. */
+export interface FleetCycleSample {
+  elapsedMs: number;
+  /** Every acquire+release cycle of every session, in milliseconds. */
+  cyclesMs: number[];
+  /** User + system CPU time of the fleet's processes over the loop. */
+  clientCpuMs: number;
+}
+
+/**
+ * A pool of Node processes that run lock sessions, spread over every core as a fleet of application
+ * processes would be (rather than K sessions on one event loop). The processes start once and stay
+ * up between commands, since starting one costs far more than a measurement. Worker threads would be
+ * lighter, but the npm `zookeeper` addon aborts the process as soon as a second thread uses it (it
+ * keeps per-isolate handles in globals).
+ */
+export class Fleet {
+  readonly #members: Member[] = [];
+
+  /**
+   * Starts `size` processes and warms each one up: two sessions of each lock contending for a
+   * moment on a resource of its own under `root`, so that no measurement pays for cold code.
+   *
+   * Call it before this process opens any ZooKeeper client. The npm `zookeeper` client opens its
+   * sockets without close-on-exec, so a child inherits every socket open when it starts; when this
+   * process then closes such a client, the socket lives on in the child, libuv keeps being told it
+   * is readable, and this process spins at full CPU until the child exits.
+   */
+  async start(size: number, connect: string, root: string): Promise<void> {
+    const members = Array.from({ length: size }, () => new Member());
+    this.#members.push(...members);
+    await Promise.all(members.map((member) => member.up));
+    await Promise.all(
+      members.map(async (member, i) => {
+        for (const impl of ["core", "czxid"] as const) {
+          const path = `${root}/warm-up-${i}-${impl}/lock`;
+          await member.ask({ type: "open", connect, impl, kind: "contend", paths: [path, path] });
+          await member.ask({ type: "go", deadlineUs: monotonicUs() + 500_000 });
+        }
+      }),
+    );
+  }
+
+  /**
+   * `sessions` sessions of `impl`, each in its own process, contending for the lock at `path` for
+   * `durationMs`. Holds are recorded on the machine's monotonic clock and merged afterwards: the
+   * overlaps and handoffs are those of the in-process scenario, found from the records.
+   */
+  async contend(
+    connect: string,
+    impl: FleetImpl,
+    path: string,
+    sessions: number,
+    durationMs: number,
+  ): Promise<ContendedSample> {
+    const paths = Array.from({ length: sessions }, () => [path]);
+    const { replies, startUs } = await this.#run(connect, impl, "contend", paths, durationMs);
+    const records = replies.flatMap((reply) => reply.sessions);
+    return {
+      ...fromHolds(records),
+      elapsedMs: (Math.max(...replies.map((r) => r.finishUs)) - startUs) / 1000,
+      ...(impl === "czxid" && { grants: sumCounts(records) }),
+    };
+  }
+
+  /** `paths[i]` are the resources of process i's sessions, one session each, looping acquire+release. */
+  async cycle(connect: string, paths: string[][], durationMs: number): Promise<FleetCycleSample> {
+    const { replies, startUs } = await this.#run(connect, "core", "cycle", paths, durationMs);
+    return {
+      elapsedMs: (Math.max(...replies.map((r) => r.finishUs)) - startUs) / 1000,
+      cyclesMs: replies.flatMap((reply) => reply.sessions.flatMap((s) => s.cyclesMs)),
+      clientCpuMs: replies.reduce((sum, reply) => sum + reply.cpuMs, 0),
+    };
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.#members.splice(0).map((member) => member.close()));
+  }
+
+  async #run(
+    connect: string,
+    impl: FleetImpl,
+    kind: FleetKind,
+    paths: string[][],
+    durationMs: number,
+  ): Promise<{ replies: Done[]; startUs: number }> {
+    if (this.#members.length < paths.length)
+      throw new Error(
+        `The fleet has ${this.#members.length} processes; ${paths.length} are needed (start() it first).`,
+      );
+    const members = this.#members.slice(0, paths.length);
+    await Promise.all(
+      members.map((member, i) => member.ask({ type: "open", connect, impl, kind, paths: paths[i]! })),
+    );
+    const startUs = monotonicUs();
+    const deadlineUs = startUs + durationMs * 1000;
+    const replies = (await Promise.all(
+      members.map((member) => member.ask({ type: "go", deadlineUs })),
+    )) as Done[];
+    return { replies, startUs };
+  }
+}
+
+/**
+ * Overlaps, waits, handoffs and fencing-token order from every session's holds. In grant order (by
+ * the time acquire() resolved), a hold overlaps when it began before an earlier one ended; its
+ * handoff is the time since the latest release() call before it, if that came after its acquire()
+ * call; its token must be above the one granted before it.
+ */
+export function fromHolds(records: readonly SessionRecord[]): Omit<ContendedSample, "elapsedMs"> {
+  const holds = records.flatMap((record, session) =>
+    record.tokens.map((token, i) => ({
+      session,
+      t0: record.holds[3 * i]!,
+      t1: record.holds[3 * i + 1]!,
+      t2: record.holds[3 * i + 2]!,
+      token: BigInt(token),
+    })),
+  );
+  holds.sort((a, b) => a.t1 - b.t1);
+  const releases = holds.map((hold) => hold.t2).sort((a, b) => a - b);
+  let overlaps = 0;
+  let tokenViolations = 0;
+  let heldUntil = Number.NEGATIVE_INFINITY;
+  let released = 0; // index into releases: those before the current hold's grant
+  const waitsMs: number[] = [];
+  const handoffsMs: number[] = [];
+  holds.forEach((hold, i) => {
+    if (hold.t1 < heldUntil) overlaps++;
+    heldUntil = Math.max(heldUntil, hold.t2);
+    if (i > 0 && hold.token <= holds[i - 1]!.token) tokenViolations++;
+    while (released < releases.length && releases[released]! < hold.t1) released++;
+    const lastRelease = released > 0 ? releases[released - 1]! : Number.NEGATIVE_INFINITY;
+    waitsMs.push((hold.t1 - hold.t0) / 1000);
+    if (lastRelease > hold.t0) handoffsMs.push((hold.t1 - lastRelease) / 1000);
+  });
+  const perSession = records.map((record) => record.tokens.length);
+  return { overlaps, tokenViolations, perSession, waitsMs, handoffsMs };
+}
+
+function sumCounts(records: readonly SessionRecord[]): GrantCounts {
+  const total: GrantCounts = { grants: 0, byWatch: 0, statOnPath: 0 };
+  for (const { counts } of records) {
+    if (!counts) continue;
+    total.grants += counts.grants;
+    total.byWatch += counts.byWatch;
+    total.statOnPath += counts.statOnPath;
+  }
+  return total;
+}
