@@ -1,17 +1,27 @@
 import { randomUUID } from "node:crypto";
 import { LockError, LockTimeoutError } from "../errors.js";
 import { nodePrefix, sortContenders } from "../lock-node.js";
-import { createMode, isConnectionCode, rc, ZkCallError } from "../session/zk-client.js";
+import { backoffDelay, pause } from "../session/backoff.js";
+import { createMode, rc, ZkCallError } from "../session/zk-client.js";
 import type { ZkSession } from "../session/zk-session.js";
 import { Attempt } from "./attempt.js";
 import type { BlockerRule } from "./rules.js";
 
 /** What the queue needs from the manager that owns the session and the directories. */
 export interface QueueHost {
-  readonly session: ZkSession;
+  /** The current session; undefined while a manager that owns its clients has none yet. */
+  readonly session: ZkSession | undefined;
+  /** While disconnected: to what, for how long, and why (for the error of a wait that ran out). */
+  describeOutage(): string | undefined;
+  /**
+   * The session after `previous` (or the first one), once there is one; undefined when none will
+   * come by itself (a client given through `init()`), so that acquisitions of an ended session fail.
+   */
+  nextSession(previous: ZkSession | undefined, signal: AbortSignal): Promise<ZkSession> | undefined;
   /** Sends the creates for `dir` and its ancestors unless the manager knows they exist. */
-  ensureDirectory(dir: string, rootDir: string): Promise<void> | undefined;
-  forgetDirectory(dir: string): void;
+  ensureDirectory(session: ZkSession, dir: string, rootDir: string): Promise<void> | undefined;
+  /** Forgets that `dir` and `rootDir` exist: one of them was found missing. */
+  forgetDirectory(dir: string, rootDir: string): void;
   /**
    * Deletes this session's node at `path` (guaranteed deletion, in the background if need be), or
    * the one `path` resolves to. The promise rejects on failure, and the manager also reports it
@@ -56,20 +66,64 @@ export interface Granted {
  * listing that decides; a waiter watches only the node the rule names, and re-lists after every
  * wake-up. Whatever stops the attempt (timeout, signal, end of the session, an error), the node
  * is deleted, including one whose create reply was lost.
+ *
+ * When the session ends under a waiting attempt and the manager opens the next one by itself, the
+ * attempt starts again there, within its timeout, as Curator's lock does: the caller asked for the
+ * lock, not for a session, and its place in the old queue went with the old session's nodes.
  */
 export async function enterQueue(host: QueueHost, request: QueueRequest): Promise<Granted> {
+  const attempt = new Attempt(request.resource, request.signal, request.timeout, () => host.describeOutage());
+  try {
+    let session = host.session;
+    for (;;) {
+      if (session === undefined) {
+        attempt.runOn(undefined);
+        session = await waitForSession(host, undefined, attempt);
+      }
+      attempt.runOn(session.overSignal);
+      try {
+        return await takePlace(host, session, request, attempt);
+      } catch (error) {
+        if (attempt.stopped !== undefined || session.over === undefined) throw error;
+        attempt.runOn(undefined);
+        session = await waitForSession(host, session, attempt, error);
+      }
+    }
+  } finally {
+    attempt.dispose();
+  }
+}
+
+/** The next session, or the error that ended `previous` when none will come by itself. */
+function waitForSession(
+  host: QueueHost,
+  previous: ZkSession | undefined,
+  attempt: Attempt,
+  error?: unknown,
+): Promise<ZkSession> {
+  const next = host.nextSession(previous, attempt.signal);
+  if (next === undefined) throw error;
+  return next;
+}
+
+async function takePlace(
+  host: QueueHost,
+  session: ZkSession,
+  request: QueueRequest,
+  attempt: Attempt,
+): Promise<Granted> {
   const { resource, dir, rule, timeout } = request;
-  const { session } = host;
-  const attempt = new Attempt(resource, request.signal, timeout, session.overSignal);
   const prefix = nodePrefix(randomUUID());
   let name: string | undefined;
   let creating = false;
   try {
     attempt.throwIfStopped();
+    // "Try once" means now: with no connection there is nothing to try.
+    if (timeout === 0 && !session.connected) throw outageError(host, resource);
     let children: string[];
     let pzxid: number;
     creating = true;
-    [name, children, pzxid] = await createNode(host, request, prefix, attempt);
+    [name, children, pzxid] = await createNode(host, session, request, prefix, attempt);
     creating = false;
     for (;;) {
       const contenders = sortContenders(children);
@@ -81,7 +135,11 @@ export async function enterQueue(host: QueueHost, request: QueueRequest): Promis
           { resource },
         );
       const blocker = rule(contenders, index);
-      if (blocker === undefined) return { session, path: `${dir}/${name}`, token: tokenOf(pzxid, resource) };
+      if (blocker === undefined) {
+        // A grant read from a session that ended meanwhile is no hold.
+        attempt.throwIfStopped();
+        return { session, path: `${dir}/${name}`, token: tokenOf(pzxid, resource) };
+      }
       if (timeout === 0) throw new LockTimeoutError(resource, 0);
       await nodeGone(session, `${dir}/${blocker}`, attempt.signal);
       // Re-list: the blocker may have given up rather than been granted; it says nothing of our turn.
@@ -94,10 +152,15 @@ export async function enterQueue(host: QueueHost, request: QueueRequest): Promis
     if (abandoned)
       await session.whileConnected(host.abandon(resource, dir, session, abandoned)).catch(() => {});
     throw reason;
-  } finally {
-    attempt.dispose();
   }
 }
+
+const outageError = (host: QueueHost, resource: string) =>
+  new LockError(
+    "CONNECTION",
+    `Could not try for the lock on "${resource}": ${host.describeOutage() ?? "no connection to ZooKeeper"}.`,
+    { resource },
+  );
 
 // The zxid of the listing that shows a node's turn: at least its creation zxid, and above every
 // zxid of the tenures before it, whose deletions that listing already reflects.
@@ -114,19 +177,23 @@ function tokenOf(pzxid: number, resource: string): bigint {
   return BigInt(pzxid);
 }
 
+// A directory that vanishes again right after being created is being deleted by someone as fast as
+// it is made; more tries would not help.
+const DIRECTORY_TRIES = 3;
+
 /**
  * Creates the attempt's ephemeral sequential node and lists the contenders in the same round trip:
  * ZooKeeper answers a session's requests in order, so the listing already contains it.
  */
 async function createNode(
   host: QueueHost,
-  { dir, rootDir, data }: QueueRequest,
+  session: ZkSession,
+  { resource, dir, rootDir, data }: QueueRequest,
   prefix: string,
   attempt: Attempt,
 ): Promise<[string, string[], number]> {
-  const { session } = host;
-  for (;;) {
-    const directory = host.ensureDirectory(dir, rootDir);
+  for (let retry = 1; ; retry++) {
+    const directory = host.ensureDirectory(session, dir, rootDir);
     const created = session.create(`${dir}/${prefix}`, data, createMode.EPHEMERAL_SEQUENTIAL);
     const listed = session.list(dir);
     const [dirResult, createResult, listResult] = await Promise.allSettled([directory, created, listed]);
@@ -137,14 +204,23 @@ async function createNode(
       return [name, children, stat.pzxid];
     }
     const error = createResult.reason;
-    if (dirResult.status === "rejected" && !isRetryable(dirResult.reason)) throw dirResult.reason;
+    if (dirResult.status === "rejected" && !isRetryable(session, dirResult.reason)) throw dirResult.reason;
     if (!(error instanceof ZkCallError)) throw error;
     if (error.rc === rc.NONODE) {
-      // The directory was reaped (containers vanish when empty): create it again and retry.
-      host.forgetDirectory(dir);
-    } else if (isConnectionCode(error.rc)) {
+      // The directory was reaped (containers vanish when empty), or an operator deleted rootDir that
+      // the manager took as known: create the whole path again and retry, a few times.
+      host.forgetDirectory(dir, rootDir);
+      if (retry >= DIRECTORY_TRIES) {
+        throw new LockError(
+          "ZOOKEEPER",
+          `The lock directory ${dir} was missing again after being created ${retry} times; is something deleting ${rootDir}?`,
+          { resource, cause: error },
+        );
+      }
+      await pause(backoffDelay(retry), attempt.signal);
+    } else if (session.mayRetry(error)) {
       // The create may have succeeded with its reply lost: look for our node before creating another.
-      await session.whenConnected(attempt.signal);
+      await session.pauseBeforeRetry(retry, attempt.signal);
       const path = await findOwn(session, dir, prefix, attempt.signal);
       if (path) {
         const [children, stat] = await session.listRetrying(dir, attempt.signal);
@@ -195,7 +271,7 @@ function nodeGone(session: ZkSession, path: string, signal: AbortSignal): Promis
       (exists) => exists || done(),
       (error) => {
         signal.removeEventListener("abort", onAbort);
-        if (error instanceof ZkCallError && isConnectionCode(error.rc)) {
+        if (session.mayRetry(error)) {
           // Re-list once connected; the loop decides again from fresh children.
           session.whenConnected(signal).then(resolve, reject);
         } else reject(error);
@@ -204,5 +280,5 @@ function nodeGone(session: ZkSession, path: string, signal: AbortSignal): Promis
   });
 }
 
-const isRetryable = (error: unknown) =>
-  error instanceof ZkCallError && (isConnectionCode(error.rc) || error.rc === rc.NONODE);
+const isRetryable = (session: ZkSession, error: unknown) =>
+  session.mayRetry(error) || (error instanceof ZkCallError && error.rc === rc.NONODE);
