@@ -1,5 +1,6 @@
 // Helpers for the fault tests: connected clients, managers with an event log, sessions killed from
 // outside, and the server's view of watches.
+import { type AddressInfo, createServer } from "node:net";
 import { connectZooKeeper, fourLetter, waitFor } from "@zk-dist-lock/testing";
 import type ZooKeeper from "zookeeper";
 import { type LockEvents, ZkLockManager, type ZkLockManagerOptions } from "../../src/index.js";
@@ -83,25 +84,42 @@ export function eventsNamed<K extends keyof LockEvents>(events: EventLog, name: 
  * Ends `client`'s session from outside, as Curator's KillSession does: a second client joins the
  * session with its id and password and closes it, which closes the session on the server.
  */
-export async function killSession(connect: string, client: TestClient): Promise<void> {
+export function killSession(connect: string, client: TestClient): Promise<void> {
+  return killSessionOf(connect, client.zk, () => client.closedWith !== undefined);
+}
+
+/**
+ * {@link killSession} for any client, such as the one a manager made: it resolves once `heard()`
+ * (by default: once `zk` has closed).
+ */
+export async function killSessionOf(connect: string, zk: ZooKeeper, heard?: () => boolean): Promise<void> {
+  let closed = false;
+  const onClose = () => {
+    closed = true;
+  };
+  zk.once("close", onClose);
   // The server moves the session to the intruder and drops the victim's connection. If the victim
   // reconnects before the intruder's close arrives (a loaded machine), the session moves back and
   // survives the close: then join and close again, until the victim hears that it expired.
-  for (let attempt = 1; ; attempt++) {
-    const intruder = await connectClient(connect, client.zk.timeout, {
-      client_id: client.zk.client_id,
-      client_password: client.zk.client_password,
-    });
-    intruder.zk.close();
-    try {
-      await waitFor(() => client.closedWith !== undefined, {
-        timeoutMs: 2 * client.zk.timeout,
-        message: "the victim to hear that its session expired",
+  try {
+    for (let attempt = 1; ; attempt++) {
+      const intruder = await connectClient(connect, zk.timeout, {
+        client_id: zk.client_id,
+        client_password: zk.client_password,
       });
-      return;
-    } catch (error) {
-      if (attempt === 3) throw error;
+      intruder.zk.close();
+      try {
+        await waitFor(heard ?? (() => closed), {
+          timeoutMs: 2 * zk.timeout,
+          message: "the victim to hear that its session expired",
+        });
+        return;
+      } catch (error) {
+        if (attempt === 3) throw error;
+      }
     }
+  } finally {
+    zk.off("close", onClose);
   }
 }
 
@@ -139,4 +157,32 @@ export async function watchesByPath(host: string, port: number): Promise<Map<str
 export function hostAndPort(connect: string): { host: string; port: number } {
   const [host = "127.0.0.1", port = "2181"] = connect.split(",")[0]!.split(":");
   return { host, port: Number(port) };
+}
+
+/** How many requests the server has received (`srvr`): what a client cost it, whatever the clock says. */
+export async function requestsReceived(host: string, port: number): Promise<number> {
+  const answer = await fourLetter(host, port, "srvr");
+  const received = /^Received: (\d+)$/m.exec(answer)?.[1];
+  if (received === undefined) throw new Error(`no Received count in ${answer}`);
+  return Number(received);
+}
+
+/** A port that accepts connections and closes them at once, counting them: ZooKeeper down. */
+export async function refusingPort(): Promise<{
+  connectString: string;
+  connections: () => number;
+  close(): Promise<void>;
+}> {
+  let connections = 0;
+  const server = createServer((socket) => {
+    connections++;
+    socket.destroy();
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    connectString: `127.0.0.1:${port}`,
+    connections: () => connections,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
 }
