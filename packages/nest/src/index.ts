@@ -29,6 +29,7 @@ export {
 export { InjectLockManager } from "./inject-lock-manager.decorator.js";
 export { LockExceptionFilter, type LockExceptionFilterOptions } from "./lock-exception.filter.js";
 export { ZK_LOCK_MODULE_OPTIONS } from "./zk-lock.constants.js";
+export { type ZkLockHealth, ZkLockHealthError, ZkLockHealthIndicator } from "./zk-lock.health.js";
 export { ZkLockModule } from "./zk-lock.module.js";
 export type {
   ZkLockClientOptions,
