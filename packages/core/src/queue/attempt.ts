@@ -17,8 +17,8 @@ export class Attempt {
     private readonly resource: string,
     private readonly userSignal: AbortSignal | undefined,
     timeout: number | undefined,
-    /** What the connection lacks while it is down, to tell a timeout from an outage. */
-    private readonly describeOutage: () => string | undefined,
+    /** Says what the connection lacks while it is down, to tell a timeout from an outage. */
+    private readonly connection: { describeOutage(): string | undefined },
   ) {
     if (userSignal?.aborted) this.#onUserAbort();
     else userSignal?.addEventListener("abort", this.#onUserAbort);
@@ -75,7 +75,7 @@ export class Attempt {
 
   // TIMEOUT means contention: a wait that ran out while ZooKeeper was out of reach is an outage.
   #onTimeout(timeout: number): void {
-    const outage = this.describeOutage();
+    const outage = this.connection.describeOutage();
     this.#stop(
       outage === undefined
         ? new LockTimeoutError(this.resource, timeout)

@@ -72,21 +72,57 @@ export interface Granted {
  * lock, not for a session, and its place in the old queue went with the old session's nodes.
  */
 export async function enterQueue(host: QueueHost, request: QueueRequest): Promise<Granted> {
-  const attempt = new Attempt(request.resource, request.signal, request.timeout, () => host.describeOutage());
+  const { resource, dir, rule, timeout } = request;
+  const attempt = new Attempt(resource, request.signal, timeout, host);
+  let session = host.session;
   try {
-    let session = host.session;
     for (;;) {
       if (session === undefined) {
         attempt.runOn(undefined);
         session = await waitForSession(host, undefined, attempt);
       }
       attempt.runOn(session.overSignal);
+      const prefix = nodePrefix(randomUUID());
+      let name: string | undefined;
+      let creating = false;
       try {
-        return await takePlace(host, session, request, attempt);
+        attempt.throwIfStopped();
+        // "Try once" means now: with no connection there is nothing to try.
+        if (timeout === 0 && !session.connected) throw outageError(host, resource);
+        let children: string[];
+        let pzxid: number;
+        creating = true;
+        [name, children, pzxid] = await createNode(host, session, request, prefix, attempt);
+        creating = false;
+        for (;;) {
+          const contenders = sortContenders(children);
+          const index = contenders.indexOf(name);
+          if (index < 0)
+            throw new LockError(
+              "CONNECTION",
+              `The lock node of "${resource}" disappeared while waiting; the session may have expired.`,
+              { resource },
+            );
+          const blocker = rule(contenders, index);
+          if (blocker === undefined) {
+            // A grant read from a session that ended meanwhile is no hold.
+            attempt.throwIfStopped();
+            return { session, path: `${dir}/${name}`, token: tokenOf(pzxid, resource) };
+          }
+          if (timeout === 0) throw new LockTimeoutError(resource, 0);
+          await nodeGone(session, `${dir}/${blocker}`, attempt.signal);
+          // Re-list: the blocker may have given up rather than been granted; it says nothing of our turn.
+          [children, { pzxid }] = await session.listRetrying(dir, attempt.signal);
+        }
       } catch (error) {
-        if (attempt.stopped !== undefined || session.over === undefined) throw error;
+        const reason = attempt.reason ?? error;
+        // A create in flight may have succeeded on the server: find it by its GUID and delete it.
+        const abandoned = name ? `${dir}/${name}` : creating ? findOwn(session, dir, prefix) : undefined;
+        if (abandoned)
+          await session.whileConnected(host.abandon(resource, dir, session, abandoned)).catch(() => {});
+        if (attempt.stopped !== undefined || session.over === undefined) throw reason;
         attempt.runOn(undefined);
-        session = await waitForSession(host, session, attempt, error);
+        session = await waitForSession(host, session, attempt, reason);
       }
     }
   } finally {
@@ -104,55 +140,6 @@ function waitForSession(
   const next = host.nextSession(previous, attempt.signal);
   if (next === undefined) throw error;
   return next;
-}
-
-async function takePlace(
-  host: QueueHost,
-  session: ZkSession,
-  request: QueueRequest,
-  attempt: Attempt,
-): Promise<Granted> {
-  const { resource, dir, rule, timeout } = request;
-  const prefix = nodePrefix(randomUUID());
-  let name: string | undefined;
-  let creating = false;
-  try {
-    attempt.throwIfStopped();
-    // "Try once" means now: with no connection there is nothing to try.
-    if (timeout === 0 && !session.connected) throw outageError(host, resource);
-    let children: string[];
-    let pzxid: number;
-    creating = true;
-    [name, children, pzxid] = await createNode(host, session, request, prefix, attempt);
-    creating = false;
-    for (;;) {
-      const contenders = sortContenders(children);
-      const index = contenders.indexOf(name);
-      if (index < 0)
-        throw new LockError(
-          "CONNECTION",
-          `The lock node of "${resource}" disappeared while waiting; the session may have expired.`,
-          { resource },
-        );
-      const blocker = rule(contenders, index);
-      if (blocker === undefined) {
-        // A grant read from a session that ended meanwhile is no hold.
-        attempt.throwIfStopped();
-        return { session, path: `${dir}/${name}`, token: tokenOf(pzxid, resource) };
-      }
-      if (timeout === 0) throw new LockTimeoutError(resource, 0);
-      await nodeGone(session, `${dir}/${blocker}`, attempt.signal);
-      // Re-list: the blocker may have given up rather than been granted; it says nothing of our turn.
-      [children, { pzxid }] = await session.listRetrying(dir, attempt.signal);
-    }
-  } catch (error) {
-    const reason = attempt.reason ?? error;
-    // A create in flight may have succeeded on the server: find it by its GUID and delete it.
-    const abandoned = name ? `${dir}/${name}` : creating ? findOwn(session, dir, prefix) : undefined;
-    if (abandoned)
-      await session.whileConnected(host.abandon(resource, dir, session, abandoned)).catch(() => {});
-    throw reason;
-  }
 }
 
 const outageError = (host: QueueHost, resource: string) =>
