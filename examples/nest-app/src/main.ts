@@ -4,8 +4,11 @@ import "reflect-metadata";
 import { NestFactory } from "@nestjs/core";
 import { startZooKeeper } from "@zk-dist-lock/testing";
 import { AppModule } from "./app.module.js";
+import { startTelemetry } from "./telemetry.js";
 
 const demo = process.argv.includes("--demo");
+// First, so that every lock the app takes is measured.
+const telemetry = startTelemetry();
 const zooKeeper = process.env.ZK_CONNECT ? undefined : await startZooKeeper();
 const connect = process.env.ZK_CONNECT ?? (zooKeeper?.connectString as string);
 
@@ -24,6 +27,7 @@ if (demo) {
   console.log(
     `50 concurrent deposits of 1 → statuses ${[...new Set(statuses)].join(",")}, balance ${balance}`,
   );
+  console.log(`locks: ${await telemetry.summary()}`);
   await stop();
 } else {
   console.log(`  curl -X POST '${url}/accounts/acc-1/deposit?amount=5'`);
@@ -35,5 +39,6 @@ if (demo) {
 // app.close() closes the ZooKeeper client ZkLockModule created; the embedded server goes last.
 async function stop() {
   await app.close();
+  await telemetry.stop();
   await zooKeeper?.stop();
 }

@@ -69,5 +69,9 @@ describe("the Nest example app", () => {
       timeout: 60_000,
     });
     expect(stdout).toContain("50 concurrent deposits of 1 → statuses 201, balance 50");
+    // The OpenTelemetry wiring saw every deposit's lock, and the contention among them.
+    const [, acquisitions, waited] = /locks: (\d+) acquisitions, (\d+) waited/.exec(stdout) ?? [];
+    expect(Number(acquisitions)).toBe(50);
+    expect(Number(waited)).toBeGreaterThan(0);
   }, 90_000);
 });

@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.CuratorFrameworkFactory;
 import org.apache.curator.framework.recipes.locks.InterProcessMutex;
@@ -117,6 +118,9 @@ public final class CuratorBench {
       for (int i = 0; i < sessions; i++) clients.add(open(connect));
       AtomicInteger inside = new AtomicInteger();
       AtomicInteger overlaps = new AtomicInteger();
+      // When the last holder called release(): an acquisition that began before it is a handoff.
+      AtomicLong releasedAt = new AtomicLong();
+      List<Long> handoffs = new ArrayList<>();
       int[] counts = new int[sessions];
       List<List<Long>> waits = new ArrayList<>();
       List<Thread> threads = new ArrayList<>();
@@ -135,12 +139,20 @@ public final class CuratorBench {
                     while (System.nanoTime() < deadline) {
                       long t0 = System.nanoTime();
                       mutex.acquire();
-                      own.add((System.nanoTime() - t0) / 1000);
+                      long t1 = System.nanoTime();
+                      own.add((t1 - t0) / 1000);
+                      long released = releasedAt.get();
+                      if (released > t0) {
+                        synchronized (handoffs) {
+                          handoffs.add((t1 - released) / 1000);
+                        }
+                      }
                       // The critical section: anyone else inside now is an overlap.
                       if (inside.incrementAndGet() != 1) overlaps.incrementAndGet();
                       Thread.yield();
                       inside.decrementAndGet();
                       counts[session]++;
+                      releasedAt.set(System.nanoTime());
                       mutex.release();
                     }
                   } catch (Throwable t) {
@@ -162,7 +174,8 @@ public final class CuratorBench {
       for (int i = 0; i < sessions; i++) perSession.append(i == 0 ? "" : ",").append(counts[i]);
       perSession.append(']');
       return "{\"elapsedMs\":" + elapsed / 1e6 + ",\"overlaps\":" + overlaps.get() + ",\"perSession\":"
-          + perSession + ",\"waitsUs\":" + array(flat) + "}";
+          + perSession + ",\"waitsUs\":" + array(flat) + ",\"handoffsUs\":"
+          + array(handoffs.stream().mapToLong(Long::longValue).toArray()) + "}";
     } finally {
       for (CuratorFramework c : clients) c.close();
     }

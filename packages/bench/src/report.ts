@@ -56,6 +56,7 @@ export function buildReport(result: BenchResult): Report {
     row(result, "U uncontended", "cycles/s", (r, i) => r.uncontended[i]?.perSecond),
     row(result, "U uncontended", "p50 ms", (r, i) => r.uncontended[i]?.p50Ms),
     row(result, "U uncontended", "p99 ms", (r, i) => r.uncontended[i]?.p99Ms),
+    row(result, "U uncontended", "CPU µs/cycle", (r, i) => r.uncontended[i]?.cpuUsPerCycle),
     row(result, `M ${result.options.resources} new resources`, "ops/s", (r, i) => r.many[i]?.perSecond),
   ];
   for (const k of result.options.sessions) {
@@ -84,6 +85,18 @@ export function buildReport(result: BenchResult): Report {
         scenario,
         "p99 wait ms",
         c((f) => f.p99WaitMs),
+      ),
+      row(
+        result,
+        scenario,
+        "p50 handoff ms",
+        c((f) => f.p50HandoffMs),
+      ),
+      row(
+        result,
+        scenario,
+        "p99 handoff ms",
+        c((f) => f.p99HandoffMs),
       ),
       row(
         result,
@@ -120,6 +133,7 @@ function targets(result: BenchResult, rows: Row[]): Target[] {
   const list: Target[] = [
     atLeast("U cycles/s ÷ floor", 1.2, find("U", "cycles/s")?.ratios.floor),
     atLeast("U cycles/s ÷ Curator", 1.0, find("U", "cycles/s")?.ratios.curator),
+    atMost("U CPU per cycle ÷ floor", 1.25, find("U", "CPU µs/cycle")?.ratios.floor),
   ];
   for (const k of result.options.sessions.filter((k) => k >= 8)) {
     list.push(
@@ -167,6 +181,13 @@ const integrationPaths: [IntegrationPath, string][] = [
   ["expressMiddleware", "Express `distributedLock()` middleware, called directly (no HTTP)"],
   ["httpBare", "HTTP GET, Express route without a lock (keep-alive)"],
   ["httpLocked", "HTTP GET, same route behind `distributedLock()`"],
+];
+
+type ObservabilityPath = keyof NonNullable<RunResult["observability"]>;
+const observabilityPaths: [ObservabilityPath, string][] = [
+  ["silent", "nobody (no subscriber)"],
+  ["subscribed", "an empty `zk-dist-lock:acquire` subscriber"],
+  ["openTelemetry", "`@zk-dist-lock/opentelemetry` (SDK metrics)"],
 ];
 
 const num = (value: number): string => {
@@ -258,6 +279,32 @@ export function renderMarkdown(result: BenchResult, report: Report, meta: Record
                   " ms",
                 )} p50 over bare HTTP`
               : "",
+        ]),
+      ),
+    );
+  }
+  if (result.runs.some((run) => run.observability)) {
+    const figure = (path: ObservabilityPath, pick: (t: Timing) => number) =>
+      range(result.runs.flatMap((run) => (run.observability ? [pick(run.observability[path])] : [])));
+    // Within each run: this setting's p50 over the silent one's, then ranged over the runs.
+    const cost = (path: ObservabilityPath) =>
+      range(
+        result.runs.flatMap((run) =>
+          run.observability
+            ? [(run.observability[path].p50Ms / run.observability.silent.p50Ms - 1) * 100]
+            : [],
+        ),
+      );
+    out.push("Observability, U cycle on one manager (blocks interleaved):");
+    out.push(
+      table(
+        ["Listening", "cycles/s", "p50 ms", "p99 ms", "p50 overhead vs nobody"],
+        observabilityPaths.map(([path, label]) => [
+          label,
+          formatRange(figure(path, (t) => t.perSecond)),
+          formatRange(figure(path, (t) => t.p50Ms)),
+          formatRange(figure(path, (t) => t.p99Ms)),
+          path === "silent" ? "" : formatRange(cost(path), " %"),
         ]),
       ),
     );

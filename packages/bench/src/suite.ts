@@ -3,6 +3,7 @@ import { curatorContender, curatorUnavailable } from "./scenarios/curator.js";
 import { floorContender, type RawOp, rawOpLatencies } from "./scenarios/floor.js";
 import { type IntegrationSample, measureIntegration } from "./scenarios/integration.js";
 import { type MemorySample, measureMemory } from "./scenarios/memory.js";
+import { measureObservability, type ObservabilitySample } from "./scenarios/observability.js";
 import type { ContendedSample, Contender, CycleSample } from "./scenarios/types.js";
 import { percentile, type Timing, timing } from "./stats.js";
 import { connectClient, removeTree } from "./zk.js";
@@ -27,7 +28,7 @@ export interface BenchOptions {
   rawSamples: number;
   /** Locks held at once for the memory figure; 0 skips it. */
   memoryLocks: number;
-  /** Cycles per integration (Nest, Express) and run; 0 skips them. */
+  /** Cycles per integration (Nest, Express) and per observability setting, each run; 0 skips them. */
   integrationCycles: number;
   /** Whether to run Apache Curator when it is installed. */
   curator: boolean;
@@ -38,6 +39,8 @@ export interface ContendedFigures {
   handoffsPerSecond: number;
   p50WaitMs: number;
   p99WaitMs: number;
+  p50HandoffMs: number;
+  p99HandoffMs: number;
   overlaps: number;
   /** Fewest and most acquisitions of any one session. */
   minPerSession: number;
@@ -48,11 +51,13 @@ type Name = Contender["name"];
 
 /** Everything one run measured. */
 export interface RunResult {
-  uncontended: Partial<Record<Name, Timing>>;
+  /** With the CPU time per cycle of the implementations that run in this process (not Curator). */
+  uncontended: Partial<Record<Name, Timing & { cpuUsPerCycle?: number }>>;
   many: Partial<Record<Name, { perSecond: number }>>;
   contended: Record<string, Partial<Record<Name, ContendedFigures>>>;
   rawOps: Record<RawOp, { p50Ms: number; p99Ms: number }>;
   integration: IntegrationSample | undefined;
+  observability: ObservabilitySample | undefined;
 }
 
 export interface BenchResult {
@@ -95,6 +100,7 @@ export async function runBench(
         contended: {},
         rawOps: summarizeRaw(await rawOpLatencies(admin, `${dir}/raw`, options.rawSamples)),
         integration: undefined,
+        observability: undefined,
       };
       for (const contender of order) {
         const elapsedMs = await contender.many(`${dir}/m-${contender.name}`, options.resources);
@@ -115,6 +121,11 @@ export async function runBench(
         result.integration = await measureIntegration(
           options.connect,
           `${dir}/integration`,
+          options.integrationCycles,
+        );
+        result.observability = await measureObservability(
+          options.connect,
+          `${dir}/observability`,
           options.integrationCycles,
         );
       }
@@ -154,7 +165,10 @@ async function uncontended(
   for (const [contender, blocks] of samples) {
     const latencies = blocks.flatMap((b) => b.latenciesMs);
     const elapsed = blocks.reduce((sum, b) => sum + b.elapsedMs, 0);
-    result[contender.name] = timing(latencies.length, elapsed, latencies);
+    const cpu = blocks.every((b) => b.cpuMs !== undefined)
+      ? { cpuUsPerCycle: (blocks.reduce((sum, b) => sum + b.cpuMs!, 0) * 1000) / latencies.length }
+      : {};
+    result[contender.name] = { ...timing(latencies.length, elapsed, latencies), ...cpu };
   }
   return result;
 }
@@ -165,6 +179,8 @@ function contendedFigures(sample: ContendedSample): ContendedFigures {
     handoffsPerSecond: (handoffs * 1000) / sample.elapsedMs,
     p50WaitMs: percentile(sample.waitsMs, 50),
     p99WaitMs: percentile(sample.waitsMs, 99),
+    p50HandoffMs: percentile(sample.handoffsMs, 50),
+    p99HandoffMs: percentile(sample.handoffsMs, 99),
     overlaps: sample.overlaps,
     minPerSession: Math.min(...sample.perSession),
     maxPerSession: Math.max(...sample.perSession),

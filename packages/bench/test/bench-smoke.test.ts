@@ -40,9 +40,12 @@ describe("pnpm bench, smoke run", () => {
     const [run] = result.runs;
     expect(run?.uncontended.core?.perSecond).toBeGreaterThan(0);
     expect(run?.uncontended.floor?.perSecond).toBeGreaterThan(0);
+    expect(run?.uncontended.core?.cpuUsPerCycle).toBeGreaterThan(0);
+    expect(run?.uncontended.curator?.cpuUsPerCycle).toBeUndefined(); // another process: not measured
     expect(run?.many.core?.perSecond).toBeGreaterThan(0);
     expect(run?.contended[2]?.core?.overlaps).toBe(0);
     expect(run?.contended[2]?.core?.minPerSession).toBeGreaterThan(0);
+    expect(run?.contended[2]?.core?.p50HandoffMs).toBeGreaterThan(0);
     expect(Object.keys(run?.rawOps ?? {})).toEqual([
       "create",
       "get_children",
@@ -53,6 +56,9 @@ describe("pnpm bench, smoke run", () => {
     expect(run?.integration?.nest.perSecond).toBeGreaterThan(0);
     expect(run?.integration?.expressMiddleware.perSecond).toBeGreaterThan(0);
     expect(run?.integration?.httpLocked.perSecond).toBeGreaterThan(0);
+    expect(run?.observability?.subscribed.perSecond).toBeGreaterThan(0);
+    expect(run?.observability?.openTelemetry.perSecond).toBeGreaterThan(0);
+    expect(markdown).toContain("Observability, U cycle");
     expect(result.memory?.count).toBe(50);
     // Reported, not judged: with 50 locks the per-lock heap figure is GC noise and may be negative.
     expect(Number.isFinite(result.memory?.heapPerLock)).toBe(true);
@@ -63,6 +69,7 @@ describe("pnpm bench, smoke run", () => {
     expect(overlaps?.values.core?.max).toBe(0);
     if (curator) {
       expect(run?.contended[2]?.curator?.overlaps).toBe(0);
+      expect(run?.contended[2]?.curator?.p50HandoffMs).toBeGreaterThan(0);
       expect(u?.ratios.curator?.median).toBeGreaterThan(0);
       expect(report.rows.find((row) => row.scenario.startsWith("M"))?.ratios.curator).toBeDefined();
     } else {

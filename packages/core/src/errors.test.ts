@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isLockError, LockError, LockLostError, LockTimeoutError } from "./errors.js";
+import { isLockError, LockError, LockLostError, LockTimeoutError, withResource } from "./errors.js";
 
 describe("errors", () => {
   it("carry code, name, resource and cause", () => {
@@ -16,5 +16,20 @@ describe("errors", () => {
     expect(isLockError(new LockError("ABORTED", "x"))).toBe(true);
     expect(isLockError(new Error("x"))).toBe(false);
     expect(isLockError("LockError")).toBe(false);
+  });
+
+  it("name the resource of the operation they failed, without touching an error shared by others", () => {
+    const cause = new Error("root");
+    const shared = new LockError("CONNECTION", "the ZooKeeper session expired", { cause });
+    const named = withResource(shared, "r") as LockError;
+    expect(named).toBeInstanceOf(LockError);
+    expect(named).toMatchObject({ name: "LockError", code: "CONNECTION", resource: "r", cause });
+    expect(named.message).toBe(shared.message);
+    expect(named.stack).toBe(shared.stack);
+    expect(shared.resource).toBeUndefined();
+    const timeout = new LockTimeoutError("s", 5);
+    expect(withResource(timeout, "r")).toBe(timeout);
+    const other = new Error("x");
+    expect(withResource(other, "r")).toBe(other);
   });
 });

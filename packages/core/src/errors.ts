@@ -69,6 +69,20 @@ export class LockInvalidArgumentError extends LockError {
   }
 }
 
+/**
+ * `error` as an error about `resource`: a {@link LockError} that names no resource (a session-wide
+ * one, such as the end of the session, reaches every waiter) comes back as a copy that does; any
+ * other error comes back as it is.
+ */
+export function withResource(error: unknown, resource: string): unknown {
+  if (!(error instanceof LockError) || error.resource !== undefined) return error;
+  // A copy of every own property (message, stack, cause, code, and a ZooKeeper result code) with the
+  // same prototype: the same class, and the original stays untouched for the others it reached.
+  const copy = Object.create(Object.getPrototypeOf(error), Object.getOwnPropertyDescriptors(error));
+  Object.defineProperty(copy, "resource", { value: resource, enumerable: true });
+  return copy;
+}
+
 const lockErrorNames = new Set([
   "LockError",
   "LockTimeoutError",

@@ -18,6 +18,14 @@
  */
 export { digestAcl, digestAuth, Perms } from "./acl.js";
 export {
+  type AcquireContext,
+  type CleanupFailedMessage,
+  channelNames,
+  type HoldMessage,
+  type LostMessage,
+  type Recipe,
+} from "./channels.js";
+export {
   isLockError,
   LockError,
   type LockErrorCode,

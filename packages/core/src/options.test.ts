@@ -34,6 +34,11 @@ describe("resolveLockOptions", () => {
     },
   );
 
+  it.each(["rootDir", "acquireTimeout", "label"])("refuses a null %s, also over a default", (name) => {
+    expect(() => resolveLockOptions({ [name]: null })).toThrow(LockInvalidArgumentError);
+    expect(() => resolveLockOptions({ [name]: null }, { rootDir: "/app" })).toThrow(new RegExp(name));
+  });
+
   it.each([null, "opts", 3])("refuses options %j", (options) => {
     expect(() => resolveLockOptions(options)).toThrow(/must be an object/);
   });
@@ -53,5 +58,11 @@ describe("validateAcquireOptions", () => {
   it("refuses a signal that is not an AbortSignal and a negative timeout", () => {
     expect(() => validateAcquireOptions({ signal: {} })).toThrow(/AbortSignal/);
     expect(() => validateAcquireOptions({ timeout: -5 })).toThrow(/timeout must be/);
+  });
+
+  it("refuses null options, a null signal and a null timeout", () => {
+    expect(() => validateAcquireOptions(null)).toThrow(/acquire\(\) options must be an object/);
+    expect(() => validateAcquireOptions({ signal: null })).toThrow(/AbortSignal/);
+    expect(() => validateAcquireOptions({ timeout: null })).toThrow(/timeout must be/);
   });
 });

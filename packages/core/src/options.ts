@@ -30,13 +30,23 @@ export interface ResolvedLockOptions {
   label: string | undefined;
 }
 
-export function resolveLockOptions(options: unknown, defaults: LockOptions = {}): ResolvedLockOptions {
-  if (options !== undefined && (typeof options !== "object" || options === null)) {
-    throw new LockInvalidArgumentError(`Lock options must be an object; got ${describe(options)}.`);
+/**
+ * The options object of a call, `{}` when left out. Anything else, `null` included, is refused:
+ * `null` is not "no options", as no option is ever `null` (only `undefined` means "not given").
+ */
+export function optionsObject(options: unknown, what: string): object {
+  if (options === undefined) return {};
+  if (typeof options !== "object" || options === null) {
+    throw new LockInvalidArgumentError(`${what} must be an object; got ${describe(options)}.`);
   }
-  // An option given as undefined means "not given": it must not hide the manager's default.
+  return options;
+}
+
+export function resolveLockOptions(options: unknown, defaults: LockOptions = {}): ResolvedLockOptions {
+  // An option given as undefined means "not given": it must not hide the manager's default. `null`
+  // is given, and refused by the option's own check (a `null` rootDir is not a path).
   const given: LockOptions = { ...defaults };
-  for (const [name, value] of Object.entries(options ?? {})) {
+  for (const [name, value] of Object.entries(optionsObject(options, "Lock options"))) {
     if (value !== undefined) (given as Record<string, unknown>)[name] = value;
   }
   const label = given.label;
@@ -44,7 +54,7 @@ export function resolveLockOptions(options: unknown, defaults: LockOptions = {})
     throw new LockInvalidArgumentError(`label must be a string of at most ${MAX_LABEL_LENGTH} characters.`);
   }
   return {
-    rootDir: validateRootDir(given.rootDir ?? DEFAULT_ROOT_DIR),
+    rootDir: validateRootDir(given.rootDir === undefined ? DEFAULT_ROOT_DIR : given.rootDir),
     acquireTimeout: validateTimeout(given.acquireTimeout, "acquireTimeout"),
     label,
   };
@@ -63,10 +73,7 @@ export function validateTimeout(value: unknown, name: string): number | undefine
 
 export function validateAcquireOptions(options: unknown): AcquireOptions {
   if (options === undefined) return {};
-  if (typeof options !== "object" || options === null) {
-    throw new LockInvalidArgumentError(`acquire() options must be an object; got ${describe(options)}.`);
-  }
-  const { signal, timeout } = options as AcquireOptions;
+  const { signal, timeout } = optionsObject(options, "acquire() options") as AcquireOptions;
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     throw new LockInvalidArgumentError(`signal must be an AbortSignal; got ${describe(signal)}.`);
   }

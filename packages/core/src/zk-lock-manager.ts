@@ -1,11 +1,20 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { EventEmitter } from "node:events";
 import type ZooKeeper from "zookeeper";
-import { LockError, LockInvalidArgumentError, LockLostError } from "./errors.js";
+import {
+  cleanupFailedChannel,
+  type HoldMessage,
+  lostChannel,
+  reconnectChannel,
+  releaseChannel,
+  suspendChannel,
+} from "./channels.js";
+import { LockError, LockInvalidArgumentError, LockLostError, withResource } from "./errors.js";
 import { type OwnerInfo, parseOwner, sortContenders } from "./lock-node.js";
 import {
   type AcquireOptions,
   type LockOptions,
+  optionsObject,
   type ResolvedLockOptions,
   resolveConnectOptions,
   resolveLockOptions,
@@ -71,9 +80,14 @@ export interface LockEvent {
   token: bigint;
 }
 
-/** The events of a {@link ZkLockManager}, with wait and hold durations in milliseconds. */
+/**
+ * The events of a {@link ZkLockManager}, with wait and hold durations in milliseconds. A hold ends
+ * with exactly one of `released` (by `release()`) and `lost`: releasing a lost hold afterwards
+ * emits nothing more.
+ */
 export interface LockEvents {
   acquired: [LockEvent & { waitMs: number }];
+  /** `release()` ended a hold that was not lost. */
   released: [LockEvent & { holdMs: number }];
   /** The connection dropped; the hold stands while the session lives. */
   suspended: [LockEvent];
@@ -88,7 +102,7 @@ export interface LockEvents {
 /** What `withLock()` hands its function. */
 export interface LockContext {
   token: bigint;
-  /** Aborts when the hold is lost. */
+  /** Aborts when the hold is lost, and when it is released (see `ZkLock.signal`). */
   signal: AbortSignal;
   lock: ZkLock;
 }
@@ -149,9 +163,12 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
   readonly #pendingDirectories = new Map<string, Promise<void>>();
   readonly #host: LockHost;
 
-  constructor(options: ZkLockManagerOptions = {}) {
+  constructor(options?: ZkLockManagerOptions) {
     super();
-    const { acl, auth, ...defaults } = options;
+    const { acl, auth, ...defaults } = optionsObject(
+      options,
+      "ZkLockManager options",
+    ) as ZkLockManagerOptions;
     resolveLockOptions(defaults);
     if (acl !== undefined && (!Array.isArray(acl) || acl.length === 0 || !acl.every(isAcl))) {
       throw new LockInvalidArgumentError("acl must be a non-empty array of { perms, scheme, auth } entries.");
@@ -179,9 +196,13 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
         this.#holds.add(lock);
         if (this.listenerCount("acquired") > 0) this.emit("acquired", { ...eventOf(lock), waitMs });
       },
-      holdEnded: (lock, holdMs) => {
+      holdEnded: (lock, { path, token, lost }, holdMs) => {
         this.#holds.delete(lock);
-        if (this.listenerCount("released") > 0) this.emit("released", { ...eventOf(lock), holdMs });
+        // A lost hold ended with its loss (the `lost` event and channel); its release ends nothing more.
+        if (lost) return;
+        const ended = { resource: lock.resource, path, token };
+        if (this.listenerCount("released") > 0) this.emit("released", { ...ended, holdMs });
+        if (releaseChannel.hasSubscribers) releaseChannel.publish(holdMessage(ended, holdMs));
       },
       abandon: (resource, dir, session, path) => this.#abandon(resource, dir, session, path),
     };
@@ -333,14 +354,17 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
    */
   createLock(resource: string, options?: LockOptions): ZkLock {
     const [path, resolved] = this.#locate(resource, options);
-    if (!this.#connection.ownsClients) this.#requireSession();
+    if (!this.#connection.ownsClients) this.#requireSession(resource);
     return new ZkLock(this.#host, resource, path, resolved);
   }
 
   /**
    * Runs `fn` holding the lock and releases it however `fn` ends. Inside `fn` (and everything it
-   * calls), `withLock` on the same resource joins the hold instead of waiting for itself;
-   * concurrent, unrelated calls queue in arrival order.
+   * calls, also concurrently), `withLock` on the same resource joins the hold instead of waiting
+   * for itself, as long as the hold lasts: it counts up at once (or fails with the `LOST` error of
+   * a lost hold, or `ABORTED` for a signal that already aborted). A call that runs after the hold
+   * was released, from a timer `fn` left behind, is a call of its own. Concurrent, unrelated calls
+   * queue in arrival order, each on its own terms.
    *
    * @example
    * ```ts
@@ -356,10 +380,11 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
   ): Promise<T> {
     if (typeof fn !== "function")
       throw new LockInvalidArgumentError(`withLock() needs a function; got ${describe(fn)}.`, resource);
-    const { signal, timeout, ...lockOptions } = options ?? {};
+    const { signal, timeout, ...lockOptions } = optionsObject(options, "withLock() options") as LockOptions &
+      AcquireOptions;
     const [path, resolved] = this.#locate(resource, lockOptions);
     const held = this.#chain.getStore();
-    const joined = held?.get(path);
+    const joined = heldIn(held, path);
     const lock = joined ?? new ZkLock(this.#host, resource, path, resolved);
     const token = await lock.acquire({ signal, timeout });
     try {
@@ -378,9 +403,13 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
     }
   }
 
-  /** The lock on `resource` that the current async call chain holds through `withLock()`, if any. */
+  /**
+   * The lock on `resource` that the current async call chain holds through `withLock()`, if any:
+   * undefined once that hold was released, also in a callback `fn` left behind. A hold that was
+   * lost is still returned until its `withLock()` ends (its `state` is `"lost"`).
+   */
   current(resource: string, options?: LockOptions): ZkLock | undefined {
-    return this.#chain.getStore()?.get(this.#locate(resource, options)[0]);
+    return heldIn(this.#chain.getStore(), this.#locate(resource, options)[0]);
   }
 
   /**
@@ -388,39 +417,57 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
    * connection it waits for one, up to `timeout`, then fails with `CONNECTION`.
    */
   async inspect(resource: string, options?: LockOptions & CallOptions): Promise<LockInspection> {
-    const { signal, timeout, ...lockOptions } = options ?? {};
+    const { signal, timeout, ...lockOptions } = optionsObject(options, "inspect() options") as LockOptions &
+      CallOptions;
     const [path] = this.#locate(resource, lockOptions);
-    return this.#withDeadline(`inspect("${resource}")`, { signal, timeout }, async (session, deadline) => {
-      let children: string[] = [];
-      try {
-        [children] = await session.listRetrying(path, deadline);
-      } catch (error) {
-        if (!(error instanceof ZkCallError && error.rc === rc.NONODE)) throw error;
-      }
-      const read = async (node: string): Promise<Participant | undefined> => {
-        try {
-          const [stat, data] = await session.read(`${path}/${node}`, deadline);
-          return {
-            node,
-            sessionId: stat.ephemeralOwner,
-            createdAt: new Date(stat.ctime),
-            owner: parseOwner(data),
-          };
-        } catch (error) {
-          if (error instanceof ZkCallError && error.rc === rc.NONODE) return undefined; // left meanwhile
-          throw error;
-        }
-      };
-      const participants = (await Promise.all(sortContenders(children).map(read))).filter(
-        (p) => p !== undefined,
+    try {
+      return await this.#withDeadline(`inspect("${resource}")`, { signal, timeout }, (session, deadline) =>
+        this.#inspect(session, deadline, resource, path),
       );
-      return { resource, path, holder: participants[0], waiters: participants.slice(1) };
-    });
+    } catch (error) {
+      throw withResource(error, resource);
+    }
+  }
+
+  async #inspect(
+    session: ZkSession,
+    deadline: AbortSignal,
+    resource: string,
+    path: string,
+  ): Promise<LockInspection> {
+    let children: string[] = [];
+    try {
+      [children] = await session.listRetrying(path, deadline);
+    } catch (error) {
+      if (!(error instanceof ZkCallError && error.rc === rc.NONODE)) throw error;
+    }
+    const read = async (node: string): Promise<Participant | undefined> => {
+      try {
+        const [stat, data] = await session.read(`${path}/${node}`, deadline);
+        return {
+          node,
+          sessionId: stat.ephemeralOwner,
+          createdAt: new Date(stat.ctime),
+          owner: parseOwner(data),
+        };
+      } catch (error) {
+        if (error instanceof ZkCallError && error.rc === rc.NONODE) return undefined; // left meanwhile
+        throw error;
+      }
+    };
+    const participants = (await Promise.all(sortContenders(children).map(read))).filter(
+      (p) => p !== undefined,
+    );
+    return { resource, path, holder: participants[0], waiters: participants.slice(1) };
   }
 
   /** The resources that have a directory under `rootDir` now, decoded; waits for a connection as `inspect()` does. */
   async resources(options?: Pick<LockOptions, "rootDir"> & CallOptions): Promise<string[]> {
-    const { signal, timeout, ...lockOptions } = options ?? {};
+    const { signal, timeout, ...lockOptions } = optionsObject(options, "resources() options") as Pick<
+      LockOptions,
+      "rootDir"
+    > &
+      CallOptions;
     const { rootDir } = resolveLockOptions(lockOptions, this.#defaults);
     return this.#withDeadline("resources()", { signal, timeout }, async (session, deadline) => {
       try {
@@ -447,7 +494,7 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
     );
   }
 
-  #requireSession(): ZkSession {
+  #requireSession(resource?: string): ZkSession {
     const session = this.#closed ? undefined : this.#connection.session;
     if (session) return session;
     throw new LockError(
@@ -457,6 +504,7 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
         : this.#connection.ownsClients
           ? `No ZooKeeper session yet: ${this.#connection.describeOutage()}.`
           : "Call init(zkClient) on the ZkLockManager before using it.",
+      { resource },
     );
   }
 
@@ -475,7 +523,7 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
   async #withDeadline<T>(
     what: string,
     options: CallOptions,
-    work: (session: ZkSession, deadline: AbortSignal | undefined) => Promise<T>,
+    work: (session: ZkSession, deadline: AbortSignal) => Promise<T>,
   ): Promise<T> {
     const { signal, timeout } = validateAcquireOptions(options);
     const controller = new AbortController();
@@ -528,8 +576,12 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
 
   #locate(resource: string, options: LockOptions | undefined): [string, ResolvedLockOptions] {
     const name = encodeResource(resource);
-    const resolved = resolveLockOptions(options, this.#defaults);
-    return [`${resolved.rootDir}/${name}`, resolved];
+    try {
+      const resolved = resolveLockOptions(options, this.#defaults);
+      return [`${resolved.rootDir}/${name}`, resolved];
+    } catch (error) {
+      throw withResource(error, resource);
+    }
   }
 
   #connectionChanged(change: "suspended" | "reconnected" | { lost: string }): void {
@@ -537,12 +589,15 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
       if (lock.state === "lost") continue;
       const event = eventOf(lock);
       if (typeof change === "string") {
-        lock.connectionChanged(change);
+        const holdMs = lock.connectionChanged(change);
         this.emit(change, event);
+        const channel = change === "suspended" ? suspendChannel : reconnectChannel;
+        if (channel.hasSubscribers) channel.publish(holdMessage(event, holdMs));
       } else {
         const error = new LockLostError(lock.resource, change.lost);
         const holdMs = lock.connectionChanged(error);
         this.emit("lost", { ...event, holdMs, error });
+        if (lostChannel.hasSubscribers) lostChannel.publish({ ...holdMessage(event, holdMs), error });
       }
     }
   }
@@ -609,8 +664,12 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
       node = found;
       return session.deleteEventually(found);
     });
-    // Nodes of a session that is over went with it.
-    deletion.catch((error) => session.over || this.emit("cleanupFailed", { resource, path: node, error }));
+    deletion.catch((error) => {
+      // Nodes of a session that is over went with it.
+      if (session.over) return;
+      this.emit("cleanupFailed", { resource, path: node, error });
+      if (cleanupFailedChannel.hasSubscribers) cleanupFailedChannel.publish({ resource, path: node, error });
+    });
     const done = deletion.then(() => {});
     // Callers may leave it unawaited (a lost hold, or whileConnected() returning at once while
     // disconnected): the failure is reported as cleanupFailed, so it must not crash the process as
@@ -619,6 +678,12 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
     return done;
   }
 }
+
+/** The chain's lock on the directory `path`, unless its hold already ended. */
+const heldIn = (chain: ReadonlyMap<string, ZkLock> | undefined, path: string): ZkLock | undefined => {
+  const lock = chain?.get(path);
+  return lock !== undefined && lock.holdCount > 0 ? lock : undefined;
+};
 
 const eventOf = (lock: ZkLock): LockEvent => ({
   resource: lock.resource,
@@ -639,6 +704,13 @@ const isClosed = (client: ZooKeeperClient | undefined) => client !== undefined &
 /** The caller's abort, as the `ABORTED` LockError the rest of the API uses. */
 const abortReason = (signal: AbortSignal | undefined, what: string) =>
   new LockError("ABORTED", `Stopped ${what}.`, { cause: signal?.reason });
+
+const holdMessage = (event: LockEvent, holdMs: number): HoldMessage => ({
+  ...event,
+  recipe: "lock",
+  mode: "exclusive",
+  holdMs,
+});
 
 const isAcl = (entry: unknown): entry is ZkAcl => {
   const { perms, scheme, auth } = (entry ?? {}) as Partial<ZkAcl>;

@@ -46,7 +46,7 @@ describe("ACLs on the nodes the manager creates", () => {
       .createLock("guarded", { rootDir })
       .acquire({ timeout: 0 })
       .catch((e) => e);
-    expect(refused).toMatchObject({ code: "ZOOKEEPER" });
+    expect(refused).toMatchObject({ code: "ZOOKEEPER", resource: "guarded" });
     expect((refused as Error).message).toMatch(/not authenticated|NOAUTH|-102/i);
 
     // Reading stays open to everyone, as the ACL says: operators can inspect.

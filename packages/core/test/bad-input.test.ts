@@ -26,7 +26,14 @@ describe("bad input gets a typed error and creates nothing", () => {
       "a non-numeric acquireTimeout",
       () => zk.manager.createLock("r", { rootDir, acquireTimeout: "2s" as unknown as number }),
     ],
+    ["a null rootDir", () => zk.manager.createLock("r", { rootDir: null as unknown as string })],
+    ["a null label", () => zk.manager.createLock("r", { rootDir, label: null as unknown as string })],
+    ["a null acquireTimeout", () => zk.manager.createLock("r", { rootDir, acquireTimeout: null as never })],
+    ["null lock options", () => zk.manager.createLock("r", null as never)],
     ["a manager default that is invalid", () => new ZkLockManager({ rootDir: "/zookeeper" })],
+    ["a null manager default rootDir", () => new ZkLockManager({ rootDir: null as unknown as string })],
+    ["null manager options", () => new ZkLockManager(null as never)],
+    ["a null ACL", () => new ZkLockManager({ acl: null as never })],
     ["an ACL that is not a list of entries", () => new ZkLockManager({ acl: [{ perms: 31 }] as never })],
     ["init() with something that is not a client", () => new ZkLockManager().init({ connect: "x" } as never)],
   ])("synchronously refuses %s", (_, act) => {
@@ -44,7 +51,16 @@ describe("bad input gets a typed error and creates nothing", () => {
     await expect(lock.acquire({ timeout: -5 })).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
     await expect(lock.acquire({ signal: "stop" as never })).rejects.toMatchObject({
       code: "INVALID_ARGUMENT",
+      resource: "r",
     });
+    for (const options of [null, { signal: null }, { timeout: null }]) {
+      await expect(lock.acquire(options as never)).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+    }
+    for (const options of [null, { rootDir: null }, { rootDir, timeout: null }, { rootDir, signal: null }]) {
+      await expect(zk.manager.withLock("r", () => {}, options as never)).rejects.toMatchObject({
+        code: "INVALID_ARGUMENT",
+      });
+    }
     await expect(zk.manager.withLock("r", "fn" as never, { rootDir })).rejects.toMatchObject({
       code: "INVALID_ARGUMENT",
     });

@@ -72,6 +72,7 @@ describe("session faults", () => {
     );
     expect(isLockError(failure, "CONNECTION"), String(failure)).toBe(true);
     expect(String((failure as Error).message)).toMatch(/expired/);
+    expect(failure).toMatchObject({ resource });
     // Its client came through init(): the manager cannot open a new session, and says what to do.
     expect(String((failure as Error).message)).toMatch(/create a new client and call init\(\) with it/);
     expect(zombie.manager.connectionState).toBe("expired");
@@ -86,6 +87,9 @@ describe("session faults", () => {
     expect(inspection.holder?.node).toBe(nextLock.nodePath?.split("/").pop());
     expect(inspection.waiters).toEqual([]);
     expect(eventsNamed(zombie.events, "cleanupFailed")).toEqual([]);
+    // The hold ended with its loss: the release after it is no second ending.
+    expect(eventsNamed(zombie.events, "released")).toEqual([]);
+    expect(lock.signal.reason).toBe(lost!.error);
     await nextLock.release();
   });
 

@@ -1,7 +1,13 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import ZooKeeper from "zookeeper";
-import { isLockError, type LockOptions, LockTimeoutError, ZkLockManager } from "../src/index.js";
-import { children, openManager, uniqueRoot } from "./support/client.js";
+import {
+  isLockError,
+  type LockEvent,
+  type LockOptions,
+  LockTimeoutError,
+  ZkLockManager,
+} from "../src/index.js";
+import { children, openManager, uniqueRoot, waitUntilWaiting } from "./support/client.js";
 
 const connect = inject("zkConnect");
 let a: Awaited<ReturnType<typeof openManager>>;
@@ -160,6 +166,7 @@ describe("giving up", () => {
       .catch((e) => e);
     expect(isLockError(error, "CONNECTION")).toBe(true);
     expect((error as Error).message).toMatch(/init\(\)/);
+    expect(error).toMatchObject({ resource: "r" });
     await own.manager.close();
   });
 
@@ -174,6 +181,7 @@ describe("giving up", () => {
     const error = await waiting.catch((e: unknown) => e);
     expect(isLockError(error, "NOT_INITIALIZED")).toBe(true);
     expect((error as Error).message).toMatch(/closed/);
+    expect(error).toMatchObject({ resource: "r" });
     expect(await children(own.client, holder.path)).toHaveLength(1);
     own.client.close();
     await holder.release();
@@ -224,14 +232,45 @@ describe("handles", () => {
     expect(await children(a.client, path)).toEqual([]);
   });
 
-  it("abort their signal once released", async () => {
+  it("abort their signal once released, with a reason that says so", async () => {
     const lock = a.manager.createLock("r", { rootDir: uniqueRoot() });
+    expect(lock.signal.reason).toMatchObject({ code: "NOT_HELD", message: 'The lock on "r" is not held.' });
     await lock.acquire();
     const { signal } = lock;
     expect(signal.aborted).toBe(false);
     await lock.release();
     expect(signal.aborted).toBe(true);
-    expect(signal.reason).toMatchObject({ code: "NOT_HELD" });
+    const released = { code: "NOT_HELD", resource: "r", message: 'The lock on "r" was released.' };
+    expect(signal.reason).toMatchObject(released);
+    // Read after the release, it says the same.
+    expect(lock.signal.reason).toMatchObject(released);
+  });
+
+  it("keep the error of a failed acquire() as the cause of the release() after it", async () => {
+    const rootDir = uniqueRoot();
+    const holder = b.manager.createLock("r", { rootDir });
+    await holder.acquire();
+    const lock = a.manager.createLock("r", { rootDir });
+    // The shape many copy: the release in `finally` also runs when acquire() failed.
+    const error = await (async () => {
+      try {
+        await lock.acquire({ timeout: 50 });
+      } finally {
+        await lock.release();
+      }
+    })().catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "NOT_HELD", resource: "r" });
+    expect((error as Error).cause).toBeInstanceOf(LockTimeoutError);
+    expect((error as Error).message).toBe(
+      'release() without a hold on "r"; the last acquire() on it failed: Timed out after 50 ms waiting for the lock on "r".',
+    );
+    await holder.release();
+    // Once the handle has held, an unmatched release() has no failure to tell of.
+    await lock.acquire();
+    await lock.release();
+    const unmatched = await lock.release().catch((e: unknown) => e);
+    expect(unmatched).toMatchObject({ message: 'release() without a hold on "r".' });
+    expect((unmatched as Error).cause).toBeUndefined();
   });
 });
 
@@ -256,19 +295,26 @@ describe("withLock", () => {
 });
 
 describe("observability", () => {
-  it("emits acquired and released with wait and hold durations", async () => {
+  it("emits acquired and released with wait and hold durations, and the hold's node and token", async () => {
     const rootDir = uniqueRoot();
     const seen: string[] = [];
-    const onAcquired = (e: { resource: string; waitMs: number; token: bigint }) => {
-      if (e.resource === "observed") seen.push(`acquired ${e.waitMs >= 0} ${e.token > 0n}`);
+    let hold = "";
+    const onAcquired = (e: LockEvent & { waitMs: number }) => {
+      if (e.resource === "observed") seen.push(`acquired ${e.waitMs >= 0} ${e.path} ${e.token}`);
     };
-    const onReleased = (e: { resource: string; holdMs: number }) => {
-      if (e.resource === "observed") seen.push(`released ${e.holdMs >= 0}`);
+    const onReleased = (e: LockEvent & { holdMs: number }) => {
+      if (e.resource === "observed") seen.push(`released ${e.holdMs >= 0} ${e.path} ${e.token}`);
     };
     a.manager.on("acquired", onAcquired).on("released", onReleased);
-    await a.manager.withLock("observed", () => {}, { rootDir });
+    await a.manager.withLock(
+      "observed",
+      ({ lock, token }) => {
+        hold = `${lock.nodePath} ${token}`;
+      },
+      { rootDir },
+    );
     a.manager.off("acquired", onAcquired).off("released", onReleased);
-    expect(seen).toEqual(["acquired true true", "released true"]);
+    expect(seen).toEqual([`acquired true ${hold}`, `released true ${hold}`]);
   });
 
   it("inspects who holds and who waits, in order, with their owner information", async () => {
@@ -301,17 +347,3 @@ describe("observability", () => {
     });
   });
 });
-
-/** Resolves once `count` contenders wait behind the holder of `resource`. */
-export async function waitUntilWaiting(
-  manager: ZkLockManager,
-  resource: string,
-  rootDir: string,
-  count: number,
-) {
-  const deadline = Date.now() + 10_000;
-  while ((await manager.inspect(resource, { rootDir })).waiters.length < count) {
-    if (Date.now() > deadline) throw new Error(`fewer than ${count} waiters on ${resource} after 10 s`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}

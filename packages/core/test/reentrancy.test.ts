@@ -86,4 +86,48 @@ describe("re-entrancy by async call chain", () => {
     await zk.manager.withLock("r", () => {}, { rootDir });
     expect(zk.manager.current("r", { rootDir })).toBeUndefined();
   });
+
+  it("ends with the release, also for callbacks the function left behind: they take holds of their own", async () => {
+    const rootDir = uniqueRoot();
+    const { manager } = zk;
+    let inside = 0;
+    let overlaps = 0;
+    const late: Promise<{ current: unknown; joined: boolean }>[] = [];
+    const outer = await manager.withLock(
+      "r",
+      ({ lock }) => {
+        // Two timers of this chain that fire after the hold was released.
+        for (let i = 0; i < 2; i++) {
+          late.push(
+            new Promise((resolve, reject) =>
+              setTimeout(() => {
+                const current = manager.current("r", { rootDir });
+                manager
+                  .withLock(
+                    "r",
+                    async ({ lock: own }) => {
+                      if (++inside > 1) overlaps++;
+                      await new Promise((done) => setTimeout(done, 10));
+                      inside--;
+                      return { current, joined: own === lock };
+                    },
+                    { rootDir },
+                  )
+                  .then(resolve, reject);
+              }, 20),
+            ),
+          );
+        }
+        return lock;
+      },
+      { rootDir },
+    );
+    expect(outer.holdCount).toBe(0);
+    expect(await Promise.all(late)).toEqual([
+      { current: undefined, joined: false },
+      { current: undefined, joined: false },
+    ]);
+    expect(overlaps).toBe(0);
+    expect(await children(zk.client, `${rootDir}/r`)).toEqual([]);
+  });
 });

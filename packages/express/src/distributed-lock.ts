@@ -6,7 +6,8 @@ import {
   ZkLockManager,
 } from "@zk-dist-lock/core";
 import type { NextFunction, Request, RequestHandler, Response } from "express";
-import type { RouteLock } from "./route-lock.js";
+import { RouteHold } from "./route-hold.js";
+import { ClientClosedError } from "./route-lock.js";
 
 /** The route parameters of a request, as Express types them by default. */
 type DefaultParams = Request["params"];
@@ -36,26 +37,38 @@ export interface DistributedLockOptions<P = DefaultParams> {
   /** Parent path of the lock directories. Default: the manager's `rootDir` (`"/locks"`). */
   rootDir?: string;
   /**
-   * Answers a request whose wait timed out. Default: `423 Locked` with an empty text body. Errors
-   * it throws or rejects with go to `next(err)`.
+   * Answers a request whose wait timed out. Default: `res.sendStatus(423)`, which answers
+   * `423` with the text body `Locked`. Errors it throws or rejects with go to `next(err)`.
    */
   onLocked?: OnLocked<P>;
+  /**
+   * Opt-in bound, in milliseconds, on how long one request holds the lock. A hold that lasts that
+   * long (the handler has neither ended the response nor called `release()`) is released by the
+   * middleware: `getLock(res).signal` aborts with a `LockLostError`, and a process warning with
+   * code `ZK_DIST_LOCK_MAX_HOLD` names the route. The handler may still be running then, so another
+   * request can enter: set it only where the handler's writes are fenced with the token. Default:
+   * no bound; the hold lasts until the response ends or `release()`.
+   */
+  maxHold?: number;
 }
 
 /**
- * A request handler that holds a distributed lock on `key` while the rest of the route runs, and
- * releases it exactly once when the response has finished or the connection has closed, whichever
- * comes first. The handler finds the fencing token and the lost-lock signal on `res.locals.lock`
- * (see `getLock(res)`). A `withLock()` on the same manager and resource inside the handler, or a
- * Nest `@DistributedLock()` method it calls, joins the hold instead of waiting for it.
+ * A request handler that holds a distributed lock on `key` while the rest of the route works on the
+ * response, and releases it exactly once: when the response has been ended (also after its client
+ * left: the handler is still at work then), when the handler calls `getLock(res).release()`, or
+ * after the opt-in `maxHold`. The handler finds the fencing token, the lost-lock `signal` and the
+ * `clientSignal` (the client closed the connection) on `res.locals.lock` (see `getLock(res)`). A
+ * `withLock()` on the same manager and resource inside the handler, or a Nest `@DistributedLock()`
+ * method it calls, joins the hold instead of waiting for it.
  *
  * Name the route's parameters (`distributedLock<{ id: string }>(…)`) to type `req.params` in the key
  * function and in the handlers after the middleware.
  *
- * A wait that times out is answered by `onLocked` (default `423 Locked`); a client that goes away
- * while waiting stops the wait; an invalid key gives `next(err)` with a `LockInvalidArgumentError`
- * carrying `status` 400; no ZooKeeper connection gives `next(err)` with the `CONNECTION` error carrying
- * `status` 503 and a `Retry-After` header; other failures go to `next(err)` as they are.
+ * A wait that times out is answered by `onLocked` (default `423` with the body `Locked`); a client
+ * that goes away while waiting stops the wait; an invalid key gives `next(err)` with a
+ * `LockInvalidArgumentError` carrying `status` 400; no ZooKeeper connection gives `next(err)` with
+ * the `CONNECTION` error carrying `status` 503 and a `Retry-After` header; other failures go to
+ * `next(err)` as they are.
  *
  * @example
  * ```ts
@@ -77,7 +90,7 @@ export function distributedLock<P = DefaultParams>(
   manager: ZkLockManager,
   options: DistributedLockOptions<P>,
 ): RequestHandler<P> {
-  const { key, onLocked = answerLocked, ...lockOptions } = checkOptions(manager, options);
+  const { key, onLocked = answerLocked, maxHold, ...lockOptions } = checkOptions(manager, options);
   return (req, res, next) => {
     let resource: string;
     try {
@@ -86,47 +99,42 @@ export function distributedLock<P = DefaultParams>(
       next(error);
       return;
     }
-    // Waiting stops when the response is over before the lock came (the client left, or another
-    // handler answered); once held, the same events end the hold.
+    // Until the lock comes, a response that is over stops the wait (the client left, or other
+    // middleware answered): an abandoned request never takes the lock later.
     const waiting = new AbortController();
-    let end: (() => void) | undefined;
-    const over = () =>
-      end ? end() : waiting.abort(new Error("The response was over before the lock was acquired."));
-    if (res.writableFinished || res.destroyed) over();
+    let hold: RouteHold | undefined;
+    const stopWaiting = () => waiting.abort(whyOver(res, resource));
+    if (isOver(res)) stopWaiting();
     else {
-      res.once("finish", over);
-      res.once("close", over);
+      res.once("finish", () => (hold ? hold.responseEnded() : stopWaiting()));
+      res.once("close", () => (hold ? hold.connectionClosed() : stopWaiting()));
     }
-    const hold: Promise<void> = manager.withLock(
+    const held: Promise<void> = manager.withLock(
       resource,
       ({ token, lock }) =>
         new Promise<void>((resolve) => {
-          end = resolve;
-          if (res.writableFinished || res.destroyed) return resolve();
-          const release = () => {
+          const finish = () => {
             resolve();
-            return hold;
+            return held;
           };
-          res.locals.lock = {
-            resource,
-            token,
-            get signal() {
-              return lock.signal;
-            },
-            release,
-          } satisfies RouteLock;
+          hold = new RouteHold({ resource, token, lock, res, finish, maxHold });
+          // The wait was stopped as the lock came: nobody is left to serve.
+          if (isOver(res)) {
+            hold.responseEnded();
+            return;
+          }
+          res.locals.lock = hold;
           // Called inside withLock's function, so the rest of the route runs in the async context
           // of this hold: a nested withLock() on the same resource joins it.
           next();
         }),
       { ...lockOptions, signal: waiting.signal },
     );
-    hold.catch((error: unknown) => {
+    held.catch((error: unknown) => {
       // Once held, the only failure left is deleting the lock node, which the manager reports as a
-      // "cleanupFailed" event; the response is over by then (or `release()` hands it to its caller).
-      // And when the response finished elsewhere or the client left while waiting, nobody is left
-      // to answer.
-      if (end || waiting.signal.aborted) return;
+      // "cleanupFailed" event (and `release()` hands to its caller). And when the response was over
+      // while waiting, nobody is left to answer.
+      if (hold || waiting.signal.aborted) return;
       if (isLockError(error, "TIMEOUT")) {
         new Promise<void>((resolve) => resolve(onLocked(req, res, next, error))).catch(next);
       } else if (isLockError(error, "CONNECTION")) {
@@ -143,11 +151,21 @@ const answerLocked = (_req: unknown, res: Response) => {
   res.sendStatus(423);
 };
 
-/**
- * Aborts when the response has been handed to the operating system ("finish") or the connection
- * closed ("close", also when the client goes away mid-request): the hold ends then, and so does a
- * wait for the lock, so an abandoned request never takes the lock later.
- */
+/** Whether the response was ended or its connection closed. */
+const isOver = (res: Response) => res.writableEnded || res.destroyed;
+
+/** Why a wait for the lock stopped: the response was already over. */
+function whyOver(res: Response, resource: string): Error {
+  if (res.writableEnded) {
+    return new Error(`Other middleware ended the response while it waited for the lock on "${resource}".`);
+  }
+  return new ClientClosedError(
+    resource,
+    `The client closed the connection while the request waited for the lock on "${resource}".`,
+  );
+}
+
+/** Gives an invalid key the status Express's error handlers answer with. */
 function asBadRequest(error: LockError): LockError & { status: 400; statusCode: 400 } {
   return Object.assign(error, { status: 400 as const, statusCode: 400 as const });
 }
@@ -169,6 +187,9 @@ function asUnavailable(
 // Long enough for a new ZooKeeper leader or a new session, short enough not to idle a client.
 const OUTAGE_RETRY_AFTER_SECONDS = 5;
 
+// setTimeout fires at once for longer delays.
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 function checkOptions<P>(manager: unknown, options: DistributedLockOptions<P>): DistributedLockOptions<P> {
   if (typeof (manager as ZkLockManager | null)?.withLock !== "function") {
     throw new LockInvalidArgumentError(
@@ -178,7 +199,7 @@ function checkOptions<P>(manager: unknown, options: DistributedLockOptions<P>): 
   if (typeof options !== "object" || options === null) {
     throw new LockInvalidArgumentError("distributedLock(manager, options) needs options with a key.");
   }
-  const { key, onLocked, rootDir, acquireTimeout } = options;
+  const { key, onLocked, rootDir, acquireTimeout, maxHold } = options;
   if (typeof key === "string") encodeResource(key);
   else if (typeof key !== "function") {
     throw new LockInvalidArgumentError(
@@ -188,8 +209,13 @@ function checkOptions<P>(manager: unknown, options: DistributedLockOptions<P>): 
   if (onLocked !== undefined && typeof onLocked !== "function") {
     throw new LockInvalidArgumentError("distributedLock() options.onLocked must be a function.");
   }
+  if (maxHold !== undefined && !(typeof maxHold === "number" && maxHold >= 1 && maxHold <= MAX_TIMER_MS)) {
+    throw new LockInvalidArgumentError(
+      `distributedLock() options.maxHold must be a number of milliseconds from 1 to ${MAX_TIMER_MS}; got ${String(maxHold)}.`,
+    );
+  }
   // The manager's constructor checks lock options the way every lock will check them; a throwaway
   // one reports a bad rootDir or acquireTimeout when the route is set up, not at its first request.
   new ZkLockManager({ rootDir, acquireTimeout });
-  return { key, onLocked, rootDir, acquireTimeout };
+  return { key, onLocked, rootDir, acquireTimeout, maxHold };
 }

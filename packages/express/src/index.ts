@@ -21,4 +21,4 @@
  * ```
  */
 export { type DistributedLockOptions, distributedLock, type OnLocked } from "./distributed-lock.js";
-export { getLock, type RouteLock } from "./route-lock.js";
+export { ClientClosedError, getLock, type RouteLock } from "./route-lock.js";

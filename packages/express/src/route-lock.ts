@@ -3,21 +3,52 @@ import type { Response } from "express";
 
 /**
  * The hold a `distributedLock()` middleware took for the current request, found on
- * `res.locals.lock` (or through {@link getLock}).
+ * `res.locals.lock` (or through {@link getLock}). It lasts until the handler has ended the response
+ * (`res.end()`, or what calls it: `send`, `json`, `sendStatus`, a stream piped into `res`), also
+ * when the client left before, or until `release()`, or until the middleware's `maxHold`.
  */
 export interface RouteLock {
   /** The resource locked for this request (the middleware's `key`). */
   readonly resource: string;
   /** The fencing token of the hold: pass it to writes that a fenced store can check. */
   readonly token: bigint;
-  /** Aborts with a `LockLostError` when the hold is lost; stop the work then. */
+  /**
+   * Aborts when the hold is over, and only then: with a `LockLostError` when it is lost before the
+   * handler is done (the ZooKeeper session expired, or `maxHold` ran out), or with a `LockError`
+   * `NOT_HELD` once the response ended or `release()` was called. A client that leaves does not
+   * abort it: see {@link RouteLock.clientSignal}.
+   */
   readonly signal: AbortSignal;
   /**
-   * Ends the hold now instead of when the response finishes. Safe to call more than once. Call it
-   * from an error handler that deliberately never answers, or before a long streaming response
-   * that no longer needs the lock. Resolves once the lock is free for the next waiter.
+   * Aborts with a {@link ClientClosedError} when the client closed the connection before the
+   * response was finished. The hold stands: stop early if the work is pointless now, then end the
+   * response (nobody receives it) or call `release()`.
+   */
+  readonly clientSignal: AbortSignal;
+  /**
+   * Ends the hold now instead of when the response ends. Safe to call more than once. Call it from
+   * an error handler that deliberately never answers, from the error callback of a streamed
+   * response, or before a long streaming response that no longer needs the lock. Resolves once the
+   * lock is free for the next waiter.
    */
   release(): Promise<void>;
+}
+
+/**
+ * The abort reason of {@link RouteLock.clientSignal}: the client closed the connection before the
+ * response was finished. Recognise it by `name` (or `code`), which also works across two loaded
+ * copies of this package.
+ */
+export class ClientClosedError extends Error {
+  override name = "ClientClosedError";
+  readonly code = "CLIENT_CLOSED";
+  /** The resource the request held or waited for. */
+  readonly resource: string;
+
+  constructor(resource: string, message: string) {
+    super(message);
+    this.resource = resource;
+  }
 }
 
 /**

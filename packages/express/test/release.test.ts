@@ -1,7 +1,16 @@
-import type { ErrorRequestHandler } from "express";
+import { once } from "node:events";
+import type { ErrorRequestHandler, NextFunction, Request, Response } from "express";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { distributedLock, getLock } from "../src/index.js";
-import { gate, openManager, rawGet, serve, type TestManager, uniqueRoot } from "./support.js";
+import { ClientClosedError, distributedLock, getLock, type RouteLock } from "../src/index.js";
+import {
+  expressVersions,
+  gate,
+  openManager,
+  rawGet,
+  serve,
+  type TestManager,
+  uniqueRoot,
+} from "./support.js";
 
 const connect = inject("zkConnect");
 let zk: TestManager;
@@ -17,116 +26,243 @@ async function expectReleasedOnce(resource: string, rootDir: string) {
   expect(await next.tryAcquire()).toBeTypeOf("bigint");
   await next.release();
   // The probe above added one hold of its own.
-  expect(zk.holds(resource)).toEqual({ acquired: 2, released: 2 });
+  expect(zk.holds(resource, rootDir)).toEqual({ acquired: 2, released: 2 });
 }
 
-describe("distributedLock() releases exactly once, however the request ends", () => {
-  it("releases when a handler throws (Express answers 500)", async () => {
-    const rootDir = uniqueRoot();
-    const app = await serve((app) =>
-      app.get("/x", distributedLock(zk.manager, { key: "throws", rootDir }), () => {
-        throw new Error("boom");
-      }),
-    );
-    try {
-      expect((await fetch(app.url("/x"))).status).toBe(500);
-      await expectReleasedOnce("throws", rootDir);
-    } finally {
-      await app.close();
-    }
-  });
+/** Whether the request's hold is still there: its node holds the lock and it did not end. */
+async function expectStillHeld(resource: string, rootDir: string) {
+  expect((await zk.manager.inspect(resource, { rootDir })).holder).toBeDefined();
+  expect(zk.holds(resource, rootDir)).toEqual({ acquired: 1, released: 0 });
+}
 
-  it("releases when an async handler rejects (Express 5 passes it on to the error handler)", async () => {
+/** How Express 4 users pass a rejection on: Express 4 itself leaves it unhandled. */
+const guarded =
+  (handler: (req: Request, res: Response) => Promise<void>) =>
+  (req: Request, res: Response, next: NextFunction) => {
+    handler(req, res).catch(next);
+  };
+
+describe.each(expressVersions)(
+  "%s: distributedLock() releases exactly once, however the request ends",
+  (_version, framework) => {
+    it("releases when a handler throws (Express answers 500)", async () => {
+      const rootDir = uniqueRoot();
+      const app = await serve(
+        (app) =>
+          app.get("/x", distributedLock(zk.manager, { key: "throws", rootDir }), () => {
+            throw new Error("boom");
+          }),
+        framework,
+      );
+      try {
+        expect((await fetch(app.url("/x"))).status).toBe(500);
+        await expectReleasedOnce("throws", rootDir);
+      } finally {
+        await app.close();
+      }
+    });
+
+    it("releases when an async handler's rejection goes to next(err)", async () => {
+      const rootDir = uniqueRoot();
+      const app = await serve(
+        (app) =>
+          app.get(
+            "/x",
+            distributedLock(zk.manager, { key: "rejects", rootDir }),
+            guarded(async () => {
+              await Promise.resolve();
+              throw new Error("boom");
+            }),
+          ),
+        framework,
+      );
+      try {
+        expect((await fetch(app.url("/x"))).status).toBe(500);
+        await expectReleasedOnce("rejects", rootDir);
+      } finally {
+        await app.close();
+      }
+    });
+
+    it("keeps the hold when the client leaves mid-request, until the handler ends the response", async () => {
+      const rootDir = uniqueRoot();
+      const entered = gate();
+      const finish = gate();
+      const seen: { client?: unknown; lostMeanwhile?: boolean; after?: unknown } = {};
+      const app = await serve(
+        (app) =>
+          app.get(
+            "/x",
+            distributedLock(zk.manager, { key: "left", rootDir }),
+            guarded(async (_req, res) => {
+              const lock = getLock(res);
+              entered.open();
+              await once(lock.clientSignal, "abort");
+              seen.client = lock.clientSignal.reason;
+              seen.lostMeanwhile = lock.signal.aborted;
+              await finish.opened;
+              res.sendStatus(204);
+              seen.after = lock.signal.reason;
+            }),
+          ),
+        framework,
+      );
+      try {
+        const request = rawGet(app.port, "/x");
+        await entered.opened;
+        request.abort();
+        expect(await request.response).toBe("aborted");
+        await expect.poll(() => seen.client).toBeInstanceOf(ClientClosedError);
+        expect((seen.client as ClientClosedError).message).toMatch(/^The client closed the connection/);
+        expect(seen.lostMeanwhile, "signal aborted when the client left").toBe(false);
+        await expectStillHeld("left", rootDir);
+
+        finish.open();
+        await expectReleasedOnce("left", rootDir);
+        expect(seen.after).toMatchObject({
+          code: "NOT_HELD",
+          message: 'The lock on "left" was released: the response was ended.',
+        });
+      } finally {
+        finish.open();
+        await app.close();
+      }
+    });
+
+    it("ends the hold at release() after the client left, and not again when the response ends", async () => {
+      const rootDir = uniqueRoot();
+      const entered = gate();
+      const released = gate();
+      const answer = gate();
+      const app = await serve(
+        (app) =>
+          app.get(
+            "/x",
+            distributedLock(zk.manager, { key: "left-released", rootDir }),
+            guarded(async (_req, res) => {
+              const lock = getLock(res);
+              entered.open();
+              await once(lock.clientSignal, "abort");
+              await lock.release();
+              released.open();
+              await answer.opened;
+              res.sendStatus(204);
+            }),
+          ),
+        framework,
+      );
+      try {
+        const request = rawGet(app.port, "/x");
+        await entered.opened;
+        request.abort();
+        await released.opened;
+        await zk.untilFree("left-released", rootDir);
+        expect(zk.holds("left-released", rootDir)).toEqual({ acquired: 1, released: 1 });
+        answer.open();
+        await expectReleasedOnce("left-released", rootDir);
+      } finally {
+        answer.open();
+        await app.close();
+      }
+    });
+
+    it("keeps the hold of an error handler that never answers until it calls release(), client or not", async () => {
+      const rootDir = uniqueRoot();
+      const errors: unknown[] = [];
+      const release = gate();
+      // Four parameters: that is how Express tells an error handler.
+      const silent: ErrorRequestHandler = (error, _req, res, _next) => {
+        errors.push(error);
+        void release.opened.then(() => getLock(res).release());
+        // Deliberately neither answers nor calls next(): the response is never sent.
+      };
+      const app = await serve((app) => {
+        app.get("/x", distributedLock(zk.manager, { key: "silent", rootDir }), () => {
+          throw new Error("boom");
+        });
+        app.use(silent);
+      }, framework);
+      try {
+        const abandoned = rawGet(app.port, "/x");
+        await expect.poll(() => errors.length).toBe(1);
+        abandoned.abort();
+        expect(await abandoned.response).toBe("aborted");
+        await expectStillHeld("silent", rootDir);
+        release.open();
+        await expectReleasedOnce("silent", rootDir);
+      } finally {
+        release.open();
+        await app.close();
+      }
+    });
+
+    it("keeps the hold of a handler that throws after it started answering, until release()", async () => {
+      const rootDir = uniqueRoot();
+      let captured: RouteLock | undefined;
+      const app = await serve(
+        (app) =>
+          app.get("/x", distributedLock(zk.manager, { key: "half-answered", rootDir }), (_req, res) => {
+            captured = getLock(res);
+            res.write("partial");
+            // Express cannot answer 500 any more: it destroys the connection without ending the response.
+            throw new Error("boom");
+          }),
+        framework,
+      );
+      try {
+        const request = rawGet(app.port, "/x");
+        expect(await request.response).toBe("reset");
+        await expectStillHeld("half-answered", rootDir);
+        expect(captured?.clientSignal.aborted).toBe(true);
+        await captured?.release();
+        await expectReleasedOnce("half-answered", rootDir);
+      } finally {
+        await app.close();
+      }
+    });
+
+    it("release() from the handler frees the lock before the response, and only once", async () => {
+      const rootDir = uniqueRoot();
+      const app = await serve(
+        (app) =>
+          app.get(
+            "/x",
+            distributedLock(zk.manager, { key: "early", rootDir }),
+            guarded(async (_req, res) => {
+              const lock = getLock(res);
+              await lock.release();
+              await lock.release();
+              const { holder } = await zk.manager.inspect("early", { rootDir });
+              res.json({ freeBeforeResponse: holder === undefined, reason: lock.signal.reason.message });
+            }),
+          ),
+        framework,
+      );
+      try {
+        expect(await (await fetch(app.url("/x"))).json()).toEqual({
+          freeBeforeResponse: true,
+          reason: 'The lock on "early" was released: release() was called.',
+        });
+        await expectReleasedOnce("early", rootDir);
+      } finally {
+        await app.close();
+      }
+    });
+  },
+);
+
+describe("distributedLock() on Express 5 alone", () => {
+  it("releases when an async handler rejects: Express 5 passes it on to the error handler", async () => {
     const rootDir = uniqueRoot();
     const app = await serve((app) =>
-      app.get("/x", distributedLock(zk.manager, { key: "rejects", rootDir }), async () => {
+      app.get("/x", distributedLock(zk.manager, { key: "rejects-5", rootDir }), async () => {
         await Promise.resolve();
         throw new Error("boom");
       }),
     );
     try {
       expect((await fetch(app.url("/x"))).status).toBe(500);
-      await expectReleasedOnce("rejects", rootDir);
-    } finally {
-      await app.close();
-    }
-  });
-
-  it("releases when the client goes away mid-request, while the handler still runs", async () => {
-    const rootDir = uniqueRoot();
-    const entered = gate();
-    const finish = gate();
-    const app = await serve((app) =>
-      app.get("/x", distributedLock(zk.manager, { key: "aborted", rootDir }), async (_req, res) => {
-        entered.open();
-        await finish.opened;
-        res.sendStatus(204);
-      }),
-    );
-    try {
-      const request = rawGet(app.port, "/x");
-      await entered.opened;
-      expect((await zk.manager.inspect("aborted", { rootDir })).holder).toBeDefined();
-      request.abort();
-      expect(await request.response).toBe("aborted");
-      await expectReleasedOnce("aborted", rootDir);
-    } finally {
-      finish.open();
-      await app.close();
-    }
-  });
-
-  it("releases when an error handler never answers: on release() or when the client leaves", async () => {
-    const rootDir = uniqueRoot();
-    const errors: unknown[] = [];
-    // Four parameters: that is how Express tells an error handler.
-    const silent: ErrorRequestHandler = (error, _req, res, _next) => {
-      errors.push(error);
-      if (res.req.query.release === "1") void getLock(res).release();
-      // Deliberately neither answers nor calls next(): the response is never sent.
-    };
-    const app = await serve((app) => {
-      app.get("/x", distributedLock(zk.manager, { key: "silent", rootDir }), async () => {
-        throw new Error("boom");
-      });
-      app.use(silent);
-    });
-    try {
-      const released = rawGet(app.port, "/x?release=1");
-      await expect.poll(() => errors.length).toBe(1);
-      await zk.untilFree("silent", rootDir);
-      expect(zk.holds("silent")).toEqual({ acquired: 1, released: 1 });
-
-      const abandoned = rawGet(app.port, "/x");
-      await expect.poll(() => errors.length).toBe(2);
-      expect((await zk.manager.inspect("silent", { rootDir })).holder).toBeDefined();
-      abandoned.abort();
-      await zk.untilFree("silent", rootDir);
-      expect(zk.holds("silent")).toEqual({ acquired: 2, released: 2 });
-
-      // Closing the first request's connection now ends no hold a second time.
-      released.abort();
-      expect(await released.response).toBe("aborted");
-      expect(zk.holds("silent")).toEqual({ acquired: 2, released: 2 });
-    } finally {
-      await app.close();
-    }
-  });
-
-  it("release() from the handler frees the lock before the response, and only once", async () => {
-    const rootDir = uniqueRoot();
-    const app = await serve((app) =>
-      app.get("/x", distributedLock(zk.manager, { key: "early", rootDir }), async (_req, res) => {
-        const lock = getLock(res);
-        await lock.release();
-        await lock.release();
-        const { holder } = await zk.manager.inspect("early", { rootDir });
-        res.json({ freeBeforeResponse: holder === undefined, aborted: lock.signal.aborted });
-      }),
-    );
-    try {
-      expect(await (await fetch(app.url("/x"))).json()).toEqual({ freeBeforeResponse: true, aborted: true });
-      await expectReleasedOnce("early", rootDir);
+      await expectReleasedOnce("rejects-5", rootDir);
     } finally {
       await app.close();
     }

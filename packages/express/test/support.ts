@@ -1,29 +1,48 @@
-// Test helpers: a manager on a real ZooKeeper session, an Express app on a loopback port, gates that
-// hold a handler where a test wants it, and raw HTTP requests a test can cut off mid-flight.
+// Test helpers: a manager on a real ZooKeeper session, an Express 5 or 4 app on a loopback port,
+// gates that hold a handler where a test wants it, and raw HTTP requests a test can cut off
+// mid-flight.
 import { randomUUID } from "node:crypto";
 import http from "node:http";
+import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
-import { type LockEvent, ZkLockManager, type ZkLockManagerOptions } from "@zk-dist-lock/core";
+import { encodeResource, ZkLockManager, type ZkLockManagerOptions } from "@zk-dist-lock/core";
 import { connectZooKeeper, waitFor } from "@zk-dist-lock/testing";
 import express, { type Express } from "express";
+import express4 from "express4";
 
-/** A manager bound to a fresh connected session, with counts of its hold events per resource. */
+/** The default export of Express: it makes applications and carries the body parsers. */
+export type ExpressModule = typeof express;
+
+const { version: express4Version } = createRequire(import.meta.url)("express4/package.json") as {
+  version: string;
+};
+
+/**
+ * Express 5 (`express`) and Express 4 (the `express4` alias), named by the version that loaded,
+ * for `describe.each`: the middleware must behave the same on both.
+ */
+export const expressVersions: [name: string, express: ExpressModule][] = [
+  ["Express 5", express],
+  [`Express ${express4Version.split(".")[0]}`, express4],
+];
+
+/** A manager bound to a fresh connected session, with the paths of its hold events. */
 export async function openManager(connect: string, options?: ZkLockManagerOptions) {
   const client = await connectZooKeeper(connect);
   const manager = new ZkLockManager(options).init(client);
-  const counts = { acquired: new Map<string, number>(), released: new Map<string, number>() };
-  const count = (event: keyof typeof counts) => (e: LockEvent) => {
-    counts[event].set(e.resource, (counts[event].get(e.resource) ?? 0) + 1);
-  };
-  manager.on("acquired", count("acquired"));
-  manager.on("released", count("released"));
+  const paths = { acquired: [] as string[], released: [] as string[] };
+  manager.on("acquired", (e) => paths.acquired.push(e.path));
+  manager.on("released", (e) => paths.released.push(e.path));
   return {
     manager,
-    /** How many holds of `resource` started and ended. */
-    holds: (resource: string) => ({
-      acquired: counts.acquired.get(resource) ?? 0,
-      released: counts.released.get(resource) ?? 0,
-    }),
+    /** How many holds of `resource` under `rootDir` started and ended. */
+    holds: (resource: string, rootDir: string) => {
+      // An event names the lock node, or the resource's directory when the node is gone.
+      const directory = `${rootDir}/${encodeResource(resource)}`;
+      const count = (list: string[]) =>
+        list.filter((path) => path === directory || path.startsWith(`${directory}/`)).length;
+      return { acquired: count(paths.acquired), released: count(paths.released) };
+    },
     /** Resolves once nobody holds or waits for `resource` in ZooKeeper. */
     async untilFree(resource: string, rootDir: string) {
       await waitFor(
@@ -46,9 +65,9 @@ export type TestManager = Awaited<ReturnType<typeof openManager>>;
 /** A root directory no other test uses. */
 export const uniqueRoot = () => `/express-test-${randomUUID().slice(0, 8)}`;
 
-/** An Express app set up by `configure`, listening on 127.0.0.1 at a free port. */
-export async function serve(configure: (app: Express) => void) {
-  const app = express();
+/** An Express app (Express 5 unless told) set up by `configure`, listening on 127.0.0.1 at a free port. */
+export async function serve(configure: (app: Express) => void, framework: ExpressModule = express) {
+  const app = framework();
   configure(app);
   const server = http.createServer(app);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -76,7 +95,7 @@ export function gate() {
 /**
  * A GET on its own connection, which `abort()` cuts off as a client that goes away does. `response`
  * resolves with the status and body, with "aborted" after `abort()`, or with "reset" when the server
- * cut the connection (as closing the test server does).
+ * cut the connection, before or during the body (as closing the test server does).
  */
 export function rawGet(port: number, path: string) {
   const request = http.request({ host: "127.0.0.1", port, path, agent: false });
@@ -89,6 +108,8 @@ export function rawGet(port: number, path: string) {
         body += chunk;
       });
       res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+      // Cut off in the middle of the body.
+      res.on("error", () => resolve(aborted ? "aborted" : "reset"));
     });
     request.on("error", () => resolve(aborted ? "aborted" : "reset"));
   });

@@ -3,7 +3,16 @@ import { waitFor } from "@zk-dist-lock/testing";
 import type { ErrorRequestHandler } from "express";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { distributedLock } from "../src/index.js";
-import { gate, openManager, rawGet, serve, type TestManager, uniqueRoot } from "./support.js";
+import {
+  type ExpressModule,
+  expressVersions,
+  gate,
+  openManager,
+  rawGet,
+  serve,
+  type TestManager,
+  uniqueRoot,
+} from "./support.js";
 
 const connect = inject("zkConnect");
 let zk: TestManager;
@@ -15,7 +24,12 @@ afterAll(() => zk?.close());
 type WaitOptions = Omit<Parameters<typeof distributedLock>[1], "key" | "rootDir">;
 
 /** An app whose /hold route keeps the lock on `resource` until `finish` opens; /wait contends for it. */
-async function busyApp(resource: string, rootDir: string, waitOptions: WaitOptions) {
+async function busyApp(
+  resource: string,
+  rootDir: string,
+  waitOptions: WaitOptions,
+  framework: ExpressModule,
+) {
   const entered = gate();
   const finish = gate();
   const waitRan: string[] = [];
@@ -35,19 +49,21 @@ async function busyApp(resource: string, rootDir: string, waitOptions: WaitOptio
       res.sendStatus(599);
     };
     app.use(record);
-  });
+  }, framework);
   const holder = fetch(app.url("/hold"));
   await entered.opened;
   return { app, holder, finish, waitRan, errors };
 }
 
-describe("distributedLock() when the lock is busy", () => {
-  it("answers 423 Locked after acquireTimeout and leaves no node behind", async () => {
+describe.each(expressVersions)("%s: distributedLock() when the lock is busy", (_version, framework) => {
+  it("answers 423 with the text body Locked after acquireTimeout and leaves no node behind", async () => {
     const rootDir = uniqueRoot();
-    const busy = await busyApp("busy-423", rootDir, { acquireTimeout: 100 });
+    const busy = await busyApp("busy-423", rootDir, { acquireTimeout: 100 }, framework);
     try {
       const response = await fetch(busy.app.url("/wait"));
       expect(response.status).toBe(423);
+      expect(response.headers.get("content-type")).toMatch(/^text\/plain/);
+      expect(await response.text()).toBe("Locked");
       expect(busy.waitRan).toEqual([]);
       expect((await zk.manager.inspect("busy-423", { rootDir })).waiters).toEqual([]);
     } finally {
@@ -60,13 +76,18 @@ describe("distributedLock() when the lock is busy", () => {
   it("lets onLocked answer instead, for example 503 with Retry-After", async () => {
     const rootDir = uniqueRoot();
     const seen: LockError[] = [];
-    const busy = await busyApp("busy-503", rootDir, {
-      acquireTimeout: 0,
-      onLocked: (_req, res, _next, error) => {
-        seen.push(error);
-        res.set("Retry-After", "1").sendStatus(503);
+    const busy = await busyApp(
+      "busy-503",
+      rootDir,
+      {
+        acquireTimeout: 0,
+        onLocked: (_req, res, _next, error) => {
+          seen.push(error);
+          res.set("Retry-After", "1").sendStatus(503);
+        },
       },
-    });
+      framework,
+    );
     try {
       const response = await fetch(busy.app.url("/wait"));
       expect(response.status).toBe(503);
@@ -82,12 +103,17 @@ describe("distributedLock() when the lock is busy", () => {
 
   it("passes what onLocked throws or rejects with to next(err)", async () => {
     const rootDir = uniqueRoot();
-    const busy = await busyApp("busy-throw", rootDir, {
-      acquireTimeout: 0,
-      onLocked: async () => {
-        throw new Error("onLocked failed");
+    const busy = await busyApp(
+      "busy-throw",
+      rootDir,
+      {
+        acquireTimeout: 0,
+        onLocked: async () => {
+          throw new Error("onLocked failed");
+        },
       },
-    });
+      framework,
+    );
     try {
       expect((await fetch(busy.app.url("/wait"))).status).toBe(599);
       expect(busy.errors).toMatchObject([{ message: "onLocked failed" }]);
@@ -100,7 +126,7 @@ describe("distributedLock() when the lock is busy", () => {
 
   it("stops waiting when the client goes away, and never runs that handler", async () => {
     const rootDir = uniqueRoot();
-    const busy = await busyApp("busy-abort", rootDir, {});
+    const busy = await busyApp("busy-abort", rootDir, {}, framework);
     try {
       const waiter = rawGet(busy.app.port, "/wait");
       await waitFor(async () => (await zk.manager.inspect("busy-abort", { rootDir })).waiters.length === 1);
@@ -112,7 +138,7 @@ describe("distributedLock() when the lock is busy", () => {
       await zk.untilFree("busy-abort", rootDir);
       expect(busy.waitRan).toEqual([]);
       expect(busy.errors).toEqual([]);
-      expect(zk.holds("busy-abort")).toEqual({ acquired: 1, released: 1 });
+      expect(zk.holds("busy-abort", rootDir)).toEqual({ acquired: 1, released: 1 });
     } finally {
       busy.finish.open();
       await busy.app.close();
@@ -132,7 +158,7 @@ describe("distributedLock() when the lock is busy", () => {
         res.sendStatus(500);
       };
       app.use(record);
-    });
+    }, framework);
     try {
       expect((await fetch(app.url("/x"))).status).toBe(500);
       expect(isLockError(errors[0], "NOT_INITIALIZED")).toBe(true);

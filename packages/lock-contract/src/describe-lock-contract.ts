@@ -3,12 +3,22 @@ import { waitFor } from "@zk-dist-lock/testing";
 import type {} from "@zk-dist-lock/testing/vitest";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { ContractManager, ContractOptions, LockAdapter, MakeAdapter } from "./lock-adapter.js";
+import { seededRandom } from "./random.js";
 import { openSession, type Session } from "./sessions.js";
 import { barrier, Witness } from "./witness.js";
 
 // Generous: the shared machine may be busy, and a broken lock should fail an assertion (or a
 // barrier's deadline), not the test timeout.
 const CASE_TIMEOUT_MS = 60_000;
+
+/** The seed of the random timings of the leaving-caller rounds. */
+const SEED = Number(process.env.LOCK_CONTRACT_SEED ?? 20_240_512);
+const LEAVING_ROUNDS = 20;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** What a run whose caller leaves mid-run and the next run on its key must do, in this order. */
+const LEAVING_ORDER = ["first entered", "first's caller left", "first's work ended", "second entered"];
 
 /** Two adapters of the integration, each on a manager with its own ZooKeeper session. */
 interface Contenders<M extends ContractManager> {
@@ -31,7 +41,10 @@ interface Side<M extends ContractManager> {
  * 2. runs on different keys proceed at the same time;
  * 3. fencing tokens strictly increase from run to run, across sessions;
  * 4. a work that throws makes the run reject and frees the lock;
- * 5. inside the work, `manager.withLock()` on the same key joins the hold (same token).
+ * 5. inside the work, `manager.withLock()` on the same key joins the hold (same token);
+ * 6. where the caller can go away mid-run (the adapter has `runLeaving`), the hold stands until the
+ *    work has ended, and the next run enters only then;
+ * 7. the same, 20 rounds in a row with seeded random timings (`LOCK_CONTRACT_SEED` replays a seed).
  *
  * @example
  * ```ts
@@ -85,6 +98,37 @@ export function describeLockContract<M extends ContractManager>(
       } finally {
         await Promise.all(sides.map(({ adapter }) => adapter.close()));
       }
+    }
+
+    /** Resolves once `count` contenders wait for `key` in ZooKeeper behind its holder. */
+    async function untilWaiting(manager: M, key: string, rootDir: string, count: number): Promise<void> {
+      await waitFor(async () => (await manager.inspect(key, { rootDir })).waiters.length === count, {
+        timeoutMs: 10_000,
+        intervalMs: 10,
+        message: `${count} runs waiting for "${key}"`,
+      });
+    }
+
+    /** `runLeaving` of the adapter, or a skip of the case when its caller cannot go away. */
+    function leavingRun(adapter: LockAdapter, skip: (note: string) => never) {
+      const { runLeaving } = adapter;
+      if (runLeaving === undefined) return skip("this integration has no caller that can go away");
+      return runLeaving.bind(adapter);
+    }
+
+    /**
+     * The run that comes after the one whose caller leaves: it notes its entry in `log`, inside
+     * `witness`. The case awaits it at the end; when an assertion fails before, closing the adapters
+     * ends it, and its rejection must not count as unhandled.
+     */
+    function nextRun(side: Side<M>, key: string, witness: Witness, log: string[]): Promise<void> {
+      const run = side.adapter.run(key, () =>
+        witness.section(async () => {
+          log.push("second entered");
+        }),
+      );
+      run.catch(() => {});
+      return run;
     }
 
     /** Resolves once nobody holds or waits for `key` in ZooKeeper. */
@@ -218,6 +262,78 @@ export function describeLockContract<M extends ContractManager>(
             expect(seen.heldAfterInner).toBe(true);
             await untilFree(manager, key, rootDir);
           }
+        }),
+      CASE_TIMEOUT_MS,
+    );
+
+    it(
+      "keeps the hold after the caller left mid-run, until the work ends, and only then lets the next run in",
+      (test) =>
+        contend(async ({ rootDir, sides: [a, b] }) => {
+          const key = "contract:caller-leaves";
+          const runLeaving = leavingRun(a.adapter, test.skip);
+          const witness = new Witness();
+          const log: string[] = [];
+          let second: Promise<void> | undefined;
+          await runLeaving(key, (_token, leave) =>
+            witness.section(async () => {
+              log.push("first entered");
+              second = nextRun(b, key, witness, log);
+              await untilWaiting(a.manager, key, rootDir, 1);
+              await leave();
+              log.push("first's caller left");
+              // The integration has handled the leaving; a hold that ended with it would have sent
+              // its delete by now, before this inspection on the same session.
+              const { holder, waiters } = await a.manager.inspect(key, { rootDir });
+              expect(holder, "the first run still holds the lock").toBeDefined();
+              expect(waiters, "the second run still waits").toHaveLength(1);
+              log.push("first's work ended");
+            }),
+          );
+          await second;
+          expect(witness.max, "most runs inside at once").toBe(1);
+          expect(log).toEqual(LEAVING_ORDER);
+          await untilFree(a.manager, key, rootDir);
+        }),
+      CASE_TIMEOUT_MS,
+    );
+
+    it(
+      `lets the next run in only after the work whose caller left has ended, ${LEAVING_ROUNDS} rounds with random timings (seed ${SEED})`,
+      (test) =>
+        contend(async ({ rootDir, sides: [a, b] }) => {
+          const key = "contract:caller-leaves-rounds";
+          const runLeaving = leavingRun(a.adapter, test.skip);
+          const random = seededRandom(SEED);
+          for (let round = 1; round <= LEAVING_ROUNDS; round++) {
+            // The shape of a handler that a client leaves 200 ms into its 1 s, scaled down: the
+            // work lasts 40-120 ms, its caller leaves after 10-50 % of it, and the next caller
+            // arrives from a little before that to well after it.
+            const duration = 40 + random() * 80;
+            const leaveAt = duration * (0.1 + random() * 0.4);
+            const arriveAt = Math.max(0, leaveAt + duration * (random() * 0.5 - 0.15));
+            const timings = `round ${round} of seed ${SEED}: work ${duration.toFixed(0)} ms, caller leaves at ${leaveAt.toFixed(0)} ms, next arrives at ${arriveAt.toFixed(0)} ms`;
+            const witness = new Witness();
+            const log: string[] = [];
+            let second: Promise<void> | undefined;
+            await runLeaving(key, (_token, leave) =>
+              witness.section(async () => {
+                log.push("first entered");
+                const arrived = sleep(arriveAt).then(() => {
+                  second = nextRun(b, key, witness, log);
+                });
+                await sleep(leaveAt);
+                await leave();
+                log.push("first's caller left");
+                await Promise.all([sleep(duration - leaveAt), arrived]);
+                log.push("first's work ended");
+              }),
+            );
+            await second;
+            expect(witness.max, `most runs inside at once, ${timings}`).toBe(1);
+            expect(log, timings).toEqual(LEAVING_ORDER);
+          }
+          await untilFree(a.manager, key, rootDir);
         }),
       CASE_TIMEOUT_MS,
     );

@@ -1,6 +1,7 @@
 /**
  * `@zk-dist-lock/lock-contract` (private): the one contract test suite that core `withLock()`, the
- * Nest `@DistributedLock()` decorator and the Express `distributedLock()` middleware all run.
+ * Nest `@DistributedLock()` decorator and the Express `distributedLock()` middleware all run, and
+ * the client half of an adapter for HTTP integrations.
  *
  * @example
  * ```ts
@@ -19,4 +20,5 @@
  * ```
  */
 export { describeLockContract } from "./describe-lock-contract.js";
+export { type HttpWork, HttpWorks, httpAdapter } from "./http-adapter.js";
 export type { ContractManager, ContractOptions, LockAdapter, MakeAdapter } from "./lock-adapter.js";

@@ -20,6 +20,15 @@ export interface LockAdapter {
    * HTTP integration sends them over the wire.
    */
   run<T>(key: string, work: (token: bigint) => Promise<T>): Promise<T>;
+  /**
+   * Only for an integration whose caller can go away while the work runs, such as an HTTP client
+   * that closes its connection mid-request; leave it out otherwise (the cases that need it are
+   * skipped). Runs `work` holding the lock on `key` through the integration, as `run()` does, for a
+   * caller that will leave: `work` gets `leave`, which makes the caller go away and resolves once
+   * the integration has seen it go (its own handling of that moment has run). Settles when the
+   * work has ended, as the work did; a result would be lost with the caller, so there is none.
+   */
+  runLeaving?(key: string, work: (token: bigint, leave: () => Promise<void>) => Promise<void>): Promise<void>;
   /** Frees what the adapter set up (an application, a server); never the manager it was given. */
   close(): Promise<void>;
 }

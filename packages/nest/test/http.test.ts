@@ -1,4 +1,5 @@
 import "reflect-metadata";
+import http from "node:http";
 import {
   Controller,
   Get,
@@ -12,6 +13,7 @@ import {
 } from "@nestjs/common";
 import { PATH_METADATA } from "@nestjs/common/constants.js";
 import { ZkLockManager } from "@zk-dist-lock/core";
+import { waitFor } from "@zk-dist-lock/testing";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type ZooKeeper from "zookeeper";
 import { currentLock, DistributedLock, LockExceptionFilter, ZkLockModule } from "../src/index.js";
@@ -40,6 +42,19 @@ class OrdersController {
   }
 }
 
+// Counts the runs of a route, to see whether a request whose client left still ran it.
+const runs = { waited: 0 };
+
+@Controller("waiting")
+class WaitingController {
+  @Post(":id")
+  @DistributedLock((id: string) => `order:${id}`)
+  async run(@Param("id") id: string) {
+    runs.waited++;
+    return { id };
+  }
+}
+
 @Controller("filtered")
 @UseFilters(LockExceptionFilter)
 class FilteredController {
@@ -53,7 +68,7 @@ class FilteredController {
 function appModule() {
   @Module({
     imports: [ZkLockModule.forRoot({ connect, rootDir })],
-    controllers: [OrdersController, FilteredController],
+    controllers: [OrdersController, FilteredController, WaitingController],
   })
   class AppModule {}
   return AppModule;
@@ -129,6 +144,21 @@ describe("a decorated controller route over HTTP", () => {
     } finally {
       await second.close();
     }
+  });
+
+  it("runs a route whose client left while it waited for the lock, once the lock comes", async () => {
+    const request = http.request(`${url}/waiting/11`, { method: "POST", agent: false });
+    request.on("error", () => {}); // destroyed on purpose
+    await whileHeldElsewhere("11", async () => {
+      request.end();
+      await waitFor(async () => (await other.inspect("order:11")).waiters.length === 1, {
+        message: "the request to wait for the lock",
+      });
+      request.destroy();
+    });
+    // The decorator knows nothing of the request: the method runs for nobody.
+    await waitFor(() => runs.waited === 1, { message: "the abandoned request's method to run" });
+    await waitFor(async () => (await other.inspect("order:11")).holder === undefined);
   });
 
   it("refuses filter options that are not an HTTP error status", () => {

@@ -96,10 +96,10 @@ describe("findZooKeeper", () => {
     });
   });
 
-  it("finds the Debian/Ubuntu package layout with its log4j backend", () => {
+  it("finds the Debian/Ubuntu package layout with its log4j backend and netty-codec (for TLS)", () => {
     const dir = join(root, "usr-share-java");
     mkdirSync(dir, { recursive: true });
-    for (const jar of ["zookeeper.jar", "slf4j-log4j12.jar", "log4j-1.2.jar"])
+    for (const jar of ["zookeeper.jar", "slf4j-log4j12.jar", "log4j-1.2.jar", "netty-codec.jar"])
       writeFileSync(join(dir, jar), "");
     const found = findZooKeeper({
       env: { JAVA_HOME: fakeJavaHome() },
@@ -108,7 +108,12 @@ describe("findZooKeeper", () => {
     });
     expect(found).toMatchObject({
       source: "system",
-      classpath: [join(dir, "zookeeper.jar"), join(dir, "slf4j-log4j12.jar"), join(dir, "log4j-1.2.jar")],
+      classpath: [
+        join(dir, "zookeeper.jar"),
+        join(dir, "slf4j-log4j12.jar"),
+        join(dir, "log4j-1.2.jar"),
+        join(dir, "netty-codec.jar"),
+      ],
     });
   });
 });

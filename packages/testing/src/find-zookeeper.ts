@@ -134,6 +134,10 @@ function findJars(
     // backend; log4j 1.2 through slf4j gives the server log that a failed start prints.
     const logging = ["slf4j-log4j12.jar", "log4j-1.2.jar"].map((name) => join(dir, name));
     const classpath = logging.every(isFile) ? [jar, ...logging] : [jar];
+    // The manifest also leaves out netty-codec, without which the Netty connection factory (the
+    // one that serves a secureClientPort, i.e. TLS) fails on its first connection.
+    const nettyCodec = join(dir, "netty-codec.jar");
+    if (isFile(nettyCodec)) classpath.push(nettyCodec);
     return { classpath, source: "system", where: jar };
   }
   return undefined;

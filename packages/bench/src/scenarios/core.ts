@@ -2,7 +2,7 @@ import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import { ZkLockManager } from "@zk-dist-lock/core";
 import type ZooKeeper from "zookeeper";
 import { connectClient } from "../zk.js";
-import type { ContendedSample, Contender, CycleSample } from "./types.js";
+import { type ContendedSample, type Contender, type CycleSample, cpuMsSince } from "./types.js";
 
 /** Splits a lock path into the manager's `rootDir` and resource name. */
 const split = (path: string) => {
@@ -20,6 +20,7 @@ export async function coreContender(connect: string): Promise<Contender> {
       const { rootDir, resource } = split(path);
       const lock = manager.createLock(resource, { rootDir });
       const latenciesMs: number[] = [];
+      const cpu = process.cpuUsage();
       const start = performance.now();
       for (let i = 0; i < cycles; i++) {
         const t0 = performance.now();
@@ -27,7 +28,7 @@ export async function coreContender(connect: string): Promise<Contender> {
         await lock.release();
         latenciesMs.push(performance.now() - t0);
       }
-      return { elapsedMs: performance.now() - start, latenciesMs };
+      return { elapsedMs: performance.now() - start, latenciesMs, cpuMs: cpuMsSince(cpu) };
     },
     async many(rootDir, count) {
       const start = performance.now();
@@ -67,6 +68,8 @@ async function contendCore(
     let overlaps = 0;
     const perSession = managers.map(() => 0);
     const waitsMs: number[] = [];
+    const handoffsMs: number[] = [];
+    let releasedAt = 0;
     const start = performance.now();
     const deadline = start + durationMs;
     await Promise.all(
@@ -75,16 +78,19 @@ async function contendCore(
         while (performance.now() < deadline) {
           const t0 = performance.now();
           await lock.acquire();
-          waitsMs.push(performance.now() - t0);
+          const t1 = performance.now();
+          waitsMs.push(t1 - t0);
+          if (releasedAt > t0) handoffsMs.push(t1 - releasedAt);
           if (++inside !== 1) overlaps++;
           await yieldToEventLoop();
           inside--;
           perSession[session]!++;
+          releasedAt = performance.now();
           await lock.release();
         }
       }),
     );
-    return { elapsedMs: performance.now() - start, overlaps, perSession, waitsMs };
+    return { elapsedMs: performance.now() - start, overlaps, perSession, waitsMs, handoffsMs };
   } finally {
     await Promise.all(managers.map((manager) => manager.close()));
     for (const client of clients) client.close();

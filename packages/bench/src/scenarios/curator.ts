@@ -1,9 +1,10 @@
-import { type ChildProcessWithoutNullStreams, execFileSync, spawn } from "node:child_process";
+import { type ChildProcessWithoutNullStreams, execFile, execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import type { ContendedSample, Contender, CycleSample } from "./types.js";
 
 const source = fileURLToPath(new URL("../../java/CuratorBench.java", import.meta.url));
@@ -32,7 +33,9 @@ export function curatorUnavailable(): string | undefined {
 export async function curatorContender(connect: string): Promise<Contender> {
   const classes = mkdtempSync(join(tmpdir(), "zk-bench-curator-"));
   const classpath = [classes, process.env.CURATOR_CLASSPATH ?? debianJar].join(delimiter);
-  execFileSync("javac", ["-nowarn", "-d", classes, "-cp", classpath, source], { stdio: "pipe" });
+  // Asynchronously: the other implementations' sessions are open, and a blocked event loop sends no
+  // pings (javac takes seconds on a busy machine, past a session timeout).
+  await promisify(execFile)("javac", ["-nowarn", "-d", classes, "-cp", classpath, source]);
   const jvm = spawn("java", ["-cp", classpath, "CuratorBench", connect], { stdio: "pipe" });
   let stderr = "";
   jvm.stderr.on("data", (chunk) => {
@@ -67,6 +70,7 @@ export async function curatorContender(connect: string): Promise<Contender> {
         overlaps: answer.overlaps as number,
         perSession: answer.perSession as number[],
         waitsMs: micros(answer.waitsUs),
+        handoffsMs: micros(answer.handoffsUs),
       };
     },
     async close() {

@@ -1,6 +1,6 @@
 import type ZooKeeper from "zookeeper";
 import { connectClient, ensurePath, mode, raw } from "../zk.js";
-import type { Contender, CycleSample } from "./types.js";
+import { type Contender, type CycleSample, cpuMsSince } from "./types.js";
 
 /**
  * The least a correct uncontended ZooKeeper lock must do, by hand with the same client and
@@ -20,13 +20,14 @@ export async function floorContender(connect: string): Promise<Contender> {
     async uncontended(path, cycles): Promise<CycleSample> {
       await ensurePath(client, path);
       const latenciesMs: number[] = [];
+      const cpu = process.cpuUsage();
       const start = performance.now();
       for (let i = 0; i < cycles; i++) {
         const t0 = performance.now();
         await cycle(path);
         latenciesMs.push(performance.now() - t0);
       }
-      return { elapsedMs: performance.now() - start, latenciesMs };
+      return { elapsedMs: performance.now() - start, latenciesMs, cpuMs: cpuMsSince(cpu) };
     },
     async many(root, count) {
       await ensurePath(client, root);

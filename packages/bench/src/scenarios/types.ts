@@ -2,6 +2,8 @@
 export interface CycleSample {
   elapsedMs: number;
   latenciesMs: number[];
+  /** User + system CPU time of this process over the block, when the cycles ran in it. */
+  cpuMs?: number;
 }
 
 /** What K sessions looping on one resource for a fixed time measured. */
@@ -12,6 +14,8 @@ export interface ContendedSample {
   /** Acquisitions per session, for fairness. */
   perSession: number[];
   waitsMs: number[];
+  /** From a holder's release() call to the next holder's acquire() resolving (acquisitions that began before that call). */
+  handoffsMs: number[];
 }
 
 /**
@@ -28,3 +32,9 @@ export interface Contender {
   contended?(path: string, sessions: number, durationMs: number): Promise<ContendedSample>;
   close(): Promise<void>;
 }
+
+/** Milliseconds of user + system CPU time this process used since `start` (a `process.cpuUsage()`). */
+export const cpuMsSince = (start: NodeJS.CpuUsage): number => {
+  const { user, system } = process.cpuUsage(start);
+  return (user + system) / 1000;
+};

@@ -1,28 +1,70 @@
 import { LockError, LockTimeoutError } from "../errors.js";
 
+/** The error of a wait given up because the caller's `signal` aborted; its reason is the cause. */
+export const abortedError = (resource: string, signal: AbortSignal): LockError =>
+  new LockError("ABORTED", `Stopped waiting for the lock on "${resource}".`, {
+    resource,
+    cause: signal.reason,
+  });
+
+/** What a wait needs to know of the connection: what it lacks while it is down. */
+export interface ConnectionView {
+  describeOutage(): string | undefined;
+}
+
+/**
+ * The error of a wait whose `timeout` ran out: `TIMEOUT` means contention, so a wait that ran out
+ * while ZooKeeper was out of reach is an outage, `CONNECTION`, saying to what and for how long.
+ */
+export function timeoutError(resource: string, timeout: number, connection: ConnectionView): LockError {
+  const outage = connection.describeOutage();
+  return outage === undefined
+    ? new LockTimeoutError(resource, timeout)
+    : new LockError(
+        "CONNECTION",
+        `Gave up waiting for the lock on "${resource}" after ${timeout} ms: ${outage}.`,
+        {
+          resource,
+        },
+      );
+}
+
 /**
  * Why an acquisition stops waiting: the caller's signal, its timeout, or the end of the session it
  * is on. The timeout spans every session an attempt runs on (a manager from `connect()` starts an
  * attempt again on its next session). The AbortSignal that waits need is made only when something
  * waits: most acquisitions of an uncontended lock never do, and an AbortController with its
  * listeners is a noticeable part of such a cycle's CPU time.
+ *
+ * When several calls of a handle come to share the attempt, `share()` hands the decision to stop
+ * from the first caller's terms to the calls' shared signal.
  */
 export class Attempt {
   #reason: unknown;
   #controller: AbortController | undefined;
   #sessionOver: AbortSignal | undefined;
-  readonly #timer: NodeJS.Timeout | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  /** The signal that stops the attempt when it aborts, and the listener on it. */
+  #stopSignal: AbortSignal | undefined;
+  #onStopSignal: () => void;
+  #triesOnce: boolean;
+  #onBlocked: (() => void) | undefined;
+  #blocked = false;
+  #disposed = false;
 
   constructor(
     private readonly resource: string,
-    private readonly userSignal: AbortSignal | undefined,
+    userSignal: AbortSignal | undefined,
     timeout: number | undefined,
-    /** Says what the connection lacks while it is down, to tell a timeout from an outage. */
-    private readonly connection: { describeOutage(): string | undefined },
+    connection: ConnectionView,
   ) {
+    this.#triesOnce = timeout === 0;
+    this.#stopSignal = userSignal;
+    this.#onStopSignal = this.#onUserAbort;
     if (userSignal?.aborted) this.#onUserAbort();
     else userSignal?.addEventListener("abort", this.#onUserAbort);
-    if (timeout) this.#timer = setTimeout(() => this.#onTimeout(timeout), timeout);
+    if (timeout)
+      this.#timer = setTimeout(() => this.#stop(timeoutError(resource, timeout, connection)), timeout);
   }
 
   /** Follows the end of the session the attempt runs on now; undefined while it waits for one. */
@@ -35,7 +77,7 @@ export class Attempt {
     this.#sessionOver = sessionOver;
   }
 
-  /** Why the caller's side stopped it (signal or timeout), whatever the session does. */
+  /** Why the callers' side stopped it (signal, timeout, or failure), whatever the session does. */
   get stopped(): unknown {
     return this.#reason;
   }
@@ -50,6 +92,48 @@ export class Attempt {
     if (reason !== undefined) throw reason;
   }
 
+  /**
+   * The attempt failed with `error`: it is over, and nobody may join it any more. Returns why it
+   * ended: the reason it stopped for, if it had, or `error`.
+   */
+  fail(error: unknown): unknown {
+    this.#stop(this.reason ?? error);
+    return this.#reason;
+  }
+
+  /**
+   * The turn has not come. An attempt that tries once (timeout 0) gives up here with a
+   * `LockTimeoutError`; a shared one tells its calls, some of which may try once.
+   */
+  blocked(): void {
+    if (this.#triesOnce) throw new LockTimeoutError(this.resource, 0);
+    this.#blocked = true;
+    this.#onBlocked?.();
+  }
+
+  /** Whether the attempt tries once (a `timeout: 0` call that nobody shares). */
+  get triesOnce(): boolean {
+    return this.#triesOnce;
+  }
+
+  /**
+   * From now on only `signal` (and the end of the session) stops the attempt, which no longer tries
+   * once: the first caller's signal and timeout become that caller's own business. `onBlocked` runs
+   * whenever the attempt finds its turn has not come, and at once if it already has. Does nothing
+   * once the attempt is over.
+   */
+  share(signal: AbortSignal, onBlocked: () => void): void {
+    if (this.#disposed || this.#reason !== undefined) return;
+    this.#unfollow();
+    this.#triesOnce = false;
+    this.#onBlocked = onBlocked;
+    this.#stopSignal = signal;
+    this.#onStopSignal = () => this.#stop(signal.reason);
+    if (signal.aborted) this.#onStopSignal();
+    else signal.addEventListener("abort", this.#onStopSignal);
+    if (this.#blocked) onBlocked();
+  }
+
   /** Aborts when the attempt stops; for the waits of the attempt. */
   get signal(): AbortSignal {
     if (!this.#controller) {
@@ -62,9 +146,14 @@ export class Attempt {
   }
 
   dispose(): void {
-    clearTimeout(this.#timer);
-    this.userSignal?.removeEventListener("abort", this.#onUserAbort);
+    this.#disposed = true;
+    this.#unfollow();
     if (this.#controller) this.#sessionOver?.removeEventListener("abort", this.#onSessionOver);
+  }
+
+  #unfollow(): void {
+    clearTimeout(this.#timer);
+    this.#stopSignal?.removeEventListener("abort", this.#onStopSignal);
   }
 
   #stop(reason: unknown): void {
@@ -73,27 +162,10 @@ export class Attempt {
     this.#controller?.abort(reason);
   }
 
-  // TIMEOUT means contention: a wait that ran out while ZooKeeper was out of reach is an outage.
-  #onTimeout(timeout: number): void {
-    const outage = this.connection.describeOutage();
-    this.#stop(
-      outage === undefined
-        ? new LockTimeoutError(this.resource, timeout)
-        : new LockError(
-            "CONNECTION",
-            `Gave up waiting for the lock on "${this.resource}" after ${timeout} ms: ${outage}.`,
-            { resource: this.resource },
-          ),
-    );
-  }
+  #onUserAbort = () => {
+    if (this.#stopSignal) this.#stop(abortedError(this.resource, this.#stopSignal));
+  };
 
-  #onUserAbort = () =>
-    this.#stop(
-      new LockError("ABORTED", `Stopped waiting for the lock on "${this.resource}".`, {
-        resource: this.resource,
-        cause: this.userSignal?.reason,
-      }),
-    );
-
+  // The end of a session stops the waits on it, not the attempt: it may go on on the next session.
   #onSessionOver = () => this.#controller?.abort(this.#sessionOver?.reason);
 }

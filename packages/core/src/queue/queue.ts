@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { LockError, LockTimeoutError } from "../errors.js";
+import { type AcquireContext, acquireChannel, type Recipe, waitChannel } from "../channels.js";
+import { LockError } from "../errors.js";
 import { nodePrefix, sortContenders } from "../lock-node.js";
 import { backoffDelay, pause } from "../session/backoff.js";
 import { createMode, rc, ZkCallError } from "../session/zk-client.js";
@@ -42,6 +43,9 @@ export interface QueueRequest {
   /** The resource's directory, parent of the queue nodes. */
   dir: string;
   rootDir: string;
+  /** For the diagnostics channels. */
+  recipe: Recipe;
+  mode: "exclusive" | "shared";
   /** What the node says about its owner (see `ownerData`). */
   data: string;
   /** Which earlier node keeps this one from its turn. */
@@ -49,6 +53,11 @@ export interface QueueRequest {
   signal: AbortSignal | undefined;
   /** Milliseconds to wait; `0` gives up at once if the turn has not come; undefined waits on. */
   timeout: number | undefined;
+  /**
+   * Receives the attempt as it starts, so that later calls of a handle can come to share it and
+   * take over when it stops (see `SharedEntry`).
+   */
+  onAttempt?: (attempt: Attempt) => void;
 }
 
 /** A node whose turn came. */
@@ -71,9 +80,21 @@ export interface Granted {
  * attempt starts again there, within its timeout, as Curator's lock does: the caller asked for the
  * lock, not for a session, and its place in the old queue went with the old session's nodes.
  */
-export async function enterQueue(host: QueueHost, request: QueueRequest): Promise<Granted> {
-  const { resource, dir, rule, timeout } = request;
-  const attempt = new Attempt(resource, request.signal, timeout, host);
+export function enterQueue(host: QueueHost, request: QueueRequest): Promise<Granted> {
+  if (!acquireChannel.hasSubscribers) return takeTurn(host, request, undefined);
+  const { resource, dir: path, recipe, mode } = request;
+  const context: AcquireContext = { resource, path, recipe, mode, waited: false };
+  return acquireChannel.tracePromise(takeTurn, context, undefined, host, request, context);
+}
+
+async function takeTurn(
+  host: QueueHost,
+  request: QueueRequest,
+  traced: AcquireContext | undefined,
+): Promise<Granted> {
+  const { resource, dir, rule } = request;
+  const attempt = new Attempt(resource, request.signal, request.timeout, host);
+  request.onAttempt?.(attempt);
   let session = host.session;
   try {
     for (;;) {
@@ -88,7 +109,7 @@ export async function enterQueue(host: QueueHost, request: QueueRequest): Promis
       try {
         attempt.throwIfStopped();
         // "Try once" means now: with no connection there is nothing to try.
-        if (timeout === 0 && !session.connected) throw outageError(host, resource);
+        if (attempt.triesOnce && !session.connected) throw outageError(host, resource);
         let children: string[];
         let pzxid: number;
         creating = true;
@@ -104,25 +125,38 @@ export async function enterQueue(host: QueueHost, request: QueueRequest): Promis
               { resource },
             );
           const blocker = rule(contenders, index);
+          // A reply can land after the attempt stopped (replies are not abortable), or after its
+          // session ended: an attempt given up is never granted, so no caller holds a lock it
+          // stopped waiting for, and a grant read from an ended session is no hold.
+          attempt.throwIfStopped();
           if (blocker === undefined) {
-            // A grant read from a session that ended meanwhile is no hold.
-            attempt.throwIfStopped();
-            return { session, path: `${dir}/${name}`, token: tokenOf(pzxid, resource) };
+            const granted = { session, path: `${dir}/${name}`, token: tokenOf(pzxid, resource) };
+            if (traced) Object.assign(traced, { token: granted.token, node: granted.path });
+            return granted;
           }
-          if (timeout === 0) throw new LockTimeoutError(resource, 0);
+          attempt.blocked();
+          if (traced && !traced.waited) {
+            traced.waited = true;
+            waitChannel.publish(traced);
+          }
           await nodeGone(session, `${dir}/${blocker}`, attempt.signal);
           // Re-list: the blocker may have given up rather than been granted; it says nothing of our turn.
           [children, { pzxid }] = await session.listRetrying(dir, attempt.signal);
         }
       } catch (error) {
-        const reason = attempt.reason ?? error;
+        // The session ended under an attempt that may go on: on the next session, if one comes.
+        const restart = attempt.stopped === undefined && session.over !== undefined;
+        const reason = restart ? attempt.reason : attempt.fail(error);
         // A create in flight may have succeeded on the server: find it by its GUID and delete it.
         const abandoned = name ? `${dir}/${name}` : creating ? findOwn(session, dir, prefix) : undefined;
-        if (abandoned)
-          await session.whileConnected(host.abandon(resource, dir, session, abandoned)).catch(() => {});
-        if (attempt.stopped !== undefined || session.over === undefined) throw reason;
+        if (abandoned) await leaveQueue(host, resource, dir, session, abandoned);
+        if (!restart) throw reason;
         attempt.runOn(undefined);
-        session = await waitForSession(host, session, attempt, reason);
+        try {
+          session = await waitForSession(host, session, attempt, reason);
+        } catch (failure) {
+          throw attempt.fail(failure);
+        }
       }
     }
   } finally {
@@ -148,6 +182,20 @@ const outageError = (host: QueueHost, resource: string) =>
     `Could not try for the lock on "${resource}": ${host.describeOutage() ?? "no connection to ZooKeeper"}.`,
     { resource },
   );
+
+/**
+ * Deletes a node that nobody waits for any more, and resolves once it is gone, or at once when the
+ * connection drops (the deletion goes on in the background). A failure is the manager's to report.
+ */
+export async function leaveQueue(
+  host: QueueHost,
+  resource: string,
+  dir: string,
+  session: ZkSession,
+  path: string | Promise<string | undefined>,
+): Promise<void> {
+  await session.whileConnected(host.abandon(resource, dir, session, path)).catch(() => {});
+}
 
 // The zxid of the listing that shows a node's turn: at least its creation zxid, and above every
 // zxid of the tenures before it, whose deletions that listing already reflects.

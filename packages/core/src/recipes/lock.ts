@@ -1,14 +1,24 @@
-import { isLockError, LockError, type LockLostError } from "../errors.js";
+import { isLockError, LockError, type LockLostError, withResource } from "../errors.js";
 import { ownerData } from "../lock-node.js";
 import { type AcquireOptions, type ResolvedLockOptions, validateAcquireOptions } from "../options.js";
-import { enterQueue, type QueueHost } from "../queue/queue.js";
+import { abortedError } from "../queue/attempt.js";
+import type { Granted, QueueHost } from "../queue/queue.js";
 import { exclusive } from "../queue/rules.js";
+import { SharedEntry } from "../queue/shared-entry.js";
 import type { ZkSession } from "../session/zk-session.js";
+
+/** What the manager hears of a hold that ended with `release()`. */
+export interface EndedHold {
+  path: string;
+  token: bigint;
+  /** Set when the hold had been lost before it was released (the manager reported the loss). */
+  lost: LockLostError | undefined;
+}
 
 /** What a lock needs from its manager: the queue's needs, and word of holds starting and ending. */
 export interface LockHost extends QueueHost {
   holdStarted(lock: ZkLock, waitMs: number): void;
-  holdEnded(lock: ZkLock, holdMs: number): void;
+  holdEnded(lock: ZkLock, hold: EndedHold, holdMs: number): void;
 }
 
 /** Where a lock stands: not held, being acquired, held, held while disconnected, or lost. */
@@ -31,10 +41,18 @@ interface Hold {
  * A lock on one resource, made by `ZkLockManager.createLock()`. One handle is one owner: acquiring
  * it again while it holds is re-entrant and returns the same fencing token.
  *
+ * Calls that overlap in time on one handle are re-entrant too, each on its own terms. Every call
+ * that resolves counts one acquisition, which one `release()` undoes; the lock node goes when the
+ * count is back at zero. A call made while the handle holds counts up at once. A call made while
+ * the handle is still acquiring waits with the calls before it for the same place in the queue,
+ * with its own timeout and signal: a call that gives up leaves alone and the others keep the place;
+ * when the turn comes, every call still waiting resolves with the same token. The place is given up
+ * (its node deleted) only when no call waits for it any more.
+ *
  * @example
  * ```ts
  * const lock = manager.createLock("invoice:42", { acquireTimeout: 2000 });
- * const token = await lock.acquire();
+ * const token = await lock.acquire(); // before `try`: a failed acquire has nothing to release
  * try {
  *   await db.query("UPDATE invoices SET … , fence = $1 WHERE id = 42 AND fence < $1", [token]);
  * } finally {
@@ -44,7 +62,12 @@ interface Hold {
  */
 export class ZkLock implements AsyncDisposable {
   #hold: Hold | undefined;
-  #acquiring: Promise<bigint> | undefined;
+  /** The place in the queue that the calls of the current acquisition wait for. */
+  #entry: SharedEntry<bigint> | undefined;
+  /** How the last hold ended, for the reason of `signal` once nothing is held. */
+  #lastEnd: LockLostError | "released" | undefined;
+  /** The error of the last `acquire()` that failed since the handle last held, for `release()`. */
+  #lastFailure: unknown;
 
   /** @internal */
   constructor(
@@ -58,7 +81,7 @@ export class ZkLock implements AsyncDisposable {
 
   get state(): LockState {
     if (this.#hold) return this.#hold.lost ? "lost" : this.#hold.suspended ? "suspended" : "held";
-    return this.#acquiring ? "acquiring" : "idle";
+    return this.#entry?.pending ? "acquiring" : "idle";
   }
 
   /** Whether this handle holds the lock and has not lost it. */
@@ -82,14 +105,14 @@ export class ZkLock implements AsyncDisposable {
   }
 
   /**
-   * Aborts, with a `LockLostError`, when the current hold is lost; an aborted signal when not
-   * holding. Hand it to the work done under the lock so it stops when the lock is gone.
+   * Hand it to the work done under the lock, so that the work stops when the hold ends: it aborts
+   * with a `LockLostError` when the hold is lost, and also when the hold is released (a `LockError`
+   * with code `NOT_HELD` and the message `The lock on "…" was released.`), since work still running
+   * then is no longer protected. Read when nothing is held, it is already aborted: with how the last
+   * hold ended, or `NOT_HELD` (`… is not held.`) when the handle never held.
    */
   get signal(): AbortSignal {
-    return (
-      this.#holdController()?.signal ??
-      AbortSignal.abort(new LockError("NOT_HELD", "The lock is not held.", { resource: this.resource }))
-    );
+    return this.#holdController()?.signal ?? AbortSignal.abort(this.#endReason());
   }
 
   #holdController(): AbortController | undefined {
@@ -100,28 +123,57 @@ export class ZkLock implements AsyncDisposable {
     return hold.controller;
   }
 
+  #endReason(): LockError {
+    const end = this.#lastEnd;
+    if (end === undefined)
+      return new LockError("NOT_HELD", `The lock on "${this.resource}" is not held.`, {
+        resource: this.resource,
+      });
+    if (end === "released")
+      return new LockError("NOT_HELD", `The lock on "${this.resource}" was released.`, {
+        resource: this.resource,
+      });
+    return end;
+  }
+
   /**
    * Waits for the lock and resolves to its fencing token: a number that grows with every new
    * holder of this resource, for a data store to refuse writes from a holder that lost the lock.
-   * Acquiring a held handle again counts up and resolves to the same token.
+   * Acquiring a held handle again counts up and resolves to the same token; calls that overlap
+   * while the handle acquires each keep their own timeout and signal (see {@link ZkLock}).
    *
    * Rejects with `LockTimeoutError` after the timeout, a `LockError` with code `ABORTED` when the
-   * signal aborts, or `CONNECTION` when the session ends; in each case nothing is left behind.
+   * signal aborts (also when it already has, even if the handle holds), `LOST` when the handle's
+   * hold was lost, or `CONNECTION` when the session ends; in each case nothing is left behind, and
+   * the error names the resource.
    */
   async acquire(options?: AcquireOptions): Promise<bigint> {
-    const { signal, timeout = this.options.acquireTimeout } = validateAcquireOptions(options);
-    if (this.#acquiring) await this.#acquiring;
-    const hold = this.#hold;
-    if (hold) {
-      if (hold.lost) throw hold.lost;
-      hold.count++;
-      return hold.token;
-    }
-    this.#acquiring = this.#contend(signal, timeout);
     try {
-      return await this.#acquiring;
-    } finally {
-      this.#acquiring = undefined;
+      const { signal, timeout = this.options.acquireTimeout } = validateAcquireOptions(options);
+      const hold = this.#hold;
+      if (hold) {
+        if (hold.lost) throw hold.lost;
+        if (signal?.aborted) throw abortedError(this.resource, signal);
+        hold.count++;
+        return hold.token;
+      }
+      if (!this.#entry?.joinable) {
+        const request = {
+          resource: this.resource,
+          dir: this.path,
+          rootDir: this.options.rootDir,
+          recipe: "lock" as const,
+          mode: "exclusive" as const,
+          data: ownerData(this.options.label),
+          rule: exclusive,
+        };
+        this.#entry = new SharedEntry(this.host, request, this.#granted);
+      }
+      return await this.#entry.join(signal, timeout);
+    } catch (error) {
+      const failure = withResource(error, this.resource);
+      this.#lastFailure = failure;
+      throw failure;
     }
   }
 
@@ -137,20 +189,35 @@ export class ZkLock implements AsyncDisposable {
 
   /**
    * Counts one acquisition down and, at zero, deletes the lock node so the next waiter gets it.
-   * Rejects with code `NOT_HELD` when the handle holds nothing. After a loss it resolves without
-   * touching any other owner's node.
+   * After a loss it resolves without touching any other owner's node.
+   *
+   * Rejects with code `NOT_HELD` when the handle holds nothing. When an `acquire()` on the handle
+   * failed since it last held, that error is the `cause` and its message is part of this one, so
+   * that `try { await lock.acquire() } finally { await lock.release() }` does not hide why the
+   * lock was not acquired; acquiring before `try` avoids the second error altogether.
    */
   async release(): Promise<void> {
     const hold = this.#hold;
-    if (!hold)
-      throw new LockError("NOT_HELD", `release() without a hold on "${this.resource}".`, {
-        resource: this.resource,
-      });
+    if (!hold) throw this.#notHeld();
     if (--hold.count > 0) return;
     this.#hold = undefined;
-    this.host.holdEnded(this, performance.now() - hold.since);
-    hold.controller?.abort(new LockError("NOT_HELD", "The lock was released.", { resource: this.resource }));
-    await hold.session.whileConnected(this.host.abandon(this.resource, this.path, hold.session, hold.path));
+    this.#lastEnd = hold.lost ?? "released";
+    this.host.holdEnded(this, hold, performance.now() - hold.since);
+    if (!hold.lost) hold.controller?.abort(this.#endReason());
+    try {
+      await hold.session.whileConnected(this.host.abandon(this.resource, this.path, hold.session, hold.path));
+    } catch (error) {
+      throw withResource(error, this.resource);
+    }
+  }
+
+  #notHeld(): LockError {
+    const failure = this.#lastFailure;
+    const why = failure === undefined ? "." : `; the last acquire() on it failed: ${sentence(failure)}`;
+    return new LockError("NOT_HELD", `release() without a hold on "${this.resource}"${why}`, {
+      resource: this.resource,
+      cause: failure,
+    });
   }
 
   /** `await using lock = …` releases every acquisition still held when the scope ends. */
@@ -177,29 +244,26 @@ export class ZkLock implements AsyncDisposable {
     return performance.now() - hold.since;
   }
 
-  async #contend(signal: AbortSignal | undefined, timeout: number | undefined): Promise<bigint> {
-    const started = performance.now();
-    const { options } = this;
-    const { session, path, token } = await enterQueue(this.host, {
-      resource: this.resource,
-      dir: this.path,
-      rootDir: options.rootDir,
-      data: ownerData(options.label),
-      rule: exclusive,
-      signal,
-      timeout,
-    });
+  /** The turn came for `calls` calls at once: they share one hold. */
+  #granted = ({ session, path, token }: Granted, calls: number, waitMs: number): bigint => {
     this.#hold = {
       session,
       path,
       token,
-      count: 1,
+      count: calls,
       since: performance.now(),
       suspended: !session.connected,
       lost: undefined,
       controller: undefined,
     };
-    this.host.holdStarted(this, performance.now() - started);
+    this.#lastFailure = undefined;
+    this.host.holdStarted(this, waitMs);
     return token;
-  }
+  };
 }
+
+/** An error's message as the end of a sentence. */
+const sentence = (error: unknown) => {
+  const message = error instanceof Error ? error.message : String(error);
+  return /[.!?]$/.test(message) ? message : `${message}.`;
+};

@@ -32,3 +32,17 @@ export function children(client: ZooKeeper, path: string): Promise<string[]> {
     ),
   );
 }
+
+/** Resolves once `count` contenders wait behind the holder of `resource`. */
+export async function waitUntilWaiting(
+  manager: ZkLockManager,
+  resource: string,
+  rootDir: string,
+  count: number,
+) {
+  const deadline = Date.now() + 10_000;
+  while ((await manager.inspect(resource, { rootDir })).waiters.length < count) {
+    if (Date.now() > deadline) throw new Error(`fewer than ${count} waiters on ${resource} after 10 s`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
