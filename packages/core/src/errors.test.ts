@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { isLockError, LockError, LockLostError, LockTimeoutError, withResource } from "./errors.js";
+import {
+  isLockError,
+  LeadershipLostError,
+  LockError,
+  LockLostError,
+  LockTimeoutError,
+  withResource,
+} from "./errors.js";
 
 describe("errors", () => {
   it("carry code, name, resource and cause", () => {
@@ -7,6 +14,14 @@ describe("errors", () => {
     const lost = new LockLostError("r", "the session expired", cause);
     expect(lost).toMatchObject({ name: "LockLostError", code: "LOST", resource: "r", cause });
     expect(new LockTimeoutError("r", 50).message).toBe('Timed out after 50 ms waiting for the lock on "r".');
+  });
+
+  it("speak of leadership for a lost term, which is still a lost hold", () => {
+    const lost = new LeadershipLostError("scheduler", "the ZooKeeper session expired");
+    expect(lost).toBeInstanceOf(LockLostError);
+    expect(lost).toMatchObject({ name: "LeadershipLostError", code: "LOST", resource: "scheduler" });
+    expect(lost.message).toBe('Leadership of "scheduler" was lost: the ZooKeeper session expired.');
+    expect(isLockError(lost, "LOST")).toBe(true);
   });
 
   it("are recognised by name, also when they come from another copy of the package", () => {

@@ -61,6 +61,19 @@ export class LockLostError extends LockError {
   }
 }
 
+/**
+ * A leader's term ended without `resign()`: the ZooKeeper session expired, the client was cut off
+ * for longer than the session timeout, or the election node was deleted, so another process may
+ * lead now. A `LockLostError` (code `LOST`) whose message speaks of leadership.
+ */
+export class LeadershipLostError extends LockLostError {
+  override name = "LeadershipLostError";
+  constructor(election: string, reason: string, cause?: unknown) {
+    super(election, reason, cause);
+    this.message = `Leadership of "${election}" was lost: ${reason}.`;
+  }
+}
+
 /** An argument or option was invalid; nothing was sent to ZooKeeper. */
 export class LockInvalidArgumentError extends LockError {
   override name = "LockInvalidArgumentError";
@@ -87,6 +100,7 @@ const lockErrorNames = new Set([
   "LockError",
   "LockTimeoutError",
   "LockLostError",
+  "LeadershipLostError",
   "LockInvalidArgumentError",
 ]);
 

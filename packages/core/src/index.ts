@@ -1,6 +1,6 @@
 /**
  * `@zk-dist-lock/core`: a distributed lock on Apache ZooKeeper with fencing tokens, re-entrancy,
- * timeouts and lost-lock signals.
+ * timeouts and lost-lock signals; leader elections and once-per-firing claims on the same session.
  *
  * @example
  * ```ts
@@ -27,6 +27,7 @@ export {
 } from "./channels.js";
 export {
   isLockError,
+  LeadershipLostError,
   LockError,
   type LockErrorCode,
   LockInvalidArgumentError,
@@ -35,6 +36,17 @@ export {
 } from "./errors.js";
 export type { OwnerInfo } from "./lock-node.js";
 export type { AcquireOptions, LockOptions } from "./options.js";
+export type { Participant } from "./queue/participants.js";
+export {
+  type ElectionEvents,
+  type ElectionOptions,
+  type ElectionState,
+  type LeadOptions,
+  type ObserveOptions,
+  type Term,
+  ZkElection,
+} from "./recipes/election.js";
+export { type FiringClaimOptions, ZkFiringClaims } from "./recipes/firing-claims.js";
 export { type LockState, ZkLock } from "./recipes/lock.js";
 export { decodeResource, encodeResource, MAX_RESOURCE_BYTES } from "./resource-name.js";
 export type { ConnectionState, ConnectionStateChange } from "./session/connection.js";
@@ -45,7 +57,6 @@ export {
   type LockEvent,
   type LockEvents,
   type LockInspection,
-  type Participant,
   type ZkConnectOptions,
   ZkLockManager,
   type ZkLockManagerOptions,

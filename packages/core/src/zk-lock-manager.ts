@@ -9,8 +9,7 @@ import {
   releaseChannel,
   suspendChannel,
 } from "./channels.js";
-import { LockError, LockInvalidArgumentError, LockLostError, withResource } from "./errors.js";
-import { type OwnerInfo, parseOwner, sortContenders } from "./lock-node.js";
+import { LockError, LockInvalidArgumentError, type LockLostError, withResource } from "./errors.js";
 import {
   type AcquireOptions,
   type LockOptions,
@@ -21,7 +20,20 @@ import {
   validateAcquireOptions,
   validateAuth,
 } from "./options.js";
-import { type LockHost, ZkLock } from "./recipes/lock.js";
+import type { Holder } from "./queue/hold.js";
+import { contendersOf, type Participant, readParticipant } from "./queue/participants.js";
+import {
+  type ElectionHost,
+  type ElectionOptions,
+  resolveElectionOptions,
+  ZkElection,
+} from "./recipes/election.js";
+import {
+  type FiringClaimOptions,
+  resolveFiringClaimOptions,
+  ZkFiringClaims,
+} from "./recipes/firing-claims.js";
+import { ZkLock } from "./recipes/lock.js";
 import { decodeResource, describe, encodeResource } from "./resource-name.js";
 import { type ConnectString, parseConnectString } from "./session/connect-string.js";
 import { type ConnectionState, type ConnectionStateChange, ZkConnection } from "./session/connection.js";
@@ -72,7 +84,7 @@ export interface CallOptions {
   timeout?: number;
 }
 
-/** What every lock event says. */
+/** What every lock event says. Leaders' terms are holds too: their events name the election. */
 export interface LockEvent {
   resource: string;
   /** The lock node of the hold. */
@@ -105,17 +117,6 @@ export interface LockContext {
   /** Aborts when the hold is lost, and when it is released (see `ZkLock.signal`). */
   signal: AbortSignal;
   lock: ZkLock;
-}
-
-/** One contender for a resource, as `inspect()` reports it. */
-export interface Participant {
-  node: string;
-  /** The ZooKeeper session that owns the node (hex). */
-  sessionId: string;
-  /** When ZooKeeper created the node. */
-  createdAt: Date;
-  /** What the owner stored: host, pid, label and since when; undefined for nodes of other tools. */
-  owner: OwnerInfo | undefined;
 }
 
 export interface LockInspection {
@@ -157,11 +158,11 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
   readonly #defaults: LockOptions;
   readonly #acl: ZkAcl[] | undefined;
   readonly #auth: ZkAuth[];
-  readonly #holds = new Set<ZkLock>();
+  readonly #holds = new Set<Holder>();
   readonly #chain = new AsyncLocalStorage<ReadonlyMap<string, ZkLock>>();
   readonly #knownDirectories = new Set<string>();
   readonly #pendingDirectories = new Map<string, Promise<void>>();
-  readonly #host: LockHost;
+  readonly #host: ElectionHost;
 
   constructor(options?: ZkLockManagerOptions) {
     super();
@@ -192,19 +193,23 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
         this.#knownDirectories.delete(rootDir);
       },
       // Events are built only when someone listens: these two fire on every cycle.
-      holdStarted: (lock, waitMs) => {
-        this.#holds.add(lock);
-        if (this.listenerCount("acquired") > 0) this.emit("acquired", { ...eventOf(lock), waitMs });
+      holdStarted: (holder, waitMs) => {
+        this.#holds.add(holder);
+        if (this.listenerCount("acquired") > 0) this.emit("acquired", { ...eventOf(holder), waitMs });
       },
-      holdEnded: (lock, { path, token, lost }, holdMs) => {
-        this.#holds.delete(lock);
+      holdEnded: (holder, { path, token, lost }, holdMs) => {
+        this.#holds.delete(holder);
         // A lost hold ended with its loss (the `lost` event and channel); its release ends nothing more.
         if (lost) return;
-        const ended = { resource: lock.resource, path, token };
+        const ended = { resource: holder.resource, path, token };
         if (this.listenerCount("released") > 0) this.emit("released", { ...ended, holdMs });
-        if (releaseChannel.hasSubscribers) releaseChannel.publish(holdMessage(ended, holdMs));
+        if (releaseChannel.hasSubscribers) releaseChannel.publish(holdMessage(holder, ended, holdMs));
       },
       abandon: (resource, dir, session, path) => this.#abandon(resource, dir, session, path),
+      liveSession: async (signal) => {
+        if (!connection().ownsClients) requireSession();
+        return connection().liveSession(signal);
+      },
     };
   }
 
@@ -359,6 +364,42 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
   }
 
   /**
+   * A candidate in the leader election `name` (any string up to 512 UTF-8 bytes), in its own
+   * directory under `rootDir` (default `"/elections"`). Throws `LockInvalidArgumentError` for bad
+   * input, before any request.
+   *
+   * @example
+   * ```ts
+   * const election = manager.createElection("report-scheduler", { label: "pod-7" });
+   * await election.lead(async ({ token, signal }) => runScheduler({ fence: token, signal }), { signal });
+   * ```
+   */
+  createElection(name: string, options?: ElectionOptions): ZkElection {
+    const resolved = resolveElectionOptions(options, this.#defaults);
+    const path = `${resolved.rootDir}/${encodeResource(name)}`;
+    this.#requireSession();
+    return new ZkElection(this.#host, name, path, resolved);
+  }
+
+  /**
+   * Once-per-firing claims of the scheduled job `job` (any string up to 512 UTF-8 bytes), under
+   * `rootDir` (default `"/firings"`). Throws `LockInvalidArgumentError` for bad input, before any
+   * request.
+   *
+   * @example
+   * ```ts
+   * const claims = manager.createFiringClaims("nightly-report", { retention: 24 * 3600_000 });
+   * if (await claims.claim(scheduledAt)) await buildReport();
+   * ```
+   */
+  createFiringClaims(job: string, options?: FiringClaimOptions): ZkFiringClaims {
+    const resolved = resolveFiringClaimOptions(options, this.#defaults);
+    const path = `${resolved.rootDir}/${encodeResource(job)}`;
+    this.#requireSession();
+    return new ZkFiringClaims(this.#host, job, path, resolved);
+  }
+
+  /**
    * Runs `fn` holding the lock and releases it however `fn` ends. Inside `fn` (and everything it
    * calls, also concurrently), `withLock` on the same resource joins the hold instead of waiting
    * for itself, as long as the hold lasts: it counts up at once (or fails with the `LOST` error of
@@ -435,29 +476,10 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
     resource: string,
     path: string,
   ): Promise<LockInspection> {
-    let children: string[] = [];
-    try {
-      [children] = await session.listRetrying(path, deadline);
-    } catch (error) {
-      if (!(error instanceof ZkCallError && error.rc === rc.NONODE)) throw error;
-    }
-    const read = async (node: string): Promise<Participant | undefined> => {
-      try {
-        const [stat, data] = await session.read(`${path}/${node}`, deadline);
-        return {
-          node,
-          sessionId: stat.ephemeralOwner,
-          createdAt: new Date(stat.ctime),
-          owner: parseOwner(data),
-        };
-      } catch (error) {
-        if (error instanceof ZkCallError && error.rc === rc.NONODE) return undefined; // left meanwhile
-        throw error;
-      }
-    };
-    const participants = (await Promise.all(sortContenders(children).map(read))).filter(
-      (p) => p !== undefined,
-    );
+    const contenders = await contendersOf(session, path, deadline);
+    const participants = (
+      await Promise.all(contenders.map((node) => readParticipant(session, path, node, deadline)))
+    ).filter((p) => p !== undefined);
     return { resource, path, holder: participants[0], waiters: participants.slice(1) };
   }
 
@@ -585,19 +607,20 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
   }
 
   #connectionChanged(change: "suspended" | "reconnected" | { lost: string }): void {
-    for (const lock of this.#holds) {
-      if (lock.state === "lost") continue;
-      const event = eventOf(lock);
+    for (const holder of this.#holds) {
       if (typeof change === "string") {
-        const holdMs = lock.connectionChanged(change);
-        this.emit(change, event);
+        const holdMs = holder.connectionChanged(change);
+        if (holdMs === undefined) continue;
+        this.emit(change, eventOf(holder));
         const channel = change === "suspended" ? suspendChannel : reconnectChannel;
-        if (channel.hasSubscribers) channel.publish(holdMessage(event, holdMs));
+        if (channel.hasSubscribers) channel.publish(holdMessage(holder, eventOf(holder), holdMs));
       } else {
-        const error = new LockLostError(lock.resource, change.lost);
-        const holdMs = lock.connectionChanged(error);
-        this.emit("lost", { ...event, holdMs, error });
-        if (lostChannel.hasSubscribers) lostChannel.publish({ ...holdMessage(event, holdMs), error });
+        const error = holder.lossError(change.lost);
+        const holdMs = holder.connectionChanged(error);
+        if (holdMs === undefined) continue;
+        this.emit("lost", { ...eventOf(holder), holdMs, error });
+        if (lostChannel.hasSubscribers)
+          lostChannel.publish({ ...holdMessage(holder, eventOf(holder), holdMs), error });
       }
     }
   }
@@ -685,10 +708,10 @@ const heldIn = (chain: ReadonlyMap<string, ZkLock> | undefined, path: string): Z
   return lock !== undefined && lock.holdCount > 0 ? lock : undefined;
 };
 
-const eventOf = (lock: ZkLock): LockEvent => ({
-  resource: lock.resource,
-  path: lock.nodePath ?? lock.path,
-  token: lock.token ?? 0n,
+const eventOf = (holder: Holder): LockEvent => ({
+  resource: holder.resource,
+  path: holder.nodePath ?? holder.path,
+  token: holder.token ?? 0n,
 });
 
 const missingChroot = (connectString: string, chroot: string, cause: unknown) =>
@@ -705,10 +728,10 @@ const isClosed = (client: ZooKeeperClient | undefined) => client !== undefined &
 const abortReason = (signal: AbortSignal | undefined, what: string) =>
   new LockError("ABORTED", `Stopped ${what}.`, { cause: signal?.reason });
 
-const holdMessage = (event: LockEvent, holdMs: number): HoldMessage => ({
+const holdMessage = (holder: Holder, event: LockEvent, holdMs: number): HoldMessage => ({
   ...event,
-  recipe: "lock",
-  mode: "exclusive",
+  recipe: holder.recipe,
+  mode: holder.mode,
   holdMs,
 });
 

@@ -1,49 +1,20 @@
 // Mutual exclusion between OS processes, each with its own ZooKeeper session, checked by a witness
 // outside ZooKeeper: an exclusive-create marker file and an append-only log.
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { waitFor } from "@zk-dist-lock/testing";
 import { afterAll, describe, expect, inject, it } from "vitest";
+import { type Child, startChild } from "./support/child.js";
 import { childrenOf, closeClients, connectClient, uniqueRoot } from "./support/zk.js";
 
 const connect = inject("zkConnect");
-const worker = fileURLToPath(new URL("./support/mutex-worker.ts", import.meta.url));
-const packageDir = fileURLToPath(new URL("..", import.meta.url));
 
 const WORKERS = 4;
 const ITERATIONS = 15;
 
-interface Worker {
-  child: ChildProcess;
-  output: string;
-  exited: Promise<number | null>;
-}
-
-function startWorker(args: string[]): Worker {
-  const child = spawn(
-    process.execPath,
-    ["--import", "tsx", "--conditions=@zk-dist-lock/source", worker, ...args],
-    { cwd: packageDir, stdio: ["pipe", "pipe", "pipe"] },
-  );
-  const state: Worker = {
-    child,
-    output: "",
-    exited: new Promise((resolve) => child.once("exit", (code) => resolve(code))),
-  };
-  child.stdout?.on("data", (chunk) => {
-    state.output += chunk;
-  });
-  child.stderr?.on("data", (chunk) => {
-    state.output += chunk;
-  });
-  return state;
-}
-
 describe("processes contending for one resource", () => {
-  const workers: Worker[] = [];
+  const workers: Child[] = [];
   const witnessDir = mkdtempSync(join(tmpdir(), "zk-lock-witness-"));
 
   afterAll(() => {
@@ -55,7 +26,16 @@ describe("processes contending for one resource", () => {
   it("never overlap, and each makes progress", async () => {
     const rootDir = uniqueRoot("processes");
     for (let id = 0; id < WORKERS; id++) {
-      workers.push(startWorker([connect, rootDir, "shared", witnessDir, String(ITERATIONS), String(id)]));
+      workers.push(
+        startChild("mutex-worker.ts", [
+          connect,
+          rootDir,
+          "shared",
+          witnessDir,
+          String(ITERATIONS),
+          String(id),
+        ]),
+      );
     }
     await waitFor(() => workers.every((w) => w.output.includes("ready")), {
       timeoutMs: 60_000,

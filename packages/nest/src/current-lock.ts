@@ -1,5 +1,5 @@
-import { AsyncLocalStorage } from "node:async_hooks";
-import { type LockContext, LockError } from "@zk-dist-lock/core";
+import type { LockContext } from "@zk-dist-lock/core";
+import { contextSlot } from "./context-slot.js";
 
 /** The hold of the innermost `@DistributedLock()` method running in the current async call chain. */
 export interface CurrentLock extends LockContext {
@@ -7,7 +7,9 @@ export interface CurrentLock extends LockContext {
   resource: string;
 }
 
-const holds = new AsyncLocalStorage<CurrentLock>();
+const holds = contextSlot<CurrentLock>(
+  "currentLock() was called outside a method decorated with @DistributedLock() (or what such a method calls).",
+);
 
 /** Runs `fn` with `hold` as what {@link currentLock} returns. */
 export function runWithCurrentLock<T>(hold: CurrentLock, fn: () => T): T {
@@ -29,12 +31,5 @@ export function runWithCurrentLock<T>(hold: CurrentLock, fn: () => T): T {
  * ```
  */
 export function currentLock(): CurrentLock {
-  const hold = holds.getStore();
-  if (hold === undefined) {
-    throw new LockError(
-      "NOT_HELD",
-      "currentLock() was called outside a method decorated with @DistributedLock() (or what such a method calls).",
-    );
-  }
-  return hold;
+  return holds.get();
 }

@@ -1,6 +1,7 @@
 /**
- * `@zk-dist-lock/nest`: `ZkLockModule` and `@DistributedLock()`, a ZooKeeper distributed lock on
- * any NestJS provider method.
+ * `@zk-dist-lock/nest`: `ZkLockModule` and, on any NestJS provider method, `@DistributedLock()` (a
+ * ZooKeeper distributed lock), `@LeaderOnly()` (run only on the instance that leads) and
+ * `@OncePerFiring()` (run each scheduled firing on exactly one instance).
  *
  * @example
  * ```ts
@@ -27,12 +28,27 @@ export {
   type DistributedLockOptions,
 } from "./distributed-lock.decorator.js";
 export { InjectLockManager } from "./inject-lock-manager.decorator.js";
+export {
+  type CurrentTerm,
+  currentTerm,
+  LeaderOnly,
+  type LeaderOnlyOptions,
+} from "./leader-only.decorator.js";
 export { LockExceptionFilter, type LockExceptionFilterOptions } from "./lock-exception.filter.js";
+export {
+  type CurrentFiring,
+  currentFiring,
+  OncePerFiring,
+  type OncePerFiringOptions,
+} from "./once-per-firing.decorator.js";
+export type { SkipLog } from "./skip-log.js";
 export { ZK_LOCK_MODULE_OPTIONS } from "./zk-lock.constants.js";
 export { type ZkLockHealth, ZkLockHealthError, ZkLockHealthIndicator } from "./zk-lock.health.js";
 export { ZkLockModule } from "./zk-lock.module.js";
 export type {
   ZkLockClientOptions,
+  ZkLockClock,
+  ZkLockCommonOptions,
   ZkLockConnectOptions,
   ZkLockDefaults,
   ZkLockManagerOptions,

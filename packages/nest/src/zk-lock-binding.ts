@@ -1,11 +1,16 @@
 import { LockInvalidArgumentError, ZkLockManager } from "@zk-dist-lock/core";
-import type { ZkLockDefaults, ZkLockModuleOptions } from "./zk-lock-options.interface.js";
+import { LeaderElections } from "./leader-elections.js";
+import type { ZkLockClock, ZkLockDefaults, ZkLockModuleOptions } from "./zk-lock-options.interface.js";
 
-/** What the module hands every `@DistributedLock()`: the manager and the decorator defaults. */
+/** What the module hands every decorated method: the manager, the defaults, the elections, the clock. */
 export interface ZkLockBinding {
   readonly manager: ZkLockManager;
   readonly defaults: ZkLockDefaults;
-  /** Closes what the module created, and nothing else. */
+  /** The elections of the `@LeaderOnly()` methods, started and resigned with the application. */
+  readonly elections: LeaderElections;
+  /** What `@OncePerFiring()` reads the time of a firing from (the module's `clock` option). */
+  readonly clock: ZkLockClock;
+  /** Resigns the elections, then closes what the module created, and nothing else. */
   close(): Promise<void>;
 }
 
@@ -27,30 +32,55 @@ export async function openBinding(options: ZkLockModuleOptions): Promise<ZkLockB
       `ZkLockModule needs exactly one of client (a zookeeper client), connect (a connect string) or manager (a ZkLockManager); got ${given.length === 0 ? "none" : given.join(" and ")}.`,
     );
   }
-  const { rootDir, acquireTimeout, label } = options;
+  const { rootDir, acquireTimeout, label, clock = Date } = options;
+  if (typeof clock?.now !== "function") {
+    throw new LockInvalidArgumentError(
+      "ZkLockModule option clock must have a now() method returning epoch milliseconds.",
+    );
+  }
   const defaults: ZkLockDefaults = Object.fromEntries(
     Object.entries({ rootDir, acquireTimeout, label }).filter(([, value]) => value !== undefined),
   );
+  const [manager, closeOwned] = await openManager(options, defaults);
+  const elections = new LeaderElections(manager, label);
+  return {
+    manager,
+    defaults,
+    elections,
+    clock,
+    close: async () => {
+      await elections.stop();
+      await closeOwned();
+    },
+  };
+}
+
+/** The manager the options name or describe, and how to close what this created of it. */
+async function openManager(
+  options: ZkLockModuleOptions,
+  defaults: ZkLockDefaults,
+): Promise<[ZkLockManager, () => Promise<void>]> {
   if (options.manager !== undefined) {
     if (!(options.manager instanceof ZkLockManager)) {
       throw new LockInvalidArgumentError(
         "ZkLockModule option manager must be a ZkLockManager of @zk-dist-lock/core (one copy of that package per process).",
       );
     }
-    return { manager: options.manager, defaults, close: async () => {} };
+    return [options.manager, async () => {}];
   }
   if (options.client !== undefined) {
     // The manager validates the defaults, so bad ones fail here, at bootstrap.
     const manager = new ZkLockManager(defaults).init(options.client);
-    return { manager, defaults, close: () => manager.close() };
+    return [manager, () => manager.close()];
   }
   const { connect, sessionTimeout, connectTimeout, waitForConnection = true } = options;
   if (typeof waitForConnection !== "boolean") {
     throw new LockInvalidArgumentError("ZkLockModule option waitForConnection must be true or false.");
   }
   const connectOptions = { ...defaults, sessionTimeout, connectTimeout };
+  // A manager that owns its client: it opens a new session by itself whenever one ends.
   const manager = waitForConnection
     ? await ZkLockManager.connect(connect, connectOptions)
     : ZkLockManager.open(connect, connectOptions);
-  return { manager, defaults, close: () => manager.close() };
+  return [manager, () => manager.close()];
 }

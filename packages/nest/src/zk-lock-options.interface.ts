@@ -5,8 +5,24 @@ import type ZooKeeper from "zookeeper";
 /** Defaults for every `@DistributedLock()` of the application (each decorator may override them). */
 export type ZkLockDefaults = Pick<LockOptions, "rootDir" | "acquireTimeout" | "label">;
 
+/** Where `@OncePerFiring()` reads the time from; `Date` by default. */
+export interface ZkLockClock {
+  /** Milliseconds since 1970, as `Date.now()`. */
+  now(): number;
+}
+
+/** Options of the module besides how it connects. */
+export interface ZkLockCommonOptions extends ZkLockDefaults {
+  /**
+   * The clock `@OncePerFiring()` computes fire times with: the same one the scheduler fires by
+   * (`Date` by default). Tests give one that runs ahead or behind to play an instance whose clock is
+   * skewed.
+   */
+  clock?: ZkLockClock;
+}
+
 /** A ready client of the npm `zookeeper` package; the module uses it and leaves it open. */
-export interface ZkLockClientOptions extends ZkLockDefaults {
+export interface ZkLockClientOptions extends ZkLockCommonOptions {
   client: ZooKeeper;
   connect?: never;
   sessionTimeout?: never;
@@ -19,7 +35,7 @@ export interface ZkLockClientOptions extends ZkLockDefaults {
  * The module creates a manager that owns its client (`ZkLockManager.connect()`): it opens a new
  * session by itself when one ends, and the module closes it when the application shuts down.
  */
-export interface ZkLockConnectOptions extends ZkLockDefaults {
+export interface ZkLockConnectOptions extends ZkLockCommonOptions {
   /** ZooKeeper connect string, such as `"zk1:2181,zk2:2181,zk3:2181/app"`. */
   connect: string;
   /** Session timeout in milliseconds that the client asks the server for. Default 10000. */
@@ -43,7 +59,7 @@ export interface ZkLockConnectOptions extends ZkLockDefaults {
  * An existing manager, shared with the rest of the process (for example with the Express
  * middleware); the module neither closes it nor its client.
  */
-export interface ZkLockManagerOptions extends ZkLockDefaults {
+export interface ZkLockManagerOptions extends ZkLockCommonOptions {
   manager: ZkLockManager;
   client?: never;
   connect?: never;

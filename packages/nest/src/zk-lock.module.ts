@@ -2,6 +2,7 @@ import {
   type DynamicModule,
   Inject,
   Module,
+  type OnApplicationBootstrap,
   type OnApplicationShutdown,
   type Provider,
 } from "@nestjs/common";
@@ -27,9 +28,11 @@ const sharedProviders: Provider[] = [
 
 /**
  * Provides a `ZkLockManager` (injectable by its class) to the application and to every
- * `@DistributedLock()` method, and a `ZkLockHealthIndicator`. Global by default. With `connect`,
- * bootstrap waits for the first session (up to `connectTimeout`) unless `waitForConnection` is
- * false, and the manager opens a new session by itself whenever one ends. At shutdown it closes
+ * `@DistributedLock()`, `@LeaderOnly()` and `@OncePerFiring()` method, and a
+ * `ZkLockHealthIndicator`. Global by default. With `connect`, bootstrap waits for the first session
+ * (up to `connectTimeout`) unless `waitForConnection` is false, and the manager opens a new session
+ * by itself whenever one ends. At bootstrap its `@LeaderOnly()` elections start campaigning; at
+ * shutdown they resign, then it closes
  * what it created: the manager (releasing its holds) and, with `connect`, the client; never a
  * client or manager it was given.
  *
@@ -43,7 +46,7 @@ const sharedProviders: Provider[] = [
  * ```
  */
 @Module({})
-export class ZkLockModule implements OnApplicationShutdown {
+export class ZkLockModule implements OnApplicationBootstrap, OnApplicationShutdown {
   constructor(@Inject(ZK_LOCK_BINDING) private readonly binding: ZkLockBinding) {}
 
   /**
@@ -82,7 +85,12 @@ export class ZkLockModule implements OnApplicationShutdown {
     });
   }
 
-  /** Closes the manager and client the module created; Nest calls it from `app.close()`. */
+  /** Starts the elections of the `@LeaderOnly()` methods; Nest calls it once the application is ready. */
+  onApplicationBootstrap(): void {
+    this.binding.elections.start();
+  }
+
+  /** Resigns the elections, then closes the manager and client the module created; Nest calls it from `app.close()`. */
   async onApplicationShutdown(): Promise<void> {
     await this.binding.close();
   }

@@ -121,7 +121,7 @@ async function takeTurn(
           if (index < 0)
             throw new LockError(
               "CONNECTION",
-              `The lock node of "${resource}" disappeared while waiting; the session may have expired.`,
+              `The lock node of "${resource}" disappeared while waiting: the session expired, or the node was deleted from outside.`,
               { resource },
             );
           const blocker = rule(contenders, index);
@@ -141,7 +141,7 @@ async function takeTurn(
           }
           await nodeGone(session, `${dir}/${blocker}`, attempt.signal);
           // Re-list: the blocker may have given up rather than been granted; it says nothing of our turn.
-          [children, { pzxid }] = await session.listRetrying(dir, attempt.signal);
+          [children, pzxid] = await relist(session, dir, attempt.signal);
         }
       } catch (error) {
         // The session ended under an attempt that may go on: on the next session, if one comes.
@@ -313,6 +313,17 @@ function nodeGone(session: ZkSession, path: string, signal: AbortSignal): Promis
       },
     );
   });
+}
+
+/** The children and pzxid of `dir`; none when the directory was deleted, our node with it. */
+async function relist(session: ZkSession, dir: string, signal: AbortSignal): Promise<[string[], number]> {
+  try {
+    const [children, stat] = await session.listRetrying(dir, signal);
+    return [children, stat.pzxid];
+  } catch (error) {
+    if (error instanceof ZkCallError && error.rc === rc.NONODE) return [[], 0];
+    throw error;
+  }
 }
 
 const isRetryable = (session: ZkSession, error: unknown) =>

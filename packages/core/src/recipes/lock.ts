@@ -1,11 +1,11 @@
-import { isLockError, LockError, type LockLostError, withResource } from "../errors.js";
+import { isLockError, LockError, LockLostError, withResource } from "../errors.js";
 import { ownerData } from "../lock-node.js";
 import { type AcquireOptions, type ResolvedLockOptions, validateAcquireOptions } from "../options.js";
 import { abortedError } from "../queue/attempt.js";
+import { type ConnectionChange, Hold, type Holder } from "../queue/hold.js";
 import type { Granted, QueueHost } from "../queue/queue.js";
 import { exclusive } from "../queue/rules.js";
 import { SharedEntry } from "../queue/shared-entry.js";
-import type { ZkSession } from "../session/zk-session.js";
 
 /** What the manager hears of a hold that ended with `release()`. */
 export interface EndedHold {
@@ -17,25 +17,12 @@ export interface EndedHold {
 
 /** What a lock needs from its manager: the queue's needs, and word of holds starting and ending. */
 export interface LockHost extends QueueHost {
-  holdStarted(lock: ZkLock, waitMs: number): void;
-  holdEnded(lock: ZkLock, hold: EndedHold, holdMs: number): void;
+  holdStarted(holder: Holder, waitMs: number): void;
+  holdEnded(holder: Holder, hold: EndedHold, holdMs: number): void;
 }
 
 /** Where a lock stands: not held, being acquired, held, held while disconnected, or lost. */
 export type LockState = "idle" | "acquiring" | "held" | "suspended" | "lost";
-
-interface Hold {
-  /** The session the lock node belongs to (the manager may have moved on to another). */
-  session: ZkSession;
-  path: string;
-  token: bigint;
-  count: number;
-  since: number;
-  suspended: boolean;
-  lost: LockLostError | undefined;
-  /** Made when `signal` is first read: most holds never read it. */
-  controller: AbortController | undefined;
-}
 
 /**
  * A lock on one resource, made by `ZkLockManager.createLock()`. One handle is one owner: acquiring
@@ -60,8 +47,14 @@ interface Hold {
  * }
  * ```
  */
-export class ZkLock implements AsyncDisposable {
+export class ZkLock implements Holder {
   #hold: Hold | undefined;
+  /** How many acquisitions of the current hold are not yet released. */
+  #count = 0;
+  /** @internal */
+  readonly recipe = "lock" as const;
+  /** @internal */
+  readonly mode = "exclusive" as const;
   /** The place in the queue that the calls of the current acquisition wait for. */
   #entry: SharedEntry<bigint> | undefined;
   /** How the last hold ended, for the reason of `signal` once nothing is held. */
@@ -101,7 +94,7 @@ export class ZkLock implements AsyncDisposable {
 
   /** How many times the current hold was acquired and not yet released. */
   get holdCount(): number {
-    return this.#hold?.count ?? 0;
+    return this.#hold ? this.#count : 0;
   }
 
   /**
@@ -112,15 +105,7 @@ export class ZkLock implements AsyncDisposable {
    * hold ended, or `NOT_HELD` (`… is not held.`) when the handle never held.
    */
   get signal(): AbortSignal {
-    return this.#holdController()?.signal ?? AbortSignal.abort(this.#endReason());
-  }
-
-  #holdController(): AbortController | undefined {
-    const hold = this.#hold;
-    if (!hold || hold.controller) return hold?.controller;
-    hold.controller = new AbortController();
-    if (hold.lost) hold.controller.abort(hold.lost);
-    return hold.controller;
+    return this.#hold?.signal ?? AbortSignal.abort(this.#endReason());
   }
 
   #endReason(): LockError {
@@ -154,7 +139,7 @@ export class ZkLock implements AsyncDisposable {
       if (hold) {
         if (hold.lost) throw hold.lost;
         if (signal?.aborted) throw abortedError(this.resource, signal);
-        hold.count++;
+        this.#count++;
         return hold.token;
       }
       if (!this.#entry?.joinable) {
@@ -162,8 +147,8 @@ export class ZkLock implements AsyncDisposable {
           resource: this.resource,
           dir: this.path,
           rootDir: this.options.rootDir,
-          recipe: "lock" as const,
-          mode: "exclusive" as const,
+          recipe: this.recipe,
+          mode: this.mode,
           data: ownerData(this.options.label),
           rule: exclusive,
         };
@@ -199,13 +184,13 @@ export class ZkLock implements AsyncDisposable {
   async release(): Promise<void> {
     const hold = this.#hold;
     if (!hold) throw this.#notHeld();
-    if (--hold.count > 0) return;
+    if (--this.#count > 0) return;
     this.#hold = undefined;
     this.#lastEnd = hold.lost ?? "released";
     this.host.holdEnded(this, hold, performance.now() - hold.since);
-    if (!hold.lost) hold.controller?.abort(this.#endReason());
     try {
-      await hold.session.whileConnected(this.host.abandon(this.resource, this.path, hold.session, hold.path));
+      // After a loss the signal has its reason already: this one is for a hold that was released.
+      await hold.release(this.#endReason());
     } catch (error) {
       throw withResource(error, this.resource);
     }
@@ -225,40 +210,23 @@ export class ZkLock implements AsyncDisposable {
     while (this.#hold) await this.release();
   }
 
-  /**
-   * @internal The connection dropped (suspended), came back, or the hold is lost.
-   * Returns how long the hold has lasted.
-   */
-  connectionChanged(change: "suspended" | "reconnected" | LockLostError): number {
-    const hold = this.#hold;
-    if (!hold || hold.lost) return 0;
-    if (typeof change !== "string") {
-      hold.lost = change;
-      hold.controller?.abort(change);
-      // If the session still lives, the node does too and would block everyone: delete it once
-      // the connection is back.
-      this.host.abandon(this.resource, this.path, hold.session, hold.path);
-    } else {
-      hold.suspended = change === "suspended";
-    }
-    return performance.now() - hold.since;
+  /** @internal */
+  lossError(reason: string): LockLostError {
+    return new LockLostError(this.resource, reason);
+  }
+
+  /** @internal The connection dropped (suspended), came back, or the hold is lost. */
+  connectionChanged(change: ConnectionChange): number | undefined {
+    return this.#hold?.connectionChanged(change);
   }
 
   /** The turn came for `calls` calls at once: they share one hold. */
-  #granted = ({ session, path, token }: Granted, calls: number, waitMs: number): bigint => {
-    this.#hold = {
-      session,
-      path,
-      token,
-      count: calls,
-      since: performance.now(),
-      suspended: !session.connected,
-      lost: undefined,
-      controller: undefined,
-    };
+  #granted = (granted: Granted, calls: number, waitMs: number): bigint => {
+    this.#hold = new Hold(this.host, this.resource, this.path, granted);
+    this.#count = calls;
     this.#lastFailure = undefined;
     this.host.holdStarted(this, waitMs);
-    return token;
+    return granted.token;
   };
 }
 

@@ -196,6 +196,34 @@ export class ZkConnection extends EventEmitter<ConnectionEvents> {
     });
   }
 
+  /**
+   * A session that is not over: the current one, or the next one (given to `init()`, or opened by
+   * the connection itself). Rejects with `NOT_INITIALIZED` when the connection closes.
+   */
+  liveSession(signal?: AbortSignal): Promise<ZkSession> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const session = this.#session && !this.#session.over ? this.#session : undefined;
+        if (!session && !this.#closed) return;
+        settle();
+        if (session && !this.#closed) resolve(session);
+        else reject(this.#hopeless());
+      };
+      const onAbort = () => {
+        settle();
+        reject(signal?.reason);
+      };
+      const settle = () => {
+        signal?.removeEventListener("abort", onAbort);
+        this.#changed.off("change", check);
+      };
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.#changed.on("change", check);
+      check();
+    });
+  }
+
   /** Ends the connection: the current session is closed with `reason` (see `ZkSession.close`). */
   close(reason: LockError): void {
     if (this.#closed) return;

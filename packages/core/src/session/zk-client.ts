@@ -57,6 +57,8 @@ export interface NativeCalls {
   a_create(path: string, data: string | Buffer, flags: number, cb: Callback<[string]>): number;
   a_get_children2(path: string, watch: boolean, cb: Callback<[string[], ZkStat]>): number;
   aw_get(path: string, watcher: Watcher, cb: Callback<[ZkStat, Buffer | string]>): number;
+  aw_get_children2(path: string, watcher: Watcher, cb: Callback<[string[], ZkStat]>): number;
+  aw_exists(path: string, watcher: Watcher, cb: Callback<[ZkStat]>): number;
   a_get(path: string, watch: boolean, cb: Callback<[ZkStat, Buffer | string]>): number;
   a_exists(path: string, watch: boolean, cb: Callback<[ZkStat]>): number;
   a_delete_(path: string, version: number, cb: Callback<[]>): number;
@@ -114,6 +116,8 @@ const nativeMethods = [
   "a_create",
   "a_get_children2",
   "aw_get",
+  "aw_get_children2",
+  "aw_exists",
   "a_get",
   "a_exists",
   "a_delete_",

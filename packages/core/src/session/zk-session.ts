@@ -502,11 +502,59 @@ export class ZkSession extends EventEmitter<SessionEvents> {
   }
 
   /**
-   * Sets a one-shot watch on a node; resolves false (and sets no watch) when the node is gone.
-   * `onChange` also runs when the session moves to another client, whose server knows nothing of
-   * the watch: the waiter then looks again.
+   * Reads a node and sets a one-shot watch on it; resolves to its stat and data, or undefined (and
+   * sets no watch) when the node is gone. Like every watch here, `onChange` also runs when the
+   * session moves to another client, whose server knows nothing of the watch: the waiter looks again.
    */
-  async watchNode(path: string, onChange: () => void): Promise<boolean> {
+  async watchNode(path: string, onChange: () => void): Promise<[ZkStat, Buffer | string] | undefined> {
+    const watch = this.#oneShot(onChange);
+    try {
+      return await this.call<[ZkStat, Buffer | string]>(path, (cb) => this.#calls.aw_get(path, watch, cb));
+    } catch (error) {
+      watch.drop();
+      if (error instanceof ZkCallError && error.rc === rc.NONODE) return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * Lists a node's children and sets a one-shot watch on them; resolves to the children, or
+   * undefined (and sets no watch) when the node is gone.
+   */
+  async watchChildren(path: string, onChange: () => void): Promise<string[] | undefined> {
+    const watch = this.#oneShot(onChange);
+    try {
+      const [children] = await this.call<[string[], ZkStat]>(path, (cb) =>
+        this.#calls.aw_get_children2(path, watch, cb),
+      );
+      return children;
+    } catch (error) {
+      watch.drop();
+      if (error instanceof ZkCallError && error.rc === rc.NONODE) return undefined;
+      throw error;
+    }
+  }
+
+  /** Sets a one-shot watch on a node's creation or deletion; resolves whether it exists now. */
+  async watchExists(path: string, onChange: () => void): Promise<boolean> {
+    const watch = this.#oneShot(onChange);
+    try {
+      await this.call<[ZkStat]>(path, (cb) => this.#calls.aw_exists(path, watch, cb));
+      return true;
+    } catch (error) {
+      // Unlike the other reads, exists() leaves its watch in place for a node that is not there.
+      if (error instanceof ZkCallError && error.rc === rc.NONODE) return false;
+      watch.drop();
+      throw error;
+    }
+  }
+
+  /**
+   * A watcher that calls `onChange` once, at the first change of the node itself, or when the
+   * session moves to another client (see `#wakeWatchersOnConnect`); `drop()` forgets it when the
+   * call that would have set it failed.
+   */
+  #oneShot(onChange: () => void): Watcher & { drop(): void } {
     let fired = false;
     const fire = () => {
       if (fired) return;
@@ -514,16 +562,11 @@ export class ZkSession extends EventEmitter<SessionEvents> {
       this.#watchers.delete(fire);
       onChange();
     };
-    // Session events reach node watchers too; only a change of the node itself matters here.
-    const watcher: Watcher = (type) => type === SESSION_EVENT || fire();
     this.#watchers.add(fire);
-    try {
-      await this.call<[ZkStat, Buffer | string]>(path, (cb) => this.#calls.aw_get(path, watcher, cb));
-      return true;
-    } catch (error) {
-      this.#watchers.delete(fire);
-      if (error instanceof ZkCallError && error.rc === rc.NONODE) return false;
-      throw error;
-    }
+    // Session events reach node watchers too; only a change of the node itself matters here.
+    const watcher: Watcher = (type) => {
+      if (type !== SESSION_EVENT) fire();
+    };
+    return Object.assign(watcher, { drop: () => this.#watchers.delete(fire) });
   }
 }

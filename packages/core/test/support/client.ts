@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { connectZooKeeper } from "@zk-dist-lock/testing";
 import ZooKeeper from "zookeeper";
-import { ZkLockManager, type ZkLockManagerOptions } from "../../src/index.js";
+import { isLockError, ZkLockManager, type ZkLockManagerOptions } from "../../src/index.js";
 
 /** A manager bound to a fresh connected session; `close()` closes both. */
 export async function openManager(connect: string, options?: ZkLockManagerOptions) {
@@ -45,4 +45,14 @@ export async function waitUntilWaiting(
     if (Date.now() > deadline) throw new Error(`fewer than ${count} waiters on ${resource} after 10 s`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
+}
+
+/** The message of the INVALID_ARGUMENT error `fn` throws at once, or what it did instead. */
+export function invalidArgument(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (error) {
+    return isLockError(error, "INVALID_ARGUMENT") ? error.message : `other error: ${error}`;
+  }
+  return "no error";
 }

@@ -1,0 +1,14 @@
+import { defineProject, mergeConfig } from "vitest/config";
+import { workspaceSources } from "../../vitest.shared.js";
+
+export default mergeConfig(
+  workspaceSources,
+  defineProject({
+    test: {
+      name: "@zk-dist-lock/readme-samples",
+      include: ["src/**/*.test.ts", "test/**/*.test.ts"],
+      testTimeout: 60_000,
+      hookTimeout: 60_000,
+    },
+  }),
+);
