@@ -42,8 +42,12 @@ async function expectSessionSurvived(name: string, setup: Awaited<ReturnType<typ
   });
   expect(zk.sessionId).toBe(sessionId);
   expect(states.at(-1)).toMatchObject({ state: "connected", change: { previous: "disconnected" } });
-  // The new server knows the watch only from the client's setWatches.
-  expect(await watchedAt(zk.server!, zk, `/${name}-watched`)).toBe(true);
+  // The new server knows the watch only from the client's setWatches, which it may still be
+  // applying when the four-letter query (another connection) is answered.
+  await waitFor(() => watchedAt(zk.server!, zk, `/${name}-watched`), {
+    timeoutMs: 5000,
+    message: "the new server to hold the restored watch",
+  });
   expect((await other.exists(`/${name}-ephemeral`))?.ephemeralOwner).toBe(sessionId);
   await other.setData(`/${name}-watched`, "2");
   await waitFor(() => events.length === 1, { message: "the restored watch to fire" });

@@ -4,11 +4,9 @@
  *
  * @example
  * ```ts
- * import ZooKeeper from "zookeeper";
  * import { ZkLockManager, type LockOptions } from "@zk-dist-lock/core";
  *
- * const zkLock = new ZkLockManager();
- * zkLock.init(new ZooKeeper({ connect: "127.0.0.1:2181", timeout: 5000 }));
+ * const zkLock = await ZkLockManager.connect("127.0.0.1:2181", { sessionTimeout: 10_000 });
  * const lock = zkLock.createLock("resource", { rootDir: "/test", acquireTimeout: 2000 } satisfies LockOptions);
  * const token = await lock.acquire();
  * try {
@@ -18,7 +16,7 @@
  * }
  * ```
  */
-export { digestAcl, Perms } from "./acl.js";
+export { digestAcl, digestAuth, Perms } from "./acl.js";
 export {
   type AcquireContext,
   type CleanupFailedMessage,
@@ -51,12 +49,15 @@ export {
 export { type FiringClaimOptions, ZkFiringClaims } from "./recipes/firing-claims.js";
 export { type LockState, ZkLock } from "./recipes/lock.js";
 export { decodeResource, encodeResource, MAX_RESOURCE_BYTES } from "./resource-name.js";
-export type { ZkAcl } from "./session/zk-client.js";
+export type { ConnectionState, ConnectionStateChange } from "./session/connection.js";
+export type { ZkAcl, ZkAuth } from "./session/zk-client.js";
 export {
+  type CallOptions,
   type LockContext,
   type LockEvent,
   type LockEvents,
   type LockInspection,
+  type ZkConnectOptions,
   ZkLockManager,
   type ZkLockManagerOptions,
 } from "./zk-lock-manager.js";

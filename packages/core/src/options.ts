@@ -1,5 +1,6 @@
 import { LockInvalidArgumentError } from "./errors.js";
 import { describe, validateRootDir } from "./resource-name.js";
+import type { ZkAuth } from "./session/zk-client.js";
 
 /** Where a lock lives and how long `acquire()` waits by default. */
 export interface LockOptions {
@@ -77,4 +78,50 @@ export function validateAcquireOptions(options: unknown): AcquireOptions {
     throw new LockInvalidArgumentError(`signal must be an AbortSignal; got ${describe(signal)}.`);
   }
   return { signal, timeout: validateTimeout(timeout, "timeout") };
+}
+
+/** How `ZkLockManager.connect()` connects, with its defaults applied. */
+export interface ResolvedConnectOptions {
+  sessionTimeout: number;
+  connectTimeout: number;
+}
+
+export const DEFAULT_SESSION_TIMEOUT = 10_000;
+// Curator's default connection timeout.
+export const DEFAULT_CONNECT_TIMEOUT = 15_000;
+
+/** Checks `sessionTimeout` and `connectTimeout` of `ZkLockManager.connect()`. */
+export function resolveConnectOptions(options: {
+  sessionTimeout?: unknown;
+  connectTimeout?: unknown;
+}): ResolvedConnectOptions {
+  const { sessionTimeout = DEFAULT_SESSION_TIMEOUT, connectTimeout = DEFAULT_CONNECT_TIMEOUT } = options;
+  if (
+    !Number.isInteger(sessionTimeout) ||
+    (sessionTimeout as number) <= 0 ||
+    (sessionTimeout as number) > 2_147_483_647
+  ) {
+    throw new LockInvalidArgumentError(
+      `sessionTimeout must be a whole number of milliseconds above 0 (the server grants between 2 and 20 ticks, by default 4 to 40 s); got ${describe(sessionTimeout)}.`,
+    );
+  }
+  return {
+    sessionTimeout: sessionTimeout as number,
+    connectTimeout: validateTimeout(connectTimeout, "connectTimeout") ?? DEFAULT_CONNECT_TIMEOUT,
+  };
+}
+
+/** Checks the `auth` option: `{ scheme, credentials }` entries, as `add_auth` takes them. */
+export function validateAuth(auth: unknown): ZkAuth[] {
+  if (auth === undefined) return [];
+  const isAuth = (entry: unknown): entry is ZkAuth => {
+    const { scheme, credentials } = (entry ?? {}) as Partial<ZkAuth>;
+    return typeof scheme === "string" && scheme !== "" && typeof credentials === "string";
+  };
+  if (!Array.isArray(auth) || !auth.every(isAuth)) {
+    throw new LockInvalidArgumentError(
+      'auth must be an array of { scheme, credentials } entries, such as digestAuth("locker", secret).',
+    );
+  }
+  return auth.map(({ scheme, credentials }) => ({ scheme, credentials }));
 }

@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from "node:async_hooks";
-import { EventEmitter, once, setMaxListeners } from "node:events";
+import { EventEmitter } from "node:events";
 import type ZooKeeper from "zookeeper";
 import {
   cleanupFailedChannel,
@@ -15,7 +15,10 @@ import {
   type LockOptions,
   optionsObject,
   type ResolvedLockOptions,
+  resolveConnectOptions,
   resolveLockOptions,
+  validateAcquireOptions,
+  validateAuth,
 } from "./options.js";
 import type { Holder } from "./queue/hold.js";
 import { contendersOf, type Participant, readParticipant } from "./queue/participants.js";
@@ -32,8 +35,19 @@ import {
 } from "./recipes/firing-claims.js";
 import { ZkLock } from "./recipes/lock.js";
 import { decodeResource, describe, encodeResource } from "./resource-name.js";
-import { assertClient, createMode, rc, type ZkAcl, ZkCallError } from "./session/zk-client.js";
-import { ZkSession } from "./session/zk-session.js";
+import { type ConnectString, parseConnectString } from "./session/connect-string.js";
+import { type ConnectionState, type ConnectionStateChange, ZkConnection } from "./session/connection.js";
+import { clientsLike, createNativeClient } from "./session/native-client.js";
+import {
+  assertClient,
+  createMode,
+  rc,
+  type ZkAcl,
+  type ZkAuth,
+  ZkCallError,
+  type ZooKeeperClient,
+} from "./session/zk-client.js";
+import type { ZkSession } from "./session/zk-session.js";
 
 /** Options of a manager: defaults for every lock it creates, and the ACL of the nodes it creates. */
 export interface ZkLockManagerOptions extends LockOptions {
@@ -43,6 +57,31 @@ export interface ZkLockManagerOptions extends LockOptions {
    * keeps other clients from deleting a holder's node. Default: open (`world:anyone`).
    */
   acl?: ZkAcl[];
+  /**
+   * Authentication the manager adds to every client it starts: a client of `connect()`, one given
+   * to `init()` unstarted, and one that rejoins a session (see `digestAuth()`). A client you start
+   * yourself keeps the authentication you added to it.
+   */
+  auth?: ZkAuth[];
+}
+
+/** Options of {@link ZkLockManager.connect}: how to connect, and the manager's options. */
+export interface ZkConnectOptions extends ZkLockManagerOptions {
+  /**
+   * Session timeout in ms asked of the server (which may grant another within its bounds). Holds
+   * survive a disconnection shorter than this. Default 10000.
+   */
+  sessionTimeout?: number;
+  /** How long `connect()` waits for the first session, in ms, before failing with `CONNECTION`. Default 15000. */
+  connectTimeout?: number;
+}
+
+/** Options of `inspect()`, `resources()` and `waitForConnection()`: how long to wait for ZooKeeper. */
+export interface CallOptions {
+  /** Gives up, with `ABORTED`, when aborted. */
+  signal?: AbortSignal;
+  /** Milliseconds to wait before failing with `CONNECTION`. Default: wait for the connection. */
+  timeout?: number;
 }
 
 /** What every lock event says. Leaders' terms are holds too: their events name the election. */
@@ -68,6 +107,8 @@ export interface LockEvents {
   lost: [LockEvent & { holdMs: number; error: LockLostError }];
   /** A node this process abandoned could not be deleted (for example for lack of ACL rights). */
   cleanupFailed: [{ resource: string; path: string; error: unknown }];
+  /** The connection to ZooKeeper changed state (see {@link ConnectionState}). */
+  connectionState: [ConnectionStateChange];
 }
 
 /** What `withLock()` hands its function. */
@@ -91,52 +132,66 @@ export interface LockInspection {
 const MAX_KNOWN_DIRECTORIES = 10_000;
 
 /**
- * Creates and tracks distributed locks on one ZooKeeper session. Make one per process and share
+ * Creates and tracks distributed locks on a ZooKeeper session. Make one per process and share
  * it: the Nest module and the Express middleware take it too.
+ *
+ * `ZkLockManager.connect()` makes a manager that owns its client: it opens a new session by itself
+ * when one ends, and closes the client in `close()`. `new ZkLockManager()` with `init(zkClient)`
+ * uses a client of yours; when its session ends, give it a new one with `init()`.
  *
  * @example
  * ```ts
- * import ZooKeeper from "zookeeper";
  * import { ZkLockManager } from "@zk-dist-lock/core";
  *
- * const manager = new ZkLockManager();
- * manager.init(new ZooKeeper({ connect: "127.0.0.1:2181", timeout: 5000 }));
+ * const manager = await ZkLockManager.connect("127.0.0.1:2181", { sessionTimeout: 10_000 });
  * await manager.withLock("report:daily", async ({ token, signal }) => {
  *   await buildReport({ fence: token, signal });
  * });
+ * await manager.close();
  * ```
  */
 export class ZkLockManager extends EventEmitter<LockEvents> {
-  #session: ZkSession | undefined;
+  #connection: ZkConnection;
+  /** The client given to `init()`, which may have closed while the manager rejoined its session. */
+  #given: ZooKeeperClient | undefined;
   #closed = false;
   readonly #defaults: LockOptions;
   readonly #acl: ZkAcl[] | undefined;
+  readonly #auth: ZkAuth[];
   readonly #holds = new Set<Holder>();
   readonly #chain = new AsyncLocalStorage<ReadonlyMap<string, ZkLock>>();
   readonly #knownDirectories = new Set<string>();
   readonly #pendingDirectories = new Map<string, Promise<void>>();
   readonly #host: ElectionHost;
-  /** Tells elections waiting for a session that init() gave one, or that close() came. */
-  readonly #sessions = new EventEmitter<{ session: [ZkSession]; error: [LockError] }>();
 
   constructor(options?: ZkLockManagerOptions) {
     super();
-    const { acl, ...defaults } = optionsObject(options, "ZkLockManager options") as ZkLockManagerOptions;
+    const { acl, auth, ...defaults } = optionsObject(
+      options,
+      "ZkLockManager options",
+    ) as ZkLockManagerOptions;
     resolveLockOptions(defaults);
     if (acl !== undefined && (!Array.isArray(acl) || acl.length === 0 || !acl.every(isAcl))) {
       throw new LockInvalidArgumentError("acl must be a non-empty array of { perms, scheme, auth } entries.");
     }
     this.#defaults = defaults;
     this.#acl = acl;
-    // Every lead() and observe() between sessions waits here.
-    setMaxListeners(0, this.#sessions);
+    this.#auth = validateAuth(auth);
+    this.#connection = this.#follow(new ZkConnection(this.#auth, undefined));
+    const connection = () => this.#connection;
     const requireSession = () => this.#requireSession();
     this.#host = {
       get session() {
-        return requireSession();
+        const current = connection();
+        return current.ownsClients && !current.closed ? current.session : requireSession();
       },
-      ensureDirectory: (dir, rootDir) => this.#ensureDirectory(dir, rootDir),
-      forgetDirectory: (dir) => this.#knownDirectories.delete(dir),
+      describeOutage: () => this.#connection.describeOutage(),
+      nextSession: (previous, signal) => this.#connection.nextSession(previous, signal),
+      ensureDirectory: (session, dir, rootDir) => this.#ensureDirectory(session, dir, rootDir),
+      forgetDirectory: (dir, rootDir) => {
+        this.#knownDirectories.delete(dir);
+        this.#knownDirectories.delete(rootDir);
+      },
       // Events are built only when someone listens: these two fire on every cycle.
       holdStarted: (holder, waitMs) => {
         this.#holds.add(holder);
@@ -151,41 +206,151 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
         if (releaseChannel.hasSubscribers) releaseChannel.publish(holdMessage(holder, ended, holdMs));
       },
       abandon: (resource, dir, session, path) => this.#abandon(resource, dir, session, path),
-      liveSession: (signal) => this.#liveSession(signal),
+      liveSession: async (signal) => {
+        if (!connection().ownsClients) requireSession();
+        return connection().liveSession(signal);
+      },
     };
   }
 
   /**
+   * A manager that owns its ZooKeeper client: it validates `connectString`, creates the client,
+   * and resolves once the first session is established; after `connectTimeout` it rejects with
+   * `CONNECTION`, naming the servers. When a session ends (expired at the server, or no connection
+   * for the session timeout), its holds are lost and the manager opens a new session at once;
+   * waiting acquisitions go on there. `close()` releases the holds and closes the client.
+   *
+   * @example
+   * ```ts
+   * const manager = await ZkLockManager.connect("zk1:2181,zk2:2181,zk3:2181/app", {
+   *   sessionTimeout: 10_000,
+   *   connectTimeout: 5000,
+   *   rootDir: "/locks",
+   *   acquireTimeout: 2000,
+   * });
+   * manager.on("connectionState", ({ state, reason }) => log.info({ state, reason }, "ZooKeeper"));
+   * ```
+   */
+  static async connect(connectString: string, options: ZkConnectOptions = {}): Promise<ZkLockManager> {
+    const manager = ZkLockManager.open(connectString, options);
+    try {
+      await manager.waitForConnection({ timeout: resolveConnectOptions(options).connectTimeout });
+      await manager.#checkChroot();
+    } catch (error) {
+      await manager.close();
+      throw error;
+    }
+    return manager;
+  }
+
+  /**
+   * Like {@link ZkLockManager.connect}, but returns the manager at once while it connects in the
+   * background (`connectionState` is `connecting`): for an application that must start without
+   * ZooKeeper. Acquisitions meanwhile wait within their timeout; `waitForConnection()` waits too.
+   *
+   * @example
+   * ```ts
+   * const manager = ZkLockManager.open("zk1:2181,zk2:2181,zk3:2181");
+   * readiness.add(() => manager.connectionState === "connected");
+   * ```
+   */
+  static open(connectString: string, options: ZkConnectOptions = {}): ZkLockManager {
+    const { sessionTimeout, connectTimeout, ...managerOptions } = options ?? {};
+    const connect = parseConnectString(connectString, "The connect string");
+    const resolved = resolveConnectOptions({ sessionTimeout, connectTimeout });
+    const manager = new ZkLockManager(managerOptions);
+    manager.#connection = manager.#follow(
+      new ZkConnection(manager.#auth, {
+        connectString: connect,
+        sessionTimeout: resolved.sessionTimeout,
+        createClient: createNativeClient,
+      }),
+    );
+    return manager;
+  }
+
+  /**
    * Binds the manager to a client of the npm `zookeeper` package: connected, connecting, or
-   * configured but not started (then it is started). Call again with a new client after the
-   * previous session expired.
+   * configured but not started (then the manager starts it, with settings chosen for it). Call it
+   * again with a new client after the session expired: the manager cannot open a session on a
+   * client of yours (`connect()` makes a manager that can).
+   *
+   * Throws `INVALID_ARGUMENT`, before anything is sent, for a client without a valid connect
+   * string, one that cannot start (no host resolves), and one that was closed.
    */
   init(zkClient: ZooKeeper): this {
     const client: unknown = zkClient;
     assertClient(client);
     if (this.#closed)
       throw new LockError("NOT_INITIALIZED", "This ZkLockManager was closed; create a new one.");
-    const current = this.#session;
-    if (current?.client === client) return this;
-    if (current && !current.overSignal.aborted) {
+    if (this.#connection.ownsClients) {
+      throw new LockInvalidArgumentError(
+        "This ZkLockManager was made by ZkLockManager.connect() and owns its client; init() is for managers made with new ZkLockManager().",
+      );
+    }
+    if (client === this.#given) return this;
+    const current = this.#connection.session;
+    if (current && !current.over && !isClosed(this.#given)) {
       throw new LockInvalidArgumentError(
         "init() was already called with another client whose session is still alive.",
       );
     }
-    current?.detach(new LockError("CONNECTION", "init() replaced the ZooKeeper client."));
-    const session = new ZkSession(client);
-    session.on("suspended", () => this.#connectionChanged("suspended"));
-    session.on("reconnected", () => this.#connectionChanged("reconnected"));
-    session.on("lost", (reason) => this.#connectionChanged({ lost: reason }));
-    this.#session = session;
+    let connect: ConnectString | undefined;
+    if (client.timeout === -1) {
+      if (String(client.client_id) !== "0") {
+        throw new LockInvalidArgumentError(
+          `init() got a zookeeper client that was closed (session 0x${client.client_id}); a closed client never connects again: create a new one.`,
+        );
+      }
+      connect = parseConnectString(
+        client.config?.connect,
+        "init() got a zookeeper client whose connect setting",
+      );
+    } else {
+      // A client started elsewhere can be rejoined only with a connect string the manager can read.
+      try {
+        connect = parseConnectString(client.config?.connect, "connect");
+      } catch {
+        connect = undefined;
+      }
+    }
+    this.#connection.borrow(client, connect, connect ? clientsLike(client) : undefined);
+    this.#given = client;
     this.#knownDirectories.clear();
-    this.#sessions.emit("session", session);
     return this;
   }
 
-  /** The client given to `init()`. */
+  /**
+   * The client the manager's session runs on: the one given to `init()`, or one the manager made
+   * (with `connect()`, or to rejoin the session after the given one closed by itself).
+   */
   get client(): ZooKeeper {
     return this.#requireSession().client as unknown as ZooKeeper;
+  }
+
+  /** Where the connection to ZooKeeper stands now; `connectionState` events report each change. */
+  get connectionState(): ConnectionState {
+    return this.#connection.state;
+  }
+
+  /**
+   * Resolves once the manager is connected to ZooKeeper. Rejects with `CONNECTION` when `timeout`
+   * runs out (saying to what and why), at once when the session of a client given to `init()` is
+   * over, and with `NOT_INITIALIZED` once the manager is closed.
+   *
+   * @example
+   * ```ts
+   * await manager.waitForConnection({ timeout: 5000 });
+   * ```
+   */
+  async waitForConnection(options?: CallOptions): Promise<void> {
+    const { signal, timeout } = validateAcquireOptions(options);
+    try {
+      await this.#connection.waitForConnection({ signal, timeout });
+    } catch (error) {
+      if (signal?.aborted && error === signal.reason) throw abortReason(signal, "waiting for ZooKeeper");
+      throw error;
+    }
   }
 
   /**
@@ -194,7 +359,7 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
    */
   createLock(resource: string, options?: LockOptions): ZkLock {
     const [path, resolved] = this.#locate(resource, options);
-    this.#requireSession(resource);
+    if (!this.#connection.ownsClients) this.#requireSession(resource);
     return new ZkLock(this.#host, resource, path, resolved);
   }
 
@@ -288,63 +453,147 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
     return heldIn(this.#chain.getStore(), this.#locate(resource, options)[0]);
   }
 
-  /** Who holds `resource` and who waits, in order, with what their nodes say about them. */
-  async inspect(resource: string, options?: LockOptions): Promise<LockInspection> {
-    const [path] = this.#locate(resource, options);
+  /**
+   * Who holds `resource` and who waits, in order, with what their nodes say about them. Without a
+   * connection it waits for one, up to `timeout`, then fails with `CONNECTION`.
+   */
+  async inspect(resource: string, options?: LockOptions & CallOptions): Promise<LockInspection> {
+    const { signal, timeout, ...lockOptions } = optionsObject(options, "inspect() options") as LockOptions &
+      CallOptions;
+    const [path] = this.#locate(resource, lockOptions);
     try {
-      return await this.#inspect(resource, path);
+      return await this.#withDeadline(`inspect("${resource}")`, { signal, timeout }, (session, deadline) =>
+        this.#inspect(session, deadline, resource, path),
+      );
     } catch (error) {
       throw withResource(error, resource);
     }
   }
 
-  async #inspect(resource: string, path: string): Promise<LockInspection> {
-    const session = this.#requireSession();
-    const contenders = await contendersOf(session, path);
+  async #inspect(
+    session: ZkSession,
+    deadline: AbortSignal,
+    resource: string,
+    path: string,
+  ): Promise<LockInspection> {
+    const contenders = await contendersOf(session, path, deadline);
     const participants = (
-      await Promise.all(contenders.map((node) => readParticipant(session, path, node)))
+      await Promise.all(contenders.map((node) => readParticipant(session, path, node, deadline)))
     ).filter((p) => p !== undefined);
     return { resource, path, holder: participants[0], waiters: participants.slice(1) };
   }
 
-  /** The resources that have a directory under `rootDir` now, decoded. */
-  async resources(options?: Pick<LockOptions, "rootDir">): Promise<string[]> {
-    const { rootDir } = resolveLockOptions(options, this.#defaults);
-    const session = this.#requireSession();
-    try {
-      const [children] = await session.listRetrying(rootDir);
-      return children.map(decodeResource);
-    } catch (error) {
-      if (error instanceof ZkCallError && error.rc === rc.NONODE) return [];
-      throw error;
-    }
+  /** The resources that have a directory under `rootDir` now, decoded; waits for a connection as `inspect()` does. */
+  async resources(options?: Pick<LockOptions, "rootDir"> & CallOptions): Promise<string[]> {
+    const { signal, timeout, ...lockOptions } = optionsObject(options, "resources() options") as Pick<
+      LockOptions,
+      "rootDir"
+    > &
+      CallOptions;
+    const { rootDir } = resolveLockOptions(lockOptions, this.#defaults);
+    return this.#withDeadline("resources()", { signal, timeout }, async (session, deadline) => {
+      try {
+        const [children] = await session.listRetrying(rootDir, deadline);
+        return children.map(decodeResource);
+      } catch (error) {
+        if (error instanceof ZkCallError && error.rc === rc.NONODE) return [];
+        throw error;
+      }
+    });
   }
 
   /**
-   * Releases every hold of this manager and detaches it from the client, which stays open: the
+   * Releases every hold of this manager, then closes the clients the manager made (which ends their
+   * session at the server) and stops following the one given to `init()`, which stays open: the
    * caller created it and closes it. Later calls fail with `NOT_INITIALIZED`.
    */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     await Promise.allSettled([...this.#holds].map((lock) => lock[Symbol.asyncDispose]()));
-    this.#session?.detach(
+    this.#connection.close(
       new LockError("NOT_INITIALIZED", "The ZkLockManager was closed while this waited for a lock."),
     );
-    this.#session = undefined;
-    if (this.#sessions.listenerCount("error") > 0)
-      this.#sessions.emit("error", new LockError("NOT_INITIALIZED", "The ZkLockManager was closed."));
   }
 
   #requireSession(resource?: string): ZkSession {
-    if (this.#session) return this.#session;
+    const session = this.#closed ? undefined : this.#connection.session;
+    if (session) return session;
     throw new LockError(
       "NOT_INITIALIZED",
       this.#closed
         ? "This ZkLockManager was closed; create a new one."
-        : "Call init(zkClient) on the ZkLockManager before using it.",
+        : this.#connection.ownsClients
+          ? `No ZooKeeper session yet: ${this.#connection.describeOutage()}.`
+          : "Call init(zkClient) on the ZkLockManager before using it.",
       { resource },
     );
+  }
+
+  #follow(connection: ZkConnection): ZkConnection {
+    connection.on("state", (change) => this.emit("connectionState", change));
+    connection.on("suspended", () => this.#connectionChanged("suspended"));
+    connection.on("reconnected", () => this.#connectionChanged("reconnected"));
+    connection.on("lost", (reason) => this.#connectionChanged({ lost: reason }));
+    return connection;
+  }
+
+  /**
+   * Runs `work` on the session once there is one, with a signal that aborts with `CONNECTION` when
+   * `timeout` runs out and with `ABORTED` when `signal` does.
+   */
+  async #withDeadline<T>(
+    what: string,
+    options: CallOptions,
+    work: (session: ZkSession, deadline: AbortSignal) => Promise<T>,
+  ): Promise<T> {
+    const { signal, timeout } = validateAcquireOptions(options);
+    const controller = new AbortController();
+    const timer =
+      timeout === undefined
+        ? undefined
+        : setTimeout(() => {
+            const outage = this.#connection.describeOutage();
+            controller.abort(
+              new LockError(
+                "CONNECTION",
+                `${what} got no answer within ${timeout} ms: ${outage ?? `ZooKeeper at ${this.#connection.session?.connectString} did not answer`}.`,
+              ),
+            );
+          }, timeout);
+    const stop = () => controller.abort(abortReason(signal, what));
+    if (signal?.aborted) stop();
+    else signal?.addEventListener("abort", stop, { once: true });
+    try {
+      const session =
+        this.#connection.session ??
+        (await (this.#connection.nextSession(undefined, controller.signal) ?? this.#requireSession()));
+      return await Promise.race([
+        work(session, controller.signal),
+        new Promise<never>((_, reject) => {
+          if (controller.signal.aborted) reject(controller.signal.reason);
+          controller.signal.addEventListener("abort", () => reject(controller.signal.reason), { once: true });
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", stop);
+    }
+  }
+
+  // connect() fails on a chroot that does not exist, which no lock could be created under: within
+  // a chroot, "/" is the chroot's own node.
+  async #checkChroot(): Promise<void> {
+    const session = this.#requireSession();
+    const chroot = parseConnectString(session.connectString, "connect").chroot;
+    if (chroot === undefined) return;
+    try {
+      await session.stat("/");
+    } catch (error) {
+      if (error instanceof ZkCallError && error.rc === rc.NONODE)
+        throw missingChroot(session.connectString, chroot, error);
+      throw error;
+    }
   }
 
   #locate(resource: string, options: LockOptions | undefined): [string, ResolvedLockOptions] {
@@ -355,14 +604,6 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
     } catch (error) {
       throw withResource(error, resource);
     }
-  }
-
-  /** A session that is not over: the current one, or the next one `init()` is given. */
-  async #liveSession(signal?: AbortSignal): Promise<ZkSession> {
-    const session = this.#requireSession();
-    if (!session.overSignal.aborted) return session;
-    const [next] = await once(this.#sessions, "session", { signal });
-    return next;
   }
 
   #connectionChanged(change: "suspended" | "reconnected" | { lost: string }): void {
@@ -384,16 +625,20 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
     }
   }
 
-  #ensureDirectory(dir: string, rootDir: string): Promise<void> | undefined {
+  #ensureDirectory(session: ZkSession, dir: string, rootDir: string): Promise<void> | undefined {
     if (this.#knownDirectories.has(dir)) return undefined;
     const pending = this.#pendingDirectories.get(dir);
     if (pending) return pending;
-    const session = this.#requireSession();
     const create = async (path: string, mode: number) => {
       try {
         await session.create(path, "", mode);
       } catch (error) {
         if (error instanceof ZkCallError && error.rc === rc.NODEEXISTS) return;
+        // "/" always exists, except as the chroot of the connect string: then nothing can be created.
+        if (error instanceof ZkCallError && error.rc === rc.NONODE && path.lastIndexOf("/") === 0) {
+          const { chroot } = parseConnectString(session.connectString, "connect");
+          if (chroot !== undefined) throw missingChroot(session.connectString, chroot, error);
+        }
         throw error;
       }
       const acl = this.#acl;
@@ -443,6 +688,8 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
       return session.deleteEventually(found);
     });
     deletion.catch((error) => {
+      // Nodes of a session that is over went with it.
+      if (session.over) return;
       this.emit("cleanupFailed", { resource, path: node, error });
       if (cleanupFailedChannel.hasSubscribers) cleanupFailedChannel.publish({ resource, path: node, error });
     });
@@ -466,6 +713,20 @@ const eventOf = (holder: Holder): LockEvent => ({
   path: holder.nodePath ?? holder.path,
   token: holder.token ?? 0n,
 });
+
+const missingChroot = (connectString: string, chroot: string, cause: unknown) =>
+  new LockError(
+    "ZOOKEEPER",
+    `ZooKeeper has no node ${chroot}, the chroot of the connect string "${connectString}", so no lock can be created under it: create it (zkCli.sh: create ${chroot}) or fix the connect string.`,
+    { cause },
+  );
+
+/** Whether a client is closed (it has no session handle left), such as one the binding closed by itself. */
+const isClosed = (client: ZooKeeperClient | undefined) => client !== undefined && client.timeout === -1;
+
+/** The caller's abort, as the `ABORTED` LockError the rest of the API uses. */
+const abortReason = (signal: AbortSignal | undefined, what: string) =>
+  new LockError("ABORTED", `Stopped ${what}.`, { cause: signal?.reason });
 
 const holdMessage = (holder: Holder, event: LockEvent, holdMs: number): HoldMessage => ({
   ...event,

@@ -73,6 +73,9 @@ describe("session faults", () => {
     expect(isLockError(failure, "CONNECTION"), String(failure)).toBe(true);
     expect(String((failure as Error).message)).toMatch(/expired/);
     expect(failure).toMatchObject({ resource });
+    // Its client came through init(): the manager cannot open a new session, and says what to do.
+    expect(String((failure as Error).message)).toMatch(/create a new client and call init\(\) with it/);
+    expect(zombie.manager.connectionState).toBe("expired");
 
     // Someone else takes the lock; the zombie's release must not delete that node.
     const next = await manager(rootDir, 4000);

@@ -66,7 +66,8 @@ export interface DistributedLockOptions<P = DefaultParams> {
  *
  * A wait that times out is answered by `onLocked` (default `423` with the body `Locked`); a client
  * that goes away while waiting stops the wait; an invalid key gives `next(err)` with a
- * `LockInvalidArgumentError` carrying `status` 400; other failures (no ZooKeeper session, …) go to
+ * `LockInvalidArgumentError` carrying `status` 400; no ZooKeeper connection gives `next(err)` with
+ * the `CONNECTION` error carrying `status` 503 and a `Retry-After` header; other failures go to
  * `next(err)` as they are.
  *
  * @example
@@ -136,6 +137,8 @@ export function distributedLock<P = DefaultParams>(
       if (hold || waiting.signal.aborted) return;
       if (isLockError(error, "TIMEOUT")) {
         new Promise<void>((resolve) => resolve(onLocked(req, res, next, error))).catch(next);
+      } else if (isLockError(error, "CONNECTION")) {
+        next(asUnavailable(error));
       } else {
         // withLock refuses a bad key with INVALID_ARGUMENT before it sends anything to ZooKeeper.
         next(isLockError(error, "INVALID_ARGUMENT") ? asBadRequest(error) : error);
@@ -166,6 +169,23 @@ function whyOver(res: Response, resource: string): Error {
 function asBadRequest(error: LockError): LockError & { status: 400; statusCode: 400 } {
   return Object.assign(error, { status: 400 as const, statusCode: 400 as const });
 }
+
+/**
+ * No ZooKeeper connection is an outage, not contention: 503 with `Retry-After` (which Express's
+ * default handler sends from `headers`), so that load balancers and users can tell it from 423.
+ */
+function asUnavailable(
+  error: LockError,
+): LockError & { status: 503; statusCode: 503; headers: { "Retry-After": string } } {
+  return Object.assign(error, {
+    status: 503 as const,
+    statusCode: 503 as const,
+    headers: { "Retry-After": String(OUTAGE_RETRY_AFTER_SECONDS) },
+  });
+}
+
+// Long enough for a new ZooKeeper leader or a new session, short enough not to idle a client.
+const OUTAGE_RETRY_AFTER_SECONDS = 5;
 
 // setTimeout fires at once for longer delays.
 const MAX_TIMER_MS = 2 ** 31 - 1;

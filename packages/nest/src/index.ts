@@ -43,6 +43,7 @@ export {
 } from "./once-per-firing.decorator.js";
 export type { SkipLog } from "./skip-log.js";
 export { ZK_LOCK_MODULE_OPTIONS } from "./zk-lock.constants.js";
+export { type ZkLockHealth, ZkLockHealthError, ZkLockHealthIndicator } from "./zk-lock.health.js";
 export { ZkLockModule } from "./zk-lock.module.js";
 export type {
   ZkLockClientOptions,

@@ -8,20 +8,28 @@ import {
   Optional,
 } from "@nestjs/common";
 import { BaseExceptionFilter } from "@nestjs/core";
-import { LockTimeoutError } from "@zk-dist-lock/core";
+import { LockError } from "@zk-dist-lock/core";
 
 /** How {@link LockExceptionFilter} answers a request whose lock timed out. */
 export interface LockExceptionFilterOptions {
-  /** HTTP status. Default 423 (Locked); 409 (Conflict) and 503 (Service Unavailable) are common too. */
+  /** HTTP status of a timeout. Default 423 (Locked); 409 (Conflict) is common too. */
   status?: number;
-  /** Sends `Retry-After` with this many seconds when set. */
+  /**
+   * Sends `Retry-After` with this many seconds: on timeouts when set, and on outages (503), which
+   * always send it, instead of the default 5.
+   */
   retryAfterSeconds?: number;
 }
 
+// An outage is not contention: a load balancer should tell them apart, and may retry elsewhere.
+const OUTAGE_STATUS = 503;
+const OUTAGE_RETRY_AFTER = "5";
+
 /**
  * Answers HTTP requests whose `@DistributedLock()` (or any `acquire()`) timed out with 423 Locked
- * (or the status you choose) instead of 500. Opt in per controller or globally. It catches only
- * `LockTimeoutError`; other errors keep their usual handling.
+ * (or the status you choose) instead of 500, and those that failed for want of a ZooKeeper
+ * connection (`CONNECTION`) with 503 Service Unavailable and `Retry-After`. Opt in per controller
+ * or globally. Other errors keep their usual handling.
  *
  * @example
  * ```ts
@@ -33,7 +41,7 @@ export interface LockExceptionFilterOptions {
  * app.useGlobalFilters(new LockExceptionFilter({ status: 409, retryAfterSeconds: 1 }, app.getHttpAdapter()));
  * ```
  */
-@Catch(LockTimeoutError)
+@Catch(LockError)
 export class LockExceptionFilter extends BaseExceptionFilter {
   readonly #status: number;
   readonly #retryAfter: string | undefined;
@@ -55,23 +63,33 @@ export class LockExceptionFilter extends BaseExceptionFilter {
     this.#retryAfter = retryAfterSeconds === undefined ? undefined : String(retryAfterSeconds);
   }
 
-  override catch(error: LockTimeoutError, host: ArgumentsHost): void {
+  override catch(error: LockError, host: ArgumentsHost): void {
     // Only HTTP has statuses; other transports get the error as it is.
     if (host.getType() !== "http") throw error;
+    const outage = error.code === "CONNECTION";
+    // Other lock errors get Nest's usual answer, as if this filter were not there.
+    if (error.code !== "TIMEOUT" && !outage) {
+      super.catch(error, host);
+      return;
+    }
     const adapter = this.applicationRef ?? this.httpAdapterHost?.httpAdapter;
     if (adapter === undefined) {
       throw new Error(
         "LockExceptionFilter has no HTTP adapter: register it through DI (APP_FILTER, @UseFilters(LockExceptionFilter)) or pass app.getHttpAdapter() as the second argument.",
       );
     }
-    if (this.#retryAfter !== undefined)
-      adapter.setHeader(host.switchToHttp().getResponse(), "Retry-After", this.#retryAfter);
+    const status = outage ? OUTAGE_STATUS : this.#status;
+    const retryAfter = outage ? (this.#retryAfter ?? OUTAGE_RETRY_AFTER) : this.#retryAfter;
+    if (retryAfter !== undefined)
+      adapter.setHeader(host.switchToHttp().getResponse(), "Retry-After", retryAfter);
     // The resource stays out of the body: keys often carry internal ids.
     const body = {
-      statusCode: this.#status,
-      error: STATUS_CODES[this.#status],
-      message: "The resource is busy; try again later.",
+      statusCode: status,
+      error: STATUS_CODES[status],
+      message: outage
+        ? "The lock service is unavailable; try again later."
+        : "The resource is busy; try again later.",
     };
-    super.catch(new HttpException(body, this.#status, { cause: error }), host);
+    super.catch(new HttpException(body, status, { cause: error }), host);
   }
 }

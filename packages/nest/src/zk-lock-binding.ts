@@ -1,5 +1,4 @@
 import { LockInvalidArgumentError, ZkLockManager } from "@zk-dist-lock/core";
-import ZooKeeper from "zookeeper";
 import { LeaderElections } from "./leader-elections.js";
 import type { ZkLockClock, ZkLockDefaults, ZkLockModuleOptions } from "./zk-lock-options.interface.js";
 
@@ -15,14 +14,13 @@ export interface ZkLockBinding {
   close(): Promise<void>;
 }
 
-const DEFAULT_SESSION_TIMEOUT = 10_000;
-
 /**
  * Turns the module options into a manager: uses a given manager as is, binds a new manager to a
- * given client, or creates client and manager. Throws `LockInvalidArgumentError` for bad options
- * before anything connects.
+ * given client, or creates a manager that owns its client and, unless told not to, waits for its
+ * first session. Throws `LockInvalidArgumentError` for bad options before anything connects, and
+ * the `CONNECTION` error of `ZkLockManager.connect()` when ZooKeeper does not answer in time.
  */
-export function openBinding(options: ZkLockModuleOptions): ZkLockBinding {
+export async function openBinding(options: ZkLockModuleOptions): Promise<ZkLockBinding> {
   if (typeof options !== "object" || options === null) {
     throw new LockInvalidArgumentError(
       "ZkLockModule options must be an object with client, connect or manager.",
@@ -43,7 +41,7 @@ export function openBinding(options: ZkLockModuleOptions): ZkLockBinding {
   const defaults: ZkLockDefaults = Object.fromEntries(
     Object.entries({ rootDir, acquireTimeout, label }).filter(([, value]) => value !== undefined),
   );
-  const [manager, closeOwned] = openManager(options, defaults);
+  const [manager, closeOwned] = await openManager(options, defaults);
   const elections = new LeaderElections(manager, label);
   return {
     manager,
@@ -58,10 +56,10 @@ export function openBinding(options: ZkLockModuleOptions): ZkLockBinding {
 }
 
 /** The manager the options name or describe, and how to close what this created of it. */
-function openManager(
+async function openManager(
   options: ZkLockModuleOptions,
   defaults: ZkLockDefaults,
-): [ZkLockManager, () => Promise<void>] {
+): Promise<[ZkLockManager, () => Promise<void>]> {
   if (options.manager !== undefined) {
     if (!(options.manager instanceof ZkLockManager)) {
       throw new LockInvalidArgumentError(
@@ -70,38 +68,19 @@ function openManager(
     }
     return [options.manager, async () => {}];
   }
-  // The manager validates the defaults, so bad ones fail here, at bootstrap.
-  const manager = new ZkLockManager(defaults);
   if (options.client !== undefined) {
-    manager.init(options.client);
+    // The manager validates the defaults, so bad ones fail here, at bootstrap.
+    const manager = new ZkLockManager(defaults).init(options.client);
     return [manager, () => manager.close()];
   }
-  const client = createClient(options.connect, options.sessionTimeout);
-  try {
-    manager.init(client);
-  } catch (error) {
-    client.close();
-    throw error;
+  const { connect, sessionTimeout, connectTimeout, waitForConnection = true } = options;
+  if (typeof waitForConnection !== "boolean") {
+    throw new LockInvalidArgumentError("ZkLockModule option waitForConnection must be true or false.");
   }
-  return [
-    manager,
-    async () => {
-      await manager.close();
-      client.close();
-    },
-  ];
-}
-
-function createClient(connect: unknown, sessionTimeout: unknown = DEFAULT_SESSION_TIMEOUT): ZooKeeper {
-  if (typeof connect !== "string" || connect.trim() === "") {
-    throw new LockInvalidArgumentError(
-      'ZkLockModule option connect must be a connect string such as "127.0.0.1:2181".',
-    );
-  }
-  if (typeof sessionTimeout !== "number" || !Number.isInteger(sessionTimeout) || sessionTimeout <= 0) {
-    throw new LockInvalidArgumentError(
-      "ZkLockModule option sessionTimeout must be a positive whole number of milliseconds.",
-    );
-  }
-  return new ZooKeeper({ connect, timeout: sessionTimeout });
+  const connectOptions = { ...defaults, sessionTimeout, connectTimeout };
+  // A manager that owns its client: it opens a new session by itself whenever one ends.
+  const manager = waitForConnection
+    ? await ZkLockManager.connect(connect, connectOptions)
+    : ZkLockManager.open(connect, connectOptions);
+  return [manager, () => manager.close()];
 }

@@ -26,15 +26,31 @@ export interface ZkLockClientOptions extends ZkLockCommonOptions {
   client: ZooKeeper;
   connect?: never;
   sessionTimeout?: never;
+  connectTimeout?: never;
+  waitForConnection?: never;
   manager?: never;
 }
 
-/** The module creates the client and its manager, and closes both when the application shuts down. */
+/**
+ * The module creates a manager that owns its client (`ZkLockManager.connect()`): it opens a new
+ * session by itself when one ends, and the module closes it when the application shuts down.
+ */
 export interface ZkLockConnectOptions extends ZkLockCommonOptions {
-  /** ZooKeeper connect string, such as `"zk1:2181,zk2:2181,zk3:2181"`. */
+  /** ZooKeeper connect string, such as `"zk1:2181,zk2:2181,zk3:2181/app"`. */
   connect: string;
   /** Session timeout in milliseconds that the client asks the server for. Default 10000. */
   sessionTimeout?: number;
+  /**
+   * How long bootstrap waits for the first session, in ms, before it fails with a `CONNECTION`
+   * error naming the connect string. Default 15000.
+   */
+  connectTimeout?: number;
+  /**
+   * With `false`, the application boots without waiting for ZooKeeper and the manager connects in
+   * the background; locked calls meanwhile wait within their `acquireTimeout`, then fail with
+   * `CONNECTION`. Watch it with `ZkLockHealthIndicator`. Default `true`.
+   */
+  waitForConnection?: boolean;
   client?: never;
   manager?: never;
 }
@@ -48,6 +64,8 @@ export interface ZkLockManagerOptions extends ZkLockCommonOptions {
   client?: never;
   connect?: never;
   sessionTimeout?: never;
+  connectTimeout?: never;
+  waitForConnection?: never;
 }
 
 /**

@@ -8,6 +8,7 @@ import {
 } from "@nestjs/common";
 import { ZkLockManager } from "@zk-dist-lock/core";
 import { ZK_LOCK_BINDING, ZK_LOCK_MODULE_OPTIONS } from "./zk-lock.constants.js";
+import { ZkLockHealthIndicator } from "./zk-lock.health.js";
 import { openBinding, type ZkLockBinding } from "./zk-lock-binding.js";
 import type {
   ZkLockModuleAsyncOptions,
@@ -22,12 +23,16 @@ const sharedProviders: Provider[] = [
     useFactory: (binding: ZkLockBinding) => binding.manager,
     inject: [ZK_LOCK_BINDING],
   },
+  ZkLockHealthIndicator,
 ];
 
 /**
  * Provides a `ZkLockManager` (injectable by its class) to the application and to every
- * `@DistributedLock()`, `@LeaderOnly()` and `@OncePerFiring()` method. Global by default. At
- * bootstrap its `@LeaderOnly()` elections start campaigning; at shutdown they resign, then it closes
+ * `@DistributedLock()`, `@LeaderOnly()` and `@OncePerFiring()` method, and a
+ * `ZkLockHealthIndicator`. Global by default. With `connect`, bootstrap waits for the first session
+ * (up to `connectTimeout`) unless `waitForConnection` is false, and the manager opens a new session
+ * by itself whenever one ends. At bootstrap its `@LeaderOnly()` elections start campaigning; at
+ * shutdown they resign, then it closes
  * what it created: the manager (releasing its holds) and, with `connect`, the client; never a
  * client or manager it was given.
  *
@@ -101,6 +106,6 @@ function register(
     global: isGlobal ?? true,
     imports,
     providers: [optionsProvider, ...sharedProviders],
-    exports: [ZkLockManager, ZK_LOCK_BINDING, ZK_LOCK_MODULE_OPTIONS],
+    exports: [ZkLockManager, ZK_LOCK_BINDING, ZK_LOCK_MODULE_OPTIONS, ZkLockHealthIndicator],
   };
 }

@@ -1,6 +1,6 @@
 // One ZooKeeper JVM: its files, its process, and the waiting that tells when it serves.
 import { type ChildProcess, spawn } from "node:child_process";
-import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { delimiter, join } from "node:path";
 import { ZooKeeperTestingError } from "./errors.js";
@@ -101,6 +101,23 @@ export function portInUse(host: string, port: number): ZooKeeperTestingError {
     "PORT_IN_USE",
     `Port ${port} on ${host} is already in use; stop what listens there or choose another port.`,
   );
+}
+
+// The native `zookeeper` client opens its sockets without close-on-exec, so a JVM started while a
+// client of this process is connected inherits that socket and holds it open after the client has
+// closed it. epoll then keeps reporting the dead socket under its old descriptor number, which the
+// client's next socket reuses: the binding reads "nothing to read" again and again, closes the
+// client by itself (-112) although its session lives, and the event loop spins until that JVM
+// exits. Test servers are not children of the application in production, so they must not hold
+// the tests' connections: where /proc and bash exist, a shell closes every inherited descriptor
+// above stderr, then becomes the JVM (same pid, so signals still reach it).
+const closeInheritedThenExec =
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion, not a template
+  'for fd in /proc/$$/fd/*; do fd=${fd##*/}; [ "$fd" -gt 2 ] && eval "exec $fd>&-"; done; exec "$0" "$@"';
+const bash = existsSync("/proc/self/fd") ? ["/bin/bash", "/usr/bin/bash"].find(existsSync) : undefined;
+
+function withoutInheritedDescriptors(command: string, args: string[]): [string, string[]] {
+  return bash ? [bash, ["-c", closeInheritedThenExec, command, ...args]] : [command, args];
 }
 
 export class JvmServer {
@@ -205,7 +222,8 @@ export class JvmServer {
     if (this.running) return;
     const log = openSync(this.logFile, "a");
     try {
-      this.child = spawn(this.installation.java, this.args, {
+      const [command, args] = withoutInheritedDescriptors(this.installation.java, this.args);
+      this.child = spawn(command, args, {
         cwd: this.dir,
         detached: false,
         stdio: ["ignore", log, log],

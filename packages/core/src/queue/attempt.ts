@@ -7,11 +7,34 @@ export const abortedError = (resource: string, signal: AbortSignal): LockError =
     cause: signal.reason,
   });
 
+/** What a wait needs to know of the connection: what it lacks while it is down. */
+export interface ConnectionView {
+  describeOutage(): string | undefined;
+}
+
 /**
- * Why an acquisition stops waiting: the caller's signal, its timeout, or the end of the session.
- * The AbortSignal that waits need is made only when something waits: most acquisitions of an
- * uncontended lock never do, and an AbortController with its listeners is a noticeable part of
- * such a cycle's CPU time.
+ * The error of a wait whose `timeout` ran out: `TIMEOUT` means contention, so a wait that ran out
+ * while ZooKeeper was out of reach is an outage, `CONNECTION`, saying to what and for how long.
+ */
+export function timeoutError(resource: string, timeout: number, connection: ConnectionView): LockError {
+  const outage = connection.describeOutage();
+  return outage === undefined
+    ? new LockTimeoutError(resource, timeout)
+    : new LockError(
+        "CONNECTION",
+        `Gave up waiting for the lock on "${resource}" after ${timeout} ms: ${outage}.`,
+        {
+          resource,
+        },
+      );
+}
+
+/**
+ * Why an acquisition stops waiting: the caller's signal, its timeout, or the end of the session it
+ * is on. The timeout spans every session an attempt runs on (a manager from `connect()` starts an
+ * attempt again on its next session). The AbortSignal that waits need is made only when something
+ * waits: most acquisitions of an uncontended lock never do, and an AbortController with its
+ * listeners is a noticeable part of such a cycle's CPU time.
  *
  * When several calls of a handle come to share the attempt, `share()` hands the decision to stop
  * from the first caller's terms to the calls' shared signal.
@@ -19,6 +42,7 @@ export const abortedError = (resource: string, signal: AbortSignal): LockError =
 export class Attempt {
   #reason: unknown;
   #controller: AbortController | undefined;
+  #sessionOver: AbortSignal | undefined;
   #timer: NodeJS.Timeout | undefined;
   /** The signal that stops the attempt when it aborts, and the listener on it. */
   #stopSignal: AbortSignal | undefined;
@@ -32,19 +56,35 @@ export class Attempt {
     private readonly resource: string,
     userSignal: AbortSignal | undefined,
     timeout: number | undefined,
-    private readonly sessionOver: AbortSignal,
+    connection: ConnectionView,
   ) {
     this.#triesOnce = timeout === 0;
     this.#stopSignal = userSignal;
     this.#onStopSignal = this.#onUserAbort;
     if (userSignal?.aborted) this.#onUserAbort();
     else userSignal?.addEventListener("abort", this.#onUserAbort);
-    if (timeout) this.#timer = setTimeout(() => this.#stop(new LockTimeoutError(resource, timeout)), timeout);
+    if (timeout)
+      this.#timer = setTimeout(() => this.#stop(timeoutError(resource, timeout, connection)), timeout);
+  }
+
+  /** Follows the end of the session the attempt runs on now; undefined while it waits for one. */
+  runOn(sessionOver: AbortSignal | undefined): void {
+    if (this.#controller) {
+      this.#sessionOver?.removeEventListener("abort", this.#onSessionOver);
+      // A signal the previous session aborted stays aborted: the next wait needs a new one.
+      if (this.#reason === undefined) this.#controller = undefined;
+    }
+    this.#sessionOver = sessionOver;
+  }
+
+  /** Why the callers' side stopped it (signal, timeout, or failure), whatever the session does. */
+  get stopped(): unknown {
+    return this.#reason;
   }
 
   /** Why it stopped, or undefined while it may go on. */
   get reason(): unknown {
-    return this.#reason ?? (this.sessionOver.aborted ? this.sessionOver.reason : undefined);
+    return this.#reason ?? (this.#sessionOver?.aborted ? this.#sessionOver.reason : undefined);
   }
 
   throwIfStopped(): void {
@@ -71,6 +111,11 @@ export class Attempt {
     this.#onBlocked?.();
   }
 
+  /** Whether the attempt tries once (a `timeout: 0` call that nobody shares). */
+  get triesOnce(): boolean {
+    return this.#triesOnce;
+  }
+
   /**
    * From now on only `signal` (and the end of the session) stops the attempt, which no longer tries
    * once: the first caller's signal and timeout become that caller's own business. `onBlocked` runs
@@ -95,7 +140,7 @@ export class Attempt {
       this.#controller = new AbortController();
       const reason = this.reason;
       if (reason !== undefined) this.#controller.abort(reason);
-      else this.sessionOver.addEventListener("abort", this.#onSessionOver);
+      else this.#sessionOver?.addEventListener("abort", this.#onSessionOver);
     }
     return this.#controller.signal;
   }
@@ -103,7 +148,7 @@ export class Attempt {
   dispose(): void {
     this.#disposed = true;
     this.#unfollow();
-    if (this.#controller) this.sessionOver.removeEventListener("abort", this.#onSessionOver);
+    if (this.#controller) this.#sessionOver?.removeEventListener("abort", this.#onSessionOver);
   }
 
   #unfollow(): void {
@@ -121,5 +166,6 @@ export class Attempt {
     if (this.#stopSignal) this.#stop(abortedError(this.resource, this.#stopSignal));
   };
 
-  #onSessionOver = () => this.#stop(this.sessionOver.reason);
+  // The end of a session stops the waits on it, not the attempt: it may go on on the next session.
+  #onSessionOver = () => this.#controller?.abort(this.#sessionOver?.reason);
 }

@@ -25,9 +25,9 @@ export function participantOf(node: string, stat: ZkStat, data: Buffer | string)
 }
 
 /** The queue nodes of `dir` in grant order; none when the directory does not exist. */
-export async function contendersOf(session: ZkSession, dir: string): Promise<string[]> {
+export async function contendersOf(session: ZkSession, dir: string, signal?: AbortSignal): Promise<string[]> {
   try {
-    const [children] = await session.listRetrying(dir);
+    const [children] = await session.listRetrying(dir, signal);
     return sortContenders(children);
   } catch (error) {
     if (error instanceof ZkCallError && error.rc === rc.NONODE) return [];
@@ -40,9 +40,10 @@ export async function readParticipant(
   session: ZkSession,
   dir: string,
   node: string,
+  signal?: AbortSignal,
 ): Promise<Participant | undefined> {
   try {
-    const [stat, data] = await session.read(`${dir}/${node}`);
+    const [stat, data] = await session.read(`${dir}/${node}`, signal);
     return participantOf(node, stat, data);
   } catch (error) {
     if (error instanceof ZkCallError && error.rc === rc.NONODE) return undefined;

@@ -2,17 +2,27 @@ import { randomUUID } from "node:crypto";
 import { type AcquireContext, acquireChannel, type Recipe, waitChannel } from "../channels.js";
 import { LockError } from "../errors.js";
 import { nodePrefix, sortContenders } from "../lock-node.js";
-import { createMode, isConnectionCode, rc, ZkCallError } from "../session/zk-client.js";
+import { backoffDelay, pause } from "../session/backoff.js";
+import { createMode, rc, ZkCallError } from "../session/zk-client.js";
 import type { ZkSession } from "../session/zk-session.js";
 import { Attempt } from "./attempt.js";
 import type { BlockerRule } from "./rules.js";
 
 /** What the queue needs from the manager that owns the session and the directories. */
 export interface QueueHost {
-  readonly session: ZkSession;
+  /** The current session; undefined while a manager that owns its clients has none yet. */
+  readonly session: ZkSession | undefined;
+  /** While disconnected: to what, for how long, and why (for the error of a wait that ran out). */
+  describeOutage(): string | undefined;
+  /**
+   * The session after `previous` (or the first one), once there is one; undefined when none will
+   * come by itself (a client given through `init()`), so that acquisitions of an ended session fail.
+   */
+  nextSession(previous: ZkSession | undefined, signal: AbortSignal): Promise<ZkSession> | undefined;
   /** Sends the creates for `dir` and its ancestors unless the manager knows they exist. */
-  ensureDirectory(dir: string, rootDir: string): Promise<void> | undefined;
-  forgetDirectory(dir: string): void;
+  ensureDirectory(session: ZkSession, dir: string, rootDir: string): Promise<void> | undefined;
+  /** Forgets that `dir` and `rootDir` exist: one of them was found missing. */
+  forgetDirectory(dir: string, rootDir: string): void;
   /**
    * Deletes this session's node at `path` (guaranteed deletion, in the background if need be), or
    * the one `path` resolves to. The promise rejects on failure, and the manager also reports it
@@ -65,6 +75,10 @@ export interface Granted {
  * listing that decides; a waiter watches only the node the rule names, and re-lists after every
  * wake-up. Whatever stops the attempt (timeout, signal, end of the session, an error), the node
  * is deleted, including one whose create reply was lost.
+ *
+ * When the session ends under a waiting attempt and the manager opens the next one by itself, the
+ * attempt starts again there, within its timeout, as Curator's lock does: the caller asked for the
+ * lock, not for a session, and its place in the old queue went with the old session's nodes.
  */
 export function enterQueue(host: QueueHost, request: QueueRequest): Promise<Granted> {
   if (!acquireChannel.hasSubscribers) return takeTurn(host, request, undefined);
@@ -79,56 +93,95 @@ async function takeTurn(
   traced: AcquireContext | undefined,
 ): Promise<Granted> {
   const { resource, dir, rule } = request;
-  const { session } = host;
-  const attempt = new Attempt(resource, request.signal, request.timeout, session.overSignal);
+  const attempt = new Attempt(resource, request.signal, request.timeout, host);
   request.onAttempt?.(attempt);
-  const prefix = nodePrefix(randomUUID());
-  let name: string | undefined;
-  let creating = false;
+  let session = host.session;
   try {
-    attempt.throwIfStopped();
-    let children: string[];
-    let pzxid: number;
-    creating = true;
-    [name, children, pzxid] = await createNode(host, request, prefix, attempt);
-    creating = false;
     for (;;) {
-      const contenders = sortContenders(children);
-      const index = contenders.indexOf(name);
-      if (index < 0)
-        throw new LockError(
-          "CONNECTION",
-          `The lock node of "${resource}" disappeared while waiting: the session expired, or the node was deleted from outside.`,
-          { resource },
-        );
-      const blocker = rule(contenders, index);
-      // A reply can land after the attempt stopped (replies are not abortable): an attempt given
-      // up is never granted, so no caller holds a lock it stopped waiting for.
-      attempt.throwIfStopped();
-      if (blocker === undefined) {
-        const granted = { session, path: `${dir}/${name}`, token: tokenOf(pzxid, resource) };
-        if (traced) Object.assign(traced, { token: granted.token, node: granted.path });
-        return granted;
+      if (session === undefined) {
+        attempt.runOn(undefined);
+        session = await waitForSession(host, undefined, attempt);
       }
-      attempt.blocked();
-      if (traced && !traced.waited) {
-        traced.waited = true;
-        waitChannel.publish(traced);
+      attempt.runOn(session.overSignal);
+      const prefix = nodePrefix(randomUUID());
+      let name: string | undefined;
+      let creating = false;
+      try {
+        attempt.throwIfStopped();
+        // "Try once" means now: with no connection there is nothing to try.
+        if (attempt.triesOnce && !session.connected) throw outageError(host, resource);
+        let children: string[];
+        let pzxid: number;
+        creating = true;
+        [name, children, pzxid] = await createNode(host, session, request, prefix, attempt);
+        creating = false;
+        for (;;) {
+          const contenders = sortContenders(children);
+          const index = contenders.indexOf(name);
+          if (index < 0)
+            throw new LockError(
+              "CONNECTION",
+              `The lock node of "${resource}" disappeared while waiting: the session expired, or the node was deleted from outside.`,
+              { resource },
+            );
+          const blocker = rule(contenders, index);
+          // A reply can land after the attempt stopped (replies are not abortable), or after its
+          // session ended: an attempt given up is never granted, so no caller holds a lock it
+          // stopped waiting for, and a grant read from an ended session is no hold.
+          attempt.throwIfStopped();
+          if (blocker === undefined) {
+            const granted = { session, path: `${dir}/${name}`, token: tokenOf(pzxid, resource) };
+            if (traced) Object.assign(traced, { token: granted.token, node: granted.path });
+            return granted;
+          }
+          attempt.blocked();
+          if (traced && !traced.waited) {
+            traced.waited = true;
+            waitChannel.publish(traced);
+          }
+          await nodeGone(session, `${dir}/${blocker}`, attempt.signal);
+          // Re-list: the blocker may have given up rather than been granted; it says nothing of our turn.
+          [children, pzxid] = await relist(session, dir, attempt.signal);
+        }
+      } catch (error) {
+        // The session ended under an attempt that may go on: on the next session, if one comes.
+        const restart = attempt.stopped === undefined && session.over !== undefined;
+        const reason = restart ? attempt.reason : attempt.fail(error);
+        // A create in flight may have succeeded on the server: find it by its GUID and delete it.
+        const abandoned = name ? `${dir}/${name}` : creating ? findOwn(session, dir, prefix) : undefined;
+        if (abandoned) await leaveQueue(host, resource, dir, session, abandoned);
+        if (!restart) throw reason;
+        attempt.runOn(undefined);
+        try {
+          session = await waitForSession(host, session, attempt, reason);
+        } catch (failure) {
+          throw attempt.fail(failure);
+        }
       }
-      await nodeGone(session, `${dir}/${blocker}`, attempt.signal);
-      // Re-list: the blocker may have given up rather than been granted; it says nothing of our turn.
-      [children, pzxid] = await relist(session, dir, attempt.signal);
     }
-  } catch (error) {
-    const reason = attempt.fail(error);
-    // A create in flight may have succeeded on the server: find it by its GUID and delete it.
-    const abandoned = name ? `${dir}/${name}` : creating ? findOwn(session, dir, prefix) : undefined;
-    if (abandoned) await leaveQueue(host, resource, dir, session, abandoned);
-    throw reason;
   } finally {
     attempt.dispose();
   }
 }
+
+/** The next session, or the error that ended `previous` when none will come by itself. */
+function waitForSession(
+  host: QueueHost,
+  previous: ZkSession | undefined,
+  attempt: Attempt,
+  error?: unknown,
+): Promise<ZkSession> {
+  const next = host.nextSession(previous, attempt.signal);
+  if (next === undefined) throw error;
+  return next;
+}
+
+const outageError = (host: QueueHost, resource: string) =>
+  new LockError(
+    "CONNECTION",
+    `Could not try for the lock on "${resource}": ${host.describeOutage() ?? "no connection to ZooKeeper"}.`,
+    { resource },
+  );
 
 /**
  * Deletes a node that nobody waits for any more, and resolves once it is gone, or at once when the
@@ -159,19 +212,23 @@ function tokenOf(pzxid: number, resource: string): bigint {
   return BigInt(pzxid);
 }
 
+// A directory that vanishes again right after being created is being deleted by someone as fast as
+// it is made; more tries would not help.
+const DIRECTORY_TRIES = 3;
+
 /**
  * Creates the attempt's ephemeral sequential node and lists the contenders in the same round trip:
  * ZooKeeper answers a session's requests in order, so the listing already contains it.
  */
 async function createNode(
   host: QueueHost,
-  { dir, rootDir, data }: QueueRequest,
+  session: ZkSession,
+  { resource, dir, rootDir, data }: QueueRequest,
   prefix: string,
   attempt: Attempt,
 ): Promise<[string, string[], number]> {
-  const { session } = host;
-  for (;;) {
-    const directory = host.ensureDirectory(dir, rootDir);
+  for (let retry = 1; ; retry++) {
+    const directory = host.ensureDirectory(session, dir, rootDir);
     const created = session.create(`${dir}/${prefix}`, data, createMode.EPHEMERAL_SEQUENTIAL);
     const listed = session.list(dir);
     const [dirResult, createResult, listResult] = await Promise.allSettled([directory, created, listed]);
@@ -182,14 +239,23 @@ async function createNode(
       return [name, children, stat.pzxid];
     }
     const error = createResult.reason;
-    if (dirResult.status === "rejected" && !isRetryable(dirResult.reason)) throw dirResult.reason;
+    if (dirResult.status === "rejected" && !isRetryable(session, dirResult.reason)) throw dirResult.reason;
     if (!(error instanceof ZkCallError)) throw error;
     if (error.rc === rc.NONODE) {
-      // The directory was reaped (containers vanish when empty): create it again and retry.
-      host.forgetDirectory(dir);
-    } else if (isConnectionCode(error.rc)) {
+      // The directory was reaped (containers vanish when empty), or an operator deleted rootDir that
+      // the manager took as known: create the whole path again and retry, a few times.
+      host.forgetDirectory(dir, rootDir);
+      if (retry >= DIRECTORY_TRIES) {
+        throw new LockError(
+          "ZOOKEEPER",
+          `The lock directory ${dir} was missing again after being created ${retry} times; is something deleting ${rootDir}?`,
+          { resource, cause: error },
+        );
+      }
+      await pause(backoffDelay(retry), attempt.signal);
+    } else if (session.mayRetry(error)) {
       // The create may have succeeded with its reply lost: look for our node before creating another.
-      await session.whenConnected(attempt.signal);
+      await session.pauseBeforeRetry(retry, attempt.signal);
       const path = await findOwn(session, dir, prefix, attempt.signal);
       if (path) {
         const [children, stat] = await session.listRetrying(dir, attempt.signal);
@@ -240,7 +306,7 @@ function nodeGone(session: ZkSession, path: string, signal: AbortSignal): Promis
       (exists) => exists || done(),
       (error) => {
         signal.removeEventListener("abort", onAbort);
-        if (error instanceof ZkCallError && isConnectionCode(error.rc)) {
+        if (session.mayRetry(error)) {
           // Re-list once connected; the loop decides again from fresh children.
           session.whenConnected(signal).then(resolve, reject);
         } else reject(error);
@@ -260,5 +326,5 @@ async function relist(session: ZkSession, dir: string, signal: AbortSignal): Pro
   }
 }
 
-const isRetryable = (error: unknown) =>
-  error instanceof ZkCallError && (isConnectionCode(error.rc) || error.rc === rc.NONODE);
+const isRetryable = (session: ZkSession, error: unknown) =>
+  session.mayRetry(error) || (error instanceof ZkCallError && error.rc === rc.NONODE);

@@ -1,5 +1,5 @@
 import { LockTimeoutError } from "../errors.js";
-import { type Attempt, abortedError } from "./attempt.js";
+import { type Attempt, abortedError, timeoutError } from "./attempt.js";
 import { enterQueue, type Granted, leaveQueue, type QueueHost, type QueueRequest } from "./queue.js";
 
 /** One call waiting for a shared entry, on its own terms. */
@@ -95,7 +95,7 @@ export class SharedEntry<T> {
         return;
       }
     } else if (timeout !== undefined) {
-      const giveUp = () => this.#giveUp(call, new LockTimeoutError(resource, timeout));
+      const giveUp = () => this.#giveUp(call, timeoutError(resource, timeout, this.host));
       call.timer = setTimeout(giveUp, Math.max(timeout - elapsed, 0));
     }
     if (signal) {

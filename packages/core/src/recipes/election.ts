@@ -231,7 +231,7 @@ export class ZkElection extends EventEmitter<ElectionEvents> implements Holder {
    * (host, pid, label, since when), or undefined when nobody leads.
    */
   async leader(): Promise<Participant | undefined> {
-    const session = this.host.session;
+    const session = await this.host.liveSession();
     for (const node of await contendersOf(session, this.path)) {
       const participant = await readParticipant(session, this.path, node);
       if (participant) return participant;
@@ -270,8 +270,8 @@ export class ZkElection extends EventEmitter<ElectionEvents> implements Holder {
       try {
         leader = await this.#watchLeader(session, changed);
       } catch (error) {
-        const connection = error instanceof ZkCallError && isConnectionCode(error.rc);
-        if (!connection && !session.overSignal.aborted) throw error;
+        // A connection loss, or a client that closed under the session (it may go on on another).
+        if (!session.mayRetry(error) && !session.overSignal.aborted) throw error;
         // Look again once connected; a session that ended sends the loop to the next one.
         await session.whenConnected(signal).catch(() => {});
         continue;

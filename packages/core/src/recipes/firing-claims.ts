@@ -2,10 +2,11 @@ import { randomUUID } from "node:crypto";
 import { LockInvalidArgumentError } from "../errors.js";
 import { ownerData } from "../lock-node.js";
 import { type LockOptions, resolveLockOptions } from "../options.js";
-import type { QueueHost } from "../queue/queue.js";
 import { describe } from "../resource-name.js";
-import { createMode, isConnectionCode, rc, ZkCallError } from "../session/zk-client.js";
+import { backoffDelay, pause } from "../session/backoff.js";
+import { createMode, rc, ZkCallError } from "../session/zk-client.js";
 import type { ZkSession } from "../session/zk-session.js";
+import type { ElectionHost } from "./election.js";
 
 /** Where a job's claims live and how long they are kept. */
 export interface FiringClaimOptions {
@@ -71,7 +72,7 @@ export class ZkFiringClaims {
 
   /** @internal */
   constructor(
-    private readonly host: QueueHost,
+    private readonly host: ElectionHost,
     /** The job's name, as the caller gave it. */
     readonly job: string,
     /** The job's claim directory in ZooKeeper. */
@@ -91,11 +92,11 @@ export class ZkFiringClaims {
     // The owner's JSON object with the claim's id in front: what tells our node from another's
     // when a create's reply was lost.
     const data = `{"claim":"${id}",${ownerData(this.options.label).slice(1)}`;
-    const session = this.host.session;
+    const session = await this.host.liveSession();
     let uncertain = false;
-    for (;;) {
+    for (let retry = 1; ; retry++) {
       try {
-        await this.host.ensureDirectory(this.path, this.options.rootDir);
+        await this.host.ensureDirectory(session, this.path, this.options.rootDir);
         await session.create(node, data, createMode.PERSISTENT);
         break;
       } catch (error) {
@@ -104,13 +105,14 @@ export class ZkFiringClaims {
           if (!(uncertain && (await claimOf(session, node)) === id)) return false;
           break;
         }
-        if (error.rc === rc.NONODE) {
-          // The directory was reaped (containers vanish when empty): create it again.
-          this.host.forgetDirectory(this.path);
-        } else if (isConnectionCode(error.rc)) {
+        if (error.rc === rc.NONODE && retry < DIRECTORY_TRIES) {
+          // The directory was reaped (containers vanish when empty): create it again, a few times.
+          this.host.forgetDirectory(this.path, this.options.rootDir);
+          await pause(backoffDelay(retry));
+        } else if (session.mayRetry(error)) {
           // The create may have succeeded with its reply lost: the retry's NODEEXISTS will tell.
           uncertain = true;
-          await session.whenConnected();
+          await session.pauseBeforeRetry(retry);
         } else {
           throw error;
         }
@@ -127,7 +129,7 @@ export class ZkFiringClaims {
    */
   async prune(now: Date | number): Promise<number> {
     const cutoff = fireTimeOf(now) - this.options.retention;
-    const session = this.host.session;
+    const session = await this.host.liveSession();
     let children: string[];
     try {
       [children] = await session.listRetrying(this.path);
@@ -154,6 +156,9 @@ export class ZkFiringClaims {
     this.host.abandon(this.job, this.path, session, pruned).catch(() => {});
   }
 }
+
+// A directory that vanishes again right after being created is being deleted as fast as it is made.
+const DIRECTORY_TRIES = 3;
 
 /** The claim id stored in a claim node, or undefined when it is gone or not one of ours. */
 async function claimOf(session: ZkSession, path: string): Promise<string | undefined> {

@@ -1,5 +1,6 @@
 // Helpers for the fault tests: connected clients, managers with an event log, sessions killed from
 // outside, and the server's view of watches.
+import { type AddressInfo, createServer } from "node:net";
 import { connectZooKeeper, expireSession, fourLetter, waitFor } from "@zk-dist-lock/testing";
 import type ZooKeeper from "zookeeper";
 import { type LockEvents, ZkLockManager, type ZkLockManagerOptions } from "../../src/index.js";
@@ -80,12 +81,29 @@ export function eventsNamed<K extends keyof LockEvents>(events: EventLog, name: 
 }
 
 /** Ends `client`'s session from outside (Curator's KillSession) and waits until the client hears of it. */
-export async function killSession(connect: string, client: TestClient): Promise<void> {
-  await expireSession(client.zk, { connect });
-  await waitFor(() => client.closedWith !== undefined, {
-    timeoutMs: 2 * client.zk.timeout,
-    message: "the victim to hear that its session expired",
-  });
+export function killSession(connect: string, client: TestClient): Promise<void> {
+  return killSessionOf(connect, client.zk, () => client.closedWith !== undefined);
+}
+
+/**
+ * {@link killSession} for any client, such as the one a manager made: it resolves once `heard()`
+ * (by default: once `zk` has closed).
+ */
+export async function killSessionOf(connect: string, zk: ZooKeeper, heard?: () => boolean): Promise<void> {
+  let closed = false;
+  const onClose = () => {
+    closed = true;
+  };
+  zk.once("close", onClose);
+  try {
+    await expireSession(zk, { connect });
+    await waitFor(heard ?? (() => closed), {
+      timeoutMs: 2 * zk.timeout,
+      message: "the victim to hear that its session expired",
+    });
+  } finally {
+    zk.off("close", onClose);
+  }
 }
 
 /** The children of `path`, or [] when it does not exist. */
@@ -122,4 +140,32 @@ export async function watchesByPath(host: string, port: number): Promise<Map<str
 export function hostAndPort(connect: string): { host: string; port: number } {
   const [host = "127.0.0.1", port = "2181"] = connect.split(",")[0]!.split(":");
   return { host, port: Number(port) };
+}
+
+/** How many requests the server has received (`srvr`): what a client cost it, whatever the clock says. */
+export async function requestsReceived(host: string, port: number): Promise<number> {
+  const answer = await fourLetter(host, port, "srvr");
+  const received = /^Received: (\d+)$/m.exec(answer)?.[1];
+  if (received === undefined) throw new Error(`no Received count in ${answer}`);
+  return Number(received);
+}
+
+/** A port that accepts connections and closes them at once, counting them: ZooKeeper down. */
+export async function refusingPort(): Promise<{
+  connectString: string;
+  connections: () => number;
+  close(): Promise<void>;
+}> {
+  let connections = 0;
+  const server = createServer((socket) => {
+    connections++;
+    socket.destroy();
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    connectString: `127.0.0.1:${port}`,
+    connections: () => connections,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
 }

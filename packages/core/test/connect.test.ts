@@ -1,0 +1,298 @@
+// A manager that owns its client (ZkLockManager.connect / open), and misconfiguration that fails
+// fast: a bad connect string, an unreachable server, a missing chroot, a client that cannot start.
+import { startZooKeeper, waitFor, type ZooKeeperServer } from "@zk-dist-lock/testing";
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
+import ZooKeeper from "zookeeper";
+import { type ConnectionStateChange, isLockError, type LockError, ZkLockManager } from "../src/index.js";
+import {
+  childrenOf,
+  closeClients,
+  connectClient,
+  exists,
+  refusingPort,
+  requestsReceived,
+  type TestClient,
+  uniqueRoot,
+} from "./support/zk.js";
+
+const connect = inject("zkConnect");
+
+/** What a promise rejected with (failing the test if it resolved). */
+const failure = (promise: Promise<unknown>) =>
+  promise.then(
+    (value) => {
+      throw new Error(`expected a rejection, got ${String(value)}`);
+    },
+    (error: unknown) => error as LockError,
+  );
+
+describe("ZkLockManager.connect()", () => {
+  const managers: ZkLockManager[] = [];
+  let observer: TestClient;
+
+  beforeAll(async () => {
+    observer = await connectClient(connect);
+  });
+  afterEach(async () => {
+    await Promise.allSettled(managers.map((manager) => manager.close()));
+    managers.length = 0;
+  });
+  afterAll(closeClients);
+
+  it("resolves once connected, locks, and close() releases the holds and ends the session", async () => {
+    const rootDir = uniqueRoot("connect");
+    const changes: ConnectionStateChange[] = [];
+    const manager = await ZkLockManager.connect(connect, {
+      sessionTimeout: 5000,
+      rootDir,
+      acquireTimeout: 2000,
+    });
+    managers.push(manager);
+    manager.on("connectionState", (change) => changes.push(change));
+    expect(manager.connectionState).toBe("connected");
+    await manager.waitForConnection({ timeout: 0 });
+    const sessionId = String(manager.client.client_id);
+    const lock = manager.createLock("job");
+    const token = await lock.acquire();
+    expect((await manager.inspect("job")).holder?.sessionId).toBe(sessionId);
+
+    await manager.close();
+    expect(manager.connectionState).toBe("closed");
+    expect(changes.map((change) => change.state)).toEqual(["closed"]);
+    expect(lock.isHeld).toBe(false);
+    expect(await childrenOf(observer, `${rootDir}/job`)).toEqual([]);
+    expect(() => manager.client).toThrow(/was closed/);
+    const next = await ZkLockManager.connect(connect, { rootDir });
+    managers.push(next);
+    expect(await next.createLock("job").acquire()).toBeGreaterThan(token);
+    await expect(manager.createLock("job").acquire()).rejects.toSatisfy((e) =>
+      isLockError(e, "NOT_INITIALIZED"),
+    );
+  });
+
+  it.each([
+    ["", /must be a ZooKeeper connect string/],
+    ["   ", /must be a ZooKeeper connect string/],
+    ["127.0.0.1", /no port for "127.0.0.1"; write "127.0.0.1:2181"/],
+    ["zk1:2181,zk2", /no port for "zk2"/],
+    ["http://127.0.0.1:2181", /is a URL/],
+    ["127.0.0.1:0", /invalid port "0"/],
+    ["127.0.0.1:2181,,127.0.0.2:2181", /empty server/],
+    ["[::1]:2181", /brackets/],
+    ["127.0.0.1:2181/app/", /invalid chroot/],
+    [undefined, /got undefined/],
+  ])("refuses the connect string %j with INVALID_ARGUMENT before anything is sent", async (bad, message) => {
+    const error = await failure(ZkLockManager.connect(bad as string));
+    expect(isLockError(error, "INVALID_ARGUMENT"), String(error)).toBe(true);
+    expect(error.message).toMatch(message);
+    expect(() => ZkLockManager.open(bad as string)).toThrow(message);
+  });
+
+  it("refuses bad connect options, and init() on a manager that owns its client", async () => {
+    for (const options of [
+      { sessionTimeout: 0 },
+      { sessionTimeout: 1.5 },
+      { connectTimeout: -1 },
+      { auth: [{}] },
+    ]) {
+      const error = await failure(ZkLockManager.connect(connect, options as never));
+      expect(isLockError(error, "INVALID_ARGUMENT"), JSON.stringify(options)).toBe(true);
+    }
+    const manager = await ZkLockManager.connect(connect);
+    managers.push(manager);
+    expect(() => manager.init(new ZooKeeper({ connect, timeout: 5000 }))).toThrow(/owns its client/);
+  });
+});
+
+describe("an unreachable server", () => {
+  const managers: ZkLockManager[] = [];
+  let down: Awaited<ReturnType<typeof refusingPort>>;
+
+  beforeAll(async () => {
+    down = await refusingPort();
+  });
+  afterEach(async () => {
+    await Promise.allSettled(managers.map((manager) => manager.close()));
+    managers.length = 0;
+  });
+  afterAll(() => down.close());
+
+  it("makes connect() fail with CONNECTION after connectTimeout, naming the servers, with few attempts", async () => {
+    const before = down.connections();
+    const error = await failure(ZkLockManager.connect(down.connectString, { connectTimeout: 1500 }));
+    expect(isLockError(error, "CONNECTION"), String(error)).toBe(true);
+    expect(error.message).toMatch(
+      new RegExp(
+        `^No ZooKeeper session within 1500 ms: no connection to ZooKeeper at ${down.connectString} for the last \\d+ ms \\(connecting`,
+      ),
+    );
+    // The C client tries each server, then pauses a third of the session timeout: no spin.
+    expect(down.connections() - before).toBeLessThanOrEqual(5);
+  });
+
+  it("fails acquire, inspect, resources and waitForConnection with CONNECTION when their time runs out", async () => {
+    const manager = ZkLockManager.open(down.connectString, { rootDir: uniqueRoot("down") });
+    managers.push(manager);
+    expect(manager.connectionState).toBe("connecting");
+    const lock = manager.createLock("job");
+    const outage =
+      /no connection to ZooKeeper at 127\.0\.0\.1:\d+ for the last \d+ ms \(connecting: opening a session\)/;
+
+    const acquire = await failure(lock.acquire({ timeout: 300 }));
+    expect(isLockError(acquire, "CONNECTION"), String(acquire)).toBe(true);
+    expect(acquire.message).toMatch(/^Gave up waiting for the lock on "job" after 300 ms: /);
+    expect(acquire.message).toMatch(outage);
+    expect(acquire.resource).toBe("job");
+    expect(lock.state).toBe("idle");
+
+    const tried = await failure(lock.tryAcquire());
+    expect(isLockError(tried, "CONNECTION"), String(tried)).toBe(true);
+    expect(tried.message).toMatch(outage);
+
+    for (const call of [
+      () => manager.inspect("job", { timeout: 200 }),
+      () => manager.resources({ timeout: 200 }),
+      () => manager.waitForConnection({ timeout: 200 }),
+    ]) {
+      const error = await failure(call());
+      expect(isLockError(error, "CONNECTION"), String(error)).toBe(true);
+      expect(error.message).toMatch(outage);
+    }
+
+    const controller = new AbortController();
+    const waiting = failure(lock.acquire({ signal: controller.signal }));
+    controller.abort(new Error("shutting down"));
+    const aborted = await waiting;
+    expect(isLockError(aborted, "ABORTED"), String(aborted)).toBe(true);
+    const inspection = new AbortController();
+    const inspecting = failure(manager.inspect("job", { signal: inspection.signal }));
+    inspection.abort();
+    expect(isLockError(await inspecting, "ABORTED")).toBe(true);
+  });
+});
+
+describe("misconfiguration on a server of its own", () => {
+  let server: ZooKeeperServer;
+  const managers: ZkLockManager[] = [];
+
+  beforeAll(async () => {
+    server = await startZooKeeper();
+  });
+  afterEach(async () => {
+    await Promise.allSettled(managers.map((manager) => manager.close()));
+    managers.length = 0;
+  });
+  afterAll(async () => {
+    closeClients();
+    await server?.stop();
+  });
+
+  const received = () => requestsReceived(server.host, server.port);
+
+  it("names a missing chroot at connect() and fails acquire() on it within a few requests", async () => {
+    const missing = `${server.connectString}/missing-${Date.now()}`;
+    const refused = await failure(ZkLockManager.connect(missing));
+    expect(isLockError(refused, "ZOOKEEPER"), String(refused)).toBe(true);
+    expect(refused.message).toMatch(
+      /^ZooKeeper has no node \/missing-\d+, the chroot of the connect string "127\.0\.0\.1:\d+\/missing-\d+"/,
+    );
+
+    const manager = ZkLockManager.open(missing, { rootDir: "/locks/app" });
+    managers.push(manager);
+    await manager.waitForConnection({ timeout: 10_000 });
+    const before = await received();
+    const error = await failure(manager.createLock("job").acquire());
+    const sent = (await received()) - before;
+    expect(isLockError(error, "ZOOKEEPER"), String(error)).toBe(true);
+    expect(error.message).toMatch(/has no node \/missing-\d+, the chroot/);
+    // One round trip: the creates of /locks, /locks/app, the directory and the node, and a listing
+    // (the srvr commands count too). The old code sent about 6,000 a second, forever.
+    expect(sent).toBeLessThanOrEqual(10);
+  });
+
+  it("creates rootDir again when an operator deleted it while the manager took it as known", async () => {
+    const rootDir = uniqueRoot("deleted");
+    const manager = await ZkLockManager.connect(server.connectString, { rootDir });
+    managers.push(manager);
+    const lock = manager.createLock("job");
+    await lock.acquire();
+    await lock.release();
+    const operator = await connectClient(server.connectString);
+    for (const child of await childrenOf(operator, rootDir))
+      await operator.zk.delete_(`${rootDir}/${child}`, -1);
+    await operator.zk.delete_(rootDir, -1);
+    const before = await received();
+    await lock.acquire({ timeout: 5000 });
+    expect((await received()) - before).toBeLessThanOrEqual(16);
+    expect(await exists(operator, lock.nodePath!)).toBe(true);
+    await lock.release();
+  });
+});
+
+describe("init() with a client that cannot work", () => {
+  it.each([
+    [
+      "no settings",
+      () => new ZooKeeper(undefined as never),
+      /connect setting must be a ZooKeeper connect string .*got undefined/,
+    ],
+    ["no port", () => new ZooKeeper({ connect: "127.0.0.1", timeout: 5000 }), /no port for "127.0.0.1"/],
+    ["a URL", () => new ZooKeeper({ connect: "http://127.0.0.1:2181", timeout: 5000 }), /is a URL/],
+    [
+      "a host that does not resolve",
+      () => new ZooKeeper({ connect: "no-such-host.invalid:2181", timeout: 5000 }),
+      /could not start .* none of its hosts resolves/,
+    ],
+  ])("refuses %s with INVALID_ARGUMENT naming the problem", (_name, make, message) => {
+    const manager = new ZkLockManager();
+    const client = make();
+    let error: unknown;
+    try {
+      manager.init(client);
+    } catch (caught) {
+      error = caught;
+    }
+    expect(isLockError(error, "INVALID_ARGUMENT"), String(error)).toBe(true);
+    expect((error as Error).message).toMatch(message);
+    expect(() => manager.createLock("job")).toThrow(/Call init\(zkClient\)/);
+    client.close();
+  });
+
+  it("refuses a client that was closed, before or after it connected", async () => {
+    const neverConnected = new ZooKeeper({ connect, timeout: 5000 });
+    neverConnected.init({});
+    neverConnected.close();
+    // Such a client looks unstarted, so init() starts it to find out; the binding asserts (and the
+    // process aborts) when a client is started again before its close has finished, in the same tick.
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(() => new ZkLockManager().init(neverConnected)).toThrow(
+      /was closed; a closed client never connects again/,
+    );
+    const { zk } = await connectClient(connect);
+    zk.close();
+    expect(() => new ZkLockManager().init(zk)).toThrow(/was closed \(session 0x[0-9a-f]+\)/);
+  });
+
+  it("fails acquires of a manager whose given client expired with CONNECTION naming the fix, and takes a new one", async () => {
+    const client = await connectClient(connect, 5000);
+    const manager = new ZkLockManager({ rootDir: uniqueRoot("given") }).init(client.zk);
+    const changes: ConnectionStateChange[] = [];
+    manager.on("connectionState", (change) => changes.push(change));
+    client.zk.close();
+    await waitFor(() => manager.connectionState === "expired");
+    expect(changes.at(-1)).toMatchObject({ state: "expired", reason: "the ZooKeeper client was closed" });
+    const error = await failure(manager.createLock("job").acquire({ timeout: 5000 }));
+    expect(isLockError(error, "CONNECTION")).toBe(true);
+    expect(error.message).toMatch(
+      /got its client through init\(\).*create a new client and call init\(\) with it/,
+    );
+    const waited = await failure(manager.waitForConnection({ timeout: 5000 }));
+    expect(waited.message).toBe(error.message);
+    const fresh = await connectClient(connect, 5000);
+    manager.init(fresh.zk);
+    expect(manager.connectionState).toBe("connected");
+    await manager.createLock("job").acquire();
+    await manager.close();
+    closeClients();
+  });
+});
