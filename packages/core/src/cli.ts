@@ -3,8 +3,9 @@
 // operator's view of who holds what and who waits.
 import { parseArgs } from "node:util";
 import { isLockError } from "./errors.js";
+import type { LockInspection, Participant } from "./index.js";
 import { DEFAULT_ROOT_DIR } from "./options.js";
-import { type LockInspection, type Participant, ZkLockManager } from "./zk-lock-manager.js";
+import { ZkLockManager } from "./zk-lock-manager.js";
 
 const usage = `Usage: zk-dist-lock locks --connect HOST:PORT[,HOST:PORT…][/chroot] [options]
   Lists every resource under the root with its holder and its waiters, in queue order.

@@ -3,6 +3,7 @@
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { waitFor } from "@zk-dist-lock/testing";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { LockInspection } from "../src/index.js";
 import { closeClients, startManager, type TestManager, uniqueRoot } from "./support/zk.js";
@@ -18,9 +19,13 @@ interface Run {
 
 async function run(...args: string[]): Promise<Run> {
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, ["--import", "tsx", cli, ...args], {
-      timeout: 30_000,
-    });
+    const { stdout, stderr } = await promisify(execFile)(
+      process.execPath,
+      ["--import", "tsx", cli, ...args],
+      {
+        timeout: 30_000,
+      },
+    );
     return { code: 0, stdout, stderr };
   } catch (error) {
     const { code, stdout, stderr } = error as { code: number; stdout: string; stderr: string };
@@ -37,10 +42,18 @@ describe("zk-dist-lock locks", () => {
     for (let i = 0; i < 3; i++) managers.push(await startManager(connect, { rootDir, label: `worker-${i}` }));
     const [a, b, c] = managers.map((m) => m.manager);
     await a!.createLock("invoice:42").acquire();
-    void b!.createLock("invoice:42").acquire();
-    void c!.createLock("invoice:42").acquire();
+    b!
+      .createLock("invoice:42")
+      .acquire()
+      .catch(() => {}); // settles when the managers close
+    c!
+      .createLock("invoice:42")
+      .acquire()
+      .catch(() => {});
     await b!.createLock("report").acquire();
-    await expect.poll(async () => (await a!.inspect("invoice:42")).waiters.length).toBe(2);
+    await waitFor(async () => (await a!.inspect("invoice:42")).waiters.length === 2, {
+      message: "two waiters on invoice:42",
+    });
     expected = [await a!.inspect("invoice:42"), await a!.inspect("report")];
   });
 
@@ -78,7 +91,12 @@ describe("zk-dist-lock locks", () => {
   });
 
   it("prints its usage and exits 2 when called wrongly", async () => {
-    for (const args of [[], ["locks"], ["held", "--connect", connect], ["locks", "--connect", connect, "--bogus"]]) {
+    for (const args of [
+      [],
+      ["locks"],
+      ["held", "--connect", connect],
+      ["locks", "--connect", connect, "--bogus"],
+    ]) {
       const { code, stderr } = await run(...args);
       expect(code, args.join(" ")).toBe(2);
       expect(stderr).toContain("Usage: zk-dist-lock locks --connect");
