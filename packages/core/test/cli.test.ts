@@ -1,0 +1,105 @@
+// `zk-dist-lock locks` run as a process against a real server with held and waiting locks: what it
+// prints matches inspect(), and it says clearly when it cannot connect or was called wrongly.
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { waitFor } from "@zk-dist-lock/testing";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import type { LockInspection } from "../src/index.js";
+import { closeClients, startManager, type TestManager, uniqueRoot } from "./support/zk.js";
+
+const connect = inject("zkConnect");
+const cli = fileURLToPath(new URL("../src/cli.ts", import.meta.url));
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function run(...args: string[]): Promise<Run> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(
+      process.execPath,
+      ["--import", "tsx", cli, ...args],
+      {
+        timeout: 30_000,
+      },
+    );
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const { code, stdout, stderr } = error as { code: number; stdout: string; stderr: string };
+    return { code, stdout, stderr };
+  }
+}
+
+describe("zk-dist-lock locks", () => {
+  const rootDir = uniqueRoot("cli");
+  const managers: TestManager[] = [];
+  let expected: LockInspection[];
+
+  beforeAll(async () => {
+    for (let i = 0; i < 3; i++) managers.push(await startManager(connect, { rootDir, label: `worker-${i}` }));
+    const [a, b, c] = managers.map((m) => m.manager);
+    await a!.createLock("invoice:42").acquire();
+    b!
+      .createLock("invoice:42")
+      .acquire()
+      .catch(() => {}); // settles when the managers close
+    c!
+      .createLock("invoice:42")
+      .acquire()
+      .catch(() => {});
+    await b!.createLock("report").acquire();
+    await waitFor(async () => (await a!.inspect("invoice:42")).waiters.length === 2, {
+      message: "two waiters on invoice:42",
+    });
+    expected = [await a!.inspect("invoice:42"), await a!.inspect("report")];
+  });
+
+  afterAll(async () => {
+    await Promise.allSettled(managers.map(({ manager }) => manager.close()));
+    closeClients();
+  });
+
+  it("--json lists every resource as inspect() reports it", async () => {
+    const { code, stdout } = await run("locks", "--connect", connect, "--root", rootDir, "--json");
+    expect(code).toBe(0);
+    const view = JSON.parse(stdout);
+    expect(view.rootDir).toBe(rootDir);
+    expect(view.resources).toEqual(JSON.parse(JSON.stringify(expected)));
+  });
+
+  it("prints holders and waiters in queue order for people", async () => {
+    const { code, stdout } = await run("locks", "--connect", connect, "--root", rootDir);
+    expect(code).toBe(0);
+    const [invoice, report] = expected;
+    const lines = stdout.split("\n");
+    const at = lines.indexOf("invoice:42");
+    expect(lines[at + 1]).toContain(`held by  `);
+    expect(lines[at + 1]).toContain(`label "worker-0"`);
+    expect(lines[at + 1]).toContain(`session 0x${invoice!.holder!.sessionId}`);
+    expect(lines[at + 2]).toMatch(/^ {4}1\. .*label "worker-1"/);
+    expect(lines[at + 3]).toMatch(/^ {4}2\. .*label "worker-2"/);
+    expect(stdout).toContain(report!.holder!.node);
+  });
+
+  it("fails within --timeout, naming the servers, when ZooKeeper cannot be reached", async () => {
+    const { code, stderr } = await run("locks", "--connect", "127.0.0.1:1", "--timeout", "1000");
+    expect(code).toBe(1);
+    expect(stderr).toContain("127.0.0.1:1");
+  });
+
+  it("prints its usage and exits 2 when called wrongly", async () => {
+    for (const args of [
+      [],
+      ["locks"],
+      ["held", "--connect", connect],
+      ["locks", "--connect", connect, "--bogus"],
+    ]) {
+      const { code, stderr } = await run(...args);
+      expect(code, args.join(" ")).toBe(2);
+      expect(stderr).toContain("Usage: zk-dist-lock locks --connect");
+    }
+  });
+});
