@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { startZooKeeper, type ZooKeeperServer } from "@zk-dist-lock/testing";
 import { parseDemoOptions, UsageError, usage } from "./options.js";
 import { runDemo } from "./scenario.js";
-import { FENCED_UPDATE, UNFENCED_UPDATE } from "./store.js";
+import { FENCED_READ, FENCED_WRITE, UNFENCED_READ, UNFENCED_WRITE } from "./store.js";
 import { exitCodeOf, summaryLines } from "./summary.js";
 import { killAllWorkers, stopAllWorkers } from "./worker-pool.js";
 
@@ -63,9 +63,9 @@ try {
     `  workers     ${options.workers} processes, each its own ZooKeeper session, take turns on one lock to`,
   );
   log("              increment a counter in SQLite: read it, work 20 ms, write it back");
-  log(
-    `  store       ${options.fenced ? "fenced" : "UNFENCED (--no-fencing)"}: ${options.fenced ? FENCED_UPDATE : UNFENCED_UPDATE}`,
-  );
+  log(`  store       ${options.fenced ? "fenced" : "UNFENCED (--no-fencing)"}`);
+  log(`              read:  ${options.fenced ? FENCED_READ : UNFENCED_READ}`);
+  log(`              write: ${options.fenced ? FENCED_WRITE : UNFENCED_WRITE}`);
   log(`              in ${dbFile} (removed at exit)`);
   log(
     "  the story   one worker is frozen (SIGSTOP) while it holds the lock, between its read and its write;",

@@ -29,6 +29,8 @@ export type Report =
   | { type: "session"; sessionTimeoutMs: number; renewed: boolean }
   | { type: "waiting" }
   | { type: "acquired"; token: bigint }
+  /** The store refused the read under `token`: a newer holder had raised the fence to `fence`. */
+  | { type: "readRefused"; token: bigint; fence: bigint }
   /** Holding `token`, the counter read as `value`: the moment to freeze this process. */
   | { type: "freezePoint"; token: bigint; value: number }
   | {

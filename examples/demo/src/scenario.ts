@@ -38,7 +38,9 @@ export interface DemoSummary {
   cycles: number;
   /** Writes the store acknowledged: each one an increment its worker believes it made. */
   applied: number;
+  /** Writes the store refused, and reads (each of a hold lost before it read). */
   refused: number;
+  refusedReads: number;
   counter: number;
   /** Acknowledged increments missing from the counter: `applied - counter`. */
   lostUpdates: number;
@@ -72,7 +74,7 @@ export async function runDemo(settings: DemoSettings): Promise<DemoSummary> {
   const log = new ReportLog();
   const timeline = new Timeline(settings.out, () => log.now());
   const status = new Map<number, { status: WorkerStatus; token?: bigint }>();
-  const tally = { cycles: 0, applied: 0, refused: 0, counter: 0 };
+  const tally = { cycles: 0, applied: 0, refused: 0, refusedReads: 0, counter: 0 };
   const stopped = new Set<number>();
   // Every event is printed for the first few cycles and around the freeze; otherwise a line a second.
   const detailCycles = 2 * settings.workers;
@@ -115,17 +117,23 @@ export async function runDemo(settings: DemoSettings): Promise<DemoSummary> {
         if (!report.applied) {
           return timeline.event(
             worker,
-            `write of ${report.value} REFUSED: token ${report.token} is not above the fence ${report.before.fence}`,
+            `write of ${report.value} REFUSED: token ${report.token} is below the fence ${report.before.fence}`,
           );
         }
         if (verbose()) {
-          // The first write after the takeover is what puts the frozen worker's token below the fence.
+          // The successor's read, just before this write, is what put the frozen worker's token below
+          // the fence: from then on the frozen worker's write cannot land.
           const first = settings.fenced && successor !== undefined && !fenceNoted;
           fenceNoted ||= first;
-          const note = first ? `  (the store's fence is now ${report.token})` : "";
+          const note = first ? `  (its read raised the store's fence to ${report.token})` : "";
           timeline.event(worker, `wrote ${String(report.value).padEnd(6)} token ${report.token}${note}`);
         }
         return;
+      case "readRefused":
+        return timeline.event(
+          worker,
+          `read REFUSED: token ${report.token} is below the fence ${report.fence}; nothing to write`,
+        );
       case "lost":
         return timeline.event(worker, `lost its lock: ${report.reason}`);
       default:
@@ -136,7 +144,7 @@ export async function runDemo(settings: DemoSettings): Promise<DemoSummary> {
   const printZombie = (worker: number, report: Extract<Report, { type: "wrote" }>) => {
     const { before, token } = report;
     if (!report.applied) {
-      timeline.event(worker, `→ REFUSED by the store: token ${token} is not above the fence ${before.fence}`);
+      timeline.event(worker, `→ REFUSED by the store: token ${token} is below the fence ${before.fence}`);
     } else if (settings.fenced) {
       timeline.event(worker, `→ APPLIED despite its stale token: the fencing check failed`);
     } else {
@@ -168,7 +176,7 @@ export async function runDemo(settings: DemoSettings): Promise<DemoSummary> {
         tally.applied++;
         tally.counter = report.value;
       } else tally.refused++;
-    }
+    } else if (report.type === "readRefused") tally.refusedReads++;
   };
 
   const resource = `counter-${randomUUID().slice(0, 8)}`;
@@ -293,7 +301,7 @@ export async function runDemo(settings: DemoSettings): Promise<DemoSummary> {
     await Promise.all(workers.map((w) => w.exited));
 
     const store = CounterStore.open(settings.dbFile, { fenced: settings.fenced });
-    const counter = store.read().value;
+    const counter = store.row().value;
     store.close();
     const { token, value, applied, before, signalAborted } = zombie.report;
     return {
@@ -301,6 +309,7 @@ export async function runDemo(settings: DemoSettings): Promise<DemoSummary> {
       cycles: tally.cycles,
       applied: tally.applied,
       refused: tally.refused,
+      refusedReads: tally.refusedReads,
       counter,
       lostUpdates: tally.applied - counter,
       zombie: { worker: victim.id, token, value, applied, before, signalAborted },

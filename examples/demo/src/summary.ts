@@ -28,7 +28,7 @@ export function summaryLines(summary: DemoSummary): string[] {
     `  ${name.padEnd(17)}${String(value).padStart(6)}   ${note}`.trimEnd();
   const stale = zombie.applied
     ? `APPLIED  worker ${zombie.worker}'s token ${zombie.token}, over counter ${zombie.before.value} and fence ${zombie.before.fence}`
-    : `REFUSED  worker ${zombie.worker}'s token ${zombie.token} is not above the fence ${zombie.before.fence}`;
+    : `REFUSED  worker ${zombie.worker}'s token ${zombie.token} is below the fence ${zombie.before.fence}`;
   const lines = [
     `Summary (${summary.fenced ? "fenced" : "UNFENCED"} store)`,
     row("lock cycles", summary.cycles),
@@ -36,6 +36,7 @@ export function summaryLines(summary: DemoSummary): string[] {
     row("counter", summary.counter),
     row("lost updates", summary.lostUpdates, "updates applied - counter"),
     row("refused writes", summary.refused),
+    row("refused reads", summary.refusedReads, "holds lost before they read"),
     `  stale write      ${stale}`,
     "",
   ];

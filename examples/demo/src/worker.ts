@@ -58,7 +58,11 @@ async function openSession(renewed: boolean): Promise<Session> {
 }
 
 async function hold({ token, signal }: LockContext): Promise<void> {
-  const { value } = store.read();
+  // The fenced read raises the store's fence to this token; it is refused when a newer holder has
+  // read already (this hold was lost before it got here), and then there is nothing to write.
+  const read = store.read(token);
+  if (!read.granted) return report({ type: "readRefused", token, fence: read.fence });
+  const { value } = read;
   await delay(config.workMs);
   // A careful holder checks that it still holds the lock before it writes…
   signal.throwIfAborted();

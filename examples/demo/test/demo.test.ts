@@ -81,7 +81,7 @@ describe("pnpm demo", () => {
     expect(output).toMatch(/FROZEN \(SIGSTOP\) while holding token (\d+)/);
     expect(output).toMatch(/acquired\s+token \d+\s+\(higher\)/);
     expect(output).toMatch(/RESUMED \(SIGCONT\), writes counter = \d+ with its stale token \d+/);
-    expect(output).toMatch(/→ REFUSED by the store: token \d+ is not above the fence \d+/);
+    expect(output).toMatch(/→ REFUSED by the store: token \d+ is below the fence \d+/);
     expect(output).toMatch(/^ {2}stale write\s+REFUSED/m);
     expect(summaryNumber(output, "lost updates")).toBe(0);
     expect(summaryNumber(output, "counter")).toBe(summaryNumber(output, "updates applied"));

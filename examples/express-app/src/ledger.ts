@@ -1,14 +1,17 @@
 import { setTimeout as sleep } from "node:timers/promises";
 
-/** A write refused because a newer lock holder has written since: the writer lost its lock. */
+/** A read or write refused because a newer lock holder has read the row: the caller lost its lock. */
 export class StaleFenceError extends Error {
   override name = "StaleFenceError";
 }
 
 /**
  * An in-memory stand-in for a database table of account balances. Each update reads, waits (the
- * window in which an unlocked concurrent update would be lost) and writes, and refuses a write
- * whose fencing token is older than the last one: the `WHERE fence <= $token` of a real table.
+ * window in which an unlocked concurrent update would be lost) and writes. The read raises the
+ * row's fence to the token and the write applies only while the fence is still that token, as a
+ * real table would with `UPDATE … SET fence = $token WHERE fence <= $token RETURNING balance` and
+ * `UPDATE … WHERE fence = $token`: a fence on the write alone would let a stale holder write
+ * between a newer holder's read and its write, and that update would be lost.
  *
  * @example
  * ```ts
@@ -23,16 +26,21 @@ export class Ledger {
   }
 
   async update(id: string, fence: bigint, change: (balance: number) => number, signal?: AbortSignal) {
-    const before = this.#rows.get(id) ?? { balance: 0, fence: 0n };
+    const row = this.#rows.get(id) ?? { balance: 0, fence: 0n };
+    if (fence < row.fence) throw this.#stale(id, fence, row.fence);
+    const before = { balance: row.balance, fence };
+    this.#rows.set(id, before);
     await sleep(5, undefined, { signal });
-    const current = this.#rows.get(id) ?? before;
-    if (fence < current.fence) {
-      throw new StaleFenceError(
-        `Refused a write to ${id} with fence ${fence}; ${current.fence} wrote since.`,
-      );
-    }
+    const current = this.#rows.get(id)?.fence ?? 0n;
+    if (current !== fence) throw this.#stale(id, fence, current);
     const balance = change(before.balance);
     this.#rows.set(id, { balance, fence });
     return balance;
+  }
+
+  #stale(id: string, fence: bigint, newer: bigint): StaleFenceError {
+    return new StaleFenceError(
+      `Refused fence ${fence} on ${id}: a newer holder (fence ${newer}) has read it.`,
+    );
   }
 }

@@ -2,8 +2,11 @@ import { setTimeout as sleep } from "node:timers/promises";
 
 /**
  * An in-memory stand-in for a table of account balances. `update()` reads, waits (where an
- * unlocked concurrent update would be lost), then writes, and refuses a write whose fencing token
- * is older than the last one written: the `WHERE fence <= $token` of a real table.
+ * unlocked concurrent update would be lost), then writes. The read raises the row's fence to the
+ * token and the write applies only while the fence is still that token, as a real table would with
+ * `UPDATE … SET fence = $token WHERE fence <= $token RETURNING balance` and `UPDATE … WHERE fence =
+ * $token`: a fence on the write alone would let a stale holder write between a newer holder's read
+ * and its write, and that update would be lost.
  *
  * @example
  * ```ts
@@ -18,12 +21,19 @@ export class Ledger {
   }
 
   async update(id: string, fence: bigint, change: (balance: number) => number): Promise<number> {
-    const before = this.#rows.get(id) ?? { balance: 0, fence: 0n };
+    const row = this.#rows.get(id) ?? { balance: 0, fence: 0n };
+    if (fence < row.fence) throw stale(id, fence, row.fence);
+    const before = { balance: row.balance, fence };
+    this.#rows.set(id, before);
     await sleep(2);
-    const latest = this.#rows.get(id) ?? before;
-    if (fence < latest.fence) throw new Error(`Stale fence ${fence} for ${id}: ${latest.fence} wrote since.`);
+    const current = this.#rows.get(id)?.fence ?? 0n;
+    if (current !== fence) throw stale(id, fence, current);
     const balance = change(before.balance);
     this.#rows.set(id, { balance, fence });
     return balance;
   }
+}
+
+function stale(id: string, fence: bigint, newer: bigint): Error {
+  return new Error(`Stale fence ${fence} for ${id}: a newer holder (fence ${newer}) has read it.`);
 }

@@ -1,23 +1,21 @@
 // The session over the network's failures, against the shared server through a proxy: connect
 // errors, rejoining by id and password, expiry, partitions (no busy loop), watches restored.
-import { waitFor } from "@zk-dist-lock/testing";
+import { freePorts, startProxy, waitFor, type ZooKeeperProxy } from "@zk-dist-lock/testing";
 import { afterEach, beforeEach, describe, expect, inject, it } from "vitest";
 import { isZooKeeperError, type WatchEvent, ZooKeeperClient } from "../src/index.js";
 import { connect, freshChroot, recordStates, rejection, waitForState } from "./support/clients.js";
-import { freePort, TcpProxy } from "./support/tcp-proxy.js";
 
 let chroot: string;
-let proxy: TcpProxy;
+let proxy: ZooKeeperProxy;
 /** The chroot, reached through the proxy. */
 let proxied: string;
 
 beforeEach(async () => {
   chroot = await freshChroot();
-  const [host, port] = inject("zkConnect").split(",")[0]!.split(":");
-  proxy = await TcpProxy.start(host!, Number(port));
+  proxy = await startProxy(inject("zkConnect").split(",")[0]!);
   proxied = `${proxy.connectString}${chroot.slice(chroot.indexOf("/"))}`;
 });
-afterEach(() => proxy.close());
+afterEach(() => proxy.stop());
 
 describe("connecting", () => {
   it("refuses a malformed connect string or options before any I/O", async () => {
@@ -36,9 +34,9 @@ describe("connecting", () => {
   });
 
   it("gives up after connectTimeout with an error naming the connect string and what each server said", async () => {
-    const port = await freePort(); // nobody listens there
+    const port = (await freePorts(1))[0]!; // nobody listens there
     const connectString = `127.0.0.1:${port},${proxy.connectString}`;
-    proxy.cut();
+    proxy.refuse();
     const client = new ZooKeeperClient(connectString, { connectTimeout: 700 });
     const states = recordStates(client);
     const error = await rejection(client.start());
@@ -64,7 +62,7 @@ describe("one session, several clients", () => {
     const first = await connect(proxied, { sessionTimeout: 10_000 });
     const { stat } = await first.create("/mine", "", { mode: "ephemeral" });
     // The first client cannot reconnect while the second one has the session.
-    proxy.cut();
+    proxy.refuse();
     await waitForState(first, "disconnected");
     const second = await connect(chroot, {
       session: { id: first.sessionId, password: first.sessionPassword },
@@ -76,7 +74,7 @@ describe("one session, several clients", () => {
     expect(await (await connect(chroot)).exists("/mine")).toBeNull();
 
     const states = recordStates(first);
-    proxy.restore();
+    proxy.heal();
     await waitForState(first, "expired");
     const expired = states.at(-1)!;
     expect(expired).toMatchObject({ state: "expired", change: { previous: "disconnected" } });
@@ -100,7 +98,7 @@ describe("partitions", () => {
     const zk = await connect(proxied, { sessionTimeout: 3000 });
     expect(zk.negotiatedTimeout).toBe(3000);
     const states = recordStates(zk);
-    proxy.cut();
+    proxy.refuse();
     await waitForState(zk, "disconnected");
     const attemptsBefore = proxy.accepted;
     const cpuBefore = process.cpuUsage();
@@ -129,7 +127,7 @@ describe("partitions", () => {
   it("a silent server is given up after 2/3 of the session timeout; requests in flight fail with CONNECTIONLOSS", async () => {
     const zk = await connect(proxied, { sessionTimeout: 3000 });
     const states = recordStates(zk);
-    proxy.freeze();
+    proxy.blackhole();
     const inFlight = rejection(zk.getData("/"));
     await waitForState(zk, "disconnected", 5000);
     const error = await inFlight;
@@ -145,17 +143,17 @@ describe("partitions", () => {
     });
     // Healed in time: the same session comes back.
     const sessionId = zk.sessionId;
-    proxy.restore();
+    proxy.heal();
     await waitForState(zk, "connected");
     expect(zk.sessionId).toBe(sessionId);
   });
 
   it("requests made while disconnected wait for the next connection", async () => {
     const zk = await connect(proxied, { sessionTimeout: 10_000 });
-    proxy.cut();
+    proxy.refuse();
     await waitForState(zk, "disconnected");
     const created = zk.create("/while-cut");
-    proxy.restore();
+    proxy.heal();
     expect((await created).path).toBe("/while-cut");
   });
 
@@ -171,12 +169,12 @@ describe("partitions", () => {
     await zk.addWatch("/parent", (event) =>
       events.push({ ...event, type: `persistent ${event.type}` as never }),
     );
-    proxy.cut();
+    proxy.refuse();
     await waitForState(zk, "disconnected");
     await other.setData("/watched", "2");
     await other.create("/parent/child");
     await other.create("/later");
-    proxy.restore();
+    proxy.heal();
     // setWatches carries the last zxid the client saw: the server reports what changed since.
     await waitFor(() => events.length === 4, { message: "the four events" });
     expect(events).toEqual(

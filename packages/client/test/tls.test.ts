@@ -1,10 +1,9 @@
 // TLS against a real ZooKeeper with a secureClientPort (Netty), client certificates required.
-import { startZooKeeper, type ZooKeeperServer } from "@zk-dist-lock/testing";
+import { freePorts, startZooKeeper, type ZooKeeperServer } from "@zk-dist-lock/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ZooKeeperClient } from "../src/index.js";
 import { makeCertificates, type TestCertificates } from "./support/certificates.js";
 import { connect, rejection } from "./support/clients.js";
-import { freePort } from "./support/tcp-proxy.js";
 
 let certificates: TestCertificates;
 let server: ZooKeeperServer;
@@ -12,7 +11,7 @@ let secure: string;
 
 beforeAll(async () => {
   certificates = makeCertificates();
-  const securePort = await freePort();
+  const securePort = (await freePorts(1))[0]!;
   server = await startZooKeeper({
     config: { secureClientPort: securePort, secureClientPortAddress: "127.0.0.1" },
     systemProperties: {

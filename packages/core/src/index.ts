@@ -35,7 +35,7 @@ export {
   LockTimeoutError,
 } from "./errors.js";
 export type { OwnerInfo } from "./lock-node.js";
-export type { AcquireOptions, LockOptions } from "./options.js";
+export { type AcquireOptions, checkLockOptions, type LockOptions } from "./options.js";
 export type { Participant } from "./queue/participants.js";
 export {
   type ElectionEvents,

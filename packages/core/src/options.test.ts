@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { LockInvalidArgumentError } from "./errors.js";
-import { resolveLockOptions, validateAcquireOptions } from "./options.js";
+import { checkLockOptions, type LockOptions, resolveLockOptions, validateAcquireOptions } from "./options.js";
+import { ZkLockManager } from "./zk-lock-manager.js";
 
 describe("resolveLockOptions", () => {
   it("applies defaults: /locks and no timeout", () => {
@@ -64,5 +65,44 @@ describe("validateAcquireOptions", () => {
     expect(() => validateAcquireOptions(null)).toThrow(/acquire\(\) options must be an object/);
     expect(() => validateAcquireOptions({ signal: null })).toThrow(/AbortSignal/);
     expect(() => validateAcquireOptions({ timeout: null })).toThrow(/timeout must be/);
+  });
+});
+
+describe("checkLockOptions", () => {
+  const where = "myMiddleware() options";
+  /** What `fn` threw, as an INVALID_ARGUMENT error's message. */
+  const refusal = (fn: () => unknown): string => {
+    try {
+      fn();
+    } catch (error) {
+      expect(error).toBeInstanceOf(LockInvalidArgumentError);
+      return (error as Error).message;
+    }
+    throw new Error("nothing was refused");
+  };
+
+  it("accepts good lock options and none, and leaves an integration's own options alone", () => {
+    expect(() => checkLockOptions(undefined, where)).not.toThrow();
+    expect(() =>
+      checkLockOptions({ rootDir: "/app/locks", acquireTimeout: 0, label: "job" }, where),
+    ).not.toThrow();
+    expect(() => checkLockOptions({ key: "k", maxHold: -1, acquireTimeout: undefined }, where)).not.toThrow();
+  });
+
+  it.each([
+    ["a relative rootDir", { rootDir: "locks" }],
+    ["a rootDir under /zookeeper", { rootDir: "/zookeeper/x" }],
+    ["a negative acquireTimeout", { acquireTimeout: -1 }],
+    ["a null acquireTimeout", { acquireTimeout: null }],
+    ["a label that is not a string", { label: 5 }],
+  ])("refuses %s as createLock() does, naming where", (_what, options) => {
+    const byLock = refusal(() => new ZkLockManager().createLock("r", options as LockOptions));
+    expect(refusal(() => checkLockOptions(options, where))).toBe(`${where}: ${byLock}`);
+  });
+
+  it.each([null, "opts"])("refuses options %j, naming where", (options) => {
+    expect(refusal(() => checkLockOptions(options, where))).toMatch(
+      /^myMiddleware\(\) options must be an object/,
+    );
   });
 });

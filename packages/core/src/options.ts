@@ -125,3 +125,29 @@ export function validateAuth(auth: unknown): ZkAuth[] {
   }
   return auth.map(({ scheme, credentials }) => ({ scheme, credentials }));
 }
+
+/**
+ * Checks lock options exactly as every lock created with them will (this is the check
+ * `createLock()` and `withLock()` run), so that an integration refuses bad options when it is set
+ * up rather than at its first lock, and without a throwaway manager. Options that are not lock
+ * options (an integration's own, beside them) are left alone. Throws `LockInvalidArgumentError`
+ * whose message starts with `where`.
+ *
+ * @example
+ * ```ts
+ * import { checkLockOptions } from "@zk-dist-lock/core";
+ *
+ * checkLockOptions({ rootDir: "/app/locks", acquireTimeout: 2000 }, "myMiddleware() options"); // fine
+ * checkLockOptions({ rootDir: "locks" }, "myMiddleware() options");
+ * // LockInvalidArgumentError: myMiddleware() options: rootDir "locks" must be an absolute path …
+ * ```
+ */
+export function checkLockOptions(options: unknown, where: string): void {
+  const given = optionsObject(options, where);
+  try {
+    resolveLockOptions(given);
+  } catch (error) {
+    if (!(error instanceof LockInvalidArgumentError)) throw error;
+    throw new LockInvalidArgumentError(`${where}: ${error.message}`);
+  }
+}

@@ -1,9 +1,10 @@
 import {
+  checkLockOptions,
   encodeResource,
   isLockError,
   type LockError,
   LockInvalidArgumentError,
-  ZkLockManager,
+  type ZkLockManager,
 } from "@zk-dist-lock/core";
 import type { NextFunction, Request, RequestHandler, Response } from "express";
 import { RouteHold } from "./route-hold.js";
@@ -214,8 +215,8 @@ function checkOptions<P>(manager: unknown, options: DistributedLockOptions<P>): 
       `distributedLock() options.maxHold must be a number of milliseconds from 1 to ${MAX_TIMER_MS}; got ${String(maxHold)}.`,
     );
   }
-  // The manager's constructor checks lock options the way every lock will check them; a throwaway
-  // one reports a bad rootDir or acquireTimeout when the route is set up, not at its first request.
-  new ZkLockManager({ rootDir, acquireTimeout });
+  // Checked as every lock will check them, so a bad rootDir or acquireTimeout fails when the route
+  // is set up, not at its first request.
+  checkLockOptions({ rootDir, acquireTimeout }, "distributedLock() options");
   return { key, onLocked, rootDir, acquireTimeout, maxHold };
 }

@@ -42,6 +42,16 @@ describe("@DistributedLock()", () => {
     );
   });
 
+  it("refuses bad lock options when decorating, as every lock would at its call", () => {
+    expect(invalid(() => DistributedLock("k", { rootDir: "locks" }))).toMatch(
+      /^@DistributedLock\(\) options: rootDir "locks" must be an absolute path/,
+    );
+    expect(invalid(() => DistributedLock("k", { acquireTimeout: -1 }))).toMatch(
+      /^@DistributedLock\(\) options: acquireTimeout must be/,
+    );
+    expect(invalid(() => DistributedLock("k", { rootDir: "/ok", acquireTimeout: 5 }))).toBe("no error");
+  });
+
   it("refuses what is not an instance method", () => {
     const decorate = DistributedLock("k");
     const accessor: PropertyDescriptor = { get: () => 1 };

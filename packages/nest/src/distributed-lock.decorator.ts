@@ -1,4 +1,4 @@
-import { LockInvalidArgumentError } from "@zk-dist-lock/core";
+import { checkLockOptions, LockInvalidArgumentError } from "@zk-dist-lock/core";
 import { runWithCurrentLock } from "./current-lock.js";
 import { bindingOf, decorateMethod, finishWrapper, render } from "./decorated-method.js";
 import type { ZkLockBinding } from "./zk-lock-binding.js";
@@ -47,11 +47,8 @@ export function DistributedLock<A extends unknown[] = []>(
       `@DistributedLock() needs a non-empty string key or a function of the method's arguments; got ${render(key)}.`,
     );
   }
-  if (typeof options !== "object" || options === null) {
-    throw new LockInvalidArgumentError(
-      `@DistributedLock() options must be an object; got ${render(options)}.`,
-    );
-  }
+  // When the class is defined, as the key is, rather than at the method's first call.
+  checkLockOptions(options, "@DistributedLock() options");
   return <M extends (...args: [...A, ...never[]]) => unknown>(
     target: object,
     propertyKey: string | symbol,

@@ -1,4 +1,4 @@
-import { LockInvalidArgumentError, ZkLockManager } from "@zk-dist-lock/core";
+import { checkLockOptions, LockInvalidArgumentError, ZkLockManager } from "@zk-dist-lock/core";
 import { LeaderElections } from "./leader-elections.js";
 import type { ZkLockClock, ZkLockDefaults, ZkLockModuleOptions } from "./zk-lock-options.interface.js";
 
@@ -41,6 +41,9 @@ export async function openBinding(options: ZkLockModuleOptions): Promise<ZkLockB
   const defaults: ZkLockDefaults = Object.fromEntries(
     Object.entries({ rootDir, acquireTimeout, label }).filter(([, value]) => value !== undefined),
   );
+  // Checked here for every way of getting a manager: a given manager never sees these defaults, so
+  // a bad one would otherwise fail only at the first locked call.
+  checkLockOptions(defaults, "ZkLockModule options");
   const [manager, closeOwned] = await openManager(options, defaults);
   const elections = new LeaderElections(manager, label);
   return {
@@ -69,7 +72,6 @@ async function openManager(
     return [options.manager, async () => {}];
   }
   if (options.client !== undefined) {
-    // The manager validates the defaults, so bad ones fail here, at bootstrap.
     const manager = new ZkLockManager(defaults).init(options.client);
     return [manager, () => manager.close()];
   }

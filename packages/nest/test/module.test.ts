@@ -148,6 +148,7 @@ describe("ZkLockModule options", () => {
     ["a manager that is not a ZkLockManager", { manager: {} }],
     ["a bad rootDir default", { connect, rootDir: "locks" }],
     ["a bad acquireTimeout default", { connect, acquireTimeout: -5 }],
+    ["a bad rootDir default beside a given manager", { manager: new ZkLockManager(), rootDir: "locks" }],
   ])("fail at bootstrap with a typed error for %s", async (_, options) => {
     @Module({ imports: [ZkLockModule.forRoot(options as ZkLockModuleOptions)] })
     class AppModule {}

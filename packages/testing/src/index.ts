@@ -15,7 +15,7 @@ export {
 export { type ExpireSessionOptions, expireSession, type SessionCredentials } from "./expire-session.js";
 export { type FindZooKeeperOptions, findZooKeeper, type ZooKeeperInstallation } from "./find-zookeeper.js";
 export { type FourLetterOptions, fourLetter } from "./four-letter.js";
-export type { ZooKeeperServerOptions } from "./jvm-server.js";
+export { freePorts, type ZooKeeperServerOptions } from "./jvm-server.js";
 export { type PausedProcess, pauseProcess, pauseProcessFor } from "./pause-process.js";
 export {
   type DroppedReply,

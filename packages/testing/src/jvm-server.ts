@@ -59,7 +59,16 @@ const logbackXml = `<configuration>
 </configuration>
 `;
 
-/** Free loopback ports, held open together so that they are distinct, then released. */
+/**
+ * `count` distinct loopback ports that were free a moment ago: held open together so that they
+ * differ, then released. For a server a test configures itself, or a port where nobody listens.
+ *
+ * @example
+ * ```ts
+ * const [nobody] = await freePorts(1);
+ * await ZooKeeperClient.connect(`127.0.0.1:${nobody}`); // ECONNREFUSED
+ * ```
+ */
 export async function freePorts(count: number): Promise<number[]> {
   const servers = await Promise.all(
     Array.from(

@@ -77,6 +77,11 @@ export interface ZooKeeperProxy extends AsyncDisposable {
   /** How many client connections are open through the proxy now. */
   readonly connections: number;
   /**
+   * How many client connections reached the proxy since it started, refused ones included: the
+   * client's connection attempts, to check that a cut-off client backs off instead of spinning.
+   */
+  readonly accepted: number;
+  /**
    * Delays what passes by `ms` (± `jitterMs`), to the server, to the client or both ways; accurate to
    * about 0.1 ms, so a 1 ms round trip is a 1 ms round trip. Bytes keep their order. `ms: 0` removes it.
    */
@@ -213,6 +218,7 @@ class FaultProxy implements ZooKeeperProxy {
   readonly #servers: Server[] = [];
   readonly #ports: number[] = [];
   readonly #connections = new Set<Connection>();
+  #accepted = 0;
   #drops: ArmedDrop[] = [];
   #toServer: Delay | undefined;
   #toClient: Delay | undefined;
@@ -232,6 +238,10 @@ class FaultProxy implements ZooKeeperProxy {
 
   get connections(): number {
     return this.#connections.size;
+  }
+
+  get accepted(): number {
+    return this.#accepted;
   }
 
   async listen(host: string, port: number): Promise<void> {
@@ -365,6 +375,7 @@ class FaultProxy implements ZooKeeperProxy {
   }
 
   #accept(client: Socket, host: string, port: number): void {
+    this.#accepted++;
     if (this.#refusing) {
       client.destroy();
       return;

@@ -142,17 +142,23 @@ describe("startProxy", () => {
     expect(events).not.toContain("close -112");
   });
 
-  it("cut closes every connection; refuse keeps the client out until heal", async () => {
+  it("cut closes every connection; refuse keeps the client out until heal, counting its attempts", async () => {
     const { proxy, client, events } = await proxied();
     expect(proxy.connections).toBe(1);
+    expect(proxy.accepted).toBe(1);
     proxy.cut();
     await waitFor(() => events.filter((event) => event === "connect").length === 1, {
       message: "the client to reconnect",
     });
     expect(events[0]).toBe("connecting");
+    expect(proxy.accepted).toBe(2);
 
     proxy.refuse();
     await waitFor(() => events.at(-1) === "connecting", { message: "the client to lose its connection" });
+    // Refused attempts count as accepted connections, though none stays open.
+    const attempts = proxy.accepted;
+    await waitFor(() => proxy.accepted >= attempts + 2, { message: "two refused attempts" });
+    expect(proxy.connections).toBe(0);
     const pending = client.exists("/", false);
     expect(await raceTimeout(pending, 1000)).toBe("timeout");
     proxy.heal();
