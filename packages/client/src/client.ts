@@ -215,6 +215,11 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
     return this.#state;
   }
 
+  /** Whether {@link start} (or {@link connect}) was called: a client not started does no I/O. */
+  get started(): boolean {
+    return this.#started !== undefined;
+  }
+
   /** The session id, 0n before the first session. */
   get sessionId(): bigint {
     return this.#sessionId;

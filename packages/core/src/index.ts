@@ -35,7 +35,7 @@ export {
   LockTimeoutError,
 } from "./errors.js";
 export type { OwnerInfo } from "./lock-node.js";
-export { type AcquireOptions, checkLockOptions, type LockOptions } from "./options.js";
+export { type AcquireOptions, checkLockOptions, type LockOptions, type ZkClientKind } from "./options.js";
 export type { Participant } from "./queue/participants.js";
 export {
   type ElectionEvents,
@@ -57,6 +57,7 @@ export {
   type LockEvent,
   type LockEvents,
   type LockInspection,
+  type ZkClient,
   type ZkConnectOptions,
   ZkLockManager,
   type ZkLockManagerOptions,
