@@ -51,7 +51,7 @@ describe("ZkLockManager.connect()", () => {
     manager.on("connectionState", (change) => changes.push(change));
     expect(manager.connectionState).toBe("connected");
     await manager.waitForConnection({ timeout: 0 });
-    const sessionId = String(manager.client.client_id);
+    const sessionId = manager.sessionId;
     const lock = manager.createLock("job");
     const token = await lock.acquire();
     expect((await manager.inspect("job")).holder?.sessionId).toBe(sessionId);
@@ -219,8 +219,8 @@ describe("misconfiguration on a server of its own", () => {
     await lock.release();
     const operator = await connectClient(server.connectString);
     for (const child of await childrenOf(operator, rootDir))
-      await operator.zk.delete_(`${rootDir}/${child}`, -1);
-    await operator.zk.delete_(rootDir, -1);
+      await operator.delete(`${rootDir}/${child}`);
+    await operator.delete(rootDir);
     const before = await received();
     await lock.acquire({ timeout: 5000 });
     expect((await received()) - before).toBeLessThanOrEqual(16);

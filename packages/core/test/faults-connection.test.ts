@@ -189,7 +189,7 @@ describe("connection loss", () => {
       await lock.acquire();
       const node = lock.nodePath;
       // An operator takes the DELETE right on the resource directory away (a misconfigured ACL).
-      await observer.zk.set_acl(`${rootDir}/${resource}`, -1, [
+      await observer.setAcl(`${rootDir}/${resource}`, [
         { perms: Perms.READ | Perms.CREATE, scheme: "world", auth: "anyone" },
       ]);
       const disconnects = holder.client.disconnects;
@@ -229,7 +229,7 @@ describe("connection loss", () => {
     await lock.release(); // resolves without the connection
     expect(lock.state).toBe("idle");
     expect((await waiter.manager.inspect(resource)).holder?.sessionId).toBe(
-      String(holder.client.zk.client_id),
+      holder.client.sessionId,
     );
 
     proxy.heal();

@@ -45,9 +45,9 @@ describe("the waiting queue", () => {
       });
     }
     const inspection = await holder.manager.inspect(resource);
-    expect(inspection.holder?.sessionId).toBe(String(holder.client.zk.client_id));
+    expect(inspection.holder?.sessionId).toBe(holder.client.sessionId);
     expect(inspection.waiters.map((w) => w.sessionId)).toEqual(
-      waiters.map((w) => String(w.client.zk.client_id)),
+      waiters.map((w) => w.client.sessionId),
     );
     return { holder, holderLock, waiters, locks, acquisitions, inspection };
   }
@@ -79,18 +79,12 @@ describe("the waiting queue", () => {
     // Count how often each waiter lists the children: a woken waiter re-lists.
     const lists = waiters.map((waiter) => {
       const counter = { count: 0 };
-      // The manager calls the client's native binding (see session/zk-session.ts), so that is what to wrap.
-      const calls: NativeListing = waiter.client.zk.native;
-      const original = calls.a_get_children2.bind(calls);
-      calls.a_get_children2 = (...args: Parameters<typeof original>) => {
-        counter.count++;
-        return original(...args);
-      };
+      waiter.client.onCall("list", () => counter.count++);
       return counter;
     });
 
     // Waiter i watches node i (its predecessor) and nothing else; the holder watches nothing.
-    const sessions = waiters.map((w) => String(w.client.zk.client_id));
+    const sessions = waiters.map((w) => w.client.sessionId);
     const watchedBy = (watches: Map<string, string[]>, session: string) =>
       [...watches].filter(([, watchers]) => watchers.includes(session)).map(([path]) => path);
     const watches = await waitFor(
@@ -101,7 +95,7 @@ describe("the waiting queue", () => {
       { message: "every waiter's watch" },
     );
     for (const [i, session] of sessions.entries()) expect(watchedBy(watches, session)).toEqual([nodes[i]]);
-    expect(watchedBy(watches, String(holder.client.zk.client_id))).toEqual([]);
+    expect(watchedBy(watches, holder.client.sessionId)).toEqual([]);
 
     const before = lists.map((l) => l.count);
     await holderLock.release();
@@ -109,7 +103,7 @@ describe("the waiting queue", () => {
     // ZooKeeper sends a session its watch events before the replies to later requests: once each
     // waiter has an answer about the deleted node, any wake-up by that deletion has happened.
     for (const waiter of waiters) {
-      await expect(waiter.client.zk.exists(nodes[0]!, false)).rejects.toThrow(/-101/);
+      expect(await waiter.client.exists(nodes[0]!)).toBe(false);
     }
     expect(lists.map((l) => l.count).slice(1)).toEqual(before.slice(1));
     expect(waiters.map((w) => eventsNamed(w.events, "acquired").length)).toEqual([1, 0, 0, 0]);
@@ -143,27 +137,18 @@ describe("the waiting queue", () => {
 
     // Hold back the waiter's first listing (which shows the holder ahead) until the holder is gone,
     // so that the waiter goes on to watch a node that no longer exists.
-    const { zk } = waiter.client;
-    const calls: NativeListing = zk.native;
-    const original = calls.a_get_children2.bind(calls);
     let heldBack = false;
-    calls.a_get_children2 = (path, watch, callback) =>
-      original(path, watch, (...reply) => {
-        if (heldBack) return callback(...reply);
-        heldBack = true;
-        holderLock.release().then(() => callback(...reply));
-      });
+    waiter.client.onCall("listed", () => {
+      if (heldBack) return;
+      heldBack = true;
+      return holderLock.release();
+    });
     const lock = waiter.manager.createLock(resource);
     const token = await lock.acquire({ timeout: 10_000 });
     expect(heldBack).toBe(true);
     expect(token).toBeGreaterThan(0n);
     const watches = await watchesByPath(host, port);
-    expect([...watches].filter(([, sessions]) => sessions.includes(String(zk.client_id)))).toEqual([]);
+    expect([...watches].filter(([, sessions]) => sessions.includes(waiter.client.sessionId))).toEqual([]);
     await lock.release();
   });
 });
-
-/** The listing call of the client's native binding, which the manager uses. */
-interface NativeListing {
-  a_get_children2(path: string, watch: boolean, callback: (...reply: unknown[]) => void): number;
-}

@@ -51,7 +51,7 @@ describe("the end of a session", () => {
     await waitFor(async () => (await manager.inspect("job")).waiters.length === 1, {
       message: "the waiter in the queue",
     });
-    const expired = String(manager.client.client_id);
+    const expired = manager.sessionId;
 
     await killSessionOf(server.connectString, manager.client);
 
@@ -63,7 +63,7 @@ describe("the end of a session", () => {
     // ...its waiter starts again on the new session and gets the lock there...
     const next = await waiting;
     expect(next).toBeGreaterThan(token);
-    const renewed = String(manager.client.client_id);
+    const renewed = manager.sessionId;
     expect(renewed).not.toBe(expired);
     expect((await manager.inspect("job")).holder?.sessionId).toBe(renewed);
     // ...the lost hold's release leaves that node alone...
@@ -123,7 +123,7 @@ describe("the end of a session", () => {
       await waitFor(() => lock.state === "held", { timeoutMs: 15_000, message: "the hold to stand again" });
       expect(manager.connectionState).toBe("connected");
       expect(manager.client).not.toBe(client);
-      expect(String(manager.client.client_id)).toBe(sessionId);
+      expect(manager.sessionId).toBe(sessionId);
       expect(lost).toEqual([]);
       expect(lock.token).toBe(token);
       const observer = await connectClient(server.connectString);

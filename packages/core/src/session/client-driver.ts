@@ -8,6 +8,7 @@ import {
   type CreateMode,
   isZooKeeperError,
   type Stat,
+  type StateChange,
   type Watcher,
   ZooKeeperClient,
 } from "@zk-dist-lock/client";
@@ -93,11 +94,13 @@ export class ClientDriver extends EventEmitter<DriverEvents> implements ZkDriver
   #owns: boolean;
   /** The watchers given to `watchData`, by their `onChange`, for `unwatchData`. */
   readonly #dataWatchers = new Map<() => void, Watcher>();
-  readonly #onState = (state: ClientState) => {
+  readonly #onState = (state: ClientState, { assumed }: StateChange) => {
     if (state === "connected") this.emit("connected");
     else if (state === "disconnected") this.emit("disconnected");
     else {
-      const end = ends[state];
+      // Counted as expired without a server's word: what the binding's driver calls a session
+      // timed out, and so the reason the holds hear is the same on both clients.
+      const end = assumed ? "timedOut" : ends[state];
       if (end) this.emit("over", end);
     }
   };
