@@ -150,22 +150,19 @@ export class ClientDriver extends EventEmitter<DriverEvents> implements ZkDriver
   }
 
   create(path: string, data: string, mode: CreateModeNumber): Promise<string> {
-    return translate(
-      path,
+    return this.#send(path, () =>
       this.client.create(path, data, { mode: modes[mode] }).then((created) => created.path),
     );
   }
 
   list(path: string): Promise<[string[], ZkStat]> {
-    return translate(
-      path,
+    return this.#send(path, () =>
       this.client.getChildren(path).then(({ children, stat }) => [children, statOf(stat)]),
     );
   }
 
   stat(path: string): Promise<ZkStat> {
-    return translate(
-      path,
+    return this.#send(path, () =>
       this.client.exists(path).then((stat) => {
         if (stat === null) throw new ZkCallError(rc.NONODE, "NONODE", path);
         return statOf(stat);
@@ -174,51 +171,48 @@ export class ClientDriver extends EventEmitter<DriverEvents> implements ZkDriver
   }
 
   read(path: string): Promise<[ZkStat, Buffer]> {
-    return translate(
-      path,
-      this.client.getData(path).then(({ data, stat }) => [statOf(stat), data]),
-    );
+    return this.#send(path, () => this.client.getData(path).then(({ data, stat }) => [statOf(stat), data]));
   }
 
   delete(path: string): Promise<void> {
-    return translate(path, this.client.delete(path));
+    return this.#send(path, () => this.client.delete(path));
   }
 
   setAcl(path: string, acl: ZkAcl[]): Promise<void> {
     const entries = acl.map(({ perms, scheme, auth }) => ({ perms, scheme, id: auth }));
-    return translate(
-      path,
-      this.client.setACL(path, entries).then(() => {}),
-    );
+    return this.#send(path, () => this.client.setACL(path, entries).then(() => {}));
   }
 
   watchData(path: string, onChange: () => void): Promise<[ZkStat, Buffer]> {
     const watcher = this.#watcher(onChange);
-    this.#dataWatchers.set(onChange, watcher);
-    return translate(
-      path,
-      this.client.getData(path, { watcher }).then(
+    return this.#send(path, () => {
+      this.#dataWatchers.set(onChange, watcher);
+      return this.client.getData(path, { watcher }).then(
         ({ data, stat }): [ZkStat, Buffer] => [statOf(stat), data],
         (error: unknown) => {
           this.#dataWatchers.delete(onChange);
           throw error;
         },
-      ),
-    );
+      );
+    });
   }
 
   watchChildren(path: string, onChange: () => void): Promise<string[]> {
-    return translate(
-      path,
+    return this.#send(path, () =>
       this.client.getChildren(path, { watcher: this.#watcher(onChange) }).then(({ children }) => children),
     );
   }
 
   watchExists(path: string, onChange: () => void): Promise<boolean> {
-    return translate(
-      path,
+    return this.#send(path, () =>
       this.client.exists(path, { watcher: this.#watcher(onChange) }).then((stat) => stat !== null),
     );
+  }
+
+  #send<T>(path: string, call: () => Promise<T>): Promise<T> {
+    if (waiting.has(this.client.state))
+      return Promise.reject(new ZkCallError(rc.CONNECTIONLOSS, "CONNECTIONLOSS (not connected)", path));
+    return translate(path, call());
   }
 
   unwatchData(path: string, onChange: () => void): void {
@@ -258,3 +252,9 @@ function translate<T>(path: string, call: Promise<T>): Promise<T> {
     throw error;
   });
 }
+
+// The client keeps a request made without a connection until the next one; core wants what the
+// binding does: such a call fails at once as a connection loss, and its caller waits for the
+// connection on its own terms (its timeout, its signal). Once the session is over, the client
+// itself refuses with the reason.
+const waiting = new Set<ClientState>(["connecting", "disconnected"]);
