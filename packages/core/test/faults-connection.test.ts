@@ -268,4 +268,36 @@ describe("connection loss", () => {
     proxy.heal();
     await lock.release();
   });
+
+  it("uses under 5 % of a core while cut off, whether refused or silently partitioned", async () => {
+    const rootDir = uniqueRoot("cut-off-cpu");
+    // A resource bound, not a timing: the CPU time this process spends over a window in which
+    // the client can do nothing but try to reconnect (a spinning poll loop would use a whole core).
+    const cpuShareOver = async (ms: number) => {
+      const before = process.cpuUsage();
+      const start = performance.now();
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      const { user, system } = process.cpuUsage(before);
+      return (user + system) / 1000 / (performance.now() - start);
+    };
+    for (const partition of ["refuse", "blackhole"] as const) {
+      const proxy = await startProxy(connect);
+      proxies.push(proxy);
+      const holder = await startManager(proxy.connectString, { rootDir, sessionTimeoutMs: 6000 });
+      managers.push(holder);
+      const lock = holder.manager.createLock(`${resource}-${partition}`);
+      await lock.acquire();
+      const disconnects = holder.client.disconnects;
+      proxy[partition]();
+      // A blackhole shows only through the client's read timeout (2/3 of the session timeout).
+      await waitFor(() => holder.client.disconnects > disconnects, {
+        timeoutMs: 20_000,
+        message: `the holder to notice the ${partition}`,
+      });
+      const share = await cpuShareOver(1500);
+      expect(share, `CPU share while cut off (${partition})`).toBeLessThan(0.05);
+      expect(lock.state).toBe("suspended");
+      proxy.heal();
+    }
+  });
 });

@@ -2,7 +2,8 @@
 // and one release waking exactly one waiter (no herd).
 import { waitFor } from "@zk-dist-lock/testing";
 import { afterEach, describe, expect, inject, it } from "vitest";
-import type { ZkLock } from "../src/index.js";
+import { isLockError, type ZkLock } from "../src/index.js";
+import { onBinding } from "./support/kind.js";
 import {
   closeClients,
   eventsNamed,
@@ -150,5 +151,32 @@ describe("the waiting queue", () => {
     const watches = await watchesByPath(host, port);
     expect([...watches].filter(([, sessions]) => sessions.includes(waiter.client.sessionId))).toEqual([]);
     await lock.release();
+  });
+
+  // @zk-dist-lock/client has removeWatches; the binding has not, so its watch stays until it fires.
+  it.skipIf(onBinding)("removes the watch of a wait that was given up", async () => {
+    const rootDir = uniqueRoot("abandoned");
+    const { host, port } = hostAndPort(connect);
+    const [holder, waiter] = [
+      await startManager(connect, { rootDir }),
+      await startManager(connect, { rootDir }),
+    ];
+    managers.push(holder, waiter);
+    const holderLock = holder.manager.createLock(resource);
+    await holderLock.acquire();
+    const controller = new AbortController();
+    const waiting = waiter.manager.createLock(resource).acquire({ signal: controller.signal });
+    waiting.catch(() => {});
+    const watchedByWaiter = async () =>
+      [...(await watchesByPath(host, port))].filter(([, sessions]) => sessions.includes(waiter.client.sessionId));
+    await waitFor(async () => (await watchedByWaiter()).length === 1, { message: "the waiter's watch" });
+
+    controller.abort(new Error("gave up"));
+    expect(isLockError(await waiting.catch((e: unknown) => e), "ABORTED")).toBe(true);
+    await waitFor(async () => (await watchedByWaiter()).length === 0, {
+      message: "the abandoned wait's watch to be removed at the server",
+    });
+    expect(holderLock.state).toBe("held");
+    await holderLock.release();
   });
 });

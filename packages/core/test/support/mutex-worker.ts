@@ -7,8 +7,8 @@
 import { appendFileSync, closeSync, openSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
-import ZooKeeper from "zookeeper";
 import { ZkLockManager } from "../../src/index.js";
+import { workerClient } from "./worker-client.js";
 
 const [connect, rootDir, resource, witnessDir, iterations, id] = process.argv.slice(2) as [
   string,
@@ -21,13 +21,13 @@ const [connect, rootDir, resource, witnessDir, iterations, id] = process.argv.sl
 const inside = join(witnessDir, "inside");
 const log = join(witnessDir, "log");
 
-const client = new ZooKeeper({ connect, timeout: 10_000 });
-await new Promise<void>((resolve, reject) => {
-  client.once("connect", () => resolve());
-  client.once("close", () => reject(new Error(`worker ${id} could not connect to ${connect}`)));
-  client.init({});
+const client = workerClient(connect, 10_000);
+const connected = new Promise<void>((resolve, reject) => {
+  client.onceConnected(() => resolve());
+  client.onceEnded(() => reject(new Error(`worker ${id} could not connect to ${connect}`)));
 });
-const manager = new ZkLockManager({ rootDir }).init(client);
+const manager = new ZkLockManager({ rootDir }).init(client.zk);
+await connected;
 process.stdout.write("ready\n");
 await new Promise((resolve) => process.stdin.once("data", resolve));
 
