@@ -37,10 +37,15 @@ import {
 } from "./recipes/firing-claims.js";
 import { ZkLock } from "./recipes/lock.js";
 import { decodeResource, describe, encodeResource } from "./resource-name.js";
+import {
+  BindingDriver,
+  missingBindingCalls,
+  startClient,
+  type ZooKeeperClient,
+} from "./session/binding-driver.js";
+import { ClientDriver, isTypeScriptClient, openClientDriver, startQuietly } from "./session/client-driver.js";
 import { type ConnectString, parseConnectString } from "./session/connect-string.js";
 import { type ConnectionState, type ConnectionStateChange, ZkConnection } from "./session/connection.js";
-import { BindingDriver, missingBindingCalls, startClient, type ZooKeeperClient } from "./session/binding-driver.js";
-import { ClientDriver, isTypeScriptClient, openClientDriver, startQuietly } from "./session/client-driver.js";
 import { clientsLike, openBindingDriver } from "./session/native-client.js";
 import {
   type CreateModeNumber,

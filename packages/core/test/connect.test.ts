@@ -4,20 +4,20 @@ import { startZooKeeper, waitFor, type ZooKeeperServer } from "@zk-dist-lock/tes
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import ZooKeeper from "zookeeper";
 import { type ConnectionStateChange, isLockError, type LockError, ZkLockManager } from "../src/index.js";
+import { onBinding } from "./support/kind.js";
 import {
   childrenOf,
   closeClients,
   connectClient,
   connectManager,
-  openManagerOwning,
   exists,
+  openManagerOwning,
   refusingPort,
   requestsReceived,
   type TestClient,
   uniqueRoot,
   unstartedClient,
 } from "./support/zk.js";
-import { onBinding } from "./support/kind.js";
 
 const connect = inject("zkConnect");
 
@@ -223,8 +223,7 @@ describe("misconfiguration on a server of its own", () => {
     await lock.acquire();
     await lock.release();
     const operator = await connectClient(server.connectString);
-    for (const child of await childrenOf(operator, rootDir))
-      await operator.delete(`${rootDir}/${child}`);
+    for (const child of await childrenOf(operator, rootDir)) await operator.delete(`${rootDir}/${child}`);
     await operator.delete(rootDir);
     const before = await received();
     await lock.acquire({ timeout: 5000 });

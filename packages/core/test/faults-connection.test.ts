@@ -228,9 +228,7 @@ describe("connection loss", () => {
     await waitFor(() => holder.client.disconnects > disconnects, { message: "the holder to be cut off" });
     await lock.release(); // resolves without the connection
     expect(lock.state).toBe("idle");
-    expect((await waiter.manager.inspect(resource)).holder?.sessionId).toBe(
-      holder.client.sessionId,
-    );
+    expect((await waiter.manager.inspect(resource)).holder?.sessionId).toBe(holder.client.sessionId);
 
     proxy.heal();
     expect(await waiting).toBeGreaterThan(token);

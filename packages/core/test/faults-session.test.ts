@@ -3,6 +3,7 @@
 import { startZooKeeper, waitFor, type ZooKeeperServer } from "@zk-dist-lock/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { isLockError, LockLostError } from "../src/index.js";
+import { onBinding } from "./support/kind.js";
 import {
   childrenOf,
   closeClients,
@@ -13,7 +14,6 @@ import {
   type TestManager,
   uniqueRoot,
 } from "./support/zk.js";
-import { onBinding } from "./support/kind.js";
 
 const resource = "job";
 

@@ -47,9 +47,7 @@ describe("the waiting queue", () => {
     }
     const inspection = await holder.manager.inspect(resource);
     expect(inspection.holder?.sessionId).toBe(holder.client.sessionId);
-    expect(inspection.waiters.map((w) => w.sessionId)).toEqual(
-      waiters.map((w) => w.client.sessionId),
-    );
+    expect(inspection.waiters.map((w) => w.sessionId)).toEqual(waiters.map((w) => w.client.sessionId));
     return { holder, holderLock, waiters, locks, acquisitions, inspection };
   }
 
@@ -168,7 +166,9 @@ describe("the waiting queue", () => {
     const waiting = waiter.manager.createLock(resource).acquire({ signal: controller.signal });
     waiting.catch(() => {});
     const watchedByWaiter = async () =>
-      [...(await watchesByPath(host, port))].filter(([, sessions]) => sessions.includes(waiter.client.sessionId));
+      [...(await watchesByPath(host, port))].filter(([, sessions]) =>
+        sessions.includes(waiter.client.sessionId),
+      );
     await waitFor(async () => (await watchedByWaiter()).length === 1, { message: "the waiter's watch" });
 
     controller.abort(new Error("gave up"));

@@ -7,6 +7,7 @@ import { startZooKeeper, waitFor, type ZooKeeperServer } from "@zk-dist-lock/tes
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import ZooKeeper from "zookeeper";
 import { type ConnectionStateChange, type LockEvent, LockLostError, ZkLockManager } from "../src/index.js";
+import { onBinding } from "./support/kind.js";
 import {
   closeClients,
   connectClient,
@@ -17,7 +18,6 @@ import {
   type TestManager,
   uniqueRoot,
 } from "./support/zk.js";
-import { onBinding } from "./support/kind.js";
 
 describe("the end of a session", () => {
   let server: ZooKeeperServer;

@@ -247,7 +247,10 @@ export class ZkConnection extends EventEmitter<ConnectionEvents> {
       this.#retryTimer = setTimeout(() => this.#openSession(), backoffDelay(++this.#retry, 5000));
     };
     const adopt = (driver: ZkDriver) => {
-      if (this.#closed) return driver.closeOwned();
+      if (this.#closed) {
+        driver.closeOwned();
+        return;
+      }
       this.#retry = 0;
       this.#adopt(new ZkSession(driver, { connectString: connectString.text, overAdvice: OWNED_ADVICE }));
     };
@@ -255,7 +258,8 @@ export class ZkConnection extends EventEmitter<ConnectionEvents> {
     try {
       opened = openDriver(connectString, sessionTimeout, this.auth);
     } catch (error) {
-      return retry(error);
+      retry(error);
+      return;
     }
     if (opened instanceof Promise) opened.then(adopt, (error) => this.#closed || retry(error));
     else adopt(opened);

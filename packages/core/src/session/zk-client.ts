@@ -130,7 +130,12 @@ export class ZkCallError extends LockError {
 // AUTHFAILED, and refuses new ones with INVALIDSTATE (the binding) or the same, before it reports its end (which a
 // detached session never hears: manager.close(), then client.close()). Whether the session ended
 // with it, the session decides.
-export const sessionOverCodes = new Set<number>([rc.INVALIDSTATE, rc.CLOSING, rc.SESSIONEXPIRED, rc.AUTHFAILED]);
+export const sessionOverCodes = new Set<number>([
+  rc.INVALIDSTATE,
+  rc.CLOSING,
+  rc.SESSIONEXPIRED,
+  rc.AUTHFAILED,
+]);
 // A deletion that fails with one of these is done: the node is gone, or the session ends and takes
 // its ephemeral nodes along.
 export const sessionEndCodes = new Set<number>([rc.NONODE, ...sessionOverCodes]);

@@ -167,7 +167,12 @@ async function ownClient(connect: string, timeoutMs: number, auth?: ZkAuth): Pro
     createRc: (path: string) => rcOfCall(zk.create(path, "")),
     deleteRc: (path: string) => rcOfCall(zk.delete(path)),
     setAcl: (path: string, acl: ZkAcl[]) =>
-      zk.setACL(path, acl.map(({ perms, scheme, auth }) => ({ perms, scheme, id: auth }))).then(() => {}),
+      zk
+        .setACL(
+          path,
+          acl.map(({ perms, scheme, auth }) => ({ perms, scheme, id: auth })),
+        )
+        .then(() => {}),
     onCall: (call: "delete" | "list" | "listed", hook: () => unknown) => {
       const calls = zk as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
       const name = call === "delete" ? "delete" : "getChildren";
@@ -175,7 +180,11 @@ async function ownClient(connect: string, timeoutMs: number, auth?: ZkAuth): Pro
       calls[name] = (...args: unknown[]) => {
         if (call !== "listed") hook();
         const reply = original(...args);
-        return call === "listed" ? reply.then(async (result) => (await hook(), result)) : reply;
+        if (call !== "listed") return reply;
+        return reply.then(async (result) => {
+          await hook();
+          return result;
+        });
       };
     },
     close: () => {
@@ -198,7 +207,10 @@ const rcOfCall = (call: Promise<unknown>) =>
   );
 
 /** A client of the run's kind, configured and not started (as the READMEs show), to start and close. */
-export function unstartedClient(connect: string, timeoutMs = 5000): { zk: ZkClient; start(): void; close(): void } {
+export function unstartedClient(
+  connect: string,
+  timeoutMs = 5000,
+): { zk: ZkClient; start(): void; close(): void } {
   if (clientKind === "zookeeper") {
     const zk = new ZooKeeper({ connect, timeout: timeoutMs });
     return { zk, start: () => zk.init({}), close: () => zk.close() };
