@@ -123,9 +123,9 @@ describe("the waiting queue", () => {
     for (const session of sessions) expect(watchedBy(watchesAtEnd, session)).toEqual([]);
   });
 
-  it("sets no watch that outlives a predecessor gone before the watch was set", async () => {
-    const rootDir = uniqueRoot("gone-first");
-    const { host, port } = hostAndPort(connect);
+  /** Two managers on their own sessions: one holds the lock, the other is ready to wait for it. */
+  async function heldAndWaiter(name: string) {
+    const rootDir = uniqueRoot(name);
     const [holder, waiter] = [
       await startManager(connect, { rootDir }),
       await startManager(connect, { rootDir }),
@@ -133,6 +133,12 @@ describe("the waiting queue", () => {
     managers.push(holder, waiter);
     const holderLock = holder.manager.createLock(resource);
     await holderLock.acquire();
+    return { holderLock, waiter };
+  }
+
+  it("sets no watch that outlives a predecessor gone before the watch was set", async () => {
+    const { host, port } = hostAndPort(connect);
+    const { holderLock, waiter } = await heldAndWaiter("gone-first");
 
     // Hold back the waiter's first listing (which shows the holder ahead) until the holder is gone,
     // so that the waiter goes on to watch a node that no longer exists.
@@ -153,15 +159,8 @@ describe("the waiting queue", () => {
 
   // @zk-dist-lock/client has removeWatches; the binding has not, so its watch stays until it fires.
   it.skipIf(onBinding)("removes the watch of a wait that was given up", async () => {
-    const rootDir = uniqueRoot("abandoned");
     const { host, port } = hostAndPort(connect);
-    const [holder, waiter] = [
-      await startManager(connect, { rootDir }),
-      await startManager(connect, { rootDir }),
-    ];
-    managers.push(holder, waiter);
-    const holderLock = holder.manager.createLock(resource);
-    await holderLock.acquire();
+    const { holderLock, waiter } = await heldAndWaiter("abandoned");
     const controller = new AbortController();
     const waiting = waiter.manager.createLock(resource).acquire({ signal: controller.signal });
     waiting.catch(() => {});
