@@ -46,7 +46,7 @@ import {
 import { ClientDriver, isTypeScriptClient, openClientDriver, startQuietly } from "./session/client-driver.js";
 import { type ConnectString, parseConnectString } from "./session/connect-string.js";
 import { type ConnectionState, type ConnectionStateChange, ZkConnection } from "./session/connection.js";
-import { clientsLike, openBindingDriver } from "./session/native-client.js";
+import { clientsLike, loadBinding, openBindingDriver } from "./session/native-client.js";
 import {
   type CreateModeNumber,
   createMode,
@@ -250,6 +250,8 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
    * ```
    */
   static async connect(connectString: string, options: ZkConnectOptions = {}): Promise<ZkLockManager> {
+    // A binding that is not installed is a mistake to name now, not an outage to wait out.
+    if (options?.client === "zookeeper") await loadBinding();
     const manager = ZkLockManager.open(connectString, options);
     try {
       await manager.waitForConnection({ timeout: resolveConnectOptions(options).connectTimeout });

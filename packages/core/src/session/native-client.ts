@@ -14,8 +14,11 @@ import type { DriverFactory } from "./connection.js";
 
 let binding: Promise<ClientFactory> | undefined;
 
-/** The constructor of the npm `zookeeper` package, as a factory of clients not yet started. */
-function loadBinding(): Promise<ClientFactory> {
+/**
+ * The constructor of the npm `zookeeper` package, as a factory of clients not yet started; rejects
+ * with `INVALID_ARGUMENT` when the package is not installed.
+ */
+export function loadBinding(): Promise<ClientFactory> {
   binding ??= import("zookeeper").then(
     ({ default: ZooKeeper }) =>
       (settings: ClientSettings) =>
