@@ -136,6 +136,33 @@ export async function watchesByPath(host: string, port: number): Promise<Map<str
   return watches;
 }
 
+/** The paths that `session` (hex, no 0x) watches in a {@link watchesByPath} answer. */
+export const watchedBy = (watches: Map<string, string[]>, session: string): string[] =>
+  [...watches].filter(([, watchers]) => watchers.includes(session)).map(([path]) => path);
+
+/**
+ * Counts the listings a client sends from now on (a woken waiter lists the queue again). The
+ * manager calls the client's native binding (see session/zk-session.ts), so that is what is wrapped.
+ */
+export function countListings(client: TestClient): { readonly count: number } {
+  const counter = { count: 0 };
+  const calls: NativeListing = client.zk.native;
+  const original = calls.a_get_children2.bind(calls);
+  calls.a_get_children2 = (...args: Parameters<typeof original>) => {
+    counter.count++;
+    return original(...args);
+  };
+  return counter;
+}
+
+/** The listing call of the client's native binding, which the manager uses. */
+export interface NativeListing {
+  a_get_children2(path: string, watch: boolean, callback: (...reply: unknown[]) => void): number;
+}
+
+/** The session id of a test client, as `watchesByPath` and `Participant.sessionId` write it. */
+export const sessionOf = (client: TestClient): string => String(client.zk.client_id);
+
 /** `host` and `port` of the first server of a connect string. */
 export function hostAndPort(connect: string): { host: string; port: number } {
   const [host = "127.0.0.1", port = "2181"] = connect.split(",")[0]!.split(":");
