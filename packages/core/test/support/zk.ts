@@ -136,28 +136,43 @@ export async function watchesByPath(host: string, port: number): Promise<Map<str
   return watches;
 }
 
+/**
+ * How many watches the server holds (`mntr`'s zk_watch_count): node and children watches, whereas
+ * `wchp` lists node watches only. Server-wide: meaningful on a server of the test's own.
+ */
+export async function watchCount(host: string, port: number): Promise<number> {
+  const answer = await fourLetter(host, port, "mntr");
+  const count = /^zk_watch_count\s+(\d+)$/m.exec(answer)?.[1];
+  if (count === undefined) throw new Error(`no zk_watch_count in ${answer}`);
+  return Number(count);
+}
+
 /** The paths that `session` (hex, no 0x) watches in a {@link watchesByPath} answer. */
 export const watchedBy = (watches: Map<string, string[]>, session: string): string[] =>
   [...watches].filter(([, watchers]) => watchers.includes(session)).map(([path]) => path);
 
 /**
- * Counts the listings a client sends from now on (a woken waiter lists the queue again). The
- * manager calls the client's native binding (see session/zk-session.ts), so that is what is wrapped.
+ * Counts the listings a client sends from now on, with a watch or without (a woken waiter lists the
+ * queue again). The manager calls the client's native binding (see session/zk-session.ts), so that
+ * is what is wrapped.
  */
 export function countListings(client: TestClient): { readonly count: number } {
   const counter = { count: 0 };
   const calls: NativeListing = client.zk.native;
-  const original = calls.a_get_children2.bind(calls);
-  calls.a_get_children2 = (...args: Parameters<typeof original>) => {
-    counter.count++;
-    return original(...args);
-  };
+  for (const name of ["a_get_children2", "aw_get_children2"] as const) {
+    const original = calls[name].bind(calls) as (...args: unknown[]) => number;
+    calls[name] = (...args: unknown[]) => {
+      counter.count++;
+      return original(...args);
+    };
+  }
   return counter;
 }
 
-/** The listing call of the client's native binding, which the manager uses. */
+/** The listing calls of the client's native binding, which the manager uses. */
 export interface NativeListing {
   a_get_children2(path: string, watch: boolean, callback: (...reply: unknown[]) => void): number;
+  aw_get_children2(path: string, watcher: unknown, callback: (...reply: unknown[]) => void): number;
 }
 
 /** The session id of a test client, as `watchesByPath` and `Participant.sessionId` write it. */
