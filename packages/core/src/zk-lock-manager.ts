@@ -514,14 +514,7 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
       return joined;
     };
     return this.#withHold(path, take, { signal, timeout }, (lock, token) =>
-      // The signal is read on demand: a hold whose signal nobody reads needs no AbortController.
-      fn({
-        token,
-        lock,
-        get signal() {
-          return lock.signal;
-        },
-      }),
+      fn(contextOf(token, "lock", lock)),
     );
   }
 
@@ -569,13 +562,7 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
       return joined;
     };
     return this.#withHold(path, take, { signal, timeout }, (semaphore, token) =>
-      fn({
-        token,
-        semaphore,
-        get signal() {
-          return semaphore.signal;
-        },
-      }),
+      fn(contextOf(token, "semaphore", semaphore)),
     );
   }
 
@@ -890,6 +877,25 @@ const heldIn = (
 function requireFunction(fn: unknown, method: string, resource: string): void {
   if (typeof fn !== "function")
     throw new LockInvalidArgumentError(`${method}() needs a function; got ${describe(fn)}.`, resource);
+}
+
+/**
+ * What `withLock()` and `withSemaphore()` hand their function: the token, the handle under `name`,
+ * and its signal, read on demand (a hold whose signal nobody reads needs no AbortController).
+ */
+function contextOf<K extends string, H extends QueueHandle>(
+  token: bigint,
+  name: K,
+  handle: H,
+): { token: bigint; signal: AbortSignal } & Record<K, H> {
+  const context = {
+    token,
+    [name]: handle,
+    get signal() {
+      return handle.signal;
+    },
+  };
+  return context as typeof context & Record<K, H>;
 }
 
 /** A call that conflicts with the hold its own async call chain has of the resource. */

@@ -8,12 +8,13 @@ import {
   childrenOf,
   closeClients,
   countListings,
+  expectAbandonedWaitsLeaveNothing,
   hostAndPort,
   killSession,
+  queueUp,
   sessionOf,
-  startManager,
+  startManagers,
   type TestManager,
-  uniqueRoot,
   watchCount,
   watchedBy,
   watchesByPath,
@@ -31,26 +32,9 @@ afterEach(async () => {
 
 /** `count` managers, each on its own session, under one fresh root. */
 async function sessions(count: number, connect = shared) {
-  const rootDir = uniqueRoot("semaphore");
-  const started = await Promise.all(Array.from({ length: count }, () => startManager(connect, { rootDir })));
+  const started = await startManagers(connect, count, "semaphore");
   managers.push(...started);
   return started;
-}
-
-/**
- * Starts `semaphore.acquire()` and resolves, once its node is the queue's node number `position`,
- * with the acquisition (wrapped, so that it is not awaited with the queueing).
- */
-async function queueUp(observer: TestManager, semaphore: ZkSemaphore, position: number) {
-  const acquisition = semaphore.acquire();
-  await waitFor(
-    async () => {
-      const { holders, waiters } = await observer.manager.inspect(resource);
-      return holders.length + waiters.length > position;
-    },
-    { message: `node ${position} in the queue` },
-  );
-  return { acquisition };
 }
 
 const codeOf = (error: unknown) => (isLockError(error) ? error.code : error);
@@ -65,7 +49,7 @@ describe("a semaphore", () => {
     const order: number[] = [];
     const waits = [];
     for (const [i, semaphore] of rest.entries()) {
-      const { acquisition } = await queueUp(started[0]!, semaphore, 2 + i);
+      const { acquisition } = await queueUp(started[0]!, resource, semaphore, 2 + i);
       waits.push(acquisition.then(() => order.push(i)));
     }
     const { holders, waiters } = await started[0]!.manager.inspect(resource);
@@ -97,7 +81,7 @@ describe("a semaphore", () => {
     expect(await mine.acquire()).toBe(token);
     expect(mine.holdCount).toBe(2);
     const theirs = b!.manager.createSemaphore(resource, { permits: 1 });
-    const { acquisition } = await queueUp(b!, theirs, 1);
+    const { acquisition } = await queueUp(b!, resource, theirs, 1);
 
     await killSession(shared, a!.client);
     await waitFor(() => mine.state === "lost", { message: "the permit lost" });
@@ -112,23 +96,12 @@ describe("a semaphore", () => {
 
   it("leaves no node behind for a wait that timed out, was aborted, or tried once", async () => {
     const [a, b] = await sessions(2);
-    const holder = a!.manager.createSemaphore(resource, { permits: 1 });
-    await holder.acquire();
-    const waiter = b!.manager.createSemaphore(resource, { permits: 1 });
-    await expect(waiter.acquire({ timeout: 50 })).rejects.toMatchObject({ code: "TIMEOUT" });
-    expect(await waiter.tryAcquire()).toBeUndefined();
-    const abort = new AbortController();
-    const aborted = waiter.acquire({ signal: abort.signal });
-    await waitFor(async () => (await a!.manager.inspect(resource)).waiters.length === 1, {
-      message: "the waiter queued",
-    });
-    abort.abort();
-    await expect(aborted).rejects.toMatchObject({ code: "ABORTED" });
-    expect(await childrenOf(a!.client, holder.path)).toEqual([
-      holder.nodePath!.slice(holder.path.length + 1),
-    ]);
-    await holder.release();
-    expect(await childrenOf(a!.client, holder.path)).toEqual([]);
+    await expectAbandonedWaitsLeaveNothing(
+      a!,
+      resource,
+      a!.manager.createSemaphore(resource, { permits: 1 }),
+      b!.manager.createSemaphore(resource, { permits: 1 }),
+    );
   });
 });
 
@@ -203,7 +176,7 @@ describe("the watches of a semaphore's waiters, on a server of its own", () => {
     await h1!.acquire();
     const acquisitions = [];
     for (const [i, semaphore] of [w2!, w3!, w4!].entries()) {
-      acquisitions.push((await queueUp(started[0]!, semaphore, 2 + i)).acquisition);
+      acquisitions.push((await queueUp(started[0]!, resource, semaphore, 2 + i)).acquisition);
     }
     const { path, holders, waiters } = await started[0]!.manager.inspect(resource);
     const nodes = [...holders, ...waiters].map((p) => `${path}/${p.node}`);

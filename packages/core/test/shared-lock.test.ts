@@ -2,16 +2,17 @@
 // holds together, the order of turns, the tokens, the watches, and re-entrancy in a call chain.
 import { waitFor } from "@zk-dist-lock/testing";
 import { afterEach, describe, expect, inject, it } from "vitest";
-import { isLockError, type ZkLock } from "../src/index.js";
+import { isLockError } from "../src/index.js";
 import {
   childrenOf,
   closeClients,
   countListings,
+  expectAbandonedWaitsLeaveNothing,
   hostAndPort,
+  queueUp,
   sessionOf,
-  startManager,
+  startManagers,
   type TestManager,
-  uniqueRoot,
   watchedBy,
   watchesByPath,
 } from "./support/zk.js";
@@ -30,28 +31,9 @@ describe("shared and exclusive holds", () => {
 
   /** `count` managers, each on its own session, under one fresh root. */
   async function sessions(count: number) {
-    const rootDir = uniqueRoot("shared");
-    const started = await Promise.all(
-      Array.from({ length: count }, () => startManager(connect, { rootDir })),
-    );
+    const started = await startManagers(connect, count, "shared");
     managers.push(...started);
     return started;
-  }
-
-  /**
-   * Starts `lock.acquire()` and resolves, once its node is in the queue `position` places behind
-   * the first, with the acquisition (wrapped, so that it is not awaited with the queueing).
-   */
-  async function queueUp(observer: TestManager, lock: ZkLock, position: number) {
-    const acquisition = lock.acquire();
-    await waitFor(
-      async () => {
-        const { holders, waiters } = await observer.manager.inspect(resource);
-        return holders.length + waiters.length > position;
-      },
-      { message: `node ${position} in the queue` },
-    );
-    return { acquisition };
   }
 
   it("lets readers hold together, and a writer only once they are all gone, with a greater token", async () => {
@@ -63,7 +45,7 @@ describe("shared and exclusive holds", () => {
 
     const writer = w!.manager.createLock(resource);
     expect(await writer.tryAcquire()).toBeUndefined();
-    const { acquisition: writing } = await queueUp(w!, writer, 3);
+    const { acquisition: writing } = await queueUp(w!, resource, writer, 3);
     const inspection = await w!.manager.inspect(resource);
     expect(inspection.holders.map((p) => [p.mode, p.sessionId])).toEqual(
       [r1!, r2!, r3!].map((m) => ["shared", sessionOf(m.client)]),
@@ -89,7 +71,7 @@ describe("shared and exclusive holds", () => {
     const reader = first!.manager.createLock(resource, { mode: "shared" });
     const firstToken = await reader.acquire();
     const writer = w!.manager.createLock(resource);
-    const { acquisition: writing } = await queueUp(first!, writer, 1);
+    const { acquisition: writing } = await queueUp(first!, resource, writer, 1);
 
     // A stream of readers: each would overlap the reader that holds, but comes after the writer.
     const granted: string[] = [];
@@ -97,7 +79,7 @@ describe("shared and exclusive holds", () => {
     for (const [i, m] of later.entries()) {
       const lock = m.manager.createLock(resource, { mode: "shared" });
       expect(await lock.tryAcquire()).toBeUndefined();
-      const { acquisition } = await queueUp(first!, lock, 2 + i);
+      const { acquisition } = await queueUp(first!, resource, lock, 2 + i);
       reads.push(
         acquisition.then((token) => {
           granted.push(`reader ${i}`);
@@ -137,7 +119,7 @@ describe("shared and exclusive holds", () => {
     await locks[0]!.acquire();
     const acquisitions = [];
     for (let i = 1; i < plan.length; i++)
-      acquisitions.push((await queueUp(started[0]!, locks[i]!, i)).acquisition);
+      acquisitions.push((await queueUp(started[0]!, resource, locks[i]!, i)).acquisition);
     const { path, holders, waiters } = await started[0]!.manager.inspect(resource);
     const nodes = [...holders, ...waiters].map((p) => `${path}/${p.node}`);
     expect([...holders, ...waiters].map((p) => p.sessionId)).toEqual(started.map((m) => sessionOf(m.client)));
@@ -188,24 +170,14 @@ describe("shared and exclusive holds", () => {
     }
   });
 
-  it("leaves no node behind for a shared wait that timed out or was aborted", async () => {
+  it("leaves no node behind for a shared wait that timed out, was aborted, or tried once", async () => {
     const [w, r] = await sessions(2);
-    const writer = w!.manager.createLock(resource);
-    await writer.acquire();
-    const reader = r!.manager.createLock(resource, { mode: "shared" });
-    await expect(reader.acquire({ timeout: 50 })).rejects.toMatchObject({ code: "TIMEOUT" });
-    const abort = new AbortController();
-    const aborted = reader.acquire({ signal: abort.signal });
-    await waitFor(async () => (await w!.manager.inspect(resource)).waiters.length === 1, {
-      message: "the reader queued",
-    });
-    abort.abort();
-    await expect(aborted).rejects.toMatchObject({ code: "ABORTED" });
-    expect(await childrenOf(w!.client, writer.path)).toEqual([
-      writer.nodePath!.slice(writer.path.length + 1),
-    ]);
-    await writer.release();
-    expect(await childrenOf(w!.client, writer.path)).toEqual([]);
+    await expectAbandonedWaitsLeaveNothing(
+      w!,
+      resource,
+      w!.manager.createLock(resource),
+      r!.manager.createLock(resource, { mode: "shared" }),
+    );
   });
 });
 
@@ -219,8 +191,7 @@ describe("re-entrancy of shared holds in one async call chain", () => {
   });
 
   it("lets a shared call join an exclusive hold, whose node stays until it ends: no writer gets in (CURATOR-276, -621)", async () => {
-    const rootDir = uniqueRoot("downgrade");
-    const [a, b, c] = await Promise.all([1, 2, 3].map(() => startManager(connect, { rootDir })));
+    const [a, b, c] = await startManagers(connect, 3, "downgrade");
     managers.push(a!, b!, c!);
     let readerInside!: () => void;
     const inside = new Promise<void>((resolve) => (readerInside = resolve));
@@ -268,8 +239,7 @@ describe("re-entrancy of shared holds in one async call chain", () => {
   });
 
   it("refuses an exclusive call inside a shared hold at once, and lets shared calls join it", async () => {
-    const rootDir = uniqueRoot("upgrade");
-    const a = await startManager(connect, { rootDir });
+    const [a] = (await startManagers(connect, 1, "upgrade")) as [TestManager];
     managers.push(a);
     await a.manager.withLock(
       resource,

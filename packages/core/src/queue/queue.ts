@@ -302,12 +302,13 @@ const conflictError = (resource: string, why: string) =>
  * without it, and a mark lost with the session or a node already released is not needed.
  *
  * Only a grant whose listing shows nodes behind this one marks it. A node behind that saw this one
- * waiting listed the queue before the listing that granted it (a node's place only moves forward
- * as nodes ahead leave), so it was created before that listing and is in it unless it has left. A
- * node created after it lists later still, and finds this one holding. That includes the case of
- * a node granted at its first listing, with no node behind in it: no node ever saw it waiting. It
- * is not enough to be granted at the first listing: nodes created between this node's create and
- * that listing (which another server may answer later than theirs) may have seen it waiting.
+ * waiting read an older state of the queue than the listing that granted it (a node's place only
+ * moves forward, as nodes ahead leave), so it existed in that state: it is in the granting listing
+ * unless it has left since. A node created after that state reads a later one and finds this one
+ * holding. So a node granted with nobody behind it in the granting listing, as at an uncontended
+ * first listing, needs no mark: no node ever saw it waiting. Being granted at the first listing is
+ * not enough by itself: a node created between this one's create and that listing may have read an
+ * older state (another server may have answered it first) and seen this one waiting.
  */
 function mark(session: ZkSession, path: string, data: string): void {
   session.setData(path, markGranted(data)).catch(() => {});

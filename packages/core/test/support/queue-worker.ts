@@ -13,6 +13,7 @@
 // with what it saw, "violation …" when that is more than the rule allows, and at the end
 // "done <grants> <timeouts> <aborts>".
 import { setTimeout as delay } from "node:timers/promises";
+import { connectZooKeeper } from "@zk-dist-lock/testing";
 import ZooKeeper from "zookeeper";
 import { isLockError, ZkLockManager } from "../../src/index.js";
 
@@ -30,17 +31,9 @@ const permits = how.startsWith("semaphore:") ? Number(how.slice("semaphore:".len
 const say = (line: string) => process.stdout.write(`${line}\n`);
 const random = (min: number, max: number) => min + Math.floor(Math.random() * (max - min));
 
-async function connected(): Promise<ZooKeeper> {
-  const client = new ZooKeeper({ connect, timeout: 2000 });
-  await new Promise<void>((resolve, reject) => {
-    client.once("connect", () => resolve());
-    client.once("close", () => reject(new Error(`worker ${id} could not connect to ${connect}`)));
-    client.init({});
-  });
-  return client;
-}
-
-const clients = await Promise.all(Array.from({ length: Number(sessions) }, connected));
+const clients = await Promise.all(
+  Array.from({ length: Number(sessions) }, () => connectZooKeeper(connect, { sessionTimeout: 2000 })),
+);
 say("ready");
 await new Promise((resolve) => process.stdin.once("data", resolve));
 const until = Date.now() + Number(durationMs);

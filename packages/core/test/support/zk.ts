@@ -2,9 +2,16 @@
 // outside, and the server's view of watches.
 import { type AddressInfo, createServer } from "node:net";
 import { connectZooKeeper, expireSession, fourLetter, waitFor } from "@zk-dist-lock/testing";
+import { expect } from "vitest";
 import type ZooKeeper from "zookeeper";
-import { type LockEvents, ZkLockManager, type ZkLockManagerOptions } from "../../src/index.js";
-import { children } from "./client.js";
+import {
+  type LockEvents,
+  type ZkLock,
+  ZkLockManager,
+  type ZkLockManagerOptions,
+  type ZkSemaphore,
+} from "../../src/index.js";
+import { children, uniqueRoot } from "./client.js";
 
 export { uniqueRoot } from "./client.js";
 
@@ -73,6 +80,62 @@ export async function startManager(
     manager.on(name, (event: object) => events.push({ name, ...event } as EventLog[number]));
   }
   return { manager, client, events };
+}
+
+/** `count` managers, each on its own session, under one fresh root named after `name`. */
+export function startManagers(connect: string, count: number, name: string): Promise<TestManager[]> {
+  const rootDir = uniqueRoot(name);
+  return Promise.all(Array.from({ length: count }, () => startManager(connect, { rootDir })));
+}
+
+/**
+ * Starts `handle.acquire()` and resolves, once the queue of `resource` (as `observer` sees it) has
+ * more than `position` nodes, with the acquisition: wrapped, so that it is not awaited with the
+ * queueing. Queue handles one at a time with it to know their order.
+ */
+export async function queueUp(
+  observer: TestManager,
+  resource: string,
+  handle: { acquire(): Promise<bigint> },
+  position: number,
+): Promise<{ acquisition: Promise<bigint> }> {
+  const acquisition = handle.acquire();
+  await waitFor(
+    async () => {
+      const { holders, waiters } = await observer.manager.inspect(resource);
+      return holders.length + waiters.length > position;
+    },
+    { message: `node ${position} of ${resource} in the queue` },
+  );
+  return { acquisition };
+}
+
+/**
+ * Gives up three waits of `waiter` behind `holder`, which holds `resource` (a timeout, a try, and
+ * an abort once queued), and checks that each failed as it should and left no node: only the
+ * holder's, until its release.
+ */
+export async function expectAbandonedWaitsLeaveNothing(
+  observer: TestManager,
+  resource: string,
+  holder: ZkLock | ZkSemaphore,
+  waiter: ZkLock | ZkSemaphore,
+): Promise<void> {
+  await holder.acquire();
+  await expect(waiter.acquire({ timeout: 50 })).rejects.toMatchObject({ code: "TIMEOUT" });
+  expect(await waiter.tryAcquire()).toBeUndefined();
+  const abort = new AbortController();
+  const aborted = waiter.acquire({ signal: abort.signal });
+  await waitFor(async () => (await observer.manager.inspect(resource)).waiters.length === 1, {
+    message: "the waiter queued",
+  });
+  abort.abort();
+  await expect(aborted).rejects.toMatchObject({ code: "ABORTED" });
+  expect(await childrenOf(observer.client, holder.path)).toEqual([
+    holder.nodePath!.slice(holder.path.length + 1),
+  ]);
+  await holder.release();
+  expect(await childrenOf(observer.client, holder.path)).toEqual([]);
 }
 
 /** The recorded events of one kind. */
