@@ -16,6 +16,12 @@ export interface LockOptions {
  * How a lock is held: `"exclusive"` (the default), by one holder at a time, or `"shared"`, together
  * with every other shared holder and never with an exclusive one (a read-write lock's read side).
  * The same modes as the Web Locks API's `navigator.locks.request(name, { mode })`.
+ *
+ * @example
+ * ```ts
+ * const mode: LockMode = request.method === "GET" ? "shared" : "exclusive";
+ * await manager.withLock(`cart:${id}`, handle, { mode });
+ * ```
  */
 export type LockMode = "exclusive" | "shared";
 

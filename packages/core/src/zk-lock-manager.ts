@@ -144,7 +144,15 @@ export interface SemaphoreContext {
   semaphore: ZkSemaphore;
 }
 
-/** Who holds a resource and who waits, as `inspect()` read them. */
+/**
+ * Who holds a resource and who waits, as `inspect()` read them.
+ *
+ * @example
+ * ```ts
+ * const { holders, waiters } = await manager.inspect("invoice:42");
+ * if (holders[0]) log.info({ owner: holders[0].owner, queued: waiters.length }, "invoice:42 is held");
+ * ```
+ */
 export interface LockInspection {
   resource: string;
   path: string;

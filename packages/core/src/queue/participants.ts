@@ -7,6 +7,12 @@ import { ruleOf } from "./rules.js";
 /**
  * How a participant takes part, as its node's name says: an exclusive or shared lock (a leader's
  * candidacy is exclusive), or a semaphore.
+ *
+ * @example
+ * ```ts
+ * const { holders } = await manager.inspect("catalog");
+ * const readers = holders.filter((p) => p.mode === "shared").length;
+ * ```
  */
 export type ParticipantMode = "exclusive" | "shared" | "semaphore";
 
