@@ -55,9 +55,12 @@ describe("bad input gets a typed error and creates nothing", () => {
     ],
     ["permits as a string", () => zk.manager.createSemaphore("r", { rootDir, permits: "3" as never })],
     ["a semaphore with a bad rootDir", () => zk.manager.createSemaphore("r", { rootDir: "x", permits: 2 })],
-    ["a bad mode, checked without a manager", () => checkLockOptions({ mode: "write" })],
-    ["a bad acquireTimeout, checked without a manager", () => checkLockOptions({ acquireTimeout: -1 })],
-    ["bad permits, checked without a manager", () => checkSemaphoreOptions({ permits: 0 })],
+    ["a bad mode, checked without a manager", () => checkLockOptions({ mode: "write" }, "test options")],
+    [
+      "a bad acquireTimeout, checked without a manager",
+      () => checkLockOptions({ acquireTimeout: -1 }, "test options"),
+    ],
+    ["bad permits, checked without a manager", () => checkSemaphoreOptions({ permits: 0 }, "test options")],
   ])("synchronously refuses %s", (_, act) => {
     expect(act).toThrow(LockInvalidArgumentError);
     try {
@@ -111,8 +114,10 @@ describe("bad input gets a typed error and creates nothing", () => {
         code: "INVALID_ARGUMENT",
       },
     );
-    expect(() => checkLockOptions({ mode: "shared", rootDir, acquireTimeout: 10 })).not.toThrow();
-    expect(() => checkSemaphoreOptions({ permits: 3, rootDir })).not.toThrow();
+    expect(() =>
+      checkLockOptions({ mode: "shared", rootDir, acquireTimeout: 10 }, "test options"),
+    ).not.toThrow();
+    expect(() => checkSemaphoreOptions({ permits: 3, rootDir }, "test options")).not.toThrow();
     expect(lock.state).toBe("idle");
   });
 

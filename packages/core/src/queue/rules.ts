@@ -91,8 +91,9 @@ function semaphoreAhead(contenders: readonly string[], index: number): Conflict 
  * Why the first waiter watches the children rather than each holder's node: the native client
  * cannot remove a watch, so a first waiter that got its turn would leave watches on the other
  * holders, and the next first waiter would watch them too; a children watch is used up by the very
- * change that lets its waiter in, and by the deletion of the waiter's own node when it gives up. It
- * also wakes at arrivals behind it, for one listing each.
+ * change that lets its waiter in, or by the deletion of the waiter's own node when it gives up (at
+ * worst by the next change of the queue, when the listing that set it already showed the turn). It
+ * also wakes at arrivals behind it, for two listings each.
  *
  * Every node also checks that the nodes ahead of it are semaphore nodes of the same permits; with
  * that, at most `permits` hold at once: the newest holder found every other holder ahead of it, all
