@@ -5,11 +5,14 @@ import { afterEach, describe, expect, inject, it } from "vitest";
 import type { ZkLock } from "../src/index.js";
 import {
   closeClients,
+  countListings,
   eventsNamed,
   hostAndPort,
+  type NativeListing,
   startManager,
   type TestManager,
   uniqueRoot,
+  watchedBy,
   watchesByPath,
 } from "./support/zk.js";
 
@@ -77,22 +80,10 @@ describe("the waiting queue", () => {
     const nodes = [inspection.holder!, ...inspection.waiters].map((p) => `${dir}/${p.node}`);
 
     // Count how often each waiter lists the children: a woken waiter re-lists.
-    const lists = waiters.map((waiter) => {
-      const counter = { count: 0 };
-      // The manager calls the client's native binding (see session/zk-session.ts), so that is what to wrap.
-      const calls: NativeListing = waiter.client.zk.native;
-      const original = calls.a_get_children2.bind(calls);
-      calls.a_get_children2 = (...args: Parameters<typeof original>) => {
-        counter.count++;
-        return original(...args);
-      };
-      return counter;
-    });
+    const lists = waiters.map((waiter) => countListings(waiter.client));
 
     // Waiter i watches node i (its predecessor) and nothing else; the holder watches nothing.
     const sessions = waiters.map((w) => String(w.client.zk.client_id));
-    const watchedBy = (watches: Map<string, string[]>, session: string) =>
-      [...watches].filter(([, watchers]) => watchers.includes(session)).map(([path]) => path);
     const watches = await waitFor(
       async () => {
         const all = await watchesByPath(host, port);
@@ -162,8 +153,3 @@ describe("the waiting queue", () => {
     await lock.release();
   });
 });
-
-/** The listing call of the client's native binding, which the manager uses. */
-interface NativeListing {
-  a_get_children2(path: string, watch: boolean, callback: (...reply: unknown[]) => void): number;
-}

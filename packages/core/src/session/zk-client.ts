@@ -62,6 +62,7 @@ export interface NativeCalls {
   a_get(path: string, watch: boolean, cb: Callback<[ZkStat, Buffer | string]>): number;
   a_exists(path: string, watch: boolean, cb: Callback<[ZkStat]>): number;
   a_delete_(path: string, version: number, cb: Callback<[]>): number;
+  a_set(path: string, data: string | Buffer, version: number, cb: Callback<[ZkStat]>): number;
   add_auth(scheme: string, credentials: string, cb: Callback<[]>): number;
 }
 
@@ -121,6 +122,7 @@ const nativeMethods = [
   "a_get",
   "a_exists",
   "a_delete_",
+  "a_set",
   "add_auth",
 ] as const;
 

@@ -497,6 +497,11 @@ export class ZkSession extends EventEmitter<SessionEvents> {
     );
   }
 
+  /** Writes a node's data (any version), again after connection losses. */
+  setData(path: string, data: string, signal?: AbortSignal): Promise<unknown> {
+    return this.retrying<[ZkStat]>(path, (calls, cb) => calls.a_set(path, data, -1, cb), signal);
+  }
+
   setAcl(path: string, acl: ZkAcl[]): Promise<unknown> {
     return this.call<[]>(path, (cb) => this.#client.a_set_acl(path, -1, acl, cb));
   }

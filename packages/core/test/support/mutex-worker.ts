@@ -7,7 +7,7 @@
 import { appendFileSync, closeSync, openSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
-import ZooKeeper from "zookeeper";
+import { connectZooKeeper } from "@zk-dist-lock/testing";
 import { ZkLockManager } from "../../src/index.js";
 
 const [connect, rootDir, resource, witnessDir, iterations, id] = process.argv.slice(2) as [
@@ -21,12 +21,7 @@ const [connect, rootDir, resource, witnessDir, iterations, id] = process.argv.sl
 const inside = join(witnessDir, "inside");
 const log = join(witnessDir, "log");
 
-const client = new ZooKeeper({ connect, timeout: 10_000 });
-await new Promise<void>((resolve, reject) => {
-  client.once("connect", () => resolve());
-  client.once("close", () => reject(new Error(`worker ${id} could not connect to ${connect}`)));
-  client.init({});
-});
+const client = await connectZooKeeper(connect, { sessionTimeout: 10_000 });
 const manager = new ZkLockManager({ rootDir }).init(client);
 process.stdout.write("ready\n");
 await new Promise((resolve) => process.stdin.once("data", resolve));

@@ -2,9 +2,16 @@
 // outside, and the server's view of watches.
 import { type AddressInfo, createServer } from "node:net";
 import { connectZooKeeper, expireSession, fourLetter, waitFor } from "@zk-dist-lock/testing";
+import { expect } from "vitest";
 import type ZooKeeper from "zookeeper";
-import { type LockEvents, ZkLockManager, type ZkLockManagerOptions } from "../../src/index.js";
-import { children } from "./client.js";
+import {
+  type LockEvents,
+  type ZkLock,
+  ZkLockManager,
+  type ZkLockManagerOptions,
+  type ZkSemaphore,
+} from "../../src/index.js";
+import { children, uniqueRoot } from "./client.js";
 
 export { uniqueRoot } from "./client.js";
 
@@ -75,6 +82,62 @@ export async function startManager(
   return { manager, client, events };
 }
 
+/** `count` managers, each on its own session, under one fresh root named after `name`. */
+export function startManagers(connect: string, count: number, name: string): Promise<TestManager[]> {
+  const rootDir = uniqueRoot(name);
+  return Promise.all(Array.from({ length: count }, () => startManager(connect, { rootDir })));
+}
+
+/**
+ * Starts `handle.acquire()` and resolves, once the queue of `resource` (as `observer` sees it) has
+ * more than `position` nodes, with the acquisition: wrapped, so that it is not awaited with the
+ * queueing. Queue handles one at a time with it to know their order.
+ */
+export async function queueUp(
+  observer: TestManager,
+  resource: string,
+  handle: { acquire(): Promise<bigint> },
+  position: number,
+): Promise<{ acquisition: Promise<bigint> }> {
+  const acquisition = handle.acquire();
+  await waitFor(
+    async () => {
+      const { holders, waiters } = await observer.manager.inspect(resource);
+      return holders.length + waiters.length > position;
+    },
+    { message: `node ${position} of ${resource} in the queue` },
+  );
+  return { acquisition };
+}
+
+/**
+ * Gives up three waits of `waiter` behind `holder`, which holds `resource` (a timeout, a try, and
+ * an abort once queued), and checks that each failed as it should and left no node: only the
+ * holder's, until its release.
+ */
+export async function expectAbandonedWaitsLeaveNothing(
+  observer: TestManager,
+  resource: string,
+  holder: ZkLock | ZkSemaphore,
+  waiter: ZkLock | ZkSemaphore,
+): Promise<void> {
+  await holder.acquire();
+  await expect(waiter.acquire({ timeout: 50 })).rejects.toMatchObject({ code: "TIMEOUT" });
+  expect(await waiter.tryAcquire()).toBeUndefined();
+  const abort = new AbortController();
+  const aborted = waiter.acquire({ signal: abort.signal });
+  await waitFor(async () => (await observer.manager.inspect(resource)).waiters.length === 1, {
+    message: "the waiter queued",
+  });
+  abort.abort();
+  await expect(aborted).rejects.toMatchObject({ code: "ABORTED" });
+  expect(await childrenOf(observer.client, holder.path)).toEqual([
+    holder.nodePath!.slice(holder.path.length + 1),
+  ]);
+  await holder.release();
+  expect(await childrenOf(observer.client, holder.path)).toEqual([]);
+}
+
 /** The recorded events of one kind. */
 export function eventsNamed<K extends keyof LockEvents>(events: EventLog, name: K): LockEvents[K][0][] {
   return events.filter((event) => event.name === name) as unknown as LockEvents[K][0][];
@@ -135,6 +198,48 @@ export async function watchesByPath(host: string, port: number): Promise<Map<str
   }
   return watches;
 }
+
+/**
+ * How many watches the server holds (`mntr`'s zk_watch_count): node and children watches, whereas
+ * `wchp` lists node watches only. Server-wide: meaningful on a server of the test's own.
+ */
+export async function watchCount(host: string, port: number): Promise<number> {
+  const answer = await fourLetter(host, port, "mntr");
+  const count = /^zk_watch_count\s+(\d+)$/m.exec(answer)?.[1];
+  if (count === undefined) throw new Error(`no zk_watch_count in ${answer}`);
+  return Number(count);
+}
+
+/** The paths that `session` (hex, no 0x) watches in a {@link watchesByPath} answer. */
+export const watchedBy = (watches: Map<string, string[]>, session: string): string[] =>
+  [...watches].filter(([, watchers]) => watchers.includes(session)).map(([path]) => path);
+
+/**
+ * Counts the listings a client sends from now on, with a watch or without (a woken waiter lists the
+ * queue again). The manager calls the client's native binding (see session/zk-session.ts), so that
+ * is what is wrapped.
+ */
+export function countListings(client: TestClient): { readonly count: number } {
+  const counter = { count: 0 };
+  const calls: NativeListing = client.zk.native;
+  for (const name of ["a_get_children2", "aw_get_children2"] as const) {
+    const original = calls[name].bind(calls) as (...args: unknown[]) => number;
+    calls[name] = (...args: unknown[]) => {
+      counter.count++;
+      return original(...args);
+    };
+  }
+  return counter;
+}
+
+/** The listing calls of the client's native binding, which the manager uses. */
+export interface NativeListing {
+  a_get_children2(path: string, watch: boolean, callback: (...reply: unknown[]) => void): number;
+  aw_get_children2(path: string, watcher: unknown, callback: (...reply: unknown[]) => void): number;
+}
+
+/** The session id of a test client, as `watchesByPath` and `Participant.sessionId` write it. */
+export const sessionOf = (client: TestClient): string => String(client.zk.client_id);
 
 /** `host` and `port` of the first server of a connect string. */
 export function hostAndPort(connect: string): { host: string; port: number } {
