@@ -1,18 +1,15 @@
-/** A seeded pseudo-random generator (mulberry32): the same seed gives the same schedule of faults. */
+import { seededRandom } from "@zk-dist-lock/testing";
+
+/**
+ * The draws a soak makes, from the testing kit's seeded generator: the same seed gives the same
+ * schedule of faults.
+ */
 export class Random {
-  #state: number;
+  /** A number in [0, 1). */
+  readonly next: () => number;
 
   constructor(seed: number) {
-    this.#state = seed >>> 0;
-  }
-
-  /** A number in [0, 1). */
-  next(): number {
-    this.#state = (this.#state + 0x6d2b79f5) >>> 0;
-    let t = this.#state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    this.next = seededRandom(seed);
   }
 
   /** An integer in [min, max]. */

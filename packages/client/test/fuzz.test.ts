@@ -1,6 +1,7 @@
 // A fake server that answers every request with garbage, from a seeded generator: thousands of
 // malformed frames must end in clear ZooKeeperErrors only — no crash, no hang, no other error.
 import { createServer, type Server, type Socket } from "node:net";
+import { seededRandom } from "@zk-dist-lock/testing";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { isZooKeeperError, ZooKeeperClient, type ZooKeeperError } from "../src/index.js";
 
@@ -8,18 +9,7 @@ const SEED = 0x5eed_2024;
 const REQUESTS = 2000;
 const SESSION_ID = 0x1234_5678_9abc_def0n;
 
-/** mulberry32: a small seeded generator, so that a failure can be replayed. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const rng = random(SEED);
+const rng = seededRandom(SEED);
 const below = (n: number) => Math.floor(rng() * n);
 const bytes = (n: number) => Buffer.from(Array.from({ length: n }, () => below(256)));
 

@@ -32,7 +32,8 @@ async function snapshot(manager: ZkLockManager, rootDir: string): Promise<LocksS
 
 const who = (p: Participant) => {
   const owner = p.owner;
-  const parts = owner ? [`${owner.host} pid ${owner.pid}`] : ["(not a zk-dist-lock node)"];
+  const mode = p.permits === undefined ? p.mode : `${p.mode} of ${p.permits}`;
+  const parts = [mode, owner ? `${owner.host} pid ${owner.pid}` : "(not a zk-dist-lock node)"];
   if (owner?.label !== undefined) parts.push(`label ${JSON.stringify(owner.label)}`);
   parts.push(`since ${owner?.since ?? p.createdAt.toISOString()}`, `session 0x${p.sessionId}`, p.node);
   return parts.join("  ");
@@ -41,9 +42,10 @@ const who = (p: Participant) => {
 /** The text form of a snapshot, one resource after another. */
 function renderLocks({ rootDir, at, resources }: LocksSnapshot): string {
   const lines = [`${rootDir}: ${resources.length} resource(s), read at ${at}`];
-  for (const { resource, holder, waiters } of resources) {
+  for (const { resource, holders, waiters } of resources) {
     lines.push(resource);
-    lines.push(holder ? `  held by  ${who(holder)}` : "  free");
+    if (holders.length === 0) lines.push("  free");
+    for (const holder of holders) lines.push(`  held by  ${who(holder)}`);
     for (const [i, waiter] of waiters.entries()) lines.push(`  ${String(i + 1).padStart(3)}. ${who(waiter)}`);
   }
   return lines.join("\n");

@@ -7,7 +7,8 @@ export type LockErrorCode =
   | "INVALID_ARGUMENT"
   | "NOT_INITIALIZED"
   | "CONNECTION"
-  | "ZOOKEEPER";
+  | "ZOOKEEPER"
+  | "CONFLICT";
 
 export interface LockErrorOptions {
   resource?: string | undefined;

@@ -1,6 +1,7 @@
 /**
  * `@zk-dist-lock/core`: a distributed lock on Apache ZooKeeper with fencing tokens, re-entrancy,
- * timeouts and lost-lock signals; leader elections and once-per-firing claims on the same session.
+ * timeouts and lost-lock signals, exclusive or shared; semaphores, leader elections and
+ * once-per-firing claims on the same session.
  *
  * @example
  * ```ts
@@ -35,8 +36,17 @@ export {
   LockTimeoutError,
 } from "./errors.js";
 export type { OwnerInfo } from "./lock-node.js";
-export { type AcquireOptions, checkLockOptions, type LockOptions, type ZkClientKind } from "./options.js";
-export type { Participant } from "./queue/participants.js";
+export {
+  type AcquireOptions,
+  type CreateLockOptions,
+  checkLockOptions,
+  checkSemaphoreOptions,
+  type LockMode,
+  type LockOptions,
+  type SemaphoreOptions,
+  type ZkClientKind,
+} from "./options.js";
+export type { Participant, ParticipantMode } from "./queue/participants.js";
 export {
   type ElectionEvents,
   type ElectionOptions,
@@ -47,7 +57,9 @@ export {
   ZkElection,
 } from "./recipes/election.js";
 export { type FiringClaimOptions, ZkFiringClaims } from "./recipes/firing-claims.js";
-export { type LockState, ZkLock } from "./recipes/lock.js";
+export { ZkLock } from "./recipes/lock.js";
+export type { LockState } from "./recipes/queue-handle.js";
+export { ZkSemaphore } from "./recipes/semaphore.js";
 export { decodeResource, encodeResource, MAX_RESOURCE_BYTES } from "./resource-name.js";
 export type { ConnectionState, ConnectionStateChange } from "./session/connection.js";
 export type { ZkAcl, ZkAuth } from "./session/zk-client.js";
@@ -57,6 +69,7 @@ export {
   type LockEvent,
   type LockEvents,
   type LockInspection,
+  type SemaphoreContext,
   type ZkClient,
   type ZkConnectOptions,
   ZkLockManager,

@@ -1,6 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { LockInvalidArgumentError } from "./errors.js";
-import { checkLockOptions, type LockOptions, resolveLockOptions, validateAcquireOptions } from "./options.js";
+import {
+  checkLockOptions,
+  checkSemaphoreOptions,
+  type LockOptions,
+  resolveLockOptions,
+  type SemaphoreOptions,
+  validateAcquireOptions,
+} from "./options.js";
 import { ZkLockManager } from "./zk-lock-manager.js";
 
 describe("resolveLockOptions", () => {
@@ -95,6 +102,8 @@ describe("checkLockOptions", () => {
     ["a negative acquireTimeout", { acquireTimeout: -1 }],
     ["a null acquireTimeout", { acquireTimeout: null }],
     ["a label that is not a string", { label: 5 }],
+    ["a mode that is not one", { mode: "read" }],
+    ["a null mode", { mode: null }],
   ])("refuses %s as createLock() does, naming where", (_what, options) => {
     const byLock = refusal(() => new ZkLockManager().createLock("r", options as LockOptions));
     expect(refusal(() => checkLockOptions(options, where))).toBe(`${where}: ${byLock}`);
@@ -104,5 +113,31 @@ describe("checkLockOptions", () => {
     expect(refusal(() => checkLockOptions(options, where))).toMatch(
       /^myMiddleware\(\) options must be an object/,
     );
+  });
+});
+
+describe("checkSemaphoreOptions", () => {
+  const where = "rateLimit() options";
+
+  it("accepts good semaphore options beside an integration's own", () => {
+    expect(() => checkSemaphoreOptions({ permits: 5, rootDir: "/app/locks", key: "k" }, where)).not.toThrow();
+  });
+
+  it.each([
+    ["no permits", {}],
+    ["zero permits", { permits: 0 }],
+    ["fractional permits", { permits: 2.5 }],
+    ["permits as a string", { permits: "5" }],
+    ["a bad rootDir", { permits: 5, rootDir: "locks" }],
+  ])("refuses %s as createSemaphore() does, naming where", (_what, options) => {
+    let bySemaphore = "";
+    try {
+      new ZkLockManager().createSemaphore("r", options as SemaphoreOptions);
+    } catch (error) {
+      expect(error).toBeInstanceOf(LockInvalidArgumentError);
+      bySemaphore = (error as Error).message;
+    }
+    expect(bySemaphore).not.toBe("");
+    expect(() => checkSemaphoreOptions(options, where)).toThrow(`${where}: ${bySemaphore}`);
   });
 });

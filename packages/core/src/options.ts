@@ -12,6 +12,49 @@ export interface LockOptions {
   label?: string;
 }
 
+/**
+ * How a lock is held: `"exclusive"` (the default), by one holder at a time, or `"shared"`, together
+ * with every other shared holder and never with an exclusive one (a read-write lock's read side).
+ * The same modes as the Web Locks API's `navigator.locks.request(name, { mode })`.
+ *
+ * @example
+ * ```ts
+ * const mode: LockMode = request.method === "GET" ? "shared" : "exclusive";
+ * await manager.withLock(`cart:${id}`, handle, { mode });
+ * ```
+ */
+export type LockMode = "exclusive" | "shared";
+
+/**
+ * Options of `createLock()` and `withLock()`: where the lock lives, and its mode.
+ *
+ * @example
+ * ```ts
+ * const report = manager.createLock("report:2026-12", { mode: "shared", acquireTimeout: 2000 });
+ * ```
+ */
+export interface CreateLockOptions extends LockOptions {
+  /** `"exclusive"` (default) or `"shared"`; see {@link LockMode}. */
+  mode?: LockMode;
+}
+
+/**
+ * Options of `createSemaphore()` and `withSemaphore()`: how many may hold at once, and where the
+ * semaphore lives (in `rootDir`, beside the locks: a resource is either a lock or a semaphore).
+ *
+ * @example
+ * ```ts
+ * const quota = manager.createSemaphore("geocoder-api", { permits: 5, acquireTimeout: 10_000 });
+ * ```
+ */
+export interface SemaphoreOptions extends LockOptions {
+  /**
+   * How many holders at once, across every process: a positive integer. Every process must give
+   * the same number for one resource; one that does not fails with `CONFLICT`.
+   */
+  permits: number;
+}
+
 /** Per-call options of `acquire()`. */
 export interface AcquireOptions {
   /** Gives up waiting when aborted; the attempt leaves nothing behind in ZooKeeper. */
@@ -58,6 +101,23 @@ export function resolveLockOptions(options: unknown, defaults: LockOptions = {})
     acquireTimeout: validateTimeout(given.acquireTimeout, "acquireTimeout"),
     label,
   };
+}
+
+/** Checks a lock's `mode`: `"exclusive"` when left out. */
+export function validateMode(mode: unknown): LockMode {
+  if (mode === undefined) return "exclusive";
+  if (mode === "exclusive" || mode === "shared") return mode;
+  throw new LockInvalidArgumentError(`mode must be "exclusive" or "shared"; got ${describe(mode)}.`);
+}
+
+/** Checks a semaphore's `permits`: a positive integer, which its node names carry. */
+export function validatePermits(permits: unknown): number {
+  if (typeof permits !== "number" || !Number.isSafeInteger(permits) || permits < 1) {
+    throw new LockInvalidArgumentError(
+      `permits must be a positive integer: how many may hold the semaphore at once; got ${describe(permits)}.`,
+    );
+  }
+  return permits;
 }
 
 /** A timeout is absent, or a finite number of milliseconds from 0 up to what a timer can hold. */
@@ -148,10 +208,10 @@ export function validateAuth(auth: unknown): ZkAuth[] {
 
 /**
  * Checks lock options exactly as every lock created with them will (this is the check
- * `createLock()` and `withLock()` run), so that an integration refuses bad options when it is set
- * up rather than at its first lock, and without a throwaway manager. Options that are not lock
- * options (an integration's own, beside them) are left alone. Throws `LockInvalidArgumentError`
- * whose message starts with `where`.
+ * `createLock()` and `withLock()` run, `mode` included), so that an integration refuses bad options
+ * when it is set up rather than at its first lock, and without a throwaway manager. Options that are
+ * not lock options (an integration's own, beside them) are left alone. Throws
+ * `LockInvalidArgumentError` whose message starts with `where`.
  *
  * @example
  * ```ts
@@ -160,12 +220,41 @@ export function validateAuth(auth: unknown): ZkAuth[] {
  * checkLockOptions({ rootDir: "/app/locks", acquireTimeout: 2000 }, "myMiddleware() options"); // fine
  * checkLockOptions({ rootDir: "locks" }, "myMiddleware() options");
  * // LockInvalidArgumentError: myMiddleware() options: rootDir "locks" must be an absolute path …
+ * checkLockOptions({ mode: "read" }, "myMiddleware() options");
+ * // LockInvalidArgumentError: myMiddleware() options: mode must be "exclusive" or "shared"; …
  * ```
  */
 export function checkLockOptions(options: unknown, where: string): void {
-  const given = optionsObject(options, where);
-  try {
+  const { mode, ...given } = optionsObject(options, where) as CreateLockOptions;
+  checkedIn(where, () => {
+    validateMode(mode);
     resolveLockOptions(given);
+  });
+}
+
+/**
+ * Checks semaphore options as every semaphore created with them will (`createSemaphore()`,
+ * `withSemaphore()`: `permits` is required), the way {@link checkLockOptions} checks a lock's.
+ *
+ * @example
+ * ```ts
+ * checkSemaphoreOptions({ permits: 5 }, "rateLimit() options"); // fine
+ * checkSemaphoreOptions({ permits: 0 }, "rateLimit() options");
+ * // LockInvalidArgumentError: rateLimit() options: permits must be a positive integer: …
+ * ```
+ */
+export function checkSemaphoreOptions(options: unknown, where: string): void {
+  const { permits, ...given } = optionsObject(options, where) as SemaphoreOptions;
+  checkedIn(where, () => {
+    validatePermits(permits);
+    resolveLockOptions(given);
+  });
+}
+
+/** Runs `check`; its `LockInvalidArgumentError` comes back with a message that starts with `where`. */
+function checkedIn(where: string, check: () => void): void {
+  try {
+    check();
   } catch (error) {
     if (!(error instanceof LockInvalidArgumentError)) throw error;
     throw new LockInvalidArgumentError(`${where}: ${error.message}`);

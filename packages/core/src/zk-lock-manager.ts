@@ -13,17 +13,21 @@ import {
 import { LockError, LockInvalidArgumentError, type LockLostError, withResource } from "./errors.js";
 import {
   type AcquireOptions,
+  type CreateLockOptions,
   type LockOptions,
   optionsObject,
   type ResolvedLockOptions,
   resolveConnectOptions,
   resolveLockOptions,
+  type SemaphoreOptions,
   validateAcquireOptions,
   validateAuth,
+  validateMode,
+  validatePermits,
   type ZkClientKind,
 } from "./options.js";
 import type { Holder } from "./queue/hold.js";
-import { contendersOf, type Participant, readParticipant } from "./queue/participants.js";
+import { contendersOf, holdingCount, type Participant, readParticipant } from "./queue/participants.js";
 import {
   type ElectionHost,
   type ElectionOptions,
@@ -36,6 +40,8 @@ import {
   ZkFiringClaims,
 } from "./recipes/firing-claims.js";
 import { ZkLock } from "./recipes/lock.js";
+import type { QueueHandle } from "./recipes/queue-handle.js";
+import { ZkSemaphore } from "./recipes/semaphore.js";
 import { decodeResource, describe, encodeResource } from "./resource-name.js";
 import {
   BindingDriver,
@@ -131,17 +137,51 @@ export interface LockEvents {
 
 /** What `withLock()` hands its function. */
 export interface LockContext {
+  /** The hold's fencing token (see `ZkLock` for what it guarantees in each mode). */
   token: bigint;
   /** Aborts when the hold is lost, and when it is released (see `ZkLock.signal`). */
   signal: AbortSignal;
   lock: ZkLock;
 }
 
+/**
+ * What `withSemaphore()` hands its function.
+ *
+ * @example
+ * ```ts
+ * await manager.withSemaphore("geocoder-api", ({ signal }) => geocoder.lookup(address, { signal }), {
+ *   permits: 5,
+ * });
+ * ```
+ */
+export interface SemaphoreContext {
+  /** The permit's token (see `ZkSemaphore` for what it guarantees). */
+  token: bigint;
+  /** Aborts when the permit is lost, and when it is released (see `ZkSemaphore.signal`). */
+  signal: AbortSignal;
+  semaphore: ZkSemaphore;
+}
+
+/**
+ * Who holds a resource and who waits, as `inspect()` read them.
+ *
+ * @example
+ * ```ts
+ * const { holders, waiters } = await manager.inspect("invoice:42");
+ * if (holders[0]) log.info({ owner: holders[0].owner, queued: waiters.length }, "invoice:42 is held");
+ * ```
+ */
 export interface LockInspection {
   resource: string;
   path: string;
+  /** The first of `holders`: the exclusive holder, or the oldest shared holder or permit. */
   holder: Participant | undefined;
-  /** In the order they will get the lock. */
+  /**
+   * Every participant whose turn has come, in queue order: one exclusive holder, the shared
+   * holders of a lock, or a semaphore's first `permits` participants.
+   */
+  holders: Participant[];
+  /** In the order they will get their turn. */
   waiters: Participant[];
 }
 
@@ -177,7 +217,8 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
   readonly #acl: ZkAcl[] | undefined;
   readonly #auth: ZkAuth[];
   readonly #holds = new Set<Holder>();
-  readonly #chain = new AsyncLocalStorage<ReadonlyMap<string, ZkLock>>();
+  /** The holds of `withLock()` and `withSemaphore()` in the current async call chain, by directory. */
+  readonly #chain = new AsyncLocalStorage<ReadonlyMap<string, QueueHandle>>();
   readonly #knownDirectories = new Set<string>();
   readonly #pendingDirectories = new Map<string, Promise<void>>();
   readonly #host: ElectionHost;
@@ -430,12 +471,50 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
 
   /**
    * A lock on `resource`, which may be any string up to 512 UTF-8 bytes: it is encoded into one
-   * znode name under `rootDir`. Throws `LockInvalidArgumentError` for bad input, before any request.
+   * znode name under `rootDir`. `mode: "shared"` makes a shared (read) lock; exclusive is the
+   * default. Throws `LockInvalidArgumentError` for bad input, before any request.
+   *
+   * @example
+   * ```ts
+   * const read = manager.createLock("catalog", { mode: "shared" });
+   * const token = await read.acquire({ timeout: 2000 }); // with other readers, never with a writer
+   * try {
+   *   await catalog.export({ fence: token });
+   * } finally {
+   *   await read.release();
+   * }
+   * ```
    */
-  createLock(resource: string, options?: LockOptions): ZkLock {
-    const [path, resolved] = this.#locate(resource, options);
+  createLock(resource: string, options?: CreateLockOptions): ZkLock {
+    const { mode, ...lockOptions } = optionsObject(options, "Lock options") as CreateLockOptions;
+    const lockMode = this.#check(resource, () => validateMode(mode));
+    const [path, resolved] = this.#locate(resource, lockOptions);
     if (!this.#connection.ownsClients) this.#requireSession(resource);
-    return new ZkLock(this.#host, resource, path, resolved);
+    return new ZkLock(this.#host, resource, path, resolved, lockMode);
+  }
+
+  /**
+   * A semaphore on `resource` (named as for `createLock()`, in the same `rootDir`): at most
+   * `permits` holders at once across every process. Throws `LockInvalidArgumentError` for bad
+   * input (`permits` must be a positive integer), before any request.
+   *
+   * @example
+   * ```ts
+   * const quota = manager.createSemaphore("geocoder-api", { permits: 5 });
+   * const token = await quota.acquire({ timeout: 10_000 });
+   * try {
+   *   await geocoder.lookup(address);
+   * } finally {
+   *   await quota.release();
+   * }
+   * ```
+   */
+  createSemaphore(resource: string, options: SemaphoreOptions): ZkSemaphore {
+    const { permits, ...lockOptions } = optionsObject(options, "Semaphore options") as SemaphoreOptions;
+    const checked = this.#check(resource, () => validatePermits(permits));
+    const [path, resolved] = this.#locate(resource, lockOptions);
+    if (!this.#connection.ownsClients) this.#requireSession(resource);
+    return new ZkSemaphore(this.#host, resource, path, resolved, checked);
   }
 
   /**
@@ -475,47 +554,120 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
   }
 
   /**
-   * Runs `fn` holding the lock and releases it however `fn` ends. Inside `fn` (and everything it
-   * calls, also concurrently), `withLock` on the same resource joins the hold instead of waiting
-   * for itself, as long as the hold lasts: it counts up at once (or fails with the `LOST` error of
-   * a lost hold, or `ABORTED` for a signal that already aborted). A call that runs after the hold
-   * was released, from a timer `fn` left behind, is a call of its own. Concurrent, unrelated calls
-   * queue in arrival order, each on its own terms.
+   * Runs `fn` holding the lock and releases it however `fn` ends; `mode: "shared"` holds it
+   * shared. Inside `fn` (and everything it calls, also concurrently), `withLock` on the same
+   * resource joins the hold instead of waiting for itself, as long as the hold lasts: it counts up
+   * at once (or fails with the `LOST` error of a lost hold, or `ABORTED` for a signal that already
+   * aborted). A shared call joins an exclusive hold too (the node stays exclusive until the last
+   * call ends, so no writer gets in while the "downgraded" shared call runs); an exclusive call
+   * inside a shared hold is refused at once with `CONFLICT`, as it would wait for its own chain's
+   * hold forever. A call that runs after the hold was released, from a timer `fn` left behind, is a
+   * call of its own. Concurrent, unrelated calls queue in arrival order, each on its own terms.
    *
    * @example
    * ```ts
    * const total = await manager.withLock(`account:${id}`, async ({ token, signal }) => {
    *   return ledger.post(entry, { fence: token, signal });
    * }, { acquireTimeout: 2000 });
+   * const balance = await manager.withLock(`account:${id}`, () => ledger.balance(id), { mode: "shared" });
    * ```
    */
   async withLock<T>(
     resource: string,
     fn: (context: LockContext) => T | Promise<T>,
-    options?: LockOptions & AcquireOptions,
+    options?: CreateLockOptions & AcquireOptions,
   ): Promise<T> {
-    if (typeof fn !== "function")
-      throw new LockInvalidArgumentError(`withLock() needs a function; got ${describe(fn)}.`, resource);
-    const { signal, timeout, ...lockOptions } = optionsObject(options, "withLock() options") as LockOptions &
-      AcquireOptions;
+    requireFunction(fn, "withLock", resource);
+    const { signal, timeout, mode, ...lockOptions } = optionsObject(
+      options,
+      "withLock() options",
+    ) as CreateLockOptions & AcquireOptions;
+    const lockMode = this.#check(resource, () => validateMode(mode));
     const [path, resolved] = this.#locate(resource, lockOptions);
+    const take = (joined: QueueHandle | undefined) => {
+      if (joined === undefined) return new ZkLock(this.#host, resource, path, resolved, lockMode);
+      if (!(joined instanceof ZkLock))
+        throw chainConflict(resource, "holds a permit of it through withSemaphore()");
+      if (joined.mode === "shared" && lockMode === "exclusive") {
+        throw chainConflict(
+          resource,
+          "holds it shared, and an exclusive turn would wait for that shared hold forever; take it exclusively from the start",
+        );
+      }
+      return joined;
+    };
+    return this.#withHold(path, take, { signal, timeout }, (lock, token) =>
+      fn(contextOf(token, "lock", lock)),
+    );
+  }
+
+  /**
+   * Runs `fn` holding a permit of the semaphore `resource` and releases it however `fn` ends:
+   * `withLock()` for a semaphore. Inside `fn`, `withSemaphore` on the same resource joins the
+   * permit (re-entrant, as `withLock` is); `withLock` on it there fails with `CONFLICT`, as do
+   * other `permits`.
+   *
+   * A method of its own, not a `permits` option of `withLock()`: a permit is not a lock (its holders
+   * overlap, and its token fences nothing), `permits` is required here and typed so, and a call
+   * site says which of the two a resource is, since one resource cannot be both.
+   *
+   * @example
+   * ```ts
+   * const address = await manager.withSemaphore(
+   *   "geocoder-api",
+   *   ({ signal }) => geocoder.lookup("1 Main St", { signal }),
+   *   { permits: 5, acquireTimeout: 10_000 },
+   * );
+   * ```
+   */
+  async withSemaphore<T>(
+    resource: string,
+    fn: (context: SemaphoreContext) => T | Promise<T>,
+    options: SemaphoreOptions & AcquireOptions,
+  ): Promise<T> {
+    requireFunction(fn, "withSemaphore", resource);
+    const { signal, timeout, permits, ...lockOptions } = optionsObject(
+      options,
+      "withSemaphore() options",
+    ) as SemaphoreOptions & AcquireOptions;
+    const checked = this.#check(resource, () => validatePermits(permits));
+    const [path, resolved] = this.#locate(resource, lockOptions);
+    const take = (joined: QueueHandle | undefined) => {
+      if (joined === undefined) return new ZkSemaphore(this.#host, resource, path, resolved, checked);
+      if (!(joined instanceof ZkSemaphore))
+        throw chainConflict(resource, "holds it as a lock through withLock()");
+      if (joined.permits !== checked) {
+        throw chainConflict(
+          resource,
+          `holds a permit of it as a semaphore of ${joined.permits} permits, not ${checked}`,
+        );
+      }
+      return joined;
+    };
+    return this.#withHold(path, take, { signal, timeout }, (semaphore, token) =>
+      fn(contextOf(token, "semaphore", semaphore)),
+    );
+  }
+
+  /**
+   * Holds the handle `take` gives (the chain's own hold of `path`, or a new handle) while `run`
+   * runs, in a chain that knows the hold, and releases it however `run` ends.
+   */
+  async #withHold<H extends QueueHandle, T>(
+    path: string,
+    take: (joined: QueueHandle | undefined) => H,
+    terms: AcquireOptions,
+    run: (handle: H, token: bigint) => T | Promise<T>,
+  ): Promise<T> {
     const held = this.#chain.getStore();
     const joined = heldIn(held, path);
-    const lock = joined ?? new ZkLock(this.#host, resource, path, resolved);
-    const token = await lock.acquire({ signal, timeout });
+    const handle = take(joined);
+    const token = await handle.acquire(terms);
     try {
-      const context: LockContext = {
-        token,
-        lock,
-        // Read on demand: a hold whose signal nobody reads needs no AbortController.
-        get signal() {
-          return lock.signal;
-        },
-      };
-      if (joined) return await fn(context);
-      return await this.#chain.run(new Map(held).set(path, lock), () => fn(context));
+      if (handle === joined) return await run(handle, token);
+      return await this.#chain.run(new Map(held).set(path, handle), () => run(handle, token));
     } finally {
-      await lock.release();
+      await handle.release();
     }
   }
 
@@ -525,12 +677,20 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
    * lost is still returned until its `withLock()` ends (its `state` is `"lost"`).
    */
   current(resource: string, options?: LockOptions): ZkLock | undefined {
-    return heldIn(this.#chain.getStore(), this.#locate(resource, options)[0]);
+    const held = heldIn(this.#chain.getStore(), this.#locate(resource, options)[0]);
+    return held instanceof ZkLock ? held : undefined;
   }
 
   /**
-   * Who holds `resource` and who waits, in order, with what their nodes say about them. Without a
-   * connection it waits for one, up to `timeout`, then fails with `CONNECTION`.
+   * Who holds `resource` (a lock or a semaphore) and who waits, in order, with each one's mode and
+   * what their nodes say about them. Without a connection it waits for one, up to `timeout`, then
+   * fails with `CONNECTION`.
+   *
+   * @example
+   * ```ts
+   * const { holders, waiters } = await manager.inspect("geocoder-api");
+   * console.log(holders.map((p) => `${p.mode} ${p.owner?.host}`), `${waiters.length} waiting`);
+   * ```
    */
   async inspect(resource: string, options?: LockOptions & CallOptions): Promise<LockInspection> {
     const { signal, timeout, ...lockOptions } = optionsObject(options, "inspect() options") as LockOptions &
@@ -552,10 +712,12 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
     path: string,
   ): Promise<LockInspection> {
     const contenders = await contendersOf(session, path, deadline);
-    const participants = (
-      await Promise.all(contenders.map((node) => readParticipant(session, path, node, deadline)))
-    ).filter((p) => p !== undefined);
-    return { resource, path, holder: participants[0], waiters: participants.slice(1) };
+    const holding = holdingCount(contenders);
+    const read = await Promise.all(contenders.map((node) => readParticipant(session, path, node, deadline)));
+    // A participant that left between the listing and its read is neither.
+    const holders = read.slice(0, holding).filter((p) => p !== undefined);
+    const waiters = read.slice(holding).filter((p) => p !== undefined);
+    return { resource, path, holder: holders[0], holders, waiters };
   }
 
   /** The resources that have a directory under `rootDir` now, decoded; waits for a connection as `inspect()` does. */
@@ -671,6 +833,15 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
     }
   }
 
+  /** Runs a check of `resource`'s options, its error naming the resource. */
+  #check<T>(resource: string, check: () => T): T {
+    try {
+      return check();
+    } catch (error) {
+      throw withResource(error, resource);
+    }
+  }
+
   #locate(resource: string, options: LockOptions | undefined): [string, ResolvedLockOptions] {
     const name = encodeResource(resource);
     try {
@@ -777,11 +948,42 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
   }
 }
 
-/** The chain's lock on the directory `path`, unless its hold already ended. */
-const heldIn = (chain: ReadonlyMap<string, ZkLock> | undefined, path: string): ZkLock | undefined => {
-  const lock = chain?.get(path);
-  return lock !== undefined && lock.holdCount > 0 ? lock : undefined;
+/** The chain's hold of the directory `path`, unless it already ended. */
+const heldIn = (
+  chain: ReadonlyMap<string, QueueHandle> | undefined,
+  path: string,
+): QueueHandle | undefined => {
+  const handle = chain?.get(path);
+  return handle !== undefined && handle.holdCount > 0 ? handle : undefined;
 };
+
+function requireFunction(fn: unknown, method: string, resource: string): void {
+  if (typeof fn !== "function")
+    throw new LockInvalidArgumentError(`${method}() needs a function; got ${describe(fn)}.`, resource);
+}
+
+/**
+ * What `withLock()` and `withSemaphore()` hand their function: the token, the handle under `name`,
+ * and its signal, read on demand (a hold whose signal nobody reads needs no AbortController).
+ */
+function contextOf<K extends string, H extends QueueHandle>(
+  token: bigint,
+  name: K,
+  handle: H,
+): { token: bigint; signal: AbortSignal } & Record<K, H> {
+  const context = {
+    token,
+    [name]: handle,
+    get signal() {
+      return handle.signal;
+    },
+  };
+  return context as typeof context & Record<K, H>;
+}
+
+/** A call that conflicts with the hold its own async call chain has of the resource. */
+const chainConflict = (resource: string, why: string) =>
+  new LockError("CONFLICT", `Refused on "${resource}": this async call chain ${why}.`, { resource });
 
 const eventOf = (holder: Holder): LockEvent => ({
   resource: holder.resource,

@@ -1,5 +1,11 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { isLockError, LockInvalidArgumentError, ZkLockManager } from "../src/index.js";
+import {
+  checkLockOptions,
+  checkSemaphoreOptions,
+  isLockError,
+  LockInvalidArgumentError,
+  ZkLockManager,
+} from "../src/index.js";
 import { children, openManager, uniqueRoot } from "./support/client.js";
 
 const connect = inject("zkConnect");
@@ -36,6 +42,25 @@ describe("bad input gets a typed error and creates nothing", () => {
     ["a null ACL", () => new ZkLockManager({ acl: null as never })],
     ["an ACL that is not a list of entries", () => new ZkLockManager({ acl: [{ perms: 31 }] as never })],
     ["init() with something that is not a client", () => new ZkLockManager().init({ connect: "x" } as never)],
+    ["a lock mode that is not one", () => zk.manager.createLock("r", { rootDir, mode: "read" as never })],
+    ["a null lock mode", () => zk.manager.createLock("r", { rootDir, mode: null as never })],
+    ["a semaphore without permits", () => zk.manager.createSemaphore("r", { rootDir } as never)],
+    ["a semaphore without options", () => zk.manager.createSemaphore("r", undefined as never)],
+    ["zero permits", () => zk.manager.createSemaphore("r", { rootDir, permits: 0 })],
+    ["negative permits", () => zk.manager.createSemaphore("r", { rootDir, permits: -2 })],
+    ["fractional permits", () => zk.manager.createSemaphore("r", { rootDir, permits: 1.5 })],
+    [
+      "infinite permits",
+      () => zk.manager.createSemaphore("r", { rootDir, permits: Number.POSITIVE_INFINITY }),
+    ],
+    ["permits as a string", () => zk.manager.createSemaphore("r", { rootDir, permits: "3" as never })],
+    ["a semaphore with a bad rootDir", () => zk.manager.createSemaphore("r", { rootDir: "x", permits: 2 })],
+    ["a bad mode, checked without a manager", () => checkLockOptions({ mode: "write" }, "test options")],
+    [
+      "a bad acquireTimeout, checked without a manager",
+      () => checkLockOptions({ acquireTimeout: -1 }, "test options"),
+    ],
+    ["bad permits, checked without a manager", () => checkSemaphoreOptions({ permits: 0 }, "test options")],
   ])("synchronously refuses %s", (_, act) => {
     expect(act).toThrow(LockInvalidArgumentError);
     try {
@@ -67,6 +92,32 @@ describe("bad input gets a typed error and creates nothing", () => {
     await expect(zk.manager.withLock("", () => {}, { rootDir })).rejects.toMatchObject({
       code: "INVALID_ARGUMENT",
     });
+    await expect(
+      zk.manager.withLock("r", () => {}, { rootDir, mode: "read" as never }),
+    ).rejects.toMatchObject({
+      code: "INVALID_ARGUMENT",
+      resource: "r",
+    });
+    for (const options of [
+      undefined,
+      null,
+      { rootDir },
+      { rootDir, permits: 0 },
+      { rootDir, permits: 2, timeout: -1 },
+    ]) {
+      await expect(zk.manager.withSemaphore("r", () => {}, options as never)).rejects.toMatchObject({
+        code: "INVALID_ARGUMENT",
+      });
+    }
+    await expect(zk.manager.withSemaphore("r", "fn" as never, { rootDir, permits: 2 })).rejects.toMatchObject(
+      {
+        code: "INVALID_ARGUMENT",
+      },
+    );
+    expect(() =>
+      checkLockOptions({ mode: "shared", rootDir, acquireTimeout: 10 }, "test options"),
+    ).not.toThrow();
+    expect(() => checkSemaphoreOptions({ permits: 3, rootDir }, "test options")).not.toThrow();
     expect(lock.state).toBe("idle");
   });
 

@@ -76,7 +76,7 @@ describe("zk-dist-lock locks", () => {
     const [invoice, report] = expected;
     const lines = stdout.split("\n");
     const at = lines.indexOf("invoice:42");
-    expect(lines[at + 1]).toContain(`held by  `);
+    expect(lines[at + 1]).toContain(`held by  exclusive  `);
     expect(lines[at + 1]).toContain(`label "worker-0"`);
     expect(lines[at + 1]).toContain(`session 0x${invoice!.holder!.sessionId}`);
     // The two waiters queued concurrently: their order is whatever inspect() saw.

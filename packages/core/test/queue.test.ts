@@ -6,11 +6,13 @@ import { isLockError, type ZkLock } from "../src/index.js";
 import { onBinding } from "./support/kind.js";
 import {
   closeClients,
+  countListings,
   eventsNamed,
   hostAndPort,
   startManager,
   type TestManager,
   uniqueRoot,
+  watchedBy,
   watchesByPath,
 } from "./support/zk.js";
 
@@ -76,16 +78,10 @@ describe("the waiting queue", () => {
     const nodes = [inspection.holder!, ...inspection.waiters].map((p) => `${dir}/${p.node}`);
 
     // Count how often each waiter lists the children: a woken waiter re-lists.
-    const lists = waiters.map((waiter) => {
-      const counter = { count: 0 };
-      waiter.client.onCall("list", () => counter.count++);
-      return counter;
-    });
+    const lists = waiters.map((waiter) => countListings(waiter.client));
 
     // Waiter i watches node i (its predecessor) and nothing else; the holder watches nothing.
     const sessions = waiters.map((w) => w.client.sessionId);
-    const watchedBy = (watches: Map<string, string[]>, session: string) =>
-      [...watches].filter(([, watchers]) => watchers.includes(session)).map(([path]) => path);
     const watches = await waitFor(
       async () => {
         const all = await watchesByPath(host, port);

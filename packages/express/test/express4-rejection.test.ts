@@ -4,17 +4,13 @@ import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
 import { waitFor } from "@zk-dist-lock/testing";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { openManager, type TestManager, uniqueRoot } from "./support.js";
+import { describe, expect, inject, it } from "vitest";
+import { sharedManager, uniqueRoot } from "./support.js";
 
 const connect = inject("zkConnect");
 const script = fileURLToPath(new URL("./rejecting-express4-app.ts", import.meta.url));
 const packageDir = fileURLToPath(new URL("..", import.meta.url));
-let zk: TestManager;
-beforeAll(async () => {
-  zk = await openManager(connect);
-});
-afterAll(() => zk?.close());
+const zk = sharedManager();
 
 describe("an unguarded async handler on Express 4", () => {
   it("crashes the process when it rejects, and the lock waits for the session to expire", async () => {

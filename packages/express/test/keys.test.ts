@@ -5,16 +5,12 @@ import {
   type ZkLockManager,
 } from "@zk-dist-lock/core";
 import type { ErrorRequestHandler } from "express";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { describe, expect, inject, it } from "vitest";
 import { distributedLock, getLock } from "../src/index.js";
-import { expressVersions, openManager, rawGet, serve, type TestManager, uniqueRoot } from "./support.js";
+import { expressVersions, openManager, rawGet, serve, sharedManager, uniqueRoot } from "./support.js";
 
 const connect = inject("zkConnect");
-let zk: TestManager;
-beforeAll(async () => {
-  zk = await openManager(connect);
-});
-afterAll(() => zk?.close());
+const zk = sharedManager();
 
 describe.each(expressVersions)(
   "%s: distributedLock() keys built from request data",

@@ -1,8 +1,7 @@
 // A route whose manager has no ZooKeeper connection answers 503 with Retry-After, not 423: an
 // outage is not contention, and load balancers and users must be able to tell them apart.
-import { createServer } from "node:net";
 import { isLockError, ZkLockManager } from "@zk-dist-lock/core";
-import { connectZooKeeper } from "@zk-dist-lock/testing";
+import { connectZooKeeper, freePorts } from "@zk-dist-lock/testing";
 import type { ErrorRequestHandler } from "express";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { distributedLock } from "../src/index.js";
@@ -14,10 +13,7 @@ describe("a route without a ZooKeeper connection", () => {
   let down: ZkLockManager;
   beforeAll(async () => {
     // A port nothing listens on: ZooKeeper is down.
-    const probe = createServer();
-    await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
-    const { port } = probe.address() as { port: number };
-    await new Promise((resolve) => probe.close(resolve));
+    const port = (await freePorts(1))[0]!;
     down = ZkLockManager.open(`127.0.0.1:${port}`, { rootDir: uniqueRoot() });
   });
   afterAll(() => down?.close());

@@ -1,14 +1,9 @@
 import http from "node:http";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { distributedLock, getLock } from "../src/index.js";
-import { expressVersions, openManager, serve, type TestManager, uniqueRoot } from "./support.js";
+import { expressVersions, serve, sharedManager, uniqueRoot } from "./support.js";
 
-const connect = inject("zkConnect");
-let zk: TestManager;
-beforeAll(async () => {
-  zk = await openManager(connect);
-});
-afterAll(() => zk?.close());
+const zk = sharedManager();
 
 describe.each(expressVersions)(
   "%s: distributedLock() shares the hold with the handler's own locking",

@@ -1,23 +1,10 @@
 import { once } from "node:events";
 import type { ErrorRequestHandler, NextFunction, Request, Response } from "express";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ClientClosedError, distributedLock, getLock, type RouteLock } from "../src/index.js";
-import {
-  expressVersions,
-  gate,
-  openManager,
-  rawGet,
-  serve,
-  type TestManager,
-  uniqueRoot,
-} from "./support.js";
+import { expressVersions, gate, rawGet, serve, sharedManager, uniqueRoot } from "./support.js";
 
-const connect = inject("zkConnect");
-let zk: TestManager;
-beforeAll(async () => {
-  zk = await openManager(connect);
-});
-afterAll(() => zk?.close());
+const zk = sharedManager();
 
 /** The lock is free in ZooKeeper, a fresh handle takes it without waiting, and the hold ended once. */
 async function expectReleasedOnce(resource: string, rootDir: string) {

@@ -1,14 +1,9 @@
 import { waitFor } from "@zk-dist-lock/testing";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { distributedLock, getLock } from "../src/index.js";
-import { expressVersions, openManager, serve, type TestManager, uniqueRoot } from "./support.js";
+import { expressVersions, serve, sharedManager, uniqueRoot } from "./support.js";
 
-const connect = inject("zkConnect");
-let zk: TestManager;
-beforeAll(async () => {
-  zk = await openManager(connect);
-});
-afterAll(() => zk?.close());
+const zk = sharedManager();
 
 describe.each(expressVersions)("%s: distributedLock() serializes requests per key", (_version, framework) => {
   it("lets one request at a time into the handler for one key, in token order", async () => {

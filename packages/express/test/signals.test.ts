@@ -2,16 +2,12 @@ import { once } from "node:events";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { isLockError } from "@zk-dist-lock/core";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { describe, expect, inject, it } from "vitest";
 import { distributedLock, getLock } from "../src/index.js";
-import { gate, openManager, rawGet, serve, type TestManager, uniqueRoot } from "./support.js";
+import { gate, openManager, rawGet, serve, sharedManager, uniqueRoot } from "./support.js";
 
 const connect = inject("zkConnect");
-let zk: TestManager;
-beforeAll(async () => {
-  zk = await openManager(connect);
-});
-afterAll(() => zk?.close());
+const zk = sharedManager();
 
 describe("distributedLock() tells the handler what happened", () => {
   it("aborts signal with a LockLostError when the session ends, and leaves clientSignal alone", async () => {

@@ -9,6 +9,8 @@ import { encodeResource, ZkLockManager, type ZkLockManagerOptions } from "@zk-di
 import { connectZooKeeper, waitFor } from "@zk-dist-lock/testing";
 import express, { type Express } from "express";
 import express4 from "express4";
+import { afterAll, beforeAll, inject } from "vitest";
+import type ZooKeeper from "zookeeper";
 
 /** The default export of Express: it makes applications and carries the body parsers. */
 export type ExpressModule = typeof express;
@@ -27,9 +29,28 @@ export const expressVersions: [name: string, express: ExpressModule][] = [
 ];
 
 /** A manager bound to a fresh connected session, with the paths of its hold events. */
-export async function openManager(connect: string, options?: ZkLockManagerOptions) {
+export async function openManager(connect: string, options?: ZkLockManagerOptions): Promise<TestManager> {
   const client = await connectZooKeeper(connect);
-  const manager = new ZkLockManager(options).init(client);
+  return tracked(new ZkLockManager(options).init(client), () => client.close());
+}
+
+/**
+ * The manager a test file's tests share, on the test run's ZooKeeper: its session opens before the
+ * file's first test and closes after its last. Call it at the top of the file; `manager` exists at
+ * once (so a `describe` body can name it), the session only inside tests.
+ */
+export function sharedManager(options?: ZkLockManagerOptions): TestManager {
+  let client: ZooKeeper | undefined;
+  const shared = tracked(new ZkLockManager(options), () => client?.close());
+  beforeAll(async () => {
+    client = await connectZooKeeper(inject("zkConnect"));
+    shared.manager.init(client);
+  });
+  afterAll(() => shared.close());
+  return shared;
+}
+
+function tracked(manager: ZkLockManager, closeClient: () => void) {
   const paths = { acquired: [] as string[], released: [] as string[] };
   manager.on("acquired", (e) => paths.acquired.push(e.path));
   manager.on("released", (e) => paths.released.push(e.path));
@@ -55,12 +76,13 @@ export async function openManager(connect: string, options?: ZkLockManagerOption
     },
     async close() {
       await manager.close();
-      client.close();
+      closeClient();
     },
   };
 }
 
-export type TestManager = Awaited<ReturnType<typeof openManager>>;
+/** A manager of a test, with what it saw of its holds. */
+export type TestManager = ReturnType<typeof tracked>;
 
 /** A root directory no other test uses. */
 export const uniqueRoot = () => `/express-test-${randomUUID().slice(0, 8)}`;

@@ -1,7 +1,7 @@
 import { isLockError, type LockError } from "@zk-dist-lock/core";
 import { waitFor } from "@zk-dist-lock/testing";
 import type { ErrorRequestHandler } from "express";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { describe, expect, inject, it } from "vitest";
 import { distributedLock } from "../src/index.js";
 import {
   type ExpressModule,
@@ -10,16 +10,12 @@ import {
   openManager,
   rawGet,
   serve,
-  type TestManager,
+  sharedManager,
   uniqueRoot,
 } from "./support.js";
 
 const connect = inject("zkConnect");
-let zk: TestManager;
-beforeAll(async () => {
-  zk = await openManager(connect);
-});
-afterAll(() => zk?.close());
+const zk = sharedManager();
 
 type WaitOptions = Omit<Parameters<typeof distributedLock>[1], "key" | "rootDir">;
 

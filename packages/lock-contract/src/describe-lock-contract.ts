@@ -1,9 +1,8 @@
 import { randomUUID } from "node:crypto";
-import { waitFor } from "@zk-dist-lock/testing";
+import { seededRandom, waitFor } from "@zk-dist-lock/testing";
 import type {} from "@zk-dist-lock/testing/vitest";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { ContractManager, ContractOptions, LockAdapter, MakeAdapter } from "./lock-adapter.js";
-import { seededRandom } from "./random.js";
 import { openSession, type Session } from "./sessions.js";
 import { barrier, Witness } from "./witness.js";
 

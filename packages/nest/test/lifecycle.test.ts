@@ -2,10 +2,15 @@
 // outage answers 503, the health indicator tells a readiness check, and an expired session is
 // replaced with no action from the app.
 import "reflect-metadata";
-import { createServer } from "node:net";
 import { Controller, Get, type INestApplication, Module, Param, UseFilters } from "@nestjs/common";
 import { type ConnectionState, isLockError, ZkLockManager } from "@zk-dist-lock/core";
-import { connectZooKeeper, startZooKeeper, waitFor, type ZooKeeperServer } from "@zk-dist-lock/testing";
+import {
+  connectZooKeeper,
+  freePorts,
+  startZooKeeper,
+  waitFor,
+  type ZooKeeperServer,
+} from "@zk-dist-lock/testing";
 import { afterEach, describe, expect, inject, it } from "vitest";
 import {
   currentLock,
@@ -36,15 +41,6 @@ function appModule(options: ZkLockModuleOptions) {
   return AppModule;
 }
 
-/** A loopback port nothing listens on now. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 describe("ZkLockModule and the ZooKeeper session", () => {
   const apps: INestApplication[] = [];
   const servers: ZooKeeperServer[] = [];
@@ -56,7 +52,7 @@ describe("ZkLockModule and the ZooKeeper session", () => {
   });
 
   it("fails the bootstrap with a CONNECTION error naming the connect string when ZooKeeper is down", async () => {
-    const down = `127.0.0.1:${await freePort()}`;
+    const down = `127.0.0.1:${(await freePorts(1))[0]}`; // nobody listens there
     const failure = await createApp(appModule({ connect: down, connectTimeout: 1000 })).then(
       async (app) => {
         await app.close();
@@ -71,7 +67,7 @@ describe("ZkLockModule and the ZooKeeper session", () => {
   });
 
   it("boots without ZooKeeper when told to, answers 503 with Retry-After meanwhile, then connects by itself", async () => {
-    const port = await freePort();
+    const port = (await freePorts(1))[0]!;
     const app = await createApp(
       appModule({ connect: `127.0.0.1:${port}`, waitForConnection: false, rootDir: uniqueRoot() }),
     );

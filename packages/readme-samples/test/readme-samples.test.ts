@@ -2,9 +2,9 @@
 // run against the test run's ZooKeeper and exit 0 on their own: docs that cannot rot.
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { freePorts } from "@zk-dist-lock/testing";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { extractSamples } from "../src/extract-samples.js";
 import { brokenLinks, findReadmes } from "../src/find-readmes.js";
@@ -62,21 +62,10 @@ describe("whole programs exit 0 on their own", () => {
     async ([, sample]) => {
       const run = await runSample(
         sample,
-        { zkConnect: inject("zkConnect"), httpPort: await freePort() },
+        { zkConnect: inject("zkConnect"), httpPort: (await freePorts(1))[0]! },
         { dir, tsconfig: join(root, "tsconfig.base.json"), timeoutMs: RUN_TIMEOUT_MS },
       );
       expect(run, run.output).toMatchObject({ code: 0, signal: null, timedOut: false });
     },
   );
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject()));
-    });
-  });
-}

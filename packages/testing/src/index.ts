@@ -28,6 +28,7 @@ export {
   startProxy,
   type ZooKeeperProxy,
 } from "./proxy.js";
+export { seededRandom } from "./seeded-random.js";
 export { type StartZooKeeperOptions, startZooKeeper, type ZooKeeperServer } from "./server.js";
 export { type WaitForOptions, waitFor } from "./wait-for.js";
 export { type RequestKind, requestKinds } from "./zookeeper-frames.js";

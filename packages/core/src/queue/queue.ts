@@ -1,12 +1,12 @@
 import { randomUUID } from "node:crypto";
 import { type AcquireContext, acquireChannel, type Recipe, waitChannel } from "../channels.js";
 import { LockError } from "../errors.js";
-import { nodePrefix, sortContenders } from "../lock-node.js";
+import { isMarkedGranted, markGranted, nodePrefix, sortContenders } from "../lock-node.js";
 import { backoffDelay, pause } from "../session/backoff.js";
 import { createMode, rc, ZkCallError } from "../session/zk-client.js";
 import type { ZkSession } from "../session/zk-session.js";
 import { Attempt } from "./attempt.js";
-import type { BlockerRule } from "./rules.js";
+import { type Blocker, QUEUE_CHANGE, type QueueRule } from "./rules.js";
 
 /** What the queue needs from the manager that owns the session and the directories. */
 export interface QueueHost {
@@ -48,8 +48,8 @@ export interface QueueRequest {
   mode: "exclusive" | "shared";
   /** What the node says about its owner (see `ownerData`). */
   data: string;
-  /** Which earlier node keeps this one from its turn. */
-  rule: BlockerRule;
+  /** What the node asks for, and what keeps it from its turn. */
+  rule: QueueRule;
   signal: AbortSignal | undefined;
   /** Milliseconds to wait; `0` gives up at once if the turn has not come; undefined waits on. */
   timeout: number | undefined;
@@ -103,7 +103,7 @@ async function takeTurn(
         session = await waitForSession(host, undefined, attempt);
       }
       attempt.runOn(session.overSignal);
-      const prefix = nodePrefix(randomUUID());
+      const prefix = nodePrefix(randomUUID(), rule.kind);
       let name: string | undefined;
       let creating = false;
       try {
@@ -124,7 +124,8 @@ async function takeTurn(
               `The lock node of "${resource}" disappeared while waiting: the session expired, or the node was deleted from outside.`,
               { resource },
             );
-          const blocker = rule(contenders, index);
+          const blocker = rule.blocker(contenders, index);
+          if (typeof blocker === "object") throw conflictError(resource, blocker.conflict);
           // A reply can land after the attempt stopped (replies are not abortable), or after its
           // session ended: an attempt given up is never granted, so no caller holds a lock it
           // stopped waiting for, and a grant read from an ended session is no hold.
@@ -133,6 +134,7 @@ async function takeTurn(
             // The zxid of the listing that shows the node's turn: at least its creation zxid, and
             // above every zxid of the tenures before it, whose deletions that listing reflects.
             const granted = { session, path: `${dir}/${name}`, token: pzxid };
+            if (rule.marksGrant && index < contenders.length - 1) mark(session, granted.path, request.data);
             if (traced) Object.assign(traced, { token: granted.token, node: granted.path });
             return granted;
           }
@@ -141,7 +143,7 @@ async function takeTurn(
             traced.waited = true;
             waitChannel.publish(traced);
           }
-          await nodeGone(session, `${dir}/${blocker}`, attempt.signal);
+          await waitFor(session, dir, name, index, blocker, attempt.signal);
           // Re-list: the blocker may have given up rather than been granted; it says nothing of our turn.
           [children, pzxid] = await relist(session, dir, attempt.signal);
         }
@@ -278,8 +280,65 @@ async function findOwn(
   return undefined;
 }
 
-/** Resolves when the node at `path` is gone (at once if it already is); one watch, on it alone. */
-function nodeGone(session: ZkSession, path: string, signal: AbortSignal): Promise<void> {
+const conflictError = (resource: string, why: string) =>
+  new LockError("CONFLICT", `Cannot queue for "${resource}": ${why}.`, { resource });
+
+/**
+ * Marks a granted node in the background, for the node just behind, which may be watching it as a
+ * waiter (a semaphore's; see `semaphoreRule`). The grant does not wait for it: holding is safe
+ * without it, and a mark lost with the session or a node already released is not needed.
+ *
+ * Only a grant whose listing shows nodes behind this one marks it. A node behind that saw this one
+ * waiting read an older state of the queue than the listing that granted it (a node's place only
+ * moves forward, as nodes ahead leave), so it existed in that state: it is in the granting listing
+ * unless it has left since. A node created after that state reads a later one and finds this one
+ * holding. So a node granted with nobody behind it in the granting listing, as at an uncontended
+ * first listing, needs no mark: no node ever saw it waiting. Being granted at the first listing is
+ * not enough by itself: a node created between this one's create and that listing may have read an
+ * older state (another server may have answered it first) and seen this one waiting.
+ */
+function mark(session: ZkSession, path: string, data: string): void {
+  session.setData(path, markGranted(data)).catch(() => {});
+}
+
+/**
+ * Resolves when what `blocker` names has changed (at once if it already has), for the queue to be
+ * listed again: one watch, on that node or on the directory's children.
+ */
+function waitFor(
+  session: ZkSession,
+  dir: string,
+  name: string,
+  index: number,
+  blocker: Exclude<Blocker, object>,
+  signal: AbortSignal,
+): Promise<void> {
+  if (blocker === QUEUE_CHANGE) {
+    // The listing the watch comes with may already differ from the one that decided.
+    return watched(session, signal, (done) =>
+      session
+        .watchChildren(dir, done)
+        .then((children) => children === undefined || sortContenders(children).indexOf(name) !== index),
+    );
+  }
+  // getData rather than exists: it sets no watch on a node already gone, and its data shows a mark.
+  // A wait given up removes its watch, where the client can: a hot node keeps no dead watches.
+  return watched(session, signal, (done) =>
+    session
+      .watchNode(`${dir}/${blocker}`, done, signal)
+      .then((node) => node === undefined || isMarkedGranted(node[1])),
+  );
+}
+
+/**
+ * Resolves when `watch` calls back, or at once when the call that sets it finds the change already
+ * made (it resolves true).
+ */
+function watched(
+  session: ZkSession,
+  signal: AbortSignal,
+  watch: (done: () => void) => Promise<boolean>,
+): Promise<void> {
   return new Promise((resolve, reject) => {
     // An abort listener added to an already aborted signal never runs.
     if (signal.aborted) return reject(signal.reason);
@@ -289,9 +348,8 @@ function nodeGone(session: ZkSession, path: string, signal: AbortSignal): Promis
       resolve();
     };
     signal.addEventListener("abort", onAbort, { once: true });
-    // A wait given up removes its watch, where the client can: a hot node keeps no dead watches.
-    session.watchNode(path, done, signal).then(
-      (exists) => exists || done(),
+    watch(done).then(
+      (changed) => changed && done(),
       (error) => {
         signal.removeEventListener("abort", onAbort);
         if (session.mayRetry(error)) {

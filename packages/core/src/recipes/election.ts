@@ -21,7 +21,7 @@ import { exclusive } from "../queue/rules.js";
 import { describe } from "../resource-name.js";
 import { isConnectionCode, ZkCallError } from "../session/zk-client.js";
 import type { ZkSession } from "../session/zk-session.js";
-import type { LockHost } from "./lock.js";
+import type { LockHost } from "./queue-handle.js";
 
 /** What an election needs from its manager beyond a lock's needs: a session to campaign on again. */
 export interface ElectionHost extends LockHost {

@@ -1,32 +1,15 @@
-import { isLockError, LockError, LockLostError, withResource } from "../errors.js";
-import { ownerData } from "../lock-node.js";
-import { type AcquireOptions, type ResolvedLockOptions, validateAcquireOptions } from "../options.js";
-import { abortedError } from "../queue/attempt.js";
-import { type ConnectionChange, Hold, type Holder } from "../queue/hold.js";
-import type { Granted, QueueHost } from "../queue/queue.js";
-import { exclusive } from "../queue/rules.js";
-import { SharedEntry } from "../queue/shared-entry.js";
-
-/** What the manager hears of a hold that ended with `release()`. */
-export interface EndedHold {
-  path: string;
-  token: bigint;
-  /** Set when the hold had been lost before it was released (the manager reported the loss). */
-  lost: LockLostError | undefined;
-}
-
-/** What a lock needs from its manager: the queue's needs, and word of holds starting and ending. */
-export interface LockHost extends QueueHost {
-  holdStarted(holder: Holder, waitMs: number): void;
-  holdEnded(holder: Holder, hold: EndedHold, holdMs: number): void;
-}
-
-/** Where a lock stands: not held, being acquired, held, held while disconnected, or lost. */
-export type LockState = "idle" | "acquiring" | "held" | "suspended" | "lost";
+import type { LockMode, ResolvedLockOptions } from "../options.js";
+import { lockRule, type QueueRule } from "../queue/rules.js";
+import { type LockHost, QueueHandle } from "./queue-handle.js";
 
 /**
- * A lock on one resource, made by `ZkLockManager.createLock()`. One handle is one owner: acquiring
- * it again while it holds is re-entrant and returns the same fencing token.
+ * A lock on one resource, made by `ZkLockManager.createLock()`: exclusive (one holder at a time)
+ * or, with `mode: "shared"`, shared with every other shared holder and never with an exclusive
+ * one. Both modes queue in one line, first come first served: a shared acquisition behind a
+ * waiting exclusive one waits too, so a stream of readers never starves a writer.
+ *
+ * One handle is one owner: acquiring it again while it holds is re-entrant and returns the same
+ * fencing token.
  *
  * Calls that overlap in time on one handle are re-entrant too, each on its own terms. Every call
  * that resolves counts one acquisition, which one `release()` undoes; the lock node goes when the
@@ -35,6 +18,15 @@ export type LockState = "idle" | "acquiring" | "held" | "suspended" | "lost";
  * with its own timeout and signal: a call that gives up leaves alone and the others keep the place;
  * when the turn comes, every call still waiting resolves with the same token. The place is given up
  * (its node deleted) only when no call waits for it any more.
+ *
+ * Fencing tokens: every token is the zxid of the listing that granted the hold. An exclusive
+ * holder's token is greater than the token of every hold of the resource granted before it, shared
+ * or exclusive (the nodes ahead of it are gone, and their deletions are older than its listing), so
+ * a store that keeps the greatest token it has seen refuses every earlier holder's late write. A
+ * shared holder's token is greater than the token of every exclusive hold before it and smaller
+ * than that of every exclusive hold after it; shared holders at the same time may have equal
+ * tokens, in any order. So a reader can tell that a writer came after it (the store's token is
+ * greater than its own), but a token does not tell one reader from another.
  *
  * @example
  * ```ts
@@ -47,191 +39,24 @@ export type LockState = "idle" | "acquiring" | "held" | "suspended" | "lost";
  * }
  * ```
  */
-export class ZkLock implements Holder {
-  #hold: Hold | undefined;
-  /** How many acquisitions of the current hold are not yet released. */
-  #count = 0;
+export class ZkLock extends QueueHandle {
   /** @internal */
   readonly recipe = "lock" as const;
   /** @internal */
-  readonly mode = "exclusive" as const;
-  /** The place in the queue that the calls of the current acquisition wait for. */
-  #entry: SharedEntry<bigint> | undefined;
-  /** How the last hold ended, for the reason of `signal` once nothing is held. */
-  #lastEnd: LockLostError | "released" | undefined;
-  /** The error of the last `acquire()` that failed since the handle last held, for `release()`. */
-  #lastFailure: unknown;
+  protected readonly rule: QueueRule;
+  /** @internal */
+  protected readonly held = `the lock on "${this.resource}"`;
 
   /** @internal */
   constructor(
-    private readonly host: LockHost,
-    /** The resource as the caller named it. */
-    readonly resource: string,
-    /** The resource's own directory in ZooKeeper. */
-    readonly path: string,
-    private readonly options: ResolvedLockOptions,
-  ) {}
-
-  get state(): LockState {
-    if (this.#hold) return this.#hold.lost ? "lost" : this.#hold.suspended ? "suspended" : "held";
-    return this.#entry?.pending ? "acquiring" : "idle";
+    host: LockHost,
+    resource: string,
+    path: string,
+    options: ResolvedLockOptions,
+    /** How this handle holds the lock: `"exclusive"` or `"shared"`. */
+    readonly mode: LockMode = "exclusive",
+  ) {
+    super(host, resource, path, options);
+    this.rule = lockRule(mode);
   }
-
-  /** Whether this handle holds the lock and has not lost it. */
-  get isHeld(): boolean {
-    return this.#hold !== undefined && this.#hold.lost === undefined;
-  }
-
-  /** The fencing token of the current hold, or undefined when not holding. */
-  get token(): bigint | undefined {
-    return this.#hold?.token;
-  }
-
-  /** The lock node of the current hold. */
-  get nodePath(): string | undefined {
-    return this.#hold?.path;
-  }
-
-  /** How many times the current hold was acquired and not yet released. */
-  get holdCount(): number {
-    return this.#hold ? this.#count : 0;
-  }
-
-  /**
-   * Hand it to the work done under the lock, so that the work stops when the hold ends: it aborts
-   * with a `LockLostError` when the hold is lost, and also when the hold is released (a `LockError`
-   * with code `NOT_HELD` and the message `The lock on "…" was released.`), since work still running
-   * then is no longer protected. Read when nothing is held, it is already aborted: with how the last
-   * hold ended, or `NOT_HELD` (`… is not held.`) when the handle never held.
-   */
-  get signal(): AbortSignal {
-    return this.#hold?.signal ?? AbortSignal.abort(this.#endReason());
-  }
-
-  #endReason(): LockError {
-    const end = this.#lastEnd;
-    if (end === undefined)
-      return new LockError("NOT_HELD", `The lock on "${this.resource}" is not held.`, {
-        resource: this.resource,
-      });
-    if (end === "released")
-      return new LockError("NOT_HELD", `The lock on "${this.resource}" was released.`, {
-        resource: this.resource,
-      });
-    return end;
-  }
-
-  /**
-   * Waits for the lock and resolves to its fencing token: a number that grows with every new
-   * holder of this resource, for a data store to refuse writes from a holder that lost the lock.
-   * Acquiring a held handle again counts up and resolves to the same token; calls that overlap
-   * while the handle acquires each keep their own timeout and signal (see {@link ZkLock}).
-   *
-   * Rejects with `LockTimeoutError` after the timeout, a `LockError` with code `ABORTED` when the
-   * signal aborts (also when it already has, even if the handle holds), `LOST` when the handle's
-   * hold was lost, or `CONNECTION` when the session ends; in each case nothing is left behind, and
-   * the error names the resource.
-   */
-  async acquire(options?: AcquireOptions): Promise<bigint> {
-    try {
-      const { signal, timeout = this.options.acquireTimeout } = validateAcquireOptions(options);
-      const hold = this.#hold;
-      if (hold) {
-        if (hold.lost) throw hold.lost;
-        if (signal?.aborted) throw abortedError(this.resource, signal);
-        this.#count++;
-        return hold.token;
-      }
-      if (!this.#entry?.joinable) {
-        const request = {
-          resource: this.resource,
-          dir: this.path,
-          rootDir: this.options.rootDir,
-          recipe: this.recipe,
-          mode: this.mode,
-          data: ownerData(this.options.label),
-          rule: exclusive,
-        };
-        this.#entry = new SharedEntry(this.host, request, this.#granted);
-      }
-      return await this.#entry.join(signal, timeout);
-    } catch (error) {
-      const failure = withResource(error, this.resource);
-      this.#lastFailure = failure;
-      throw failure;
-    }
-  }
-
-  /** Takes the lock if nobody holds it, without waiting: the token, or undefined when it is taken. */
-  async tryAcquire(): Promise<bigint | undefined> {
-    try {
-      return await this.acquire({ timeout: 0 });
-    } catch (error) {
-      if (isLockError(error, "TIMEOUT")) return undefined;
-      throw error;
-    }
-  }
-
-  /**
-   * Counts one acquisition down and, at zero, deletes the lock node so the next waiter gets it.
-   * After a loss it resolves without touching any other owner's node.
-   *
-   * Rejects with code `NOT_HELD` when the handle holds nothing. When an `acquire()` on the handle
-   * failed since it last held, that error is the `cause` and its message is part of this one, so
-   * that `try { await lock.acquire() } finally { await lock.release() }` does not hide why the
-   * lock was not acquired; acquiring before `try` avoids the second error altogether.
-   */
-  async release(): Promise<void> {
-    const hold = this.#hold;
-    if (!hold) throw this.#notHeld();
-    if (--this.#count > 0) return;
-    this.#hold = undefined;
-    this.#lastEnd = hold.lost ?? "released";
-    this.host.holdEnded(this, hold, performance.now() - hold.since);
-    try {
-      // After a loss the signal has its reason already: this one is for a hold that was released.
-      await hold.release(this.#endReason());
-    } catch (error) {
-      throw withResource(error, this.resource);
-    }
-  }
-
-  #notHeld(): LockError {
-    const failure = this.#lastFailure;
-    const why = failure === undefined ? "." : `; the last acquire() on it failed: ${sentence(failure)}`;
-    return new LockError("NOT_HELD", `release() without a hold on "${this.resource}"${why}`, {
-      resource: this.resource,
-      cause: failure,
-    });
-  }
-
-  /** `await using lock = …` releases every acquisition still held when the scope ends. */
-  async [Symbol.asyncDispose](): Promise<void> {
-    while (this.#hold) await this.release();
-  }
-
-  /** @internal */
-  lossError(reason: string): LockLostError {
-    return new LockLostError(this.resource, reason);
-  }
-
-  /** @internal The connection dropped (suspended), came back, or the hold is lost. */
-  connectionChanged(change: ConnectionChange): number | undefined {
-    return this.#hold?.connectionChanged(change);
-  }
-
-  /** The turn came for `calls` calls at once: they share one hold. */
-  #granted = (granted: Granted, calls: number, waitMs: number): bigint => {
-    this.#hold = new Hold(this.host, this.resource, this.path, granted);
-    this.#count = calls;
-    this.#lastFailure = undefined;
-    this.host.holdStarted(this, waitMs);
-    return granted.token;
-  };
 }
-
-/** An error's message as the end of a sentence. */
-const sentence = (error: unknown) => {
-  const message = error instanceof Error ? error.message : String(error);
-  return /[.!?]$/.test(message) ? message : `${message}.`;
-};

@@ -53,6 +53,7 @@ export interface NativeCalls {
   a_get(path: string, watch: boolean, cb: Callback<[BindingStat, Buffer | string]>): number;
   a_exists(path: string, watch: boolean, cb: Callback<[BindingStat]>): number;
   a_delete_(path: string, version: number, cb: Callback<[]>): number;
+  a_set(path: string, data: string | Buffer, version: number, cb: Callback<[BindingStat]>): number;
   add_auth(scheme: string, credentials: string, cb: Callback<[]>): number;
 }
 
@@ -112,6 +113,7 @@ const nativeMethods = [
   "a_get",
   "a_exists",
   "a_delete_",
+  "a_set",
   "add_auth",
 ] as const;
 
@@ -283,6 +285,10 @@ export class BindingDriver extends EventEmitter<DriverEvents> implements ZkDrive
 
   delete(path: string): Promise<void> {
     return this.#call<[]>(path, (cb) => this.#calls.a_delete_(path, -1, cb)).then(() => {});
+  }
+
+  setData(path: string, data: string): Promise<void> {
+    return this.#call<[BindingStat]>(path, (cb) => this.#calls.a_set(path, data, -1, cb)).then(() => {});
   }
 
   setAcl(path: string, acl: ZkAcl[]): Promise<void> {

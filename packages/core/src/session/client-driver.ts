@@ -178,6 +178,10 @@ export class ClientDriver extends EventEmitter<DriverEvents> implements ZkDriver
     return this.#send(path, () => this.client.delete(path));
   }
 
+  setData(path: string, data: string): Promise<void> {
+    return this.#send(path, () => this.client.setData(path, data).then(() => {}));
+  }
+
   setAcl(path: string, acl: ZkAcl[]): Promise<void> {
     const entries = acl.map(({ perms, scheme, auth }) => ({ perms, scheme, id: auth }));
     return this.#send(path, () => this.client.setACL(path, entries).then(() => {}));

@@ -94,6 +94,8 @@ export interface ZkDriver extends EventEmitter<DriverEvents> {
   stat(path: string): Promise<ZkStat>;
   read(path: string): Promise<[ZkStat, Buffer | string]>;
   delete(path: string): Promise<void>;
+  /** Writes a node's data, any version. */
+  setData(path: string, data: string): Promise<void>;
   setAcl(path: string, acl: ZkAcl[]): Promise<void>;
   /** getData with a watch; NONODE rejects and sets none. */
   watchData(path: string, onChange: () => void): Promise<[ZkStat, Buffer | string]>;

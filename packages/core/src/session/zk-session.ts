@@ -326,6 +326,11 @@ export class ZkSession extends EventEmitter<SessionEvents> {
     return this.#retrying(path, (driver) => driver.read(path), signal);
   }
 
+  /** Writes a node's data (any version), again after connection losses. */
+  setData(path: string, data: string, signal?: AbortSignal): Promise<void> {
+    return this.#retrying(path, (driver) => driver.setData(path, data), signal);
+  }
+
   setAcl(path: string, acl: ZkAcl[]): Promise<void> {
     return this.#call(path, (driver) => driver.setAcl(path, acl));
   }

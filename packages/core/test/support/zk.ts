@@ -3,6 +3,7 @@
 import { type AddressInfo, createServer } from "node:net";
 import { type ClientState, ZooKeeperClient } from "@zk-dist-lock/client";
 import { connectZooKeeper, expireSession, fourLetter, waitFor } from "@zk-dist-lock/testing";
+import { expect } from "vitest";
 import ZooKeeper from "zookeeper";
 import {
   type LockEvents,
@@ -10,9 +11,12 @@ import {
   type ZkAuth,
   type ZkClient,
   type ZkConnectOptions,
+  type ZkLock,
   ZkLockManager,
   type ZkLockManagerOptions,
+  type ZkSemaphore,
 } from "../../src/index.js";
+import { uniqueRoot } from "./client.js";
 import { clientKind } from "./kind.js";
 
 export { uniqueRoot } from "./client.js";
@@ -101,18 +105,20 @@ async function bindingClient(connect: string, timeoutMs: number, auth?: ZkAuth):
     // The manager calls the binding's native calls (see session/binding-driver.ts): wrap those.
     onCall: (call: "delete" | "list" | "listed", hook: () => unknown) => {
       const native = (zk as unknown as { native: Record<string, (...args: unknown[]) => number> }).native;
-      const name = call === "delete" ? "a_delete_" : "a_get_children2";
-      const original = native[name]!.bind(native);
-      native[name] = (...args: unknown[]) => {
-        if (call !== "listed") {
-          hook();
-          return original(...args);
-        }
-        const callback = args.pop() as (...reply: unknown[]) => void;
-        return original(...args, (...reply: unknown[]) => {
-          Promise.resolve(hook()).then(() => callback(...reply));
-        });
-      };
+      // Listings go out with a watch (aw_) or without.
+      for (const name of call === "delete" ? ["a_delete_"] : ["a_get_children2", "aw_get_children2"]) {
+        const original = native[name]!.bind(native);
+        native[name] = (...args: unknown[]) => {
+          if (call !== "listed") {
+            hook();
+            return original(...args);
+          }
+          const callback = args.pop() as (...reply: unknown[]) => void;
+          return original(...args, (...reply: unknown[]) => {
+            Promise.resolve(hook()).then(() => callback(...reply));
+          });
+        };
+      }
     },
     close: () => {
       try {
@@ -258,6 +264,62 @@ export const connectManager = (connect: string, options: ZkConnectOptions = {}):
 export const openManagerOwning = (connect: string, options: ZkConnectOptions = {}): ZkLockManager =>
   ZkLockManager.open(connect, { client: clientKind, ...options });
 
+/** `count` managers, each on its own session, under one fresh root named after `name`. */
+export function startManagers(connect: string, count: number, name: string): Promise<TestManager[]> {
+  const rootDir = uniqueRoot(name);
+  return Promise.all(Array.from({ length: count }, () => startManager(connect, { rootDir })));
+}
+
+/**
+ * Starts `handle.acquire()` and resolves, once the queue of `resource` (as `observer` sees it) has
+ * more than `position` nodes, with the acquisition: wrapped, so that it is not awaited with the
+ * queueing. Queue handles one at a time with it to know their order.
+ */
+export async function queueUp(
+  observer: TestManager,
+  resource: string,
+  handle: { acquire(): Promise<bigint> },
+  position: number,
+): Promise<{ acquisition: Promise<bigint> }> {
+  const acquisition = handle.acquire();
+  await waitFor(
+    async () => {
+      const { holders, waiters } = await observer.manager.inspect(resource);
+      return holders.length + waiters.length > position;
+    },
+    { message: `node ${position} of ${resource} in the queue` },
+  );
+  return { acquisition };
+}
+
+/**
+ * Gives up three waits of `waiter` behind `holder`, which holds `resource` (a timeout, a try, and
+ * an abort once queued), and checks that each failed as it should and left no node: only the
+ * holder's, until its release.
+ */
+export async function expectAbandonedWaitsLeaveNothing(
+  observer: TestManager,
+  resource: string,
+  holder: ZkLock | ZkSemaphore,
+  waiter: ZkLock | ZkSemaphore,
+): Promise<void> {
+  await holder.acquire();
+  await expect(waiter.acquire({ timeout: 50 })).rejects.toMatchObject({ code: "TIMEOUT" });
+  expect(await waiter.tryAcquire()).toBeUndefined();
+  const abort = new AbortController();
+  const aborted = waiter.acquire({ signal: abort.signal });
+  await waitFor(async () => (await observer.manager.inspect(resource)).waiters.length === 1, {
+    message: "the waiter queued",
+  });
+  abort.abort();
+  await expect(aborted).rejects.toMatchObject({ code: "ABORTED" });
+  expect(await childrenOf(observer.client, holder.path)).toEqual([
+    holder.nodePath!.slice(holder.path.length + 1),
+  ]);
+  await holder.release();
+  expect(await childrenOf(observer.client, holder.path)).toEqual([]);
+}
+
 /** The recorded events of one kind. */
 export function eventsNamed<K extends keyof LockEvents>(events: EventLog, name: K): LockEvents[K][0][] {
   return events.filter((event) => event.name === name) as unknown as LockEvents[K][0][];
@@ -314,6 +376,34 @@ export async function watchesByPath(host: string, port: number): Promise<Map<str
   }
   return watches;
 }
+
+/**
+ * How many watches the server holds (`mntr`'s zk_watch_count): node and children watches, whereas
+ * `wchp` lists node watches only. Server-wide: meaningful on a server of the test's own.
+ */
+export async function watchCount(host: string, port: number): Promise<number> {
+  const answer = await fourLetter(host, port, "mntr");
+  const count = /^zk_watch_count\s+(\d+)$/m.exec(answer)?.[1];
+  if (count === undefined) throw new Error(`no zk_watch_count in ${answer}`);
+  return Number(count);
+}
+
+/** The paths that `session` (hex, no 0x) watches in a {@link watchesByPath} answer. */
+export const watchedBy = (watches: Map<string, string[]>, session: string): string[] =>
+  [...watches].filter(([, watchers]) => watchers.includes(session)).map(([path]) => path);
+
+/**
+ * Counts the listings a client sends from now on, with a watch or without (a woken waiter lists the
+ * queue again).
+ */
+export function countListings(client: TestClient): { readonly count: number } {
+  const counter = { count: 0 };
+  client.onCall("list", () => counter.count++);
+  return counter;
+}
+
+/** The session id of a test client, as `watchesByPath` and `Participant.sessionId` write it. */
+export const sessionOf = (client: TestClient): string => client.sessionId;
 
 /** `host` and `port` of the first server of a connect string. */
 export function hostAndPort(connect: string): { host: string; port: number } {
