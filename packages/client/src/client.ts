@@ -61,6 +61,11 @@ export interface StateChange {
   server: string | undefined;
   /** Why the connection or session ended, for every state but `connected`. */
   error: ZooKeeperError | undefined;
+  /**
+   * For `expired`: true when the client counts the session as expired itself (no server answered
+   * for 4/3 of its timeout), false when a server said so.
+   */
+  assumed: boolean;
 }
 
 /** The events of a {@link ZooKeeperClient}. */
@@ -213,6 +218,11 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
 
   get state(): ClientState {
     return this.#state;
+  }
+
+  /** Whether {@link start} (or {@link connect}) was called: a client not started does no I/O. */
+  get started(): boolean {
+    return this.#started !== undefined;
   }
 
   /** The session id, 0n before the first session. */
@@ -683,6 +693,7 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
             "SESSIONEXPIRED",
             `The session ${this.sessionIdHex} counts as expired: no server of "${this.connectString}" answered for 4/3 of its ${this.#negotiatedTimeout} ms timeout. Last failures: ${this.#describeAttempts()}.`,
           ),
+          { assumed: true },
         );
       },
       Math.max(expiresIn, 0),
@@ -691,7 +702,7 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
   }
 
   /** Ends the session for good: every waiting call fails with `error`. */
-  #finish(state: ClientState, error: ZooKeeperError): void {
+  #finish(state: ClientState, error: ZooKeeperError, { assumed = false } = {}): void {
     if (this.#end) return;
     this.#end = error;
     this.#stop.abort();
@@ -703,15 +714,20 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
     this.#watches.clear();
     this.#firstSession?.reject(error);
     this.#firstSession = undefined;
-    this.#setState(state, undefined, error);
+    this.#setState(state, undefined, error, assumed);
   }
 
-  #setState(state: ClientState, server: string | undefined, error: ZooKeeperError | undefined): void {
+  #setState(
+    state: ClientState,
+    server: string | undefined,
+    error: ZooKeeperError | undefined,
+    assumed = false,
+  ): void {
     const previous = this.#state;
     this.#state = state;
     // Listeners run after the client's own bookkeeping, so that one that calls back into the
     // client (or throws) finds it consistent.
-    queueMicrotask(() => this.emit("state", state, { previous, server, error }));
+    queueMicrotask(() => this.emit("state", state, { previous, server, error, assumed }));
   }
 
   readonly #handler: ConnectionHandler = {

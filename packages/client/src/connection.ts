@@ -68,6 +68,7 @@ export class Connection {
   #nextXid = 1;
   #handshake: ((response: ConnectResponse) => void) | undefined;
   #timer: NodeJS.Timeout | undefined;
+  #corked = false;
   #closedWith: ZooKeeperError | undefined;
   readonly #closedListeners: ((reason: ZooKeeperError) => void)[] = [];
 
@@ -210,8 +211,20 @@ export class Connection {
 
   #write(frame: Buffer): void {
     this.#lastSent = performance.now();
+    // Frames written in one turn of the event loop leave in one system call (a lock's create and
+    // listing, say): the socket is corked at the first and uncorked once the turn's code has run.
+    if (!this.#corked) {
+      this.#corked = true;
+      this.#socket.cork();
+      process.nextTick(this.#uncork);
+    }
     this.#socket.write(frame);
   }
+
+  readonly #uncork = () => {
+    this.#corked = false;
+    this.#socket.uncork();
+  };
 
   #receive(chunk: Buffer): void {
     if (this.#closedWith) return;

@@ -4,7 +4,8 @@ import { Chroot, validatePath } from "./paths.js";
 
 describe("validatePath", () => {
   it("accepts what the server accepts", () => {
-    for (const path of ["/", "/a", "/a/b-c_d.e", "/ünïcødé"]) expect(validatePath(path)).toBe(path);
+    for (const path of ["/", "/a", "/a/b-c_d.e", "/ünïcødé", "/...", "/a/.b", "/a/..c"])
+      expect(validatePath(path)).toBe(path);
     // A sequential create may end in "/": the server appends the counter.
     expect(validatePath("/queue/", true)).toBe("/queue/");
   });
@@ -15,6 +16,8 @@ describe("validatePath", () => {
     ["/a//b", "empty segment"],
     ["/a/./b", "relative segment (.)"],
     ["/a/..", "relative segment (..)"],
+    ["/./a", "relative segment (.)"],
+    ["/a/../b", "relative segment (..)"],
     ["/a\u0000b", "a character ZooKeeper refuses"],
     ["/a\ud83d\ude00", "a character ZooKeeper refuses"],
   ])("refuses %j", (path, problem) => {

@@ -22,12 +22,14 @@ export function validatePath(path: unknown, sequential = false): string {
 function pathProblem(path: string, sequential: boolean): string | undefined {
   if (path[0] !== "/") return "it must start with /";
   if (path === "/") return undefined;
-  const body = sequential && path.endsWith("/") ? path.slice(1, -1) : path.slice(1);
   if (path.endsWith("/") && !sequential) return "it must not end with /";
   if (forbidden.test(path)) return "it contains a character ZooKeeper refuses";
-  for (const segment of body.split("/")) {
-    if (segment === "") return "it has an empty segment (//)";
-    if (segment === "." || segment === "..") return `it has a relative segment (${segment})`;
+  // Every request checks its path: one pass over it, without splitting it into segments.
+  if (path.includes("//")) return "it has an empty segment (//)";
+  for (let at = path.indexOf("/."); at >= 0; at = path.indexOf("/.", at + 1)) {
+    const dots = path[at + 2] === "." ? 2 : 1;
+    const next = path[at + 1 + dots];
+    if (next === undefined || next === "/") return `it has a relative segment (${".".repeat(dots)})`;
   }
   return undefined;
 }

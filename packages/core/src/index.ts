@@ -44,6 +44,7 @@ export {
   type LockMode,
   type LockOptions,
   type SemaphoreOptions,
+  type ZkClientKind,
 } from "./options.js";
 export type { Participant, ParticipantMode } from "./queue/participants.js";
 export {
@@ -69,6 +70,7 @@ export {
   type LockEvents,
   type LockInspection,
   type SemaphoreContext,
+  type ZkClient,
   type ZkConnectOptions,
   ZkLockManager,
   type ZkLockManagerOptions,

@@ -140,22 +140,41 @@ export function validateAcquireOptions(options: unknown): AcquireOptions {
   return { signal, timeout: validateTimeout(timeout, "timeout") };
 }
 
+/**
+ * Which ZooKeeper client a manager from `ZkLockManager.connect()` runs on: `@zk-dist-lock/client`
+ * (pure TypeScript, the default) or the npm `zookeeper` binding (installed separately).
+ */
+export type ZkClientKind = "@zk-dist-lock/client" | "zookeeper";
+
+const CLIENT_KINDS: readonly ZkClientKind[] = ["@zk-dist-lock/client", "zookeeper"];
+
 /** How `ZkLockManager.connect()` connects, with its defaults applied. */
 export interface ResolvedConnectOptions {
   sessionTimeout: number;
   connectTimeout: number;
+  client: ZkClientKind;
 }
 
 export const DEFAULT_SESSION_TIMEOUT = 10_000;
 // Curator's default connection timeout.
 export const DEFAULT_CONNECT_TIMEOUT = 15_000;
 
-/** Checks `sessionTimeout` and `connectTimeout` of `ZkLockManager.connect()`. */
+/** Checks `sessionTimeout`, `connectTimeout` and `client` of `ZkLockManager.connect()`. */
 export function resolveConnectOptions(options: {
   sessionTimeout?: unknown;
   connectTimeout?: unknown;
+  client?: unknown;
 }): ResolvedConnectOptions {
-  const { sessionTimeout = DEFAULT_SESSION_TIMEOUT, connectTimeout = DEFAULT_CONNECT_TIMEOUT } = options;
+  const {
+    sessionTimeout = DEFAULT_SESSION_TIMEOUT,
+    connectTimeout = DEFAULT_CONNECT_TIMEOUT,
+    client = "@zk-dist-lock/client",
+  } = options;
+  if (!CLIENT_KINDS.includes(client as ZkClientKind)) {
+    throw new LockInvalidArgumentError(
+      `client must be "@zk-dist-lock/client" (the default) or "zookeeper" (the npm binding); got ${describe(client)}.`,
+    );
+  }
   if (
     !Number.isInteger(sessionTimeout) ||
     (sessionTimeout as number) <= 0 ||
@@ -168,6 +187,7 @@ export function resolveConnectOptions(options: {
   return {
     sessionTimeout: sessionTimeout as number,
     connectTimeout: validateTimeout(connectTimeout, "connectTimeout") ?? DEFAULT_CONNECT_TIMEOUT,
+    client: client as ZkClientKind,
   };
 }
 

@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { EventEmitter } from "node:events";
+import type { ZooKeeperClient as TypeScriptClient } from "@zk-dist-lock/client";
 import type ZooKeeper from "zookeeper";
 import {
   cleanupFailedChannel,
@@ -23,6 +24,7 @@ import {
   validateAuth,
   validateMode,
   validatePermits,
+  type ZkClientKind,
 } from "./options.js";
 import type { Holder } from "./queue/hold.js";
 import { contendersOf, holdingCount, type Participant, readParticipant } from "./queue/participants.js";
@@ -41,17 +43,24 @@ import { ZkLock } from "./recipes/lock.js";
 import type { QueueHandle } from "./recipes/queue-handle.js";
 import { ZkSemaphore } from "./recipes/semaphore.js";
 import { decodeResource, describe, encodeResource } from "./resource-name.js";
+import {
+  BindingDriver,
+  missingBindingCalls,
+  startClient,
+  type ZooKeeperClient,
+} from "./session/binding-driver.js";
+import { ClientDriver, isTypeScriptClient, openClientDriver, startQuietly } from "./session/client-driver.js";
 import { type ConnectString, parseConnectString } from "./session/connect-string.js";
 import { type ConnectionState, type ConnectionStateChange, ZkConnection } from "./session/connection.js";
-import { clientsLike, createNativeClient } from "./session/native-client.js";
+import { clientsLike, loadBinding, openBindingDriver } from "./session/native-client.js";
 import {
-  assertClient,
+  type CreateModeNumber,
   createMode,
   rc,
   type ZkAcl,
   type ZkAuth,
   ZkCallError,
-  type ZooKeeperClient,
+  type ZkDriver,
 } from "./session/zk-client.js";
 import type { ZkSession } from "./session/zk-session.js";
 
@@ -80,7 +89,16 @@ export interface ZkConnectOptions extends ZkLockManagerOptions {
   sessionTimeout?: number;
   /** How long `connect()` waits for the first session, in ms, before failing with `CONNECTION`. Default 15000. */
   connectTimeout?: number;
+  /**
+   * The ZooKeeper client the manager runs on: `"@zk-dist-lock/client"` (the default: TypeScript,
+   * no native code, sessions that survive repeated server loss) or `"zookeeper"`, the npm binding,
+   * which must then be installed. Both behave the same to the manager's users (see the README).
+   */
+  client?: ZkClientKind;
 }
+
+/** A client `init()` takes: of the npm `zookeeper` package, or of `@zk-dist-lock/client`. */
+export type ZkClient = ZooKeeper | TypeScriptClient;
 
 /** Options of `inspect()`, `resources()` and `waitForConnection()`: how long to wait for ZooKeeper. */
 export interface CallOptions {
@@ -193,7 +211,7 @@ const MAX_KNOWN_DIRECTORIES = 10_000;
 export class ZkLockManager extends EventEmitter<LockEvents> {
   #connection: ZkConnection;
   /** The client given to `init()`, which may have closed while the manager rejoined its session. */
-  #given: ZooKeeperClient | undefined;
+  #given: ZooKeeperClient | TypeScriptClient | undefined;
   #closed = false;
   readonly #defaults: LockOptions;
   readonly #acl: ZkAcl[] | undefined;
@@ -273,6 +291,8 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
    * ```
    */
   static async connect(connectString: string, options: ZkConnectOptions = {}): Promise<ZkLockManager> {
+    // A binding that is not installed is a mistake to name now, not an outage to wait out.
+    if (options?.client === "zookeeper") await loadBinding();
     const manager = ZkLockManager.open(connectString, options);
     try {
       await manager.waitForConnection({ timeout: resolveConnectOptions(options).connectTimeout });
@@ -296,32 +316,45 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
    * ```
    */
   static open(connectString: string, options: ZkConnectOptions = {}): ZkLockManager {
-    const { sessionTimeout, connectTimeout, ...managerOptions } = options ?? {};
+    const { sessionTimeout, connectTimeout, client, ...managerOptions } = options ?? {};
     const connect = parseConnectString(connectString, "The connect string");
-    const resolved = resolveConnectOptions({ sessionTimeout, connectTimeout });
+    const resolved = resolveConnectOptions({ sessionTimeout, connectTimeout, client });
     const manager = new ZkLockManager(managerOptions);
     manager.#connection = manager.#follow(
       new ZkConnection(manager.#auth, {
         connectString: connect,
         sessionTimeout: resolved.sessionTimeout,
-        createClient: createNativeClient,
+        openDriver: resolved.client === "zookeeper" ? openBindingDriver : openClientDriver,
       }),
     );
     return manager;
   }
 
   /**
-   * Binds the manager to a client of the npm `zookeeper` package: connected, connecting, or
-   * configured but not started (then the manager starts it, with settings chosen for it). Call it
-   * again with a new client after the session expired: the manager cannot open a session on a
-   * client of yours (`connect()` makes a manager that can).
+   * Binds the manager to a client of yours: of the npm `zookeeper` package or of
+   * `@zk-dist-lock/client`, connected, connecting, or configured but not started (then the manager
+   * starts it, with settings chosen for it and the manager's `auth`). Call it again with a new
+   * client after the session expired: the manager cannot open a session on a client of yours
+   * (`connect()` makes a manager that can).
    *
    * Throws `INVALID_ARGUMENT`, before anything is sent, for a client without a valid connect
    * string, one that cannot start (no host resolves), and one that was closed.
+   *
+   * @example
+   * ```ts
+   * const zk = new ZooKeeperClient("zk1:2181,zk2:2181,zk3:2181", { sessionTimeout: 10_000 });
+   * const manager = new ZkLockManager({ rootDir: "/locks" }).init(zk);
+   * ```
    */
-  init(zkClient: ZooKeeper): this {
+  init(zkClient: ZkClient): this {
     const client: unknown = zkClient;
-    assertClient(client);
+    const typescript = isTypeScriptClient(client);
+    const missing = typescript ? [] : missingBindingCalls(client);
+    if (missing.length > 0) {
+      throw new LockInvalidArgumentError(
+        `init() needs a client of @zk-dist-lock/client (new ZooKeeperClient(connect)) or of the npm "zookeeper" package (new ZooKeeper({ connect, timeout })); got ${describe(client)} without ${missing.join(", ")}.`,
+      );
+    }
     if (this.#closed)
       throw new LockError("NOT_INITIALIZED", "This ZkLockManager was closed; create a new one.");
     if (this.#connection.ownsClients) {
@@ -336,6 +369,29 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
         "init() was already called with another client whose session is still alive.",
       );
     }
+    const [driver, connectString] = typescript
+      ? this.#typeScriptDriver(client)
+      : this.#bindingDriver(client as ZooKeeperClient);
+    this.#connection.borrow(driver, connectString);
+    this.#given = client as ZooKeeperClient | TypeScriptClient;
+    this.#knownDirectories.clear();
+    return this;
+  }
+
+  #typeScriptDriver(client: TypeScriptClient): [ZkDriver, string] {
+    if (isClosed(client)) {
+      throw new LockInvalidArgumentError(
+        `init() got a @zk-dist-lock/client client that is ${client.state}; a closed client never connects again: create a new one.`,
+      );
+    }
+    if (!client.started) {
+      for (const { scheme, credentials } of this.#auth) client.addAuth(scheme, credentials).catch(() => {});
+      startQuietly(client);
+    }
+    return [new ClientDriver(client, { ownsClient: false }), client.connectString];
+  }
+
+  #bindingDriver(client: ZooKeeperClient): [ZkDriver, string] {
     let connect: ConnectString | undefined;
     if (client.timeout === -1) {
       if (String(client.client_id) !== "0") {
@@ -347,6 +403,7 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
         client.config?.connect,
         "init() got a zookeeper client whose connect setting",
       );
+      startClient(client, this.#auth, connect.text);
     } else {
       // A client started elsewhere can be rejoined only with a connect string the manager can read.
       try {
@@ -355,18 +412,36 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
         connect = undefined;
       }
     }
-    this.#connection.borrow(client, connect, connect ? clientsLike(client) : undefined);
-    this.#given = client;
-    this.#knownDirectories.clear();
-    return this;
+    const connectString = connect?.text ?? String(client.config?.connect ?? "(unknown)");
+    const driver = new BindingDriver(client, {
+      connectString,
+      createClient: connect ? clientsLike(client) : undefined,
+      auth: this.#auth,
+      ownsClient: false,
+    });
+    return [driver, connectString];
   }
 
   /**
    * The client the manager's session runs on: the one given to `init()`, or one the manager made
-   * (with `connect()`, or to rejoin the session after the given one closed by itself).
+   * (with `connect()`, or to rejoin the session after a given binding client closed by itself).
    */
-  get client(): ZooKeeper {
-    return this.#requireSession().client as unknown as ZooKeeper;
+  get client(): ZkClient {
+    return this.#requireSession().client as ZkClient;
+  }
+
+  /**
+   * The current session's id, in hex as `inspect()` and `connectionState` events name it; undefined
+   * before the first session.
+   *
+   * @example
+   * ```ts
+   * const mine = (await manager.inspect("job")).holder?.sessionId === manager.sessionId;
+   * ```
+   */
+  get sessionId(): string | undefined {
+    const session = this.#closed ? undefined : this.#connection.session;
+    return session?.established ? session.sessionId : undefined;
   }
 
   /** Where the connection to ZooKeeper stands now; `connectionState` events report each change. */
@@ -800,7 +875,7 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
     if (this.#knownDirectories.has(dir)) return undefined;
     const pending = this.#pendingDirectories.get(dir);
     if (pending) return pending;
-    const create = async (path: string, mode: number) => {
+    const create = async (path: string, mode: CreateModeNumber) => {
       try {
         await session.create(path, "", mode);
       } catch (error) {
@@ -924,7 +999,11 @@ const missingChroot = (connectString: string, chroot: string, cause: unknown) =>
   );
 
 /** Whether a client is closed (it has no session handle left), such as one the binding closed by itself. */
-const isClosed = (client: ZooKeeperClient | undefined) => client !== undefined && client.timeout === -1;
+const isClosed = (client: ZooKeeperClient | TypeScriptClient | undefined) =>
+  client !== undefined &&
+  (isTypeScriptClient(client)
+    ? client.state === "closed" || client.state === "expired" || client.state === "authFailed"
+    : client.timeout === -1);
 
 /** The caller's abort, as the `ABORTED` LockError the rest of the API uses. */
 const abortReason = (signal: AbortSignal | undefined, what: string) =>

@@ -1,25 +1,13 @@
-import { connectZooKeeper } from "@zk-dist-lock/testing";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import type ZooKeeper from "zookeeper";
-import { digestAcl, Perms, ZkLockManager } from "../src/index.js";
+import { digestAcl, digestAuth, Perms, type ZkClient, ZkLockManager } from "../src/index.js";
 import { openManager, uniqueRoot } from "./support/client.js";
+import { closeClients, connectClient } from "./support/zk.js";
 
 const connect = inject("zkConnect");
 const acl = [digestAcl("locker", "s3cret"), { perms: Perms.READ, scheme: "world", auth: "anyone" }];
-const clients: ZooKeeper[] = [];
 
-async function authenticated(): Promise<ZooKeeper> {
-  const client = await connectZooKeeper(connect);
-  clients.push(client);
-  await new Promise<void>((resolve, reject) =>
-    client.add_auth("digest", "locker:s3cret", (rc, error) =>
-      rc === 0 ? resolve() : reject(new Error(String(error))),
-    ),
-  );
-  return client;
-}
-
-const rcOf = (send: (cb: (rc: number) => void) => void) => new Promise<number>((resolve) => send(resolve));
+const authenticated = async (): Promise<ZkClient> =>
+  (await connectClient(connect, 10_000, digestAuth("locker", "s3cret"))).zk;
 
 let stranger: Awaited<ReturnType<typeof openManager>>;
 beforeAll(async () => {
@@ -27,7 +15,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await stranger.close();
-  for (const client of clients) client.close();
+  closeClients();
 });
 
 describe("ACLs on the nodes the manager creates", () => {
@@ -39,9 +27,9 @@ describe("ACLs on the nodes the manager creates", () => {
     const node = lock.nodePath!;
 
     const NOAUTH = -102;
-    expect(await rcOf((cb) => stranger.client.a_delete_(node, -1, cb))).toBe(NOAUTH);
-    expect(await rcOf((cb) => stranger.client.a_delete_(lock.path, -1, cb))).toBe(NOAUTH);
-    expect(await rcOf((cb) => stranger.client.a_create(`${lock.path}/intruder`, "", 0, cb))).toBe(NOAUTH);
+    expect(await stranger.client.deleteRc(node)).toBe(NOAUTH);
+    expect(await stranger.client.deleteRc(lock.path)).toBe(NOAUTH);
+    expect(await stranger.client.createRc(`${lock.path}/intruder`)).toBe(NOAUTH);
     const refused = await stranger.manager
       .createLock("guarded", { rootDir })
       .acquire({ timeout: 0 })

@@ -133,7 +133,7 @@ describe("bad input gets a typed error and creates nothing", () => {
 
   it("refuses to replace a live client with another one", async () => {
     const other = await openManager(connect);
-    expect(() => other.manager.init(zk.client)).toThrow(/still alive/);
+    expect(() => other.manager.init(zk.client.zk)).toThrow(/still alive/);
     await other.close();
   });
 });

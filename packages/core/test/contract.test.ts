@@ -1,13 +1,21 @@
-// The shared lock contract, run through core's own withLock(): the baseline that the Nest and
-// Express integrations must match.
+// The shared lock contract, run through core's own withLock(), on the run's client: the baseline
+// that the Nest and Express integrations must match.
 import { describeLockContract } from "@zk-dist-lock/lock-contract";
 import { ZkLockManager } from "../src/index.js";
+import { clientKind } from "./support/kind.js";
+import { connectClient } from "./support/zk.js";
 
 describeLockContract(
-  "core withLock()",
+  `core withLock() on ${clientKind}`,
   async (manager, rootDir) => ({
     run: (key, work) => manager.withLock(key, ({ token }) => work(token), { rootDir }),
     close: async () => {},
   }),
-  { createManager: () => new ZkLockManager() },
+  {
+    createManager: () => new ZkLockManager(),
+    connectClient: async (connect) => {
+      const { zk, close } = await connectClient(connect);
+      return { client: zk, close };
+    },
+  },
 );

@@ -100,7 +100,7 @@ describe("an election across connection loss", () => {
     // The old term's node went; the new one is the only node, and it is this session's.
     const dir = `${rootDir}/${name}`;
     await waitFor(async () => (await childrenOf(observer, dir)).length === 1, { message: "one node" });
-    expect((await candidate.election.leader())?.sessionId).toBe(String(candidate.client.zk.client_id));
+    expect((await candidate.election.leader())?.sessionId).toBe(candidate.client.sessionId);
     expect(candidate.election.nodePath).toBe(`${dir}/${(await childrenOf(observer, dir))[0]}`);
     stop.abort();
     await leading;

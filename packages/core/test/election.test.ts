@@ -94,7 +94,7 @@ describe("a leader election", () => {
 
     // Anyone can ask who leads, without campaigning.
     const leader = await watcher!.election.leader();
-    expect(leader?.sessionId).toBe(String(a!.client.zk.client_id));
+    expect(leader?.sessionId).toBe(a!.client.sessionId);
     expect(leader?.owner?.label).toBe("pod-0");
     expect(watcher!.election.state).toBe("idle");
     expect(await a!.election.campaign()).toBe(first); // already leading: the same term
@@ -105,7 +105,7 @@ describe("a leader election", () => {
     expect(a!.election).toMatchObject({ isLeader: false, state: "idle", token: undefined });
     const next = await second;
     expect(next).toBeGreaterThan(first);
-    expect((await watcher!.election.leader())?.sessionId).toBe(String(b!.client.zk.client_id));
+    expect((await watcher!.election.leader())?.sessionId).toBe(b!.client.sessionId);
     expect(elected).toEqual([first]);
 
     // A new term of the first candidate outranks both earlier ones.
@@ -190,7 +190,7 @@ describe("a leader election", () => {
     await ledB.leading;
     await waitFor(() => ledA.terms.length === 2, { message: "a to lead again" });
     expect(ledA.terms[1]!.token).toBeGreaterThan(ledB.terms[0]!.token);
-    expect((await b!.election.leader())?.sessionId).toBe(String(fresh.zk.client_id));
+    expect((await b!.election.leader())?.sessionId).toBe(fresh.sessionId);
     expect(ledB.terms[0]!.ended).toMatchObject({ code: "ABORTED" });
   });
 
@@ -210,8 +210,8 @@ describe("a leader election", () => {
     await waitFor(
       async () => {
         for (const node of await childrenOf(operator, dir))
-          await operator.zk.delete_(`${dir}/${node}`, -1).catch(() => {});
-        return operator.zk.delete_(dir, -1).then(
+          await operator.delete(`${dir}/${node}`).catch(() => {});
+        return operator.delete(dir).then(
           () => true,
           () => false,
         );

@@ -189,7 +189,7 @@ describe("connection loss", () => {
       await lock.acquire();
       const node = lock.nodePath;
       // An operator takes the DELETE right on the resource directory away (a misconfigured ACL).
-      await observer.zk.set_acl(`${rootDir}/${resource}`, -1, [
+      await observer.setAcl(`${rootDir}/${resource}`, [
         { perms: Perms.READ | Perms.CREATE, scheme: "world", auth: "anyone" },
       ]);
       const disconnects = holder.client.disconnects;
@@ -228,9 +228,7 @@ describe("connection loss", () => {
     await waitFor(() => holder.client.disconnects > disconnects, { message: "the holder to be cut off" });
     await lock.release(); // resolves without the connection
     expect(lock.state).toBe("idle");
-    expect((await waiter.manager.inspect(resource)).holder?.sessionId).toBe(
-      String(holder.client.zk.client_id),
-    );
+    expect((await waiter.manager.inspect(resource)).holder?.sessionId).toBe(holder.client.sessionId);
 
     proxy.heal();
     expect(await waiting).toBeGreaterThan(token);
@@ -267,5 +265,37 @@ describe("connection loss", () => {
     expect(holder.client.connects).toBe(1); // it never heard from the server meanwhile
     proxy.heal();
     await lock.release();
+  });
+
+  it("uses under 5 % of a core while cut off, whether refused or silently partitioned", async () => {
+    const rootDir = uniqueRoot("cut-off-cpu");
+    // A resource bound, not a timing: the CPU time this process spends over a window in which
+    // the client can do nothing but try to reconnect (a spinning poll loop would use a whole core).
+    const cpuShareOver = async (ms: number) => {
+      const before = process.cpuUsage();
+      const start = performance.now();
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      const { user, system } = process.cpuUsage(before);
+      return (user + system) / 1000 / (performance.now() - start);
+    };
+    for (const partition of ["refuse", "blackhole"] as const) {
+      const proxy = await startProxy(connect);
+      proxies.push(proxy);
+      const holder = await startManager(proxy.connectString, { rootDir, sessionTimeoutMs: 6000 });
+      managers.push(holder);
+      const lock = holder.manager.createLock(`${resource}-${partition}`);
+      await lock.acquire();
+      const disconnects = holder.client.disconnects;
+      proxy[partition]();
+      // A blackhole shows only through the client's read timeout (2/3 of the session timeout).
+      await waitFor(() => holder.client.disconnects > disconnects, {
+        timeoutMs: 20_000,
+        message: `the holder to notice the ${partition}`,
+      });
+      const share = await cpuShareOver(1500);
+      expect(share, `CPU share while cut off (${partition})`).toBeLessThan(0.05);
+      expect(lock.state).toBe("suspended");
+      proxy.heal();
+    }
   });
 });

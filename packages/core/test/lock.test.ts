@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import ZooKeeper from "zookeeper";
 import {
   isLockError,
   type LockEvent,
@@ -8,6 +7,7 @@ import {
   ZkLockManager,
 } from "../src/index.js";
 import { children, openManager, uniqueRoot, waitUntilWaiting } from "./support/client.js";
+import { unstartedClient } from "./support/zk.js";
 
 const connect = inject("zkConnect");
 let a: Awaited<ReturnType<typeof openManager>>;
@@ -22,7 +22,7 @@ afterAll(async () => {
 
 describe("the documented usage", () => {
   it("works exactly as written, and release leaves the resource directory empty", async () => {
-    const zkClient = new ZooKeeper({ connect, timeout: 5000 });
+    const { zk: zkClient, close } = unstartedClient(connect);
     const zkLock = new ZkLockManager();
     zkLock.init(zkClient); // configured but not started: init starts it
     const lockOptions: LockOptions = { rootDir: uniqueRoot(), acquireTimeout: 2000 };
@@ -38,13 +38,13 @@ describe("the documented usage", () => {
     }
     expect(lock.state).toBe("idle");
     expect(await children(a.client, lock.path)).toEqual([]);
-    zkClient.close();
+    close();
   });
 
   it("takes a client that is still connecting", async () => {
-    const client = new ZooKeeper({ connect, timeout: 5000 });
-    client.init({});
-    const manager = new ZkLockManager().init(client);
+    const client = unstartedClient(connect);
+    client.start();
+    const manager = new ZkLockManager().init(client.zk);
     await expect(manager.withLock("r", ({ token }) => token, { rootDir: uniqueRoot() })).resolves.toBeTypeOf(
       "bigint",
     );
@@ -129,13 +129,7 @@ describe("giving up", () => {
     const controller = new AbortController();
     // Abort as the reply of the waiter's first listing arrives: the lock goes on to watch its
     // predecessor with a signal that is already aborted.
-    const calls: { a_get_children2(...args: unknown[]): number } = own.client.native;
-    const list = calls.a_get_children2.bind(calls);
-    calls.a_get_children2 = (path, watch, callback) =>
-      list(path, watch, (...reply: unknown[]) => {
-        controller.abort(new Error("gone"));
-        (callback as (...reply: unknown[]) => void)(...reply);
-      });
+    own.client.onCall("listed", () => controller.abort(new Error("gone")));
     const waiting = own.manager.createLock("r", { rootDir }).acquire({ signal: controller.signal });
     const outcome = await Promise.race([
       waiting.catch((e: unknown) => e),
@@ -326,17 +320,17 @@ describe("observability", () => {
     await waitUntilWaiting(a.manager, "job", rootDir, 1);
     const seen = await a.manager.inspect("job", { rootDir });
     expect(seen.holder).toMatchObject({
-      sessionId: a.client.client_id,
+      sessionId: a.client.sessionId,
       owner: { label: "nightly", pid: process.pid },
     });
     expect(seen.waiters).toHaveLength(1);
-    expect(seen.waiters[0]).toMatchObject({ sessionId: b.client.client_id, owner: { label: "retry" } });
+    expect(seen.waiters[0]).toMatchObject({ sessionId: b.client.sessionId, owner: { label: "retry" } });
     expect(Date.parse(seen.holder!.owner!.since)).not.toBeNaN();
     expect(await a.manager.resources({ rootDir })).toEqual(["job"]);
     await holder.release();
     await waiting;
     const afterwards = await b.manager.inspect("job", { rootDir });
-    expect(afterwards).toMatchObject({ holder: { sessionId: b.client.client_id }, waiters: [] });
+    expect(afterwards).toMatchObject({ holder: { sessionId: b.client.sessionId }, waiters: [] });
     await waiter.release();
   });
 

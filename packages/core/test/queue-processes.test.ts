@@ -26,7 +26,7 @@ describe("processes contending for one resource, several sessions each", () => {
     const rootDir = uniqueRoot("processes");
     const witnessDir = `${rootDir}-witness`;
     const observer = await connectClient(connect);
-    await observer.zk.create(witnessDir, "", 0);
+    expect(await observer.createRc(witnessDir)).toBe(0);
     for (let id = 0; id < PROCESSES; id++) {
       workers.push(
         startChild("queue-worker.ts", [
@@ -77,7 +77,7 @@ describe("processes contending for one resource, several sessions each", () => {
       message: "an empty queue",
     });
     expect(await childrenOf(observer, witnessDir)).toEqual([]);
-    await observer.zk.delete_(witnessDir, -1);
+    await observer.delete(witnessDir);
   }
 
   const outputs = () => workers.map((w, id) => `worker ${id}:\n${w.output}`).join("\n");

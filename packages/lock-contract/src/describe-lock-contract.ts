@@ -71,8 +71,8 @@ export function describeLockContract<M extends ContractManager>(
 
     beforeAll(async () => {
       const opened = await Promise.allSettled([
-        openSession(connect, options.createManager()),
-        openSession(connect, options.createManager()),
+        openSession(connect, options.createManager(), options.connectClient),
+        openSession(connect, options.createManager(), options.connectClient),
       ]);
       sessions = opened.flatMap((result) => (result.status === "fulfilled" ? [result.value] : []));
       const failed = opened.find((result) => result.status === "rejected");

@@ -62,4 +62,15 @@ export interface ContractOptions<M extends ContractManager> {
    * the manager class is the one the integration under test loaded.
    */
   createManager: () => M;
+  /**
+   * Connects the client each manager is bound to (its `init()` must take it). Default: a client
+   * of the npm `zookeeper` package.
+   */
+  connectClient?: (connect: string) => Promise<ContractClient>;
+}
+
+/** A connected client for a manager's `init()`, and how to close it once the manager is closed. */
+export interface ContractClient {
+  client: unknown;
+  close(): unknown;
 }

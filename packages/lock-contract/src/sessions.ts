@@ -1,5 +1,5 @@
 import { connectZooKeeper } from "@zk-dist-lock/testing";
-import type { ContractManager } from "./lock-adapter.js";
+import type { ContractClient, ContractManager } from "./lock-adapter.js";
 
 /** A manager bound to a client of its own, hence a ZooKeeper session of its own. */
 export interface Session<M extends ContractManager> {
@@ -7,18 +7,25 @@ export interface Session<M extends ContractManager> {
   close(): Promise<void>;
 }
 
-/** Connects a new client to `connect` and binds `manager` to it. */
+/** A client of the npm `zookeeper` package: the contract's default. */
+async function bindingClient(connect: string): Promise<ContractClient> {
+  const client = await connectZooKeeper(connect);
+  return { client, close: () => client.close() };
+}
+
+/** Connects a new client to `connect` (by default of the npm `zookeeper` package) and binds `manager` to it. */
 export async function openSession<M extends ContractManager>(
   connect: string,
   manager: M,
+  connectClient: (connect: string) => Promise<ContractClient> = bindingClient,
 ): Promise<Session<M>> {
-  const client = await connectZooKeeper(connect);
-  manager.init(client);
+  const { client, close } = await connectClient(connect);
+  manager.init(client as never);
   return {
     manager,
     async close() {
       await manager.close();
-      client.close();
+      await close();
     },
   };
 }

@@ -65,6 +65,6 @@ export class ZkLockHealthIndicator {
         [key]: { status: "down", state },
       });
     }
-    return { [key]: { status: "up", state, sessionId: String(manager.client.client_id) } };
+    return { [key]: { status: "up", state, sessionId: manager.sessionId } };
   }
 }

@@ -96,7 +96,7 @@ describe("ZkLockModule and the ZooKeeper session", () => {
     const manager = app.get(ZkLockManager);
     await manager.waitForConnection({ timeout: 30_000 });
     expect(health.isHealthy("zk")).toEqual({
-      zk: { status: "up", state: "connected", sessionId: String(manager.client.client_id) },
+      zk: { status: "up", state: "connected", sessionId: manager.sessionId },
     });
     expect((await fetch(`${url}/jobs/1`)).status).toBe(200);
   });
@@ -109,14 +109,16 @@ describe("ZkLockModule and the ZooKeeper session", () => {
     const states: ConnectionState[] = [];
     manager.on("connectionState", ({ state }) => states.push(state));
     const first = (await (await fetch(`${url}/jobs/2`)).json()) as { token: string };
-    const expired = String(manager.client.client_id);
+    const expired = manager.sessionId;
+    // connect() makes a client of @zk-dist-lock/client: its password is bytes, the binding's hex.
+    const password = (manager.client as unknown as { sessionPassword: Buffer }).sessionPassword;
 
     // Curator's KillSession: join the session with its id and password, and close it (again, if the
     // app's client won the session back before the close arrived).
     for (let attempt = 1; !states.includes("expired"); attempt++) {
       const intruder = await connectZooKeeper(connect, {
         sessionTimeout: 4000,
-        config: { client_id: expired, client_password: manager.client.client_password },
+        config: { client_id: expired, client_password: password.toString("hex").toUpperCase() },
       });
       intruder.close();
       await waitFor(() => states.includes("expired"), { timeoutMs: 8000 }).catch((error) => {
@@ -127,7 +129,7 @@ describe("ZkLockModule and the ZooKeeper session", () => {
       timeoutMs: 20_000,
       message: "a new session",
     });
-    expect(String(manager.client.client_id)).not.toBe(expired);
+    expect(manager.sessionId).not.toBe(expired);
     const response = await fetch(`${url}/jobs/2`);
     expect(response.status).toBe(200);
     const { token } = (await response.json()) as { token: string };

@@ -111,7 +111,7 @@ async function takeTurn(
         // "Try once" means now: with no connection there is nothing to try.
         if (attempt.triesOnce && !session.connected) throw outageError(host, resource);
         let children: string[];
-        let pzxid: number;
+        let pzxid: bigint;
         creating = true;
         [name, children, pzxid] = await createNode(host, session, request, prefix, attempt);
         creating = false;
@@ -131,7 +131,9 @@ async function takeTurn(
           // stopped waiting for, and a grant read from an ended session is no hold.
           attempt.throwIfStopped();
           if (blocker === undefined) {
-            const granted = { session, path: `${dir}/${name}`, token: tokenOf(pzxid, resource) };
+            // The zxid of the listing that shows the node's turn: at least its creation zxid, and
+            // above every zxid of the tenures before it, whose deletions that listing reflects.
+            const granted = { session, path: `${dir}/${name}`, token: pzxid };
             if (rule.marksGrant && index < contenders.length - 1) mark(session, granted.path, request.data);
             if (traced) Object.assign(traced, { token: granted.token, node: granted.path });
             return granted;
@@ -199,21 +201,6 @@ export async function leaveQueue(
   await session.whileConnected(host.abandon(resource, dir, session, path)).catch(() => {});
 }
 
-// The zxid of the listing that shows a node's turn: at least its creation zxid, and above every
-// zxid of the tenures before it, whose deletions that listing already reflects.
-function tokenOf(pzxid: number, resource: string): bigint {
-  if (!Number.isSafeInteger(pzxid)) {
-    throw new LockError(
-      "ZOOKEEPER",
-      `ZooKeeper returned a zxid (${pzxid}) beyond what the client reports exactly.`,
-      {
-        resource,
-      },
-    );
-  }
-  return BigInt(pzxid);
-}
-
 // A directory that vanishes again right after being created is being deleted by someone as fast as
 // it is made; more tries would not help.
 const DIRECTORY_TRIES = 3;
@@ -228,7 +215,7 @@ async function createNode(
   { resource, dir, rootDir, data }: QueueRequest,
   prefix: string,
   attempt: Attempt,
-): Promise<[string, string[], number]> {
+): Promise<[string, string[], bigint]> {
   for (let retry = 1; ; retry++) {
     const directory = host.ensureDirectory(session, dir, rootDir);
     const created = session.create(`${dir}/${prefix}`, data, createMode.EPHEMERAL_SEQUENTIAL);
@@ -335,9 +322,10 @@ function waitFor(
     );
   }
   // getData rather than exists: it sets no watch on a node already gone, and its data shows a mark.
+  // A wait given up removes its watch, where the client can: a hot node keeps no dead watches.
   return watched(session, signal, (done) =>
     session
-      .watchNode(`${dir}/${blocker}`, done)
+      .watchNode(`${dir}/${blocker}`, done, signal)
       .then((node) => node === undefined || isMarkedGranted(node[1])),
   );
 }
@@ -374,12 +362,12 @@ function watched(
 }
 
 /** The children and pzxid of `dir`; none when the directory was deleted, our node with it. */
-async function relist(session: ZkSession, dir: string, signal: AbortSignal): Promise<[string[], number]> {
+async function relist(session: ZkSession, dir: string, signal: AbortSignal): Promise<[string[], bigint]> {
   try {
     const [children, stat] = await session.listRetrying(dir, signal);
     return [children, stat.pzxid];
   } catch (error) {
-    if (error instanceof ZkCallError && error.rc === rc.NONODE) return [[], 0];
+    if (error instanceof ZkCallError && error.rc === rc.NONODE) return [[], 0n];
     throw error;
   }
 }

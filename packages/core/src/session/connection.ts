@@ -2,7 +2,7 @@ import { EventEmitter } from "node:events";
 import { LockError } from "../errors.js";
 import { backoffDelay } from "./backoff.js";
 import type { ConnectString } from "./connect-string.js";
-import { type ClientFactory, startClient, type ZkAuth, type ZooKeeperClient } from "./zk-client.js";
+import type { ZkAuth, ZkDriver } from "./zk-client.js";
 import { ZkSession } from "./zk-session.js";
 
 /**
@@ -37,11 +37,22 @@ export interface ConnectionEvents {
   lost: [reason: string];
 }
 
+/**
+ * Opens a session on a new client of the connection's own, started with `auth`. It throws (or
+ * rejects) when the client cannot start now, such as when no host of the connect string resolves:
+ * the connection tries again later.
+ */
+export type DriverFactory = (
+  connect: ConnectString,
+  sessionTimeout: number,
+  auth: readonly ZkAuth[],
+) => ZkDriver | Promise<ZkDriver>;
+
 /** How a connection that owns its clients makes them. */
 export interface OwnedClients {
   connectString: ConnectString;
   sessionTimeout: number;
-  createClient: ClientFactory;
+  openDriver: DriverFactory;
 }
 
 const BORROWED_ADVICE =
@@ -100,25 +111,12 @@ export class ZkConnection extends EventEmitter<ConnectionEvents> {
   }
 
   /**
-   * Follows a client given by the user, in place of the current session (which must be over, or
-   * the caller accepts to end it). Starts the client first if it was configured but not started.
+   * Follows a client given by the user, through `driver`, in place of the current session (which
+   * must be over, or the caller accepts to end it).
    */
-  borrow(
-    client: ZooKeeperClient,
-    connect: ConnectString | undefined,
-    createClient: ClientFactory | undefined,
-  ): void {
-    if (client.timeout === -1) startClient(client, this.auth, connect?.text ?? "");
+  borrow(driver: ZkDriver, connectString: string): void {
     this.#session?.close(new LockError("CONNECTION", "init() replaced the ZooKeeper client."));
-    this.#adopt(
-      new ZkSession(client, {
-        connectString: connect?.text ?? String(client.config?.connect ?? "(unknown)"),
-        createClient,
-        auth: this.auth,
-        ownsClient: false,
-        overAdvice: BORROWED_ADVICE,
-      }),
-    );
+    this.#adopt(new ZkSession(driver, { connectString, overAdvice: BORROWED_ADVICE }));
   }
 
   /** Resolves once connected; rejects with `CONNECTION` after `timeout` ms, or when it cannot be. */
@@ -242,27 +240,29 @@ export class ZkConnection extends EventEmitter<ConnectionEvents> {
   }
 
   #openSession(): void {
-    const { connectString, sessionTimeout, createClient } = this.owned!;
-    let client: ZooKeeperClient;
-    try {
-      client = createClient({ connect: connectString.text, timeout: sessionTimeout });
-      startClient(client, this.auth, connectString.text);
-    } catch (error) {
+    const { connectString, sessionTimeout, openDriver } = this.owned!;
+    const retry = (error: unknown) => {
       // Hosts that do not resolve now may resolve later (DNS at boot): try again, less often each time.
       this.#setState("connecting", error instanceof Error ? error.message : String(error));
       this.#retryTimer = setTimeout(() => this.#openSession(), backoffDelay(++this.#retry, 5000));
+    };
+    const adopt = (driver: ZkDriver) => {
+      if (this.#closed) {
+        driver.closeOwned();
+        return;
+      }
+      this.#retry = 0;
+      this.#adopt(new ZkSession(driver, { connectString: connectString.text, overAdvice: OWNED_ADVICE }));
+    };
+    let opened: ZkDriver | Promise<ZkDriver>;
+    try {
+      opened = openDriver(connectString, sessionTimeout, this.auth);
+    } catch (error) {
+      retry(error);
       return;
     }
-    this.#retry = 0;
-    this.#adopt(
-      new ZkSession(client, {
-        connectString: connectString.text,
-        createClient,
-        auth: this.auth,
-        ownsClient: true,
-        overAdvice: OWNED_ADVICE,
-      }),
-    );
+    if (opened instanceof Promise) opened.then(adopt, (error) => this.#closed || retry(error));
+    else adopt(opened);
   }
 
   #adopt(session: ZkSession): void {

@@ -1,11 +1,45 @@
-// The one place where core makes clients of the npm `zookeeper` package itself (for managers from
-// `ZkLockManager.connect()`); everything else takes the narrow `ZooKeeperClient` of zk-client.ts.
-import ZooKeeper from "zookeeper";
-import type { ClientFactory, ZooKeeperClient } from "./zk-client.js";
+// The one place where core makes clients of the npm `zookeeper` package itself: for managers from
+// `ZkLockManager.connect({ client: "zookeeper" })`, and to rejoin the session of a client given to
+// `init()`. The package is an optional peer, loaded only when a manager asks for it, so that users
+// of the default client never need its C build.
+import { LockInvalidArgumentError } from "../errors.js";
+import {
+  BindingDriver,
+  type ClientFactory,
+  type ClientSettings,
+  startClient,
+  type ZooKeeperClient,
+} from "./binding-driver.js";
+import type { DriverFactory } from "./connection.js";
 
-/** A client of the npm `zookeeper` package, configured and not started. */
-export const createNativeClient: ClientFactory = (settings) =>
-  new ZooKeeper(settings) as unknown as ZooKeeperClient;
+let binding: Promise<ClientFactory> | undefined;
+
+/**
+ * The constructor of the npm `zookeeper` package, as a factory of clients not yet started; rejects
+ * with `INVALID_ARGUMENT` when the package is not installed.
+ */
+export function loadBinding(): Promise<ClientFactory> {
+  binding ??= import("zookeeper").then(
+    ({ default: ZooKeeper }) =>
+      (settings: ClientSettings) =>
+        new ZooKeeper(settings) as unknown as ZooKeeperClient,
+    (error: unknown) => {
+      binding = undefined;
+      throw new LockInvalidArgumentError(
+        `client: "zookeeper" needs the npm zookeeper package, which could not be loaded (${error}): install it (npm install zookeeper), or leave the client option out to use @zk-dist-lock/client.`,
+      );
+    },
+  );
+  return binding;
+}
+
+/** Opens a session on a new client of the npm `zookeeper` package (for a manager from `connect()`). */
+export const openBindingDriver: DriverFactory = async (connect, timeout, auth) => {
+  const createClient = await loadBinding();
+  const client = createClient({ connect: connect.text, timeout });
+  startClient(client, auth, connect.text);
+  return new BindingDriver(client, { connectString: connect.text, createClient, auth, ownsClient: true });
+};
 
 /**
  * Makes clients like `client` (its class, its constructor settings under the given ones): how a

@@ -1,8 +1,10 @@
-// The npm `zookeeper` client as zk-dist-lock uses it: result codes, the calls, and their errors.
-import { LockError, LockInvalidArgumentError } from "../errors.js";
-import { describe } from "../resource-name.js";
+// ZooKeeper as core's session layer sees it, whichever client is underneath: the result codes, the
+// calls, their errors, and the one interface (ZkDriver) that both clients are driven through —
+// the npm `zookeeper` binding (binding-driver.ts) and @zk-dist-lock/client (client-driver.ts).
+import type { EventEmitter } from "node:events";
+import { LockError } from "../errors.js";
 
-/** ZooKeeper result codes and flags used here (stable parts of the wire protocol). */
+/** ZooKeeper result codes used here (stable parts of the wire protocol; both clients use them). */
 export const rc = {
   OK: 0,
   CONNECTIONLOSS: -4,
@@ -12,18 +14,11 @@ export const rc = {
   NOAUTH: -102,
   NODEEXISTS: -110,
   SESSIONEXPIRED: -112,
+  AUTHFAILED: -115,
   CLOSING: -116,
 } as const;
 export const createMode = { PERSISTENT: 0, EPHEMERAL_SEQUENTIAL: 3, CONTAINER: 4 } as const;
-/** `client.state` values (the C client's `ZOO_*_STATE`). */
-export const clientState = {
-  CONNECTED: 3,
-  /** Set by the C client's init, left so by a handle the binding had already closed: it never connects. */
-  NOT_CONNECTED: 999,
-} as const;
-export const SESSION_EVENT = -1;
-/** The code of a client's `close` event (the C client's state): 0 when closed by a call of close(). */
-export const closeCode = { EXPIRED: -112, AUTH_FAILED: -113 } as const;
+export type CreateModeNumber = (typeof createMode)[keyof typeof createMode];
 
 /** Authentication a client adds with `add_auth(scheme, credentials)`, such as `digest` `user:password`. */
 export interface ZkAuth {
@@ -38,129 +33,85 @@ export interface ZkAcl {
   auth: string;
 }
 
+/** What core reads of a node's stat, the same from both clients. */
 export interface ZkStat {
-  czxid: number;
-  pzxid: number;
-  ctime: Date | number;
+  czxid: bigint;
+  pzxid: bigint;
+  ctime: Date;
+  /** The session that owns an ephemeral node, in hex as `ZkDriver.sessionId` writes it; "0" for none. */
   ephemeralOwner: string;
 }
 
-export type Callback<T extends unknown[]> = (code: number, message: string, ...result: T) => void;
-export type Watcher = (type: number, state: number, path: string) => void;
-
 /**
- * The calls of the native binding behind a client of the npm `zookeeper` package. They are the
- * wrapper's calls without its logging, which formats every call's arguments with `util.inspect`
- * even when no logger is set: about a fifth of an uncontended lock cycle's CPU time.
+ * How a session ended, as its driver saw it: expired (the server said so, or the client counts it
+ * so), the credentials refused, the client closed, or `timedOut`: the driver only tried to get it
+ * back (see `keepsTrying`) and the session timeout has passed.
  */
-export interface NativeCalls {
-  a_create(path: string, data: string | Buffer, flags: number, cb: Callback<[string]>): number;
-  a_get_children2(path: string, watch: boolean, cb: Callback<[string[], ZkStat]>): number;
-  aw_get(path: string, watcher: Watcher, cb: Callback<[ZkStat, Buffer | string]>): number;
-  aw_get_children2(path: string, watcher: Watcher, cb: Callback<[string[], ZkStat]>): number;
-  aw_exists(path: string, watcher: Watcher, cb: Callback<[ZkStat]>): number;
-  a_get(path: string, watch: boolean, cb: Callback<[ZkStat, Buffer | string]>): number;
-  a_exists(path: string, watch: boolean, cb: Callback<[ZkStat]>): number;
-  a_delete_(path: string, version: number, cb: Callback<[]>): number;
-  a_set(path: string, data: string | Buffer, version: number, cb: Callback<[ZkStat]>): number;
-  add_auth(scheme: string, credentials: string, cb: Callback<[]>): number;
+export type SessionEnd = "expired" | "authFailed" | "closed" | "timedOut";
+
+export interface DriverEvents {
+  /** A server serves the session: for the first time, or again after `disconnected`. */
+  connected: [];
+  /** The connection is gone; the session may live on, and the client tries to get it back. */
+  disconnected: [];
+  /** The session is over for good. */
+  over: [end: SessionEnd];
 }
 
 /**
- * The part of a client of the npm `zookeeper` package that zk-dist-lock uses, typed as it behaves at
- * run time (the package's own declarations type result messages and the session id as numbers).
+ * One ZooKeeper session as core drives it, over one of the two clients. A driver turns the
+ * client's calls into promises that reject with a {@link ZkCallError} (the result code is what
+ * callers branch on), and its life into three events. What one client needs and the other does not
+ * (the binding's self-closing clients, rejoined with fresh ones) stays inside its driver.
+ *
+ * One-shot watchers are called once, for a change of the node itself; watches survive the
+ * client's reconnects (or, where the driver had to move the session to another client, they fire
+ * once connected there, so that their waiters look again).
  */
-export interface ZooKeeperClient {
-  readonly state: number;
-  /** The negotiated session timeout in ms; -1 before the client was started and once it is closed. */
+export interface ZkDriver extends EventEmitter<DriverEvents> {
+  /** The client the session runs on now, as the user knows it (`manager.client`). */
+  readonly client: unknown;
+  /** Whether a server serves the session now. */
+  readonly connected: boolean;
+  /**
+   * Whether calls may be sent: false once the current client is closing under a session that may
+   * live on (the binding's), until the driver has another one.
+   */
+  readonly usable: boolean;
+  /** The session id in lower-case hex without `0x` (as the binding prints it); "0" before the first session. */
+  readonly sessionId: string;
+  /** The negotiated session timeout in ms. */
   readonly timeout: number;
-  /** The session id, in hex (typed as a number by the package, but a string at run time). */
-  readonly client_id: string | number;
-  /** The session password, 32 hex digits: with the id, what a new client needs to rejoin the session. */
-  readonly client_password: string;
-  /** What the constructor was given (`connect`, `timeout`, …), which the package keeps. */
-  readonly config?: Readonly<Record<string, unknown>> | undefined;
-  readonly native: NativeCalls;
-  /** Starts the client; the constructor's settings win over these. */
-  init(config: object): unknown;
-  /** Ends the session when connected (sending the server a close), else only drops the client. */
-  close(): unknown;
-  on(event: string, listener: (...args: unknown[]) => void): unknown;
-  off(event: string, listener: (...args: unknown[]) => void): unknown;
-  /** Through the wrapper, which converts the ACL entries to the binding's form. */
-  a_set_acl(path: string, version: number, acl: ZkAcl[], cb: Callback<[]>): number;
-}
-
-/** What the manager gives a client it creates: the binding's settings (see `ownClientSettings`). */
-export interface ClientSettings {
-  connect: string;
-  timeout: number;
-  /** Both set to rejoin an existing session. */
-  client_id?: string;
-  client_password?: string;
-  response_counter_limit?: number;
-}
-
-/** Makes a client, not yet started, for the settings; the manager starts it. */
-export type ClientFactory = (settings: ClientSettings) => ZooKeeperClient;
-
-/**
- * The binding's settings for every client the manager starts. `response_counter_limit` stays the
- * binding's default, 10: a client that polls its socket ten times in a row for nothing is closed
- * (reported as -112), which the manager sees and answers by rejoining the session with a fresh
- * client, whereas a higher limit only turns that close into a spin that nothing reports.
- */
-export const ownClientSettings = { response_counter_limit: 10 } as const;
-
-const clientMethods = ["init", "close", "on", "off", "a_set_acl"] as const;
-const nativeMethods = [
-  "a_create",
-  "a_get_children2",
-  "aw_get",
-  "aw_get_children2",
-  "aw_exists",
-  "a_get",
-  "a_exists",
-  "a_delete_",
-  "a_set",
-  "add_auth",
-] as const;
-
-export function assertClient(value: unknown): asserts value is ZooKeeperClient {
-  const functionsOf = (object: unknown, names: readonly string[], prefix = "") =>
-    names
-      .filter((m) => typeof (object as Record<string, unknown> | null)?.[m] !== "function")
-      .map((m) => prefix + m);
-  const missing = [
-    ...functionsOf(value, clientMethods),
-    ...functionsOf((value as { native?: unknown } | null)?.native, nativeMethods, "native."),
-  ];
-  if (missing.length > 0) {
-    throw new LockInvalidArgumentError(
-      `init() needs a client of the npm "zookeeper" package (new ZooKeeper({ connect, timeout })); got ${describe(value)} without ${missing.join(", ")}.`,
-    );
-  }
-}
-
-/**
- * Starts a client that is configured but not started, with the manager's settings (the
- * constructor's win), and adds `auth`. Throws `INVALID_ARGUMENT` when the binding cannot start it:
- * a connect string none of whose hosts resolves, or a client that had been closed.
- */
-export function startClient(client: ZooKeeperClient, auth: readonly ZkAuth[], connect: string): void {
-  client.init({ ...ownClientSettings });
-  if (client.timeout === -1) {
-    throw new LockInvalidArgumentError(
-      `The zookeeper client could not start with connect string ${describe(connect)}: none of its hosts resolves to an address.`,
-    );
-  }
-  if (client.state === clientState.NOT_CONNECTED) {
-    client.close();
-    throw new LockInvalidArgumentError(
-      "The zookeeper client was closed; a closed client never connects again: create a new one.",
-    );
-  }
-  for (const { scheme, credentials } of auth) client.native.add_auth(scheme, credentials, () => {});
+  /** Whether the current client is the driver's own, closed with the session. */
+  readonly ownsClient: boolean;
+  /**
+   * Asked once the session has been without a connection for its timeout: whether the client may
+   * yet get it back by itself (true), or only tried to and the session is to be given up.
+   */
+  keepsTrying(): boolean;
+  create(path: string, data: string, mode: CreateModeNumber): Promise<string>;
+  list(path: string): Promise<[string[], ZkStat]>;
+  stat(path: string): Promise<ZkStat>;
+  read(path: string): Promise<[ZkStat, Buffer | string]>;
+  delete(path: string): Promise<void>;
+  /** Writes a node's data, any version. */
+  setData(path: string, data: string): Promise<void>;
+  setAcl(path: string, acl: ZkAcl[]): Promise<void>;
+  /** getData with a watch; NONODE rejects and sets none. */
+  watchData(path: string, onChange: () => void): Promise<[ZkStat, Buffer | string]>;
+  /** getChildren with a watch; NONODE rejects and sets none. */
+  watchChildren(path: string, onChange: () => void): Promise<string[]>;
+  /** exists with a watch, which stays on a node that does not exist; resolves whether it does. */
+  watchExists(path: string, onChange: () => void): Promise<boolean>;
+  /**
+   * Forgets a data watch that `watchData` set with `onChange`, at the server too where the client
+   * can (`removeWatches`), so that an abandoned wait leaves nothing on a hot node. Never rejects.
+   */
+  unwatchData(path: string, onChange: () => void): void;
+  /** Stops following the client(s): no more events. */
+  detach(): void;
+  /** Closes the clients the driver owns (`connectedToo: false` leaves a connected one open). */
+  closeOwned(options?: { connectedToo?: boolean }): void;
 }
 
 /** A failed ZooKeeper call, with the server's or client's result code. */
@@ -177,10 +128,16 @@ export class ZkCallError extends LockError {
   }
 }
 
-// The client has ended or is ending. It fails pending calls with CLOSING or SESSIONEXPIRED, and
-// refuses new ones with INVALIDSTATE, before it emits "close" (which a detached session never hears:
-// manager.close(), then client.close()). Whether the session ended with it, the session decides.
-export const sessionOverCodes = new Set<number>([rc.INVALIDSTATE, rc.CLOSING, rc.SESSIONEXPIRED]);
+// The client has ended or is ending. It fails pending calls with CLOSING, SESSIONEXPIRED or
+// AUTHFAILED, and refuses new ones with INVALIDSTATE (the binding) or the same, before it reports its end (which a
+// detached session never hears: manager.close(), then client.close()). Whether the session ended
+// with it, the session decides.
+export const sessionOverCodes = new Set<number>([
+  rc.INVALIDSTATE,
+  rc.CLOSING,
+  rc.SESSIONEXPIRED,
+  rc.AUTHFAILED,
+]);
 // A deletion that fails with one of these is done: the node is gone, or the session ends and takes
 // its ephemeral nodes along.
 export const sessionEndCodes = new Set<number>([rc.NONODE, ...sessionOverCodes]);

@@ -2,6 +2,7 @@
 // workspace packages to their sources, with its output collected.
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { clientKind } from "./kind.js";
 
 const packageDir = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -19,7 +20,8 @@ export function startChild(file: string, args: string[]): Child {
   const child = spawn(
     process.execPath,
     ["--import", "tsx", "--conditions=@zk-dist-lock/source", script, ...args],
-    { cwd: packageDir, stdio: ["pipe", "pipe", "pipe"] },
+    // The child makes its client of the kind this run is on (see worker-client.ts).
+    { cwd: packageDir, stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, ZK_CLIENT: clientKind } },
   );
   let output = "";
   child.stdout?.on("data", (chunk) => {

@@ -1,12 +1,11 @@
 import { randomUUID } from "node:crypto";
-import { connectZooKeeper } from "@zk-dist-lock/testing";
-import ZooKeeper from "zookeeper";
 import { isLockError, ZkLockManager, type ZkLockManagerOptions } from "../../src/index.js";
+import { connectClient, type TestClient } from "./zk.js";
 
-/** A manager bound to a fresh connected session; `close()` closes both. */
+/** A manager bound to a fresh connected session of the run's client; `close()` closes both. */
 export async function openManager(connect: string, options?: ZkLockManagerOptions) {
-  const client = await connectZooKeeper(connect, { sessionTimeout: 5000 });
-  const manager = new ZkLockManager(options).init(client);
+  const client = await connectClient(connect, 5000);
+  const manager = new ZkLockManager(options).init(client.zk);
   return {
     client,
     manager,
@@ -21,17 +20,7 @@ export async function openManager(connect: string, options?: ZkLockManagerOption
 export const uniqueRoot = (name = "test") => `/${name}-${randomUUID().slice(0, 8)}`;
 
 /** The children of a path, or [] when it does not exist. */
-export function children(client: ZooKeeper, path: string): Promise<string[]> {
-  return new Promise((resolve, reject) =>
-    client.a_get_children(path, false, (rc, error, list) =>
-      rc === 0
-        ? resolve(list)
-        : rc === ZooKeeper.constants.ZNONODE
-          ? resolve([])
-          : reject(new Error(String(error))),
-    ),
-  );
-}
+export const children = (client: TestClient, path: string): Promise<string[]> => client.children(path);
 
 /** Resolves once `count` contenders wait behind the holder of `resource`. */
 export async function waitUntilWaiting(

@@ -8,8 +8,8 @@
 // "session <id>" for every session; a line on stdin stops it.
 import { appendFileSync } from "node:fs";
 import { setTimeout as delay } from "node:timers/promises";
-import ZooKeeper from "zookeeper";
 import { ZkLockManager } from "../../src/index.js";
+import { type WorkerClient, workerClient } from "./worker-client.js";
 
 const [connect, rootDir, name, log, id, sessionTimeout] = process.argv.slice(2) as [
   string,
@@ -23,17 +23,17 @@ const [connect, rootDir, name, log, id, sessionTimeout] = process.argv.slice(2) 
 const write = (token: bigint, what: string) => appendFileSync(log, `${Date.now()} ${id} ${token} ${what}\n`);
 const manager = new ZkLockManager({ label: `worker-${id}` });
 let stopping = false;
-let client: ZooKeeper | undefined;
+let client: WorkerClient | undefined;
 
 /** A new client for the manager; listened to after init(), so that the manager hears of its close first. */
 function connectNew(): void {
-  const zk = new ZooKeeper({ connect, timeout: Number(sessionTimeout) });
-  zk.once("connect", () => process.stdout.write(`session ${zk.client_id}\n`));
-  manager.init(zk);
-  zk.once("close", () => {
+  const next = workerClient(connect, Number(sessionTimeout));
+  next.onceConnected((sessionId) => process.stdout.write(`session ${sessionId}\n`));
+  manager.init(next.zk);
+  next.onceEnded(() => {
     if (!stopping) connectNew();
   });
-  client = zk;
+  client = next;
 }
 
 connectNew();

@@ -7,8 +7,8 @@
 import { appendFileSync, closeSync, openSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
-import { connectZooKeeper } from "@zk-dist-lock/testing";
 import { ZkLockManager } from "../../src/index.js";
+import { workerClient } from "./worker-client.js";
 
 const [connect, rootDir, resource, witnessDir, iterations, id] = process.argv.slice(2) as [
   string,
@@ -21,8 +21,13 @@ const [connect, rootDir, resource, witnessDir, iterations, id] = process.argv.sl
 const inside = join(witnessDir, "inside");
 const log = join(witnessDir, "log");
 
-const client = await connectZooKeeper(connect, { sessionTimeout: 10_000 });
-const manager = new ZkLockManager({ rootDir }).init(client);
+const client = workerClient(connect, 10_000);
+const connected = new Promise<void>((resolve, reject) => {
+  client.onceConnected(() => resolve());
+  client.onceEnded(() => reject(new Error(`worker ${id} could not connect to ${connect}`)));
+});
+const manager = new ZkLockManager({ rootDir }).init(client.zk);
+await connected;
 process.stdout.write("ready\n");
 await new Promise((resolve) => process.stdin.once("data", resolve));
 

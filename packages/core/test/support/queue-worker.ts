@@ -13,9 +13,8 @@
 // with what it saw, "violation …" when that is more than the rule allows, and at the end
 // "done <grants> <timeouts> <aborts>".
 import { setTimeout as delay } from "node:timers/promises";
-import { connectZooKeeper } from "@zk-dist-lock/testing";
-import ZooKeeper from "zookeeper";
 import { isLockError, ZkLockManager } from "../../src/index.js";
+import { type WorkerClient, workerClient } from "./worker-client.js";
 
 const [connect, rootDir, resource, witnessDir, how, sessions, durationMs, id] = process.argv.slice(2) as [
   string,
@@ -31,15 +30,14 @@ const permits = how.startsWith("semaphore:") ? Number(how.slice("semaphore:".len
 const say = (line: string) => process.stdout.write(`${line}\n`);
 const random = (min: number, max: number) => min + Math.floor(Math.random() * (max - min));
 
-const clients = await Promise.all(
-  Array.from({ length: Number(sessions) }, () => connectZooKeeper(connect, { sessionTimeout: 2000 })),
-);
+const clients = Array.from({ length: Number(sessions) }, () => workerClient(connect, 2000));
+await Promise.all(clients.map((client) => client.connect()));
 say("ready");
 await new Promise((resolve) => process.stdin.once("data", resolve));
 const until = Date.now() + Number(durationMs);
 
-async function contend(client: ZooKeeper, session: number): Promise<void> {
-  const manager = new ZkLockManager({ rootDir, label: `${id}.${session}` }).init(client);
+async function contend(client: WorkerClient, session: number): Promise<void> {
+  const manager = new ZkLockManager({ rootDir, label: `${id}.${session}` }).init(client.zk);
   let [grants, timeouts, aborts] = [0, 0, 0];
   while (Date.now() < until) {
     const mode = permits !== undefined ? "semaphore" : Math.random() < 0.2 ? "exclusive" : "shared";
@@ -60,12 +58,8 @@ async function contend(client: ZooKeeper, session: number): Promise<void> {
       continue;
     }
     grants++;
-    const witness = await client.create(
-      `${witnessDir}/${mode}-`,
-      "",
-      ZooKeeper.constants.ZOO_EPHEMERAL_SEQUENTIAL,
-    );
-    const seen = (await client.get_children(witnessDir, false)) as string[];
+    const witness = await client.createEphemeralSequential(`${witnessDir}/${mode}-`);
+    const seen = await client.children(witnessDir);
     const exclusive = seen.filter((name) => name.startsWith("exclusive-")).length;
     const others = seen.length - exclusive;
     say(`grant ${mode} ${exclusive} ${others}`);
@@ -77,7 +71,7 @@ async function contend(client: ZooKeeper, session: number): Promise<void> {
           : exclusive === 0;
     if (!allowed) say(`violation ${mode} saw ${seen.join(",")}`);
     await delay(random(2, 25));
-    await client.delete_(witness, -1);
+    await client.delete(witness);
     await handle.release();
   }
   say(`done ${grants} ${timeouts} ${aborts}`);

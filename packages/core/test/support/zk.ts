@@ -1,42 +1,133 @@
-// Helpers for the fault tests: connected clients, managers with an event log, sessions killed from
-// outside, and the server's view of watches.
+// Helpers for the tests: connected clients of the run's kind (support/kind.ts), managers with an
+// event log, sessions killed from outside, and the server's view of watches.
 import { type AddressInfo, createServer } from "node:net";
+import { type ClientState, ZooKeeperClient } from "@zk-dist-lock/client";
 import { connectZooKeeper, expireSession, fourLetter, waitFor } from "@zk-dist-lock/testing";
 import { expect } from "vitest";
-import type ZooKeeper from "zookeeper";
+import ZooKeeper from "zookeeper";
 import {
   type LockEvents,
+  type ZkAcl,
+  type ZkAuth,
+  type ZkClient,
+  type ZkConnectOptions,
   type ZkLock,
   ZkLockManager,
   type ZkLockManagerOptions,
   type ZkSemaphore,
 } from "../../src/index.js";
-import { children, uniqueRoot } from "./client.js";
+import { uniqueRoot } from "./client.js";
+import { clientKind } from "./kind.js";
 
 export { uniqueRoot } from "./client.js";
 
-/** A client of the npm `zookeeper` package with the lifecycle facts the tests wait for. */
+/** A connected client of the run's kind, with the lifecycle facts the tests wait for. */
 export interface TestClient {
-  zk: ZooKeeper;
+  /** The client itself: what `init()` takes. */
+  zk: ZkClient;
+  /** Its session id, as `inspect()` names the owner of a node. */
+  readonly sessionId: string;
   /** How many times it connected (1 after the first connection, 2 after one reconnect, …). */
   readonly connects: number;
-  /** How many times it lost its connection (its `connecting` events). */
+  /** How many times it lost its connection. */
   readonly disconnects: number;
-  /** The code of its `close` event (-112 for an expired session), once closed. */
+  /** Why it closed, as the binding's close code (-112 for an expired session, 0 when closed), once closed. */
   readonly closedWith: number | undefined;
+  /** The children of `path`, or [] when it does not exist. */
+  children(path: string): Promise<string[]>;
+  /** Whether `path` exists. */
+  exists(path: string): Promise<boolean>;
+  delete(path: string): Promise<void>;
+  /** The result code of creating `path` (0 when created). */
+  createRc(path: string): Promise<number>;
+  /** The result code of deleting `path` (0 when deleted). */
+  deleteRc(path: string): Promise<number>;
+  setAcl(path: string, acl: ZkAcl[]): Promise<void>;
+  /**
+   * Runs `hook` each time the client is asked to delete a node or to list children (as the call
+   * is made), or once a listing's reply is in, before its caller hears of it (`listed`: the reply
+   * waits for the promise `hook` returns, if any).
+   */
+  onCall(call: "delete" | "list" | "listed", hook: () => unknown): void;
+  close(): void;
 }
 
-const clients = new Set<ZooKeeper>();
+const clients = new Set<TestClient>();
 
-/** A client connected to `connect`, asking for a session timeout of `timeoutMs`. */
-export async function connectClient(
-  connect: string,
-  timeoutMs = 10_000,
-  extra: Record<string, unknown> = {},
-): Promise<TestClient> {
-  const zk = await connectZooKeeper(connect, { sessionTimeout: timeoutMs, config: extra });
-  clients.add(zk);
-  const state = { zk, connects: 1, disconnects: 0, closedWith: undefined as number | undefined };
+/**
+ * A client of the run's kind connected to `connect`, asking for a session timeout of `timeoutMs`,
+ * authenticated with `auth` when given.
+ */
+export async function connectClient(connect: string, timeoutMs = 10_000, auth?: ZkAuth): Promise<TestClient> {
+  const client =
+    clientKind === "zookeeper"
+      ? await bindingClient(connect, timeoutMs, auth)
+      : await ownClient(connect, timeoutMs, auth);
+  clients.add(client);
+  return client;
+}
+
+async function bindingClient(connect: string, timeoutMs: number, auth?: ZkAuth): Promise<TestClient> {
+  const zk = await connectZooKeeper(connect, { sessionTimeout: timeoutMs });
+  if (auth) {
+    await new Promise<void>((resolve, reject) =>
+      zk.add_auth(auth.scheme, auth.credentials, (rc, error) =>
+        rc === 0 ? resolve() : reject(new Error(String(error))),
+      ),
+    );
+  }
+  const calls = zk as unknown as BindingCalls;
+  const rcOf = (send: (cb: (rc: number) => void) => void) =>
+    new Promise<number>((resolve) => send((rc) => resolve(rc)));
+  const state = {
+    zk,
+    connects: 1,
+    disconnects: 0,
+    closedWith: undefined as number | undefined,
+    get sessionId() {
+      return String(zk.client_id);
+    },
+    children: (path: string) =>
+      new Promise<string[]>((resolve, reject) =>
+        calls.a_get_children(path, false, (rc, error, list) =>
+          rc === 0 ? resolve(list) : rc === -101 ? resolve([]) : reject(new Error(`${error} (${rc})`)),
+        ),
+      ),
+    exists: async (path: string) => {
+      const rc = await rcOf((cb) => calls.a_exists(path, false, cb));
+      if (rc !== 0 && rc !== -101) throw new Error(`exists ${path}: ${rc}`);
+      return rc === 0;
+    },
+    delete: (path: string) => zk.delete_(path, -1).then(() => {}),
+    createRc: (path: string) => rcOf((cb) => calls.a_create(path, "", 0, cb)),
+    deleteRc: (path: string) => rcOf((cb) => calls.a_delete_(path, -1, cb)),
+    setAcl: (path: string, acl: ZkAcl[]) => zk.set_acl(path, -1, acl).then(() => {}),
+    // The manager calls the binding's native calls (see session/binding-driver.ts): wrap those.
+    onCall: (call: "delete" | "list" | "listed", hook: () => unknown) => {
+      const native = (zk as unknown as { native: Record<string, (...args: unknown[]) => number> }).native;
+      // Listings go out with a watch (aw_) or without.
+      for (const name of call === "delete" ? ["a_delete_"] : ["a_get_children2", "aw_get_children2"]) {
+        const original = native[name]!.bind(native);
+        native[name] = (...args: unknown[]) => {
+          if (call !== "listed") {
+            hook();
+            return original(...args);
+          }
+          const callback = args.pop() as (...reply: unknown[]) => void;
+          return original(...args, (...reply: unknown[]) => {
+            Promise.resolve(hook()).then(() => callback(...reply));
+          });
+        };
+      }
+    },
+    close: () => {
+      try {
+        zk.close();
+      } catch {
+        // already closed
+      }
+    },
+  };
   zk.on("connect", () => state.connects++);
   zk.on("connecting", () => state.disconnects++);
   zk.on("close", (_client: unknown, code: number) => {
@@ -45,15 +136,98 @@ export async function connectClient(
   return state;
 }
 
+/** The binding's callback calls the helpers use (typed as they behave at run time). */
+interface BindingCalls {
+  a_get_children(path: string, watch: boolean, cb: (rc: number, error: string, list: string[]) => void): void;
+  a_exists(path: string, watch: boolean, cb: (rc: number) => void): void;
+  a_create(path: string, data: string, flags: number, cb: (rc: number) => void): void;
+  a_delete_(path: string, version: number, cb: (rc: number) => void): void;
+}
+
+const closeCodes: Partial<Record<ClientState, number>> = { expired: -112, authFailed: -113, closed: 0 };
+
+async function ownClient(connect: string, timeoutMs: number, auth?: ZkAuth): Promise<TestClient> {
+  const zk = new ZooKeeperClient(connect, {
+    sessionTimeout: timeoutMs,
+    connectTimeout: 20_000,
+    auth: auth ? [{ scheme: auth.scheme, auth: auth.credentials }] : [],
+  });
+  const state = {
+    zk,
+    connects: 0,
+    disconnects: 0,
+    closedWith: undefined as number | undefined,
+    get sessionId() {
+      return zk.sessionIdHex.slice(2);
+    },
+    children: (path: string) =>
+      zk.getChildren(path).then(
+        ({ children }) => children,
+        (error: { rc?: number }) => {
+          if (error.rc === -101) return [];
+          throw error;
+        },
+      ),
+    exists: async (path: string) => (await zk.exists(path)) !== null,
+    delete: (path: string) => zk.delete(path),
+    createRc: (path: string) => rcOfCall(zk.create(path, "")),
+    deleteRc: (path: string) => rcOfCall(zk.delete(path)),
+    setAcl: (path: string, acl: ZkAcl[]) =>
+      zk
+        .setACL(
+          path,
+          acl.map(({ perms, scheme, auth }) => ({ perms, scheme, id: auth })),
+        )
+        .then(() => {}),
+    onCall: (call: "delete" | "list" | "listed", hook: () => unknown) => {
+      const calls = zk as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+      const name = call === "delete" ? "delete" : "getChildren";
+      const original = calls[name]!.bind(zk);
+      calls[name] = (...args: unknown[]) => {
+        if (call !== "listed") hook();
+        const reply = original(...args);
+        if (call !== "listed") return reply;
+        return reply.then(async (result) => {
+          await hook();
+          return result;
+        });
+      };
+    },
+    close: () => {
+      zk.close().catch(() => {});
+    },
+  };
+  zk.on("state", (next) => {
+    if (next === "connected") state.connects++;
+    else if (next === "disconnected") state.disconnects++;
+    else if (closeCodes[next] !== undefined) state.closedWith = closeCodes[next];
+  });
+  await zk.start();
+  return state;
+}
+
+const rcOfCall = (call: Promise<unknown>) =>
+  call.then(
+    () => 0,
+    (error: { rc?: number }) => error.rc ?? Number.NaN,
+  );
+
+/** A client of the run's kind, configured and not started (as the READMEs show), to start and close. */
+export function unstartedClient(
+  connect: string,
+  timeoutMs = 5000,
+): { zk: ZkClient; start(): void; close(): void } {
+  if (clientKind === "zookeeper") {
+    const zk = new ZooKeeper({ connect, timeout: timeoutMs });
+    return { zk, start: () => zk.init({}), close: () => zk.close() };
+  }
+  const zk = new ZooKeeperClient(connect, { sessionTimeout: timeoutMs });
+  return { zk, start: () => void zk.start().catch(() => {}), close: () => void zk.close() };
+}
+
 /** Closes every client the helpers opened that is still open. */
 export function closeClients(): void {
-  for (const zk of clients) {
-    try {
-      zk.close();
-    } catch {
-      // already closed
-    }
-  }
+  for (const client of clients) client.close();
   clients.clear();
 }
 
@@ -66,7 +240,7 @@ export interface TestManager {
   events: EventLog;
 }
 
-/** A manager on its own client (so its own session), recording its events. */
+/** A manager on its own client of the run's kind (so its own session), recording its events. */
 export async function startManager(
   connect: string,
   options: ZkLockManagerOptions & { sessionTimeoutMs?: number } = {},
@@ -81,6 +255,14 @@ export async function startManager(
   }
   return { manager, client, events };
 }
+
+/** `ZkLockManager.connect()` on the run's client. */
+export const connectManager = (connect: string, options: ZkConnectOptions = {}): Promise<ZkLockManager> =>
+  ZkLockManager.connect(connect, { client: clientKind, ...options });
+
+/** `ZkLockManager.open()` on the run's client. */
+export const openManagerOwning = (connect: string, options: ZkConnectOptions = {}): ZkLockManager =>
+  ZkLockManager.open(connect, { client: clientKind, ...options });
 
 /** `count` managers, each on its own session, under one fresh root named after `name`. */
 export function startManagers(connect: string, count: number, name: string): Promise<TestManager[]> {
@@ -148,40 +330,36 @@ export function killSession(connect: string, client: TestClient): Promise<void> 
   return killSessionOf(connect, client.zk, () => client.closedWith !== undefined);
 }
 
+/** The id of the session a client of either kind is on, as `inspect()` names node owners. */
+export const sessionIdOf = (zk: ZkClient): string =>
+  zk instanceof ZooKeeperClient ? zk.sessionIdHex.slice(2) : String((zk as ZooKeeper).client_id);
+
+/** Whether a client of either kind has ended (closed, or heard its session expired). */
+const isOver = (zk: ZkClient): boolean =>
+  zk instanceof ZooKeeperClient ? closeCodes[zk.state] !== undefined : (zk as ZooKeeper).timeout === -1;
+
 /**
  * {@link killSession} for any client, such as the one a manager made: it resolves once `heard()`
- * (by default: once `zk` has closed).
+ * (by default: once `zk` has ended).
  */
-export async function killSessionOf(connect: string, zk: ZooKeeper, heard?: () => boolean): Promise<void> {
-  let closed = false;
-  const onClose = () => {
-    closed = true;
-  };
-  zk.once("close", onClose);
-  try {
-    await expireSession(zk, { connect });
-    await waitFor(heard ?? (() => closed), {
-      timeoutMs: 2 * zk.timeout,
-      message: "the victim to hear that its session expired",
-    });
-  } finally {
-    zk.off("close", onClose);
-  }
+export async function killSessionOf(connect: string, zk: ZkClient, heard?: () => boolean): Promise<void> {
+  const victim =
+    zk instanceof ZooKeeperClient
+      ? { sessionId: zk.sessionIdHex.slice(2), password: zk.sessionPassword.toString("hex").toUpperCase() }
+      : (zk as ZooKeeper);
+  const timeout = zk instanceof ZooKeeperClient ? zk.negotiatedTimeout : (zk as ZooKeeper).timeout;
+  await expireSession(victim, { connect });
+  await waitFor(heard ?? (() => isOver(zk)), {
+    timeoutMs: 2 * timeout,
+    message: "the victim to hear that its session expired",
+  });
 }
 
 /** The children of `path`, or [] when it does not exist. */
-export const childrenOf = (client: TestClient, path: string): Promise<string[]> => children(client.zk, path);
+export const childrenOf = (client: TestClient, path: string): Promise<string[]> => client.children(path);
 
 /** Whether `path` exists. */
-export async function exists(client: TestClient, path: string): Promise<boolean> {
-  try {
-    await client.zk.exists(path, false);
-    return true;
-  } catch (error) {
-    if (String(error).includes("-101")) return false;
-    throw error;
-  }
-}
+export const exists = (client: TestClient, path: string): Promise<boolean> => client.exists(path);
 
 /** The server's data watches (`wchp`): watched path → the sessions (hex, no 0x) watching it. */
 export async function watchesByPath(host: string, port: number): Promise<Map<string, string[]>> {
@@ -216,30 +394,16 @@ export const watchedBy = (watches: Map<string, string[]>, session: string): stri
 
 /**
  * Counts the listings a client sends from now on, with a watch or without (a woken waiter lists the
- * queue again). The manager calls the client's native binding (see session/zk-session.ts), so that
- * is what is wrapped.
+ * queue again).
  */
 export function countListings(client: TestClient): { readonly count: number } {
   const counter = { count: 0 };
-  const calls: NativeListing = client.zk.native;
-  for (const name of ["a_get_children2", "aw_get_children2"] as const) {
-    const original = calls[name].bind(calls) as (...args: unknown[]) => number;
-    calls[name] = (...args: unknown[]) => {
-      counter.count++;
-      return original(...args);
-    };
-  }
+  client.onCall("list", () => counter.count++);
   return counter;
 }
 
-/** The listing calls of the client's native binding, which the manager uses. */
-export interface NativeListing {
-  a_get_children2(path: string, watch: boolean, callback: (...reply: unknown[]) => void): number;
-  aw_get_children2(path: string, watcher: unknown, callback: (...reply: unknown[]) => void): number;
-}
-
 /** The session id of a test client, as `watchesByPath` and `Participant.sessionId` write it. */
-export const sessionOf = (client: TestClient): string => String(client.zk.client_id);
+export const sessionOf = (client: TestClient): string => client.sessionId;
 
 /** `host` and `port` of the first server of a connect string. */
 export function hostAndPort(connect: string): { host: string; port: number } {
