@@ -11,22 +11,30 @@ import {
   type SessionRecord,
   type ToChild,
 } from "./fleet-protocol.js";
+import { type Sharing, sharingTurns, type Turn } from "./sharing.js";
 import { cpuMsSince } from "./types.js";
 
 interface Session {
-  acquire(): Promise<bigint>;
+  /** Takes this session's next turn; resolves to its token and mode. */
+  acquire(): Promise<{ token: bigint; exclusive: boolean }>;
   release(): Promise<void>;
   close(): Promise<void>;
   readonly counts?: GrantCounts;
 }
 
-async function openSession(connect: string, impl: FleetImpl, path: string): Promise<Session> {
+async function openSession(
+  connect: string,
+  impl: FleetImpl,
+  path: string,
+  sharing: Sharing | undefined,
+  index: number,
+): Promise<Session> {
   const client = await connectClient(connect);
   if (impl === "czxid") {
     await ensurePath(client, path);
     const lock = new CzxidLock(client, path);
     return {
-      acquire: () => lock.acquire(),
+      acquire: async () => ({ token: await lock.acquire(), exclusive: true }),
       release: () => lock.release(),
       counts: lock.counts,
       async close() {
@@ -35,11 +43,21 @@ async function openSession(connect: string, impl: FleetImpl, path: string): Prom
     };
   }
   const slash = path.lastIndexOf("/");
+  const [rootDir, resource] = [path.slice(0, slash), path.slice(slash + 1)];
   const manager = new ZkLockManager().init(client);
-  const lock = manager.createLock(path.slice(slash + 1), { rootDir: path.slice(0, slash) });
+  let next: () => Turn;
+  if (sharing) next = sharingTurns(manager, rootDir, resource, sharing, index);
+  else {
+    const mutex = { handle: manager.createLock(resource, { rootDir }), exclusive: true };
+    next = () => mutex;
+  }
+  let turn: Turn | undefined;
   return {
-    acquire: () => lock.acquire(),
-    release: () => lock.release(),
+    async acquire() {
+      turn = next();
+      return { token: await turn.handle.acquire(), exclusive: turn.exclusive };
+    },
+    release: () => turn!.handle.release(),
     async close() {
       await manager.close();
       client.close();
@@ -52,16 +70,17 @@ const send = (message: FromChild) => process.send!(message);
 let opened: { sessions: Session[]; kind: "contend" | "cycle" } | undefined;
 
 async function loop(session: Session, kind: "contend" | "cycle", deadlineUs: number): Promise<SessionRecord> {
-  const record: SessionRecord = { holds: [], tokens: [], cyclesMs: [] };
+  const record: SessionRecord = { holds: [], tokens: [], modes: "", cyclesMs: [] };
   while (monotonicUs() < deadlineUs) {
     const t0 = monotonicUs();
-    const token = await session.acquire();
+    const { token, exclusive } = await session.acquire();
     if (kind === "contend") {
       const t1 = monotonicUs();
       // The critical section yields, so that a second holder, if the lock let one in, overlaps it.
       await yieldToEventLoop();
       record.holds.push(t0, t1, monotonicUs());
       record.tokens.push(token.toString());
+      record.modes += exclusive ? "x" : "s";
       await session.release();
     } else {
       await session.release();
@@ -74,8 +93,9 @@ async function loop(session: Session, kind: "contend" | "cycle", deadlineUs: num
 
 async function handle(message: ToChild): Promise<void> {
   if (message.type === "open") {
-    const { connect, impl, kind, paths } = message;
-    opened = { sessions: await Promise.all(paths.map((path) => openSession(connect, impl, path))), kind };
+    const { connect, impl, kind, paths, sharing } = message;
+    const sessions = await Promise.all(paths.map((path, i) => openSession(connect, impl, path, sharing, i)));
+    opened = { sessions, kind };
     send({ type: "opened" });
     return;
   }
