@@ -1,3 +1,4 @@
+import type { ScenarioName } from "./options.js";
 import type { Sharing } from "./scenarios/sharing.js";
 import { type Range, range, type Timing } from "./stats.js";
 import {
@@ -332,14 +333,20 @@ function targets(result: BenchResult, rows: Row[], prototype: PrototypeRow[]): T
     value,
     met: value && value.median <= goal,
   });
-  const u = find("U uncontended", "cycles/s");
-  // Over a network a cycle is 2 round trips against the floor's and Curator's 3: 1.5× at most.
-  const list: Target[] = [
-    atLeast("U cycles/s ÷ floor", network ? 1.4 : 1.15, u?.ratios.floor),
-    atLeast("U cycles/s ÷ Curator", network ? 1.4 : 1.0, u?.ratios.curator),
-    atMost("U CPU per cycle ÷ floor", 1.25, find("U uncontended", "CPU µs/cycle")?.ratios.floor),
-  ];
-  for (const k of result.options.sessions.filter((k) => k >= 8)) {
+  // Targets of the scenarios that ran (`--only`); one that ran without its figure says "not measured".
+  const selected = (...names: ScenarioName[]) =>
+    names.some((name) => result.options.scenarios.includes(name));
+  const list: Target[] = [];
+  if (selected("u")) {
+    const u = find("U uncontended", "cycles/s");
+    // Over a network a cycle is 2 round trips against the floor's and Curator's 3: 1.5× at most.
+    list.push(
+      atLeast("U cycles/s ÷ floor", network ? 1.4 : 1.15, u?.ratios.floor),
+      atLeast("U cycles/s ÷ Curator", network ? 1.4 : 1.0, u?.ratios.curator),
+      atMost("U CPU per cycle ÷ floor", 1.25, find("U uncontended", "CPU µs/cycle")?.ratios.floor),
+    );
+  }
+  for (const k of selected("c") ? result.options.sessions.filter((k) => k >= 8) : []) {
     if (!network) {
       list.push(
         atLeast(
@@ -383,23 +390,29 @@ function targets(result: BenchResult, rows: Row[], prototype: PrototypeRow[]): T
     ];
     return values.length > 0 ? range([Math.max(...values)]) : undefined;
   };
-  list.push(atMost("C overlaps (any K, any implementation)", 0, worst("overlaps", "C ")));
-  list.push(atMost("token order violations (K processes)", 0, worst("token order violations", "")));
-  list.push(atMost("R overlaps (both modes, any implementation)", 0, worst("overlaps", "R ")));
-  list.push(
-    atMost(
-      "S most holders at once (both modes, any implementation)",
-      result.options.permits,
-      worst("most holders at once", "S "),
-    ),
-  );
-  list.push(
-    atLeast(
-      "M ops/s ÷ Curator",
-      1.5,
-      find(`M ${result.options.resources} new resources`, "ops/s")?.ratios.curator,
-    ),
-  );
+  if (selected("c")) list.push(atMost("C overlaps (any K, any implementation)", 0, worst("overlaps", "C ")));
+  if (selected("c", "rw"))
+    list.push(atMost("token order violations (K processes)", 0, worst("token order violations", "")));
+  if (selected("rw"))
+    list.push(atMost("R overlaps (both modes, any implementation)", 0, worst("overlaps", "R ")));
+  if (selected("semaphore")) {
+    list.push(
+      atMost(
+        "S most holders at once (both modes, any implementation)",
+        result.options.permits,
+        worst("most holders at once", "S "),
+      ),
+    );
+  }
+  if (selected("m")) {
+    list.push(
+      atLeast(
+        "M ops/s ÷ Curator",
+        1.5,
+        find(`M ${result.options.resources} new resources`, "ops/s")?.ratios.curator,
+      ),
+    );
+  }
   if (result.runs.some((run) => run.integration)) {
     list.push(
       atMost("Nest overhead on U (p50, % over core withLock)", 5, overhead(result, "nest")),
