@@ -31,8 +31,9 @@ import org.apache.curator.retry.ExponentialBackoffRetry;
  *   rw &lt;path&gt; &lt;sessions&gt; &lt;millis&gt; &lt;seed&gt; &lt;writeShare&gt;
  *                                     K sessions on one read-write lock, each cycle exclusive with
  *                                     probability writeShare (session i draws from seed + i)
- *   s &lt;path&gt; &lt;sessions&gt; &lt;millis&gt; &lt;permits&gt;
- *                                     K sessions on one semaphore of P permits
+ *   s &lt;path&gt; &lt;sessions&gt; &lt;millis&gt; &lt;permits&gt; &lt;holdMillis&gt;
+ *                                     K sessions on one semaphore of P permits, each hold
+ *                                     lasting holdMillis
  * </pre>
  *
  * Latencies are reported in microseconds.
@@ -98,7 +99,11 @@ public final class CuratorBench {
             Double.parseDouble(command[5]));
       case "s":
         return semaphore(
-            command[1], Integer.parseInt(command[2]), Long.parseLong(command[3]), Integer.parseInt(command[4]));
+            command[1],
+            Integer.parseInt(command[2]),
+            Long.parseLong(command[3]),
+            Integer.parseInt(command[4]),
+            Long.parseLong(command[5]));
       default:
         throw new IllegalArgumentException("unknown command " + command[0]);
     }
@@ -270,7 +275,8 @@ public final class CuratorBench {
    * K sessions taking turns at a shared resource, witnessed with at most {@code limit} shared
    * holders. Answers as the Node side's SharingSample does, in microseconds.
    */
-  private String sharing(int sessions, long millis, int limit, TurnsFactory factory) throws Exception {
+  private String sharing(int sessions, long millis, int limit, long holdMillis, TurnsFactory factory)
+      throws Exception {
     Witness witness = new Witness(limit);
     int[] counts = new int[sessions];
     List<List<Long>> waits = lists(sessions);
@@ -287,7 +293,9 @@ public final class CuratorBench {
                 turn.acquire();
                 (turn.exclusive() ? writeWaits : waits).get(session).add((System.nanoTime() - t0) / 1000);
                 witness.enter(turn.exclusive());
-                Thread.yield();
+                // As the Node side's criticalSection: yield, or hold for holdMillis.
+                if (holdMillis > 0) Thread.sleep(holdMillis);
+                else Thread.yield();
                 witness.leave(turn.exclusive());
                 counts[session]++;
                 turn.release();
@@ -304,6 +312,7 @@ public final class CuratorBench {
         sessions,
         millis,
         Integer.MAX_VALUE,
+        0,
         (session, client) -> {
           InterProcessReadWriteLock lock = new InterProcessReadWriteLock(client, path);
           Turn read = mutexTurn(lock.readLock(), false);
@@ -313,11 +322,13 @@ public final class CuratorBench {
         });
   }
 
-  private String semaphore(String path, int sessions, long millis, int permits) throws Exception {
+  private String semaphore(String path, int sessions, long millis, int permits, long holdMillis)
+      throws Exception {
     return sharing(
         sessions,
         millis,
         permits,
+        holdMillis,
         (session, client) -> {
           InterProcessSemaphoreV2 semaphore = new InterProcessSemaphoreV2(client, path, permits);
           Turn turn =

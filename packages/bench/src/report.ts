@@ -5,6 +5,7 @@ import {
   type BenchResult,
   type ContendedFigures,
   type RunResult,
+  SEMAPHORE_HOLD_MS,
   type SharingFigures,
   WRITE_SHARE,
 } from "./suite.js";
@@ -529,9 +530,10 @@ function renderNetwork(result: BenchResult, report: Report): string[] {
       `R read-mostly: ${k} sessions on one lock; each cycle a session takes it exclusively with probability ` +
         `${WRITE_SHARE} and shared otherwise, drawn from a seeded generator per session (the same choices for ` +
         "zk-dist-lock and Curator's `InterProcessReadWriteLock`); overlaps are holds begun beside a writer. " +
-        `S semaphore: ${k} sessions on a semaphore of ${permits} permits (Curator's \`InterProcessSemaphoreV2\`). ` +
-        "The critical sections yield, as in C; ops/s counts holds of every session; both scenarios run in the " +
-        "two modes of C, and Curator's figures in the K-processes rows are again its one measurement of the run.",
+        `S semaphore: ${k} sessions on a semaphore of ${permits} permits (Curator's \`InterProcessSemaphoreV2\`), ` +
+        `each hold lasting ${SEMAPHORE_HOLD_MS} ms so that holders overlap. R's critical section yields, as C's; ` +
+        "ops/s counts holds of every session; both scenarios run in the two modes of C, and Curator's figures " +
+        "in the K-processes rows are again its one measurement of the run.",
     );
   }
   out.push(

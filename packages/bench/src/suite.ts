@@ -18,6 +18,9 @@ const curatorScenarios: readonly ScenarioName[] = ["u", "m", "c", "rw", "semapho
 /** The read-mostly scenario's share of exclusive acquisitions: 9 shared for 1 exclusive. */
 export const WRITE_SHARE = 0.1;
 
+/** How long a semaphore's holder holds its permit: long enough for holders to overlap (see `criticalSection`). */
+export const SEMAPHORE_HOLD_MS = 2;
+
 /** How much to measure. */
 export interface BenchOptions {
   /** ZooKeeper connect string. */
@@ -331,7 +334,7 @@ const sharingKinds = (options: BenchOptions): Sharing["kind"][] => [
 function sharingScenario(kind: Sharing["kind"], run: number, options: BenchOptions): Sharing {
   return kind === "read-mostly"
     ? { kind, seed: 1000 * (run + 1), writeShare: WRITE_SHARE }
-    : { kind, permits: options.permits };
+    : { kind, permits: options.permits, holdMs: SEMAPHORE_HOLD_MS };
 }
 
 function sharingFigures(sample: SharingSample): SharingFigures {

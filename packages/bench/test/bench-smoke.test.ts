@@ -252,11 +252,11 @@ describe("holds recorded in several processes", () => {
       session([0, 2, 10], [2], "s"),
       session([0, 3, 10], [1], "s"),
     ];
-    expect(fromSharingHolds(holds, { kind: "semaphore", permits: 3 })).toMatchObject({
+    expect(fromSharingHolds(holds, { kind: "semaphore", permits: 3, holdMs: 0 })).toMatchObject({
       overlaps: 0,
       maxHolders: 3,
     });
-    const over = fromSharingHolds(holds, { kind: "semaphore", permits: 2 });
+    const over = fromSharingHolds(holds, { kind: "semaphore", permits: 2, holdMs: 0 });
     expect(over).toMatchObject({ overlaps: 1, maxHolders: 3 });
     expect(over.tokenViolations).toBeUndefined();
   });

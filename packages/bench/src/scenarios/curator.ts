@@ -79,7 +79,7 @@ export async function curatorContender(connect: string): Promise<Contender> {
       const answer =
         sharing.kind === "read-mostly"
           ? await command("rw", path, sessions, durationMs, sharing.seed, sharing.writeShare)
-          : await command("s", path, sessions, durationMs, sharing.permits);
+          : await command("s", path, sessions, durationMs, sharing.permits, sharing.holdMs);
       return {
         elapsedMs: answer.elapsedMs as number,
         perSession: answer.perSession as number[],

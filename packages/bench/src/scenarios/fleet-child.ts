@@ -1,17 +1,17 @@
 // One process of the bench's fleet (fleet.ts): opens lock sessions when told, loops them until the
 // deadline it is given, and answers with what each session recorded. It ends with its parent.
-import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import { ZkLockManager } from "@zk-dist-lock/core";
 import { connectClient, ensurePath } from "../zk.js";
 import { CzxidLock, type GrantCounts } from "./czxid-lock.js";
 import {
   type FleetImpl,
+  type FleetKind,
   type FromChild,
   monotonicUs,
   type SessionRecord,
   type ToChild,
 } from "./fleet-protocol.js";
-import { type Sharing, sharingTurns, type Turn } from "./sharing.js";
+import { criticalSection, type Sharing, sharingTurns, type Turn } from "./sharing.js";
 import { cpuMsSince } from "./types.js";
 
 interface Session {
@@ -67,17 +67,22 @@ async function openSession(
 
 const send = (message: FromChild) => process.send!(message);
 
-let opened: { sessions: Session[]; kind: "contend" | "cycle" } | undefined;
+interface Opened {
+  sessions: Session[];
+  kind: FleetKind;
+  sharing: Sharing | undefined;
+}
 
-async function loop(session: Session, kind: "contend" | "cycle", deadlineUs: number): Promise<SessionRecord> {
+let opened: Opened | undefined;
+
+async function loop(session: Session, { kind, sharing }: Opened, deadlineUs: number): Promise<SessionRecord> {
   const record: SessionRecord = { holds: [], tokens: [], modes: "", cyclesMs: [] };
   while (monotonicUs() < deadlineUs) {
     const t0 = monotonicUs();
     const { token, exclusive } = await session.acquire();
     if (kind === "contend") {
       const t1 = monotonicUs();
-      // The critical section yields, so that a second holder, if the lock let one in, overlaps it.
-      await yieldToEventLoop();
+      await criticalSection(sharing);
       record.holds.push(t0, t1, monotonicUs());
       record.tokens.push(token.toString());
       record.modes += exclusive ? "x" : "s";
@@ -95,17 +100,18 @@ async function handle(message: ToChild): Promise<void> {
   if (message.type === "open") {
     const { connect, impl, kind, paths, sharing } = message;
     const sessions = await Promise.all(paths.map((path, i) => openSession(connect, impl, path, sharing, i)));
-    opened = { sessions, kind };
+    opened = { sessions, kind, sharing };
     send({ type: "opened" });
     return;
   }
   if (!opened) throw new Error("go before open");
-  const { sessions, kind } = opened;
+  const { sessions } = opened;
+  const loops = opened;
   opened = undefined;
   let done: FromChild;
   try {
     const cpu = process.cpuUsage();
-    const records = await Promise.all(sessions.map((session) => loop(session, kind, message.deadlineUs)));
+    const records = await Promise.all(sessions.map((session) => loop(session, loops, message.deadlineUs)));
     done = { type: "done", sessions: records, cpuMs: cpuMsSince(cpu), finishUs: monotonicUs() };
   } finally {
     await Promise.allSettled(sessions.map((session) => session.close()));

@@ -109,7 +109,7 @@ export class Fleet {
       { name: "core", impl: "core" },
       { name: "czxid", impl: "czxid" },
       { name: "read-mostly", impl: "core", sharing: { kind: "read-mostly", seed: 0, writeShare: 0.5 } },
-      { name: "semaphore", impl: "core", sharing: { kind: "semaphore", permits: 1 } },
+      { name: "semaphore", impl: "core", sharing: { kind: "semaphore", permits: 1, holdMs: 1 } },
     ];
     await Promise.all(
       members.map(async (member, i) => {

@@ -2,7 +2,7 @@
 // and then) and a semaphore. K sessions take turns at one resource; a witness counts who holds at
 // once. The one-event-loop runner is here; the K-processes mode records holds (fleet-child.ts) and
 // replays them through the same witness (`fromSharingHolds`).
-import { setImmediate as yieldToEventLoop } from "node:timers/promises";
+import { setTimeout as sleep, setImmediate as yieldToEventLoop } from "node:timers/promises";
 import type { ZkLockManager } from "@zk-dist-lock/core";
 import { seededRandom } from "@zk-dist-lock/testing";
 import type { SessionRecord } from "./fleet-protocol.js";
@@ -10,11 +10,21 @@ import type { SessionRecord } from "./fleet-protocol.js";
 /**
  * What the sessions take. `read-mostly`: each cycle a lock, exclusive with probability `writeShare`
  * and shared otherwise, drawn from `seededRandom(seed + session)` — the same choices in every
- * implementation (`java/CuratorBench.java` has the same generator). `semaphore`: one of `permits`.
+ * implementation (`java/CuratorBench.java` has the same generator). `semaphore`: one of `permits`,
+ * held for `holdMs`.
  */
 export type Sharing =
   | { kind: "read-mostly"; seed: number; writeShare: number }
-  | { kind: "semaphore"; permits: number };
+  | { kind: "semaphore"; permits: number; holdMs: number };
+
+/**
+ * The critical section. It yields, so that other sessions' replies and watches are processed while
+ * it is held and a holder let in wrongly meets the witness. A semaphore's holds also last `holdMs`:
+ * a hold that only yields is over before a second one begins (a permit is busy mostly with the
+ * protocol's round trips), and a witness of "at most P at once" needs holders that overlap.
+ */
+export const criticalSection = (sharing: Sharing | undefined): Promise<unknown> =>
+  sharing?.kind === "semaphore" && sharing.holdMs > 0 ? sleep(sharing.holdMs) : yieldToEventLoop();
 
 /** What K sessions taking turns at a shared resource measured. */
 export interface SharingSample {
@@ -98,11 +108,7 @@ export class Witness {
   }
 }
 
-/**
- * K sessions, one manager each, on this process's one event loop, taking turns at
- * `rootDir`/`resource` for `durationMs`. The critical section yields, so the other sessions'
- * replies and watches are processed while it is held: a holder let in wrongly meets the witness.
- */
+/** K sessions, one manager each, on this process's one event loop, taking turns at `rootDir`/`resource` for `durationMs`. */
 export async function shareOneLoop(
   managers: readonly ZkLockManager[],
   rootDir: string,
@@ -125,7 +131,7 @@ export async function shareOneLoop(
         await handle.acquire();
         (exclusive ? writeWaitsMs : waitsMs).push(performance.now() - t0);
         witness.enter(exclusive);
-        await yieldToEventLoop();
+        await criticalSection(sharing);
         witness.leave(exclusive);
         perSession[session]!++;
         await handle.release();
