@@ -2,6 +2,10 @@ import { parseArgs } from "node:util";
 import type { CapacityOptions } from "./capacity.js";
 import type { BenchOptions } from "./suite.js";
 
+/** The scenarios `--only` picks from; the raw requests are measured in every run. */
+export const scenarioNames = ["u", "m", "c", "rw", "semaphore", "integration", "memory"] as const;
+export type ScenarioName = (typeof scenarioNames)[number];
+
 export const usage = `Usage: pnpm bench [options]
   --rtt 0,1           round trips to ZooKeeper to measure at, in ms: 0 connects directly, any other
                       puts a latency proxy (half each way) in front of it for every client (default 0,1)
@@ -9,7 +13,11 @@ export const usage = `Usage: pnpm bench [options]
   --cycles N          uncontended acquire+release cycles per implementation and run (default 1000)
   --sessions 2,8,32   session counts of the contended scenario (default 2,8,32)
   --duration MS       length of each contended measurement (default 3000)
-  --no-processes      skip the contended scenario with a process per zk-dist-lock session (fair mode)
+  --no-processes      skip the contended scenarios with a process per zk-dist-lock session (fair mode)
+  --sharing-sessions N  sessions of the read-mostly and semaphore scenarios (default 8)
+  --permits N         permits of the semaphore scenario (default 3)
+  --only LIST         only these scenarios, comma-separated: u,m,c,rw,semaphore,integration,memory
+                      (the raw requests are always measured; default all)
   --resources N       never-used resources in the many-resources scenario (default 1000)
   --memory-locks N    locks held at once for the memory figure, 0 to skip (default 10000; loopback only)
   --raw-samples N     samples of each raw ZooKeeper request (default 200)
@@ -39,6 +47,9 @@ const defaults: SuiteOptions = {
   integrationCycles: 1000,
   curator: true,
   processes: true,
+  sharingSessions: 8,
+  permits: 3,
+  scenarios: scenarioNames,
 };
 
 const quick: Partial<SuiteOptions> = {
@@ -76,6 +87,9 @@ export function parseCli(argv: string[]): CliOptions {
       sessions: { type: "string" },
       duration: { type: "string" },
       "no-processes": { type: "boolean" },
+      "sharing-sessions": { type: "string" },
+      permits: { type: "string" },
+      only: { type: "string" },
       resources: { type: "string" },
       "memory-locks": { type: "string" },
       "raw-samples": { type: "string" },
@@ -106,6 +120,15 @@ export function parseCli(argv: string[]): CliOptions {
   bench.memoryLocks = count("memory-locks", values["memory-locks"], 0) ?? bench.memoryLocks;
   bench.rawSamples = count("raw-samples", values["raw-samples"], 1) ?? bench.rawSamples;
   bench.integrationCycles = count("integration", values.integration, 0) ?? bench.integrationCycles;
+  bench.sharingSessions = count("sharing-sessions", values["sharing-sessions"], 1) ?? bench.sharingSessions;
+  bench.permits = count("permits", values.permits, 1) ?? bench.permits;
+  if (values.only !== undefined) {
+    bench.scenarios = values.only.split(",").map((name) => {
+      if (!(scenarioNames as readonly string[]).includes(name))
+        throw new Error(`--only takes ${scenarioNames.join(",")}; got "${name}".`);
+      return name as ScenarioName;
+    });
+  }
   if (values.sessions !== undefined) {
     bench.sessions = values.sessions.split(",").map((s) => count("sessions", s, 1)!);
   }

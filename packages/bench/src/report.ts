@@ -1,5 +1,14 @@
+import type { ScenarioName } from "./options.js";
+import type { Sharing } from "./scenarios/sharing.js";
 import { type Range, range, type Timing } from "./stats.js";
-import type { BenchResult, ContendedFigures, RunResult } from "./suite.js";
+import {
+  type BenchResult,
+  type ContendedFigures,
+  type RunResult,
+  SEMAPHORE_HOLD_MS,
+  type SharingFigures,
+  WRITE_SHARE,
+} from "./suite.js";
 
 type Impl = "core" | "floor" | "curator";
 type Extract = (run: RunResult, impl: Impl) => number | undefined;
@@ -42,9 +51,19 @@ export interface Report {
 export const oneLoop = (k: number) => `C contended, K=${k}, one event loop`;
 export const inProcesses = (k: number) => `C contended, K=${k}, K processes`;
 
+type Mode = "one event loop" | "K processes";
+const modes: Mode[] = ["one event loop", "K processes"];
+
+/** The scenario names of the read-mostly and semaphore tables, one per mode. */
+export const sharingName = (kind: Sharing["kind"], options: BenchResult["options"], mode: Mode) =>
+  kind === "read-mostly"
+    ? `R read-mostly, K=${options.sharingSessions} (1 in ${Math.round(1 / WRITE_SHARE)} exclusive), ${mode}`
+    : `S semaphore, K=${options.sharingSessions}, P=${options.permits}, ${mode}`;
+
 const impls: Impl[] = ["core", "floor", "curator"];
 
-function row(result: BenchResult, scenario: string, metric: string, extract: Extract): Row {
+/** `compare: false` for a witness's figure, whose ratio means nothing. */
+function row(result: BenchResult, scenario: string, metric: string, extract: Extract, compare = true): Row {
   const values: Row["values"] = {};
   for (const impl of impls) {
     const found = result.runs.map((run) => extract(run, impl)).filter((v) => v !== undefined);
@@ -59,6 +78,7 @@ function row(result: BenchResult, scenario: string, metric: string, extract: Ext
     return per.length > 0 ? range(per) : undefined;
   };
   const ratios: Row["ratios"] = {};
+  if (!compare) return { scenario, metric, values, ratios };
   const floor = ratio("floor");
   const curator = ratio("curator");
   if (floor) ratios.floor = floor;
@@ -140,6 +160,96 @@ function contendedRows(
 }
 
 /**
+ * The read-mostly lock's or the semaphore's figures, in both modes: zk-dist-lock on the bench's one
+ * event loop or with a process per session, against Curator's one measurement of the run.
+ */
+function sharingRows(result: BenchResult, kind: Sharing["kind"]): Row[] {
+  if (!result.runs.some((run) => run.sharing[kind])) return [];
+  return modes.flatMap((mode) => {
+    const scenario = sharingName(kind, result.options, mode);
+    const figures = (run: RunResult, impl: Impl) => {
+      const of = run.sharing[kind];
+      return mode === "K processes" && impl === "core" ? of?.processes : of?.oneLoop[impl];
+    };
+    const s =
+      (pick: (f: SharingFigures) => number | undefined): Extract =>
+      (r, i) => {
+        const f = figures(r, i);
+        return f && pick(f);
+      };
+    const reads = kind === "read-mostly";
+    const rows = [
+      row(
+        result,
+        scenario,
+        "ops/s",
+        s((f) => f.opsPerSecond),
+      ),
+      row(
+        result,
+        scenario,
+        reads ? "p50 read wait ms" : "p50 wait ms",
+        s((f) => f.p50WaitMs),
+      ),
+      row(
+        result,
+        scenario,
+        reads ? "p99 read wait ms" : "p99 wait ms",
+        s((f) => f.p99WaitMs),
+      ),
+      ...(reads
+        ? [
+            row(
+              result,
+              scenario,
+              "p50 write wait ms",
+              s((f) => f.p50WriteWaitMs),
+            ),
+            row(
+              result,
+              scenario,
+              "p99 write wait ms",
+              s((f) => f.p99WriteWaitMs),
+            ),
+          ]
+        : []),
+      row(
+        result,
+        scenario,
+        "fairness min/max per session",
+        s((f) => f.minPerSession / f.maxPerSession),
+      ),
+      row(
+        result,
+        scenario,
+        reads ? "most readers at once" : "most holders at once",
+        s((f) => f.maxHolders),
+        false,
+      ),
+      ...(reads
+        ? [
+            row(
+              result,
+              scenario,
+              "overlaps",
+              s((f) => f.overlaps),
+              false,
+            ),
+          ]
+        : []),
+      row(
+        result,
+        scenario,
+        "token order violations",
+        s((f) => f.tokenViolations),
+        false,
+      ),
+    ];
+    return rows.filter((r) => Object.keys(r.values).length > 0);
+  });
+}
+
+/**
  * The czxid prototype against zk-dist-lock, both with a process per session, and Curator: what a
  * fencing token that needs no re-list does to handoffs.
  */
@@ -197,8 +307,10 @@ export function buildReport(result: BenchResult): Report {
       ),
     );
   }
+  rows.push(...sharingRows(result, "read-mostly"), ...sharingRows(result, "semaphore"));
+  const measured = rows.filter((r) => Object.keys(r.values).length > 0);
   const prototype = prototypeRows(result);
-  return { rows, prototype, targets: targets(result, rows, prototype) };
+  return { rows: measured, prototype, targets: targets(result, measured, prototype) };
 }
 
 /** Where the runs were measured, for names: "on loopback" or "at 1 ms RTT". */
@@ -222,14 +334,20 @@ function targets(result: BenchResult, rows: Row[], prototype: PrototypeRow[]): T
     value,
     met: value && value.median <= goal,
   });
-  const u = find("U uncontended", "cycles/s");
-  // Over a network a cycle is 2 round trips against the floor's and Curator's 3: 1.5× at most.
-  const list: Target[] = [
-    atLeast("U cycles/s ÷ floor", network ? 1.4 : 1.15, u?.ratios.floor),
-    atLeast("U cycles/s ÷ Curator", network ? 1.4 : 1.0, u?.ratios.curator),
-    atMost("U CPU per cycle ÷ floor", 1.25, find("U uncontended", "CPU µs/cycle")?.ratios.floor),
-  ];
-  for (const k of result.options.sessions.filter((k) => k >= 8)) {
+  // Targets of the scenarios that ran (`--only`); one that ran without its figure says "not measured".
+  const selected = (...names: ScenarioName[]) =>
+    names.some((name) => result.options.scenarios.includes(name));
+  const list: Target[] = [];
+  if (selected("u")) {
+    const u = find("U uncontended", "cycles/s");
+    // Over a network a cycle is 2 round trips against the floor's and Curator's 3: 1.5× at most.
+    list.push(
+      atLeast("U cycles/s ÷ floor", network ? 1.4 : 1.15, u?.ratios.floor),
+      atLeast("U cycles/s ÷ Curator", network ? 1.4 : 1.0, u?.ratios.curator),
+      atMost("U CPU per cycle ÷ floor", 1.25, find("U uncontended", "CPU µs/cycle")?.ratios.floor),
+    );
+  }
+  for (const k of selected("c") ? result.options.sessions.filter((k) => k >= 8) : []) {
     if (!network) {
       list.push(
         atLeast(
@@ -261,29 +379,41 @@ function targets(result: BenchResult, rows: Row[], prototype: PrototypeRow[]): T
       );
     }
   }
-  const worst = (metric: string) => [
-    ...rows.filter((r) => r.metric === metric).flatMap((r) => Object.values(r.values).map((v) => v.max)),
-    ...prototype
-      .filter((r) => r.metric === metric)
-      .flatMap((r) => [r.core, r.czxid, r.curator].flatMap((v) => (v ? [v.max] : []))),
-  ];
-  const overlaps = worst("overlaps");
-  const tokens = worst("token order violations");
-  list.push(atMost("C overlaps (any K, any implementation)", 0, ranged([Math.max(...overlaps)])));
-  list.push(
-    atMost(
-      "token order violations (K processes)",
-      0,
-      tokens.length > 0 ? range([Math.max(...tokens)]) : undefined,
-    ),
-  );
-  list.push(
-    atLeast(
-      "M ops/s ÷ Curator",
-      1.5,
-      find(`M ${result.options.resources} new resources`, "ops/s")?.ratios.curator,
-    ),
-  );
+  // The largest figure of any implementation in any run: undefined when no such row was measured.
+  const worst = (metric: string, scenario: string) => {
+    const values = [
+      ...rows
+        .filter((r) => r.metric === metric && r.scenario.startsWith(scenario))
+        .flatMap((r) => Object.values(r.values).map((v) => v.max)),
+      ...prototype
+        .filter((r) => r.metric === metric && r.scenario.startsWith(scenario))
+        .flatMap((r) => [r.core, r.czxid, r.curator].flatMap((v) => (v ? [v.max] : []))),
+    ];
+    return values.length > 0 ? range([Math.max(...values)]) : undefined;
+  };
+  if (selected("c")) list.push(atMost("C overlaps (any K, any implementation)", 0, worst("overlaps", "C ")));
+  if (selected("c", "rw"))
+    list.push(atMost("token order violations (K processes)", 0, worst("token order violations", "")));
+  if (selected("rw"))
+    list.push(atMost("R overlaps (both modes, any implementation)", 0, worst("overlaps", "R ")));
+  if (selected("semaphore")) {
+    list.push(
+      atMost(
+        "S most holders at once (both modes, any implementation)",
+        result.options.permits,
+        worst("most holders at once", "S "),
+      ),
+    );
+  }
+  if (selected("m")) {
+    list.push(
+      atLeast(
+        "M ops/s ÷ Curator",
+        1.5,
+        find(`M ${result.options.resources} new resources`, "ops/s")?.ratios.curator,
+      ),
+    );
+  }
   if (result.runs.some((run) => run.integration)) {
     list.push(
       atMost("Nest overhead on U (p50, % over core withLock)", 5, overhead(result, "nest")),
@@ -392,6 +522,18 @@ function renderNetwork(result: BenchResult, report: Report): string[] {
         "fair mode): each zk-dist-lock session runs in a Node process of its own, spread over the cores as a " +
         "fleet would be. Curator runs its K sessions on K threads of one JVM in both; its figures in the " +
         "K-processes rows are the same measurement as in the one-event-loop rows of that run.",
+    );
+  }
+  if (result.runs.some((run) => Object.keys(run.sharing).length > 0)) {
+    const { sharingSessions: k, permits } = result.options;
+    out.push(
+      `R read-mostly: ${k} sessions on one lock; each cycle a session takes it exclusively with probability ` +
+        `${WRITE_SHARE} and shared otherwise, drawn from a seeded generator per session (the same choices for ` +
+        "zk-dist-lock and Curator's `InterProcessReadWriteLock`); overlaps are holds begun beside a writer. " +
+        `S semaphore: ${k} sessions on a semaphore of ${permits} permits (Curator's \`InterProcessSemaphoreV2\`), ` +
+        `each hold lasting ${SEMAPHORE_HOLD_MS} ms so that holders overlap. R's critical section yields, as C's; ` +
+        "ops/s counts holds of every session; both scenarios run in the two modes of C, and Curator's figures " +
+        "in the K-processes rows are again its one measurement of the run.",
     );
   }
   out.push(

@@ -1,4 +1,5 @@
 import { type LatencyProxy, startLatencyProxy } from "./latency-proxy.js";
+import type { ScenarioName } from "./options.js";
 import { coreContender } from "./scenarios/core.js";
 import { curatorContender, curatorUnavailable } from "./scenarios/curator.js";
 import { Fleet } from "./scenarios/fleet.js";
@@ -6,9 +7,19 @@ import { floorContender, type RawOp, rawOpLatencies } from "./scenarios/floor.js
 import { type IntegrationSample, measureIntegration } from "./scenarios/integration.js";
 import { type MemorySample, measureMemory } from "./scenarios/memory.js";
 import { measureObservability, type ObservabilitySample } from "./scenarios/observability.js";
+import type { Sharing, SharingSample } from "./scenarios/sharing.js";
 import type { ContendedSample, Contender, CycleSample } from "./scenarios/types.js";
 import { percentile, type Timing, timing } from "./stats.js";
 import { connectClient, removeTree } from "./zk.js";
+
+/** The scenarios that compare with Curator; without them, its JVM does not start. */
+const curatorScenarios: readonly ScenarioName[] = ["u", "m", "c", "rw", "semaphore"];
+
+/** The read-mostly scenario's share of exclusive acquisitions: 9 shared for 1 exclusive. */
+export const WRITE_SHARE = 0.1;
+
+/** How long a semaphore's holder holds its permit: long enough for holders to overlap (see `criticalSection`). */
+export const SEMAPHORE_HOLD_MS = 2;
 
 /** How much to measure. */
 export interface BenchOptions {
@@ -36,8 +47,14 @@ export interface BenchOptions {
   curator: boolean;
   /** Round trip added by a latency proxy between every client and ZooKeeper, in ms; 0 connects directly. */
   rttMs: number;
-  /** Whether to run the contended scenario also with each zk-dist-lock session in its own process. */
+  /** Whether to run the contended scenarios also with each zk-dist-lock session in its own process. */
   processes: boolean;
+  /** Sessions of the read-mostly and the semaphore scenarios. */
+  sharingSessions: number;
+  /** Permits of the semaphore scenario. */
+  permits: number;
+  /** The scenarios to run. */
+  scenarios: readonly ScenarioName[];
 }
 
 /** The contended figures of one implementation for one session count. */
@@ -65,6 +82,29 @@ export interface InProcessesFigures {
   czxid?: ContendedFigures;
 }
 
+/** The figures of one implementation in the read-mostly or the semaphore scenario. */
+export interface SharingFigures {
+  opsPerSecond: number;
+  /** Of the shared acquisitions: reads, or every permit. */
+  p50WaitMs: number;
+  p99WaitMs: number;
+  /** Of the exclusive acquisitions (read-mostly only; NaN for a semaphore). */
+  p50WriteWaitMs: number;
+  p99WriteWaitMs: number;
+  maxHolders: number;
+  overlaps: number;
+  minPerSession: number;
+  maxPerSession: number;
+  tokenViolations?: number;
+}
+
+/** One sharing scenario in one run: on the bench's one event loop, and with a process per session. */
+export interface SharingRun {
+  oneLoop: Partial<Record<Name, SharingFigures>>;
+  /** zk-dist-lock in K processes (Curator's figures are those of `oneLoop`). */
+  processes?: SharingFigures;
+}
+
 type Name = Contender["name"];
 
 /** Everything one run measured. */
@@ -75,6 +115,8 @@ export interface RunResult {
   contended: Record<string, Partial<Record<Name, ContendedFigures>>>;
   /** By session count: the K-processes mode (Curator's figures are those of `contended`). */
   contendedProcesses: Record<string, InProcessesFigures>;
+  /** The read-mostly lock and the semaphore, each when its scenario ran. */
+  sharing: Partial<Record<Sharing["kind"], SharingRun>>;
   rawOps: Record<RawOp, { p50Ms: number; p99Ms: number }>;
   integration: IntegrationSample | undefined;
   observability: ObservabilitySample | undefined;
@@ -98,11 +140,23 @@ export async function runBench(
   log: (line: string) => void = () => {},
 ): Promise<BenchResult> {
   const root = `/zk-bench-${Date.now().toString(36)}`;
-  const curatorSkipped = options.curator ? curatorUnavailable() : "Curator: skipped (--no-curator)";
+  const selected = (name: ScenarioName) => options.scenarios.includes(name);
+  const sharing = selected("rw") || selected("semaphore");
+  const withCurator = curatorScenarios.some(selected);
+  const curatorSkipped = !withCurator
+    ? undefined
+    : options.curator
+      ? curatorUnavailable()
+      : "Curator: skipped (--no-curator)";
   if (curatorSkipped) log(curatorSkipped);
   let proxy: LatencyProxy | undefined;
   const contenders: Contender[] = [];
-  const fleet = options.processes ? new Fleet() : undefined;
+  const fleetSize = Math.max(
+    0,
+    ...(selected("c") ? options.sessions : []),
+    ...(sharing ? [options.sharingSessions] : []),
+  );
+  const fleet = options.processes && fleetSize > 0 ? new Fleet() : undefined;
   let admin: Awaited<ReturnType<typeof connectClient>> | undefined;
   try {
     if (options.rttMs > 0) {
@@ -114,34 +168,45 @@ export async function runBench(
     const connect = proxy?.connectString ?? options.connect;
     // Every helper process starts before this process opens a ZooKeeper client (see Fleet.start).
     if (fleet) {
-      log(`fleet: starting ${Math.max(...options.sessions)} processes`);
-      await fleet.start(Math.max(...options.sessions), connect, `${root}/fleet`);
+      log(`fleet: starting ${fleetSize} processes`);
+      await fleet.start(fleetSize, connect, `${root}/fleet`);
     }
-    if (!curatorSkipped) {
+    if (withCurator && !curatorSkipped) {
       log("Curator: compiling and starting the Java harness");
       contenders.push(await curatorContender(connect));
     }
     contenders.unshift(await coreContender(connect), await floorContender(connect));
     admin = await connectClient(connect);
+    // A recipe's first use pays for cold code, the JVM's most of all (its first read-mostly run here
+    // was 5× slower than its second): each implementation takes each sharing scenario for a moment
+    // first, as the fleet's processes do when they start.
+    for (const kind of sharingKinds(options)) {
+      for (const contender of contenders) {
+        const path = `${root}/warm-up-${kind}-${contender.name}/lock`;
+        const warmUpMs = Math.min(500, options.durationMs);
+        await contender.share?.(path, options.sharingSessions, warmUpMs, sharingScenario(kind, -1, options));
+      }
+    }
     const runs: RunResult[] = [];
     for (let run = 0; run < options.runs; run++) {
       const dir = `${root}/run${run}`;
       const order = rotate(contenders, run);
       log(`run ${run + 1}/${options.runs}: ${order.map((c) => c.name).join(", ")}`);
       const result: RunResult = {
-        uncontended: await uncontended(order, dir, options),
+        uncontended: selected("u") ? await uncontended(order, dir, options) : {},
         many: {},
         contended: {},
         contendedProcesses: {},
+        sharing: {},
         rawOps: summarizeRaw(await rawOpLatencies(admin, `${dir}/raw`, options.rawSamples)),
         integration: undefined,
         observability: undefined,
       };
-      for (const contender of order) {
+      for (const contender of selected("m") ? order : []) {
         const elapsedMs = await contender.many(`${dir}/m-${contender.name}`, options.resources);
         result.many[contender.name] = { perSecond: (options.resources * 1000) / elapsedMs };
       }
-      for (const sessions of options.sessions) {
+      for (const sessions of selected("c") ? options.sessions : []) {
         log(`  contended, K=${sessions}`);
         const figures: RunResult["contended"][string] = {};
         for (const contender of order) {
@@ -163,7 +228,26 @@ export async function runBench(
           result.contendedProcesses[sessions] = figures;
         }
       }
-      if (options.integrationCycles > 0) {
+      for (const kind of sharingKinds(options)) {
+        const scenario = sharingScenario(kind, run, options);
+        log(`  ${kind}, K=${options.sharingSessions}`);
+        const figures: SharingRun = { oneLoop: {} };
+        for (const contender of order) {
+          if (!contender.share) continue;
+          const path = `${dir}/${kind}-${contender.name}/lock`;
+          figures.oneLoop[contender.name] = sharingFigures(
+            await contender.share(path, options.sharingSessions, options.durationMs, scenario),
+          );
+        }
+        if (fleet) {
+          const path = `${dir}/${kind}-processes/lock`;
+          figures.processes = sharingFigures(
+            await fleet.share(connect, path, options.sharingSessions, options.durationMs, scenario),
+          );
+        }
+        result.sharing[kind] = figures;
+      }
+      if (selected("integration") && options.integrationCycles > 0) {
         result.integration = await measureIntegration(
           connect,
           `${dir}/integration`,
@@ -179,7 +263,7 @@ export async function runBench(
       await removeTree(admin, dir);
     }
     let memory: MemorySample | undefined;
-    if (options.memoryLocks > 0) {
+    if (selected("memory") && options.memoryLocks > 0) {
       log(`memory: holding ${options.memoryLocks} locks at once`);
       memory = await measureMemory(connect, `${root}/memory`, options.memoryLocks);
     }
@@ -238,6 +322,34 @@ function contendedFigures(sample: ContendedSample): ContendedFigures {
       byWatchShare: sample.grants.byWatch / sample.grants.grants,
       statOnPathShare: sample.grants.statOnPath / sample.grants.grants,
     }),
+  };
+}
+
+const sharingKinds = (options: BenchOptions): Sharing["kind"][] => [
+  ...(options.scenarios.includes("rw") ? (["read-mostly"] as const) : []),
+  ...(options.scenarios.includes("semaphore") ? (["semaphore"] as const) : []),
+];
+
+/** Run `run`'s sharing scenario: every implementation draws the same read-mostly choices in a run. */
+function sharingScenario(kind: Sharing["kind"], run: number, options: BenchOptions): Sharing {
+  return kind === "read-mostly"
+    ? { kind, seed: 1000 * (run + 1), writeShare: WRITE_SHARE }
+    : { kind, permits: options.permits, holdMs: SEMAPHORE_HOLD_MS };
+}
+
+function sharingFigures(sample: SharingSample): SharingFigures {
+  const holds = sample.perSession.reduce((a, b) => a + b, 0);
+  return {
+    opsPerSecond: (holds * 1000) / sample.elapsedMs,
+    p50WaitMs: percentile(sample.waitsMs, 50),
+    p99WaitMs: percentile(sample.waitsMs, 99),
+    p50WriteWaitMs: percentile(sample.writeWaitsMs, 50),
+    p99WriteWaitMs: percentile(sample.writeWaitsMs, 99),
+    maxHolders: sample.maxHolders,
+    overlaps: sample.overlaps,
+    minPerSession: Math.min(...sample.perSession),
+    maxPerSession: Math.max(...sample.perSession),
+    ...(sample.tokenViolations !== undefined && { tokenViolations: sample.tokenViolations }),
   };
 }
 

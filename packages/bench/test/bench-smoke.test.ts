@@ -6,11 +6,12 @@ import { describe, expect, inject, it } from "vitest";
 import { renderCapacity, runCapacity } from "../src/capacity.js";
 import { packageDir } from "../src/child.js";
 import { startLatencyProxy } from "../src/latency-proxy.js";
-import { parseCli } from "../src/options.js";
+import { parseCli, scenarioNames } from "../src/options.js";
 import { buildReport, renderMarkdown } from "../src/report.js";
 import { defaultOut } from "../src/results.js";
 import { curatorUnavailable } from "../src/scenarios/curator.js";
 import { fromHolds } from "../src/scenarios/fleet.js";
+import { fromSharingHolds, Witness } from "../src/scenarios/sharing.js";
 import { runBench } from "../src/suite.js";
 import { connectClient, ensurePath, raw } from "../src/zk.js";
 
@@ -34,6 +35,9 @@ describe("pnpm bench, smoke run", () => {
         curator: true,
         rttMs: 0,
         processes: true,
+        sharingSessions: 3,
+        permits: 2,
+        scenarios: scenarioNames,
       },
       (line) => log.push(line),
     );
@@ -100,6 +104,32 @@ describe("pnpm bench, smoke run", () => {
     expect(markdown).toContain("| C contended, K=2 | % granted by the watch alone |");
     expect(markdown).toContain("Targets over a network: not measured");
     expect(report.targets.find((t) => t.name.startsWith("token order violations"))?.met).toBe(true);
+
+    // Read-mostly and semaphore, in both modes: they ran, reported, and the witnesses saw no breach.
+    const rw = run?.sharing["read-mostly"];
+    const semaphore = run?.sharing.semaphore;
+    const measured = [rw?.oneLoop.core, rw?.processes, semaphore?.oneLoop.core, semaphore?.processes];
+    if (curator) measured.push(rw?.oneLoop.curator, semaphore?.oneLoop.curator);
+    for (const figures of measured) expect(figures?.opsPerSecond).toBeGreaterThan(0);
+    for (const figures of [rw?.oneLoop.core, rw?.processes, rw?.oneLoop.curator].slice(0, curator ? 3 : 2))
+      expect(figures?.overlaps).toBe(0);
+    expect(rw?.processes?.tokenViolations).toBe(0);
+    for (const figures of [semaphore?.oneLoop.core, semaphore?.processes, semaphore?.oneLoop.curator].slice(
+      0,
+      curator ? 3 : 2,
+    ))
+      expect(figures?.maxHolders).toBeLessThanOrEqual(2);
+    expect(markdown).toContain("| R read-mostly, K=3 (1 in 10 exclusive), one event loop | ops/s |");
+    expect(markdown).toContain(
+      "| R read-mostly, K=3 (1 in 10 exclusive), K processes | most readers at once |",
+    );
+    expect(markdown).toContain("| S semaphore, K=3, P=2, one event loop | p99 wait ms |");
+    expect(markdown).toContain("| S semaphore, K=3, P=2, K processes | most holders at once |");
+    expect(report.targets.find((t) => t.name.startsWith("R overlaps"))?.met).toBe(true);
+    expect(report.targets.find((t) => t.name.startsWith("S most holders at once"))).toMatchObject({
+      goal: "≤ 2",
+      met: true,
+    });
   }, 120_000);
 
   it("runs U, M and C through the latency proxy with --rtt", async () => {
@@ -117,6 +147,9 @@ describe("pnpm bench, smoke run", () => {
       curator: true,
       rttMs: 1,
       processes: false,
+      sharingSessions: 2,
+      permits: 1,
+      scenarios: ["u", "m", "c"],
     });
     const report = buildReport(result);
     const markdown = renderMarkdown([{ result, report }], { run: "smoke" });
@@ -131,6 +164,10 @@ describe("pnpm bench, smoke run", () => {
     const names = report.targets.map((t) => t.name);
     expect(names).toContain("U cycles/s ÷ Curator at 1 ms RTT");
     expect(names).toContain("U cycles/s ÷ floor at 1 ms RTT");
+    // Scenarios left out (--only) are neither run nor shown, and their targets are not measured.
+    expect(run?.sharing).toEqual({});
+    expect(markdown).not.toContain("| R read-mostly");
+    expect(names.some((name) => name.startsWith("R overlaps"))).toBe(false);
   }, 120_000);
 });
 
@@ -150,9 +187,10 @@ describe("the latency proxy", () => {
 });
 
 describe("holds recorded in several processes", () => {
-  const session = (holds: number[], tokens: number[]) => ({
+  const session = (holds: number[], tokens: number[], modes = "x".repeat(tokens.length)) => ({
     holds,
     tokens: tokens.map(String),
+    modes,
     cyclesMs: [],
   });
 
@@ -176,6 +214,64 @@ describe("holds recorded in several processes", () => {
     const merged = fromHolds([session([0, 1, 2, 3, 6, 7], [10, 30]), session([1, 3, 4, 5, 8, 9], [20, 40])]);
     expect(merged.overlaps).toBe(0);
     expect(merged.tokenViolations).toBe(0);
+  });
+
+  const readMostly = { kind: "read-mostly", seed: 1, writeShare: 0.1 } as const;
+
+  it("finds a writer beside readers, the most readers at once, and read-write tokens out of order", () => {
+    // µs. Two readers hold 10–30 and 15–25 together (token 5); a writer holds 40–50 (token 7), then
+    // a reader is granted at 45, inside the writer's hold, with token 6, below the writer's 7; a
+    // second writer at 60 gets token 7 again, not above every earlier hold's.
+    const merged = fromSharingHolds(
+      [
+        session([0, 10, 30, 35, 45, 48], [5, 6], "ss"),
+        session([5, 15, 25], [5], "s"),
+        session([20, 40, 50, 55, 60, 70], [7, 7], "xx"),
+      ],
+      readMostly,
+    );
+    expect(merged.maxHolders).toBe(2);
+    expect(merged.overlaps).toBe(1);
+    expect(merged.tokenViolations).toBe(2);
+    expect(merged.perSession).toEqual([2, 1, 2]);
+    expect(merged.waitsMs).toEqual([0.01, 0.01, 0.01]);
+    expect(merged.writeWaitsMs).toEqual([0.02, 0.005]);
+  });
+
+  it("finds nothing wrong in readers together and a writer after them, nor in a hold that ends as one begins", () => {
+    const merged = fromSharingHolds(
+      [session([0, 10, 30], [5], "s"), session([0, 12, 20], [5], "s"), session([1, 30, 40], [8], "x")],
+      readMostly,
+    );
+    expect(merged).toMatchObject({ overlaps: 0, tokenViolations: 0, maxHolders: 2 });
+  });
+
+  it("finds a semaphore's permit beyond P, and no token order for permits", () => {
+    const holds = [
+      session([0, 1, 10], [3], "s"),
+      session([0, 2, 10], [2], "s"),
+      session([0, 3, 10], [1], "s"),
+    ];
+    expect(fromSharingHolds(holds, { kind: "semaphore", permits: 3, holdMs: 0 })).toMatchObject({
+      overlaps: 0,
+      maxHolders: 3,
+    });
+    const over = fromSharingHolds(holds, { kind: "semaphore", permits: 2, holdMs: 0 });
+    expect(over).toMatchObject({ overlaps: 1, maxHolders: 3 });
+    expect(over.tokenViolations).toBeUndefined();
+  });
+
+  it("the one-event-loop witness counts the same way", () => {
+    const witness = new Witness(readMostly);
+    witness.enter(false);
+    witness.enter(false);
+    witness.enter(true); // beside two readers
+    witness.leave(true);
+    witness.leave(false);
+    witness.leave(false);
+    witness.enter(true);
+    witness.enter(false); // beside a writer
+    expect(witness).toMatchObject({ overlaps: 2, maxHolders: 2 });
   });
 });
 
@@ -232,5 +328,12 @@ describe("the command line", () => {
     expect(() => parseCli(["--rtt", "1,1"])).toThrow(/twice/);
     expect(() => parseCli(["--rtt", "1,x"])).toThrow(/--rtt needs round trips/);
     expect(() => parseCli(["--publish", "--quick"])).toThrow(/drop --quick/);
+    expect(parseCli([]).bench).toMatchObject({ sharingSessions: 8, permits: 3, scenarios: scenarioNames });
+    expect(parseCli(["--only", "rw,semaphore", "--permits", "2"]).bench).toMatchObject({
+      scenarios: ["rw", "semaphore"],
+      permits: 2,
+    });
+    expect(() => parseCli(["--only", "rw,bogus"])).toThrow(/--only takes u,m,c,rw,semaphore/);
+    expect(() => parseCli(["--permits", "0"])).toThrow(/--permits needs an integer ≥ 1/);
   });
 });

@@ -2,6 +2,7 @@ import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import { ZkLockManager } from "@zk-dist-lock/core";
 import type ZooKeeper from "zookeeper";
 import { connectClient } from "../zk.js";
+import { shareOneLoop } from "./sharing.js";
 import { type ContendedSample, type Contender, type CycleSample, cpuMsSince } from "./types.js";
 
 /** Splits a lock path into the manager's `rootDir` and resource name. */
@@ -39,7 +40,13 @@ export async function coreContender(connect: string): Promise<Contender> {
       }
       return performance.now() - start;
     },
-    contended: (path, sessions, durationMs) => contendCore(connect, path, sessions, durationMs),
+    contended: (path, sessions, durationMs) =>
+      withManagers(connect, sessions, (managers) => contendCore(managers, path, durationMs)),
+    share: (path, sessions, durationMs, sharing) =>
+      withManagers(connect, sessions, (managers) => {
+        const { rootDir, resource } = split(path);
+        return shareOneLoop(managers, rootDir, resource, durationMs, sharing);
+      }),
     async close() {
       await manager.close();
       client.close();
@@ -47,52 +54,60 @@ export async function coreContender(connect: string): Promise<Contender> {
   };
 }
 
-/**
- * K sessions, each its own client and manager in this process, loop on one resource. Every
- * critical section yields to the event loop, so the other sessions' replies and watches are
- * processed while it is held: a second holder would be seen by the witness counter.
- */
-async function contendCore(
+/** Runs `fn` with `sessions` managers, each on a client of its own, in this process; closes them after. */
+async function withManagers<T>(
   connect: string,
-  path: string,
   sessions: number,
-  durationMs: number,
-): Promise<ContendedSample> {
-  const { rootDir, resource } = split(path);
+  fn: (managers: ZkLockManager[]) => Promise<T>,
+): Promise<T> {
   const clients: ZooKeeper[] = await Promise.all(
     Array.from({ length: sessions }, () => connectClient(connect)),
   );
   const managers = clients.map((client) => new ZkLockManager().init(client));
   try {
-    let inside = 0;
-    let overlaps = 0;
-    const perSession = managers.map(() => 0);
-    const waitsMs: number[] = [];
-    const handoffsMs: number[] = [];
-    let releasedAt = 0;
-    const start = performance.now();
-    const deadline = start + durationMs;
-    await Promise.all(
-      managers.map(async (manager, session) => {
-        const lock = manager.createLock(resource, { rootDir });
-        while (performance.now() < deadline) {
-          const t0 = performance.now();
-          await lock.acquire();
-          const t1 = performance.now();
-          waitsMs.push(t1 - t0);
-          if (releasedAt > t0) handoffsMs.push(t1 - releasedAt);
-          if (++inside !== 1) overlaps++;
-          await yieldToEventLoop();
-          inside--;
-          perSession[session]!++;
-          releasedAt = performance.now();
-          await lock.release();
-        }
-      }),
-    );
-    return { elapsedMs: performance.now() - start, overlaps, perSession, waitsMs, handoffsMs };
+    return await fn(managers);
   } finally {
     await Promise.all(managers.map((manager) => manager.close()));
     for (const client of clients) client.close();
   }
+}
+
+/**
+ * K sessions, one manager each, loop on one resource. Every critical section yields to the event
+ * loop, so the other sessions' replies and watches are processed while it is held: a second
+ * holder would be seen by the witness counter.
+ */
+async function contendCore(
+  managers: readonly ZkLockManager[],
+  path: string,
+  durationMs: number,
+): Promise<ContendedSample> {
+  const { rootDir, resource } = split(path);
+  let inside = 0;
+  let overlaps = 0;
+  const perSession = managers.map(() => 0);
+  const waitsMs: number[] = [];
+  const handoffsMs: number[] = [];
+  let releasedAt = 0;
+  const start = performance.now();
+  const deadline = start + durationMs;
+  await Promise.all(
+    managers.map(async (manager, session) => {
+      const lock = manager.createLock(resource, { rootDir });
+      while (performance.now() < deadline) {
+        const t0 = performance.now();
+        await lock.acquire();
+        const t1 = performance.now();
+        waitsMs.push(t1 - t0);
+        if (releasedAt > t0) handoffsMs.push(t1 - releasedAt);
+        if (++inside !== 1) overlaps++;
+        await yieldToEventLoop();
+        inside--;
+        perSession[session]!++;
+        releasedAt = performance.now();
+        await lock.release();
+      }
+    }),
+  );
+  return { elapsedMs: performance.now() - start, overlaps, perSession, waitsMs, handoffsMs };
 }

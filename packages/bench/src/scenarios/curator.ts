@@ -5,6 +5,7 @@ import { delimiter, join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import type { SharingSample } from "./sharing.js";
 import type { ContendedSample, Contender, CycleSample } from "./types.js";
 
 const source = fileURLToPath(new URL("../../java/CuratorBench.java", import.meta.url));
@@ -26,9 +27,10 @@ export function curatorUnavailable(): string | undefined {
 }
 
 /**
- * Apache Curator's InterProcessMutex, driven through `java/CuratorBench.java`: compiled with javac
- * into a temporary directory, then run as one long-lived JVM that answers one JSON line per
- * command, so its JIT warms up across runs as the Node side's does.
+ * Apache Curator's InterProcessMutex (and its InterProcessReadWriteLock and InterProcessSemaphoreV2
+ * for the read-mostly and semaphore scenarios), driven through `java/CuratorBench.java`: compiled
+ * with javac into a temporary directory, then run as one long-lived JVM that answers one JSON line
+ * per command, so its JIT warms up across runs as the Node side's does.
  */
 export async function curatorContender(connect: string): Promise<Contender> {
   const classes = mkdtempSync(join(tmpdir(), "zk-bench-curator-"));
@@ -71,6 +73,20 @@ export async function curatorContender(connect: string): Promise<Contender> {
         perSession: answer.perSession as number[],
         waitsMs: micros(answer.waitsUs),
         handoffsMs: micros(answer.handoffsUs),
+      };
+    },
+    async share(path, sessions, durationMs, sharing): Promise<SharingSample> {
+      const answer =
+        sharing.kind === "read-mostly"
+          ? await command("rw", path, sessions, durationMs, sharing.seed, sharing.writeShare)
+          : await command("s", path, sessions, durationMs, sharing.permits, sharing.holdMs);
+      return {
+        elapsedMs: answer.elapsedMs as number,
+        perSession: answer.perSession as number[],
+        waitsMs: micros(answer.waitsUs),
+        writeWaitsMs: micros(answer.writeWaitsUs),
+        maxHolders: answer.maxHolders as number,
+        overlaps: answer.overlaps as number,
       };
     },
     async close() {

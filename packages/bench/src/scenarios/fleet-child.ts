@@ -1,32 +1,40 @@
 // One process of the bench's fleet (fleet.ts): opens lock sessions when told, loops them until the
 // deadline it is given, and answers with what each session recorded. It ends with its parent.
-import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import { ZkLockManager } from "@zk-dist-lock/core";
 import { connectClient, ensurePath } from "../zk.js";
 import { CzxidLock, type GrantCounts } from "./czxid-lock.js";
 import {
   type FleetImpl,
+  type FleetKind,
   type FromChild,
   monotonicUs,
   type SessionRecord,
   type ToChild,
 } from "./fleet-protocol.js";
+import { criticalSection, type Sharing, sharingTurns, type Turn } from "./sharing.js";
 import { cpuMsSince } from "./types.js";
 
 interface Session {
-  acquire(): Promise<bigint>;
+  /** Takes this session's next turn; resolves to its token and mode. */
+  acquire(): Promise<{ token: bigint; exclusive: boolean }>;
   release(): Promise<void>;
   close(): Promise<void>;
   readonly counts?: GrantCounts;
 }
 
-async function openSession(connect: string, impl: FleetImpl, path: string): Promise<Session> {
+async function openSession(
+  connect: string,
+  impl: FleetImpl,
+  path: string,
+  sharing: Sharing | undefined,
+  index: number,
+): Promise<Session> {
   const client = await connectClient(connect);
   if (impl === "czxid") {
     await ensurePath(client, path);
     const lock = new CzxidLock(client, path);
     return {
-      acquire: () => lock.acquire(),
+      acquire: async () => ({ token: await lock.acquire(), exclusive: true }),
       release: () => lock.release(),
       counts: lock.counts,
       async close() {
@@ -35,11 +43,21 @@ async function openSession(connect: string, impl: FleetImpl, path: string): Prom
     };
   }
   const slash = path.lastIndexOf("/");
+  const [rootDir, resource] = [path.slice(0, slash), path.slice(slash + 1)];
   const manager = new ZkLockManager().init(client);
-  const lock = manager.createLock(path.slice(slash + 1), { rootDir: path.slice(0, slash) });
+  let next: () => Turn;
+  if (sharing) next = sharingTurns(manager, rootDir, resource, sharing, index);
+  else {
+    const mutex = { handle: manager.createLock(resource, { rootDir }), exclusive: true };
+    next = () => mutex;
+  }
+  let turn: Turn | undefined;
   return {
-    acquire: () => lock.acquire(),
-    release: () => lock.release(),
+    async acquire() {
+      turn = next();
+      return { token: await turn.handle.acquire(), exclusive: turn.exclusive };
+    },
+    release: () => turn!.handle.release(),
     async close() {
       await manager.close();
       client.close();
@@ -49,19 +67,25 @@ async function openSession(connect: string, impl: FleetImpl, path: string): Prom
 
 const send = (message: FromChild) => process.send!(message);
 
-let opened: { sessions: Session[]; kind: "contend" | "cycle" } | undefined;
+interface Opened {
+  sessions: Session[];
+  kind: FleetKind;
+  sharing: Sharing | undefined;
+}
 
-async function loop(session: Session, kind: "contend" | "cycle", deadlineUs: number): Promise<SessionRecord> {
-  const record: SessionRecord = { holds: [], tokens: [], cyclesMs: [] };
+let opened: Opened | undefined;
+
+async function loop(session: Session, { kind, sharing }: Opened, deadlineUs: number): Promise<SessionRecord> {
+  const record: SessionRecord = { holds: [], tokens: [], modes: "", cyclesMs: [] };
   while (monotonicUs() < deadlineUs) {
     const t0 = monotonicUs();
-    const token = await session.acquire();
+    const { token, exclusive } = await session.acquire();
     if (kind === "contend") {
       const t1 = monotonicUs();
-      // The critical section yields, so that a second holder, if the lock let one in, overlaps it.
-      await yieldToEventLoop();
+      await criticalSection(sharing);
       record.holds.push(t0, t1, monotonicUs());
       record.tokens.push(token.toString());
+      record.modes += exclusive ? "x" : "s";
       await session.release();
     } else {
       await session.release();
@@ -74,18 +98,20 @@ async function loop(session: Session, kind: "contend" | "cycle", deadlineUs: num
 
 async function handle(message: ToChild): Promise<void> {
   if (message.type === "open") {
-    const { connect, impl, kind, paths } = message;
-    opened = { sessions: await Promise.all(paths.map((path) => openSession(connect, impl, path))), kind };
+    const { connect, impl, kind, paths, sharing } = message;
+    const sessions = await Promise.all(paths.map((path, i) => openSession(connect, impl, path, sharing, i)));
+    opened = { sessions, kind, sharing };
     send({ type: "opened" });
     return;
   }
   if (!opened) throw new Error("go before open");
-  const { sessions, kind } = opened;
+  const { sessions } = opened;
+  const loops = opened;
   opened = undefined;
   let done: FromChild;
   try {
     const cpu = process.cpuUsage();
-    const records = await Promise.all(sessions.map((session) => loop(session, kind, message.deadlineUs)));
+    const records = await Promise.all(sessions.map((session) => loop(session, loops, message.deadlineUs)));
     done = { type: "done", sessions: records, cpuMs: cpuMsSince(cpu), finishUs: monotonicUs() };
   } finally {
     await Promise.allSettled(sessions.map((session) => session.close()));

@@ -1,5 +1,6 @@
 // What fleet.ts and its processes (fleet-child.ts) say to each other over the IPC channel.
 import type { GrantCounts } from "./czxid-lock.js";
+import type { Sharing } from "./sharing.js";
 
 /** Which lock a fleet session runs: zk-dist-lock, or the bench's czxid-token prototype. */
 export type FleetImpl = "core" | "czxid";
@@ -7,11 +8,13 @@ export type FleetImpl = "core" | "czxid";
 /**
  * `contend`: every session loops acquire, a critical section that yields, release, and records
  * each hold. `cycle`: every session loops acquire+release and records each cycle's time.
+ * A `contend` with `sharing` takes core's shared locks or semaphore instead of the mutex; a
+ * process's session i draws its read-mostly choices as session `sharing.seed + i` would.
  */
 export type FleetKind = "contend" | "cycle";
 
 export type ToChild =
-  | { type: "open"; connect: string; impl: FleetImpl; kind: FleetKind; paths: string[] }
+  | { type: "open"; connect: string; impl: FleetImpl; kind: FleetKind; paths: string[]; sharing?: Sharing }
   | { type: "go"; deadlineUs: number };
 
 /** One session's record of a loop. Times are microseconds of {@link monotonicUs}. */
@@ -20,6 +23,8 @@ export interface SessionRecord {
   holds: number[];
   /** `contend`: each hold's fencing token, in decimal. */
   tokens: string[];
+  /** `contend`: each hold's mode, one character each: `x` exclusive, `s` shared (or a permit). */
+  modes: string;
   /** `cycle`: each acquire+release cycle, in milliseconds. */
   cyclesMs: number[];
   counts?: GrantCounts;

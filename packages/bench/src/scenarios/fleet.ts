@@ -10,6 +10,7 @@ import {
   type SessionRecord,
   type ToChild,
 } from "./fleet-protocol.js";
+import { fromSharingHolds, type Sharing, type SharingSample } from "./sharing.js";
 import type { ContendedSample } from "./types.js";
 
 const childFile = fileURLToPath(new URL("./fleet-child.ts", import.meta.url));
@@ -91,8 +92,9 @@ export class Fleet {
   readonly #members: Member[] = [];
 
   /**
-   * Starts `size` processes and warms each one up: two sessions of each lock contending for a
-   * moment on a resource of its own under `root`, so that no measurement pays for cold code.
+   * Starts `size` processes and warms each one up: two sessions of each lock (and of a shared lock
+   * and a semaphore) contending for a moment on a resource of its own under `root`, so that no
+   * measurement pays for cold code.
    *
    * Call it before this process opens any ZooKeeper client. The npm `zookeeper` client opens its
    * sockets without close-on-exec, so a child inherits every socket open when it starts; when this
@@ -103,11 +105,17 @@ export class Fleet {
     const members = Array.from({ length: size }, () => new Member());
     this.#members.push(...members);
     await Promise.all(members.map((member) => member.up));
+    const warmUps: { name: string; impl: FleetImpl; sharing?: Sharing }[] = [
+      { name: "core", impl: "core" },
+      { name: "czxid", impl: "czxid" },
+      { name: "read-mostly", impl: "core", sharing: { kind: "read-mostly", seed: 0, writeShare: 0.5 } },
+      { name: "semaphore", impl: "core", sharing: { kind: "semaphore", permits: 1, holdMs: 1 } },
+    ];
     await Promise.all(
       members.map(async (member, i) => {
-        for (const impl of ["core", "czxid"] as const) {
-          const path = `${root}/warm-up-${i}-${impl}/lock`;
-          await member.ask({ type: "open", connect, impl, kind: "contend", paths: [path, path] });
+        for (const { name, impl, sharing } of warmUps) {
+          const path = `${root}/warm-up-${i}-${name}/lock`;
+          await member.ask({ type: "open", connect, impl, kind: "contend", paths: [path, path], sharing });
           await member.ask({ type: "go", deadlineUs: monotonicUs() + 500_000 });
         }
       }),
@@ -136,6 +144,29 @@ export class Fleet {
     };
   }
 
+  /**
+   * `sessions` sessions of core's shared locks or semaphore (`sharing`), each in its own process,
+   * taking turns at the resource at `path` for `durationMs`; the recorded holds go through the
+   * one-event-loop scenario's witness.
+   */
+  async share(
+    connect: string,
+    path: string,
+    sessions: number,
+    durationMs: number,
+    sharing: Sharing,
+  ): Promise<SharingSample> {
+    const paths = Array.from({ length: sessions }, () => [path]);
+    const { replies, startUs } = await this.#run(connect, "core", "contend", paths, durationMs, sharing);
+    return {
+      ...fromSharingHolds(
+        replies.flatMap((reply) => reply.sessions),
+        sharing,
+      ),
+      elapsedMs: (Math.max(...replies.map((r) => r.finishUs)) - startUs) / 1000,
+    };
+  }
+
   /** `paths[i]` are the resources of process i's sessions, one session each, looping acquire+release. */
   async cycle(connect: string, paths: string[][], durationMs: number): Promise<FleetCycleSample> {
     const { replies, startUs } = await this.#run(connect, "core", "cycle", paths, durationMs);
@@ -156,6 +187,7 @@ export class Fleet {
     kind: FleetKind,
     paths: string[][],
     durationMs: number,
+    sharing?: Sharing,
   ): Promise<{ replies: Done[]; startUs: number }> {
     if (this.#members.length < paths.length)
       throw new Error(
@@ -163,7 +195,16 @@ export class Fleet {
       );
     const members = this.#members.slice(0, paths.length);
     await Promise.all(
-      members.map((member, i) => member.ask({ type: "open", connect, impl, kind, paths: paths[i]! })),
+      members.map((member, i) =>
+        member.ask({
+          type: "open",
+          connect,
+          impl,
+          kind,
+          paths: paths[i]!,
+          sharing: sharing && seedOf(sharing, i),
+        }),
+      ),
     );
     const startUs = monotonicUs();
     const deadlineUs = startUs + durationMs * 1000;
@@ -210,6 +251,10 @@ export function fromHolds(records: readonly SessionRecord[]): Omit<ContendedSamp
   const perSession = records.map((record) => record.tokens.length);
   return { overlaps, tokenViolations, perSession, waitsMs, handoffsMs };
 }
+
+/** Process i's sessions draw their read-mostly choices as the one-event-loop scenario's session i. */
+const seedOf = (sharing: Sharing, i: number): Sharing =>
+  sharing.kind === "read-mostly" ? { ...sharing, seed: sharing.seed + i } : sharing;
 
 function sumCounts(records: readonly SessionRecord[]): GrantCounts {
   const total: GrantCounts = { grants: 0, byWatch: 0, statOnPath: 0 };

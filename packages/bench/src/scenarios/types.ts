@@ -1,4 +1,5 @@
 import type { GrantCounts } from "./czxid-lock.js";
+import type { Sharing, SharingSample } from "./sharing.js";
 
 /** What one block of uncontended acquire+release cycles measured. */
 export interface CycleSample {
@@ -36,6 +37,8 @@ export interface Contender {
   many(root: string, count: number): Promise<number>;
   /** `sessions` sessions contending for the resource at `path` for `durationMs`; absent for the floor. */
   contended?(path: string, sessions: number, durationMs: number): Promise<ContendedSample>;
+  /** `sessions` sessions taking turns at a read-mostly lock or a semaphore at `path`; absent for the floor. */
+  share?(path: string, sessions: number, durationMs: number, sharing: Sharing): Promise<SharingSample>;
   close(): Promise<void>;
 }
 
