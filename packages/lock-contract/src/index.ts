@@ -22,7 +22,6 @@
  */
 export { describeLockContract } from "./describe-lock-contract.js";
 export { type HttpWork, HttpWorks, httpAdapter } from "./http-adapter.js";
-export { holdWithManager } from "./manager-hold.js";
 export {
   CONTRACT_HOLDS,
   CONTRACT_PERMITS,
@@ -32,3 +31,4 @@ export {
   type LockAdapter,
   type MakeAdapter,
 } from "./lock-adapter.js";
+export { holdWithManager } from "./manager-hold.js";

@@ -38,7 +38,8 @@ export const passes: Pass[] = [
     name: "exclusive",
     hold: EXCLUSIVE,
     titles: {
-      queue: "never lets two runs on one key overlap, across sessions, lets them in in arrival order, and completes every run",
+      queue:
+        "never lets two runs on one key overlap, across sessions, lets them in in arrival order, and completes every run",
       overlap: "runs works on different keys at the same time",
       tokens: "hands out strictly increasing fencing tokens to successive runs, across sessions",
       failing: "rejects a run whose work throws and frees the lock",

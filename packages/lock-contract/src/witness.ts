@@ -27,7 +27,6 @@ export interface Place {
  */
 export class Witness {
   inside = 0;
-  max = 0;
   readonly violations: string[] = [];
   readonly #queue: { hold: ContractHold; finished: boolean }[] = [];
 
@@ -37,14 +36,11 @@ export class Witness {
     this.#queue.push(run);
     return {
       section: async (body) => {
-        const ahead = this.#queue.slice(0, index).filter((other) => !other.finished);
-        if (!admits(hold, ahead.map((other) => other.hold))) {
-          this.violations.push(
-            `run ${index} (${hold}) entered before runs ahead of it had finished: ${ahead.map((other) => other.hold).join(", ")}`,
-          );
+        const ahead = this.#queue.slice(0, index).flatMap((other) => (other.finished ? [] : [other.hold]));
+        if (!admits(hold, ahead)) {
+          this.violations.push(`run ${index} (${hold}) entered while runs ahead had not finished: ${ahead}`);
         }
         this.inside += 1;
-        this.max = Math.max(this.max, this.inside);
         try {
           return await body();
         } finally {
