@@ -1,14 +1,14 @@
-// The shared lock contract, run through core's own withLock(), on the run's client: the baseline
-// that the Nest and Express integrations must match.
-import { describeLockContract } from "@zk-dist-lock/lock-contract";
+// The shared lock contract, run through core's own withLock() and withSemaphore(), on the run's
+// client: the baseline that the Nest and Express integrations must match.
+import { describeLockContract, holdWithManager } from "@zk-dist-lock/lock-contract";
 import { ZkLockManager } from "../src/index.js";
 import { clientKind } from "./support/kind.js";
 import { connectClient } from "./support/zk.js";
 
 describeLockContract(
-  `core withLock() on ${clientKind}`,
+  `core withLock() and withSemaphore() on ${clientKind}`,
   async (manager, rootDir) => ({
-    run: (key, work) => manager.withLock(key, ({ token }) => work(token), { rootDir }),
+    run: (key, hold, work) => holdWithManager(manager, key, hold, { rootDir }, ({ token }) => work(token)),
     close: async () => {},
   }),
   {

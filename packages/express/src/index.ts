@@ -1,6 +1,7 @@
 /**
- * `@zk-dist-lock/express`: a per-route distributed lock on Apache ZooKeeper for Express 5 and 4,
- * using the process's one `ZkLockManager` (the same one a Nest `ZkLockModule` may use).
+ * `@zk-dist-lock/express`: a per-route distributed lock (exclusive or shared) or semaphore on Apache
+ * ZooKeeper for Express 5 and 4, using the process's one `ZkLockManager` (the same one a Nest
+ * `ZkLockModule` may use).
  *
  * @example
  * ```ts
@@ -20,5 +21,7 @@
  *   });
  * ```
  */
-export { type DistributedLockOptions, distributedLock, type OnLocked } from "./distributed-lock.js";
-export { ClientClosedError, getLock, type RouteLock } from "./route-lock.js";
+export { type DistributedLockOptions, distributedLock } from "./distributed-lock.js";
+export { type DistributedSemaphoreOptions, distributedSemaphore } from "./distributed-semaphore.js";
+export { ClientClosedError, getLock, getPermit, type RouteLock, type RoutePermit } from "./route-lock.js";
+export type { OnLocked, RouteHoldOptions } from "./route-middleware.js";

@@ -1,24 +1,26 @@
-import { LockError, LockLostError, type ZkLock } from "@zk-dist-lock/core";
+import { LockError, LockLostError } from "@zk-dist-lock/core";
 import type { Response } from "express";
-import { ClientClosedError, type RouteLock } from "./route-lock.js";
+import { ClientClosedError, type HoldKind, heldPhrase, type RouteLock } from "./route-lock.js";
 
 /** What ended a hold. */
 type Ending = "response" | "release" | "maxHold";
 
-/** What a {@link RouteHold} gets from the middleware that took the lock. */
+/** What a {@link RouteHold} gets from the middleware that took the lock or the permit. */
 export interface RouteHoldSetup {
+  /** What is held: a lock or a semaphore's permit, as messages name it. */
+  kind: HoldKind;
   resource: string;
   token: bigint;
-  /** The core lock of the hold: its signal aborts when the hold is lost. */
-  lock: ZkLock;
+  /** The core handle of the hold (a `ZkLock` or a `ZkSemaphore`): its signal aborts when the hold is lost. */
+  handle: { readonly signal: AbortSignal };
   res: Response;
-  /** Lets `withLock()` return, which releases the lock; resolves as `withLock()` does. */
+  /** Lets `withLock()` (or `withSemaphore()`) return, which releases the hold; resolves as it does. */
   finish: () => Promise<void>;
   maxHold: number | undefined;
 }
 
 /**
- * One request's hold, from the moment its lock came. It ends exactly once, at the first of: the
+ * One request's hold of a lock or a permit, from the moment it came. It ends exactly once, at the first of: the
  * response ended ("finish", or `res.end()` called after the client left), `release()`, `maxHold`.
  * A connection that closes while the response is still open does not end it, because the handler
  * is still at work: it aborts `clientSignal` instead, and the hold waits for the handler to end the
@@ -55,7 +57,7 @@ export class RouteHold implements RouteLock {
       else {
         // While the hold stands, the core lock's signal aborts only when the lock is lost; when the
         // hold ends, this one aborts first, with the reason of the ending.
-        const lost = this.#setup.lock.signal;
+        const lost = this.#setup.handle.signal;
         if (lost.aborted) controller.abort(lost.reason);
         else lost.addEventListener("abort", () => controller.abort(lost.reason), { once: true });
       }
@@ -116,28 +118,39 @@ export class RouteHold implements RouteLock {
     this.#end("maxHold");
     const request = `${res.req.method} ${res.req.baseUrl}${res.req.path}`;
     const client = this.#clientClosed ? "; its client had left" : "";
+    const [middleware, risk] =
+      this.#setup.kind === "lock"
+        ? ["distributedLock", "only writes fenced with the token are safe from it"]
+        : ["distributedSemaphore", "one handler more than the permits may run until it ends"];
     process.emitWarning(
-      `distributedLock() released the lock on "${this.resource}" (token ${this.token}) after maxHold (${maxHold} ms): ${request} had not ended its response${client}. Its handler may still be running; only writes fenced with the token are safe from it.`,
+      `${middleware}() released ${this.#held()} (token ${this.token}) after maxHold (${maxHold} ms): ${request} had not ended its response${client}. Its handler may still be running; ${risk}.`,
       { type: "ZkDistLockWarning", code: "ZK_DIST_LOCK_MAX_HOLD" },
     );
   }
 
   #endReason(): LockError {
     const { resource } = this;
+    const held = capitalized(this.#held());
     if (this.#ending === "maxHold") {
-      return new LockLostError(
-        resource,
-        `the middleware released it after maxHold (${this.#setup.maxHold} ms), before the response was ended`,
-      );
+      const reason = `the middleware released it after maxHold (${this.#setup.maxHold} ms), before the response was ended`;
+      const lost = new LockLostError(resource, reason);
+      lost.message = `${held} was lost: ${reason}.`;
+      return lost;
     }
     const how = this.#ending === "release" ? "release() was called" : "the response was ended";
-    return new LockError("NOT_HELD", `The lock on "${resource}" was released: ${how}.`, { resource });
+    return new LockError("NOT_HELD", `${held} was released: ${how}.`, { resource });
+  }
+
+  #held(): string {
+    return heldPhrase(this.#setup.kind, this.resource);
   }
 
   #clientReason(): ClientClosedError {
     return new ClientClosedError(
       this.resource,
-      `The client closed the connection before the response was finished; the lock on "${this.resource}" is held until the handler ends the response or calls release().`,
+      `The client closed the connection before the response was finished; ${this.#held()} is held until the handler ends the response or calls release().`,
     );
   }
 }
+
+const capitalized = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);

@@ -35,6 +35,23 @@ export interface RouteLock {
 }
 
 /**
+ * The hold a `distributedSemaphore()` middleware took for the current request: one permit, found on
+ * `res.locals.permit` (or through {@link getPermit}). The same shape and life as a
+ * {@link RouteLock}: it lasts until the handler has ended the response, or `release()`, or
+ * `maxHold`, and a client that leaves does not end it. Its `token` is greater than those of the
+ * permits that ended before it was granted, but it fences nothing: holders at the same time are
+ * not ordered by it.
+ */
+export type RoutePermit = RouteLock;
+
+/** What a middleware holds for a request: a lock (`distributedLock()`) or a permit (`distributedSemaphore()`). */
+export type HoldKind = "lock" | "permit";
+
+/** What a request holds, as messages name it: `the lock on "k"`, `the permit of "k"`. */
+export const heldPhrase = (kind: HoldKind, resource: string) =>
+  kind === "lock" ? `the lock on "${resource}"` : `the permit of "${resource}"`;
+
+/**
  * The abort reason of {@link RouteLock.clientSignal}: the client closed the connection before the
  * response was finished. Recognise it by `name` (or `code`), which also works across two loaded
  * copies of this package.
@@ -66,12 +83,33 @@ export class ClientClosedError extends Error {
  * ```
  */
 export function getLock(res: Response): RouteLock {
-  const lock = res.locals.lock as RouteLock | undefined;
-  if (lock === undefined) {
+  return heldBy(res, "lock", "distributedLock(manager, { key })");
+}
+
+/**
+ * The {@link RoutePermit} of this request. Throws a `LockError` with code `NOT_HELD` when no
+ * `distributedSemaphore()` middleware ran before the handler, which is a wiring mistake.
+ *
+ * @example
+ * ```ts
+ * app.get("/addresses/:id/geocode", distributedSemaphore(manager, { key: "geocoder-api", permits: 5 }),
+ *   async (req, res) => {
+ *     const { signal } = getPermit(res);
+ *     res.json(await geocoder.lookup(req.params.id, { signal }));
+ *   });
+ * ```
+ */
+export function getPermit(res: Response): RoutePermit {
+  return heldBy(res, "permit", "distributedSemaphore(manager, { key, permits })");
+}
+
+function heldBy(res: Response, kind: HoldKind, middleware: string): RouteLock {
+  const held = res.locals[kind] as RouteLock | undefined;
+  if (held === undefined) {
     throw new LockError(
       "NOT_HELD",
-      "No lock on this request: put distributedLock(manager, { key }) before this handler on the route.",
+      `No ${kind} on this request: put ${middleware} before this handler on the route.`,
     );
   }
-  return lock;
+  return held;
 }

@@ -2,7 +2,15 @@ import { randomUUID } from "node:crypto";
 import { seededRandom, waitFor } from "@zk-dist-lock/testing";
 import type {} from "@zk-dist-lock/testing/vitest";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import type { ContractManager, ContractOptions, LockAdapter, MakeAdapter } from "./lock-adapter.js";
+import {
+  type ContractHold,
+  type ContractManager,
+  type ContractOptions,
+  type LockAdapter,
+  type MakeAdapter,
+} from "./lock-adapter.js";
+import { holdWithManager } from "./manager-hold.js";
+import { type Pass, passes } from "./passes.js";
 import { openSession, type Session } from "./sessions.js";
 import { barrier, Witness } from "./witness.js";
 
@@ -30,30 +38,43 @@ interface Side<M extends ContractManager> {
   manager: M;
 }
 
+/** A promise that a case opens when it chooses. */
+function gate() {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { open, opened };
+}
+
 /**
  * Declares the lock contract that every way of taking a lock must keep, as a vitest suite against
  * the run's shared ZooKeeper (`inject("zkConnect")`). It opens two managers on two sessions, so
  * that exclusion is checked between sessions as between processes, and gives each case a fresh
- * `rootDir`:
+ * `rootDir`. The cases run in three passes: exclusive locks, shared locks (readers, with writers
+ * among them) and a semaphore of `CONTRACT_PERMITS` permits; each case says what it checks in the
+ * terms of its pass:
  *
- * 1. runs on one key never overlap and all complete;
- * 2. runs on different keys proceed at the same time;
- * 3. fencing tokens strictly increase from run to run, across sessions;
- * 4. a work that throws makes the run reject and frees the lock;
- * 5. inside the work, `manager.withLock()` on the same key joins the hold (same token);
+ * 1. runs on one key enter in queue order and only with whom their hold allows (nobody, other
+ *    readers, fewer than `permits` others), and all complete;
+ * 2. runs that may overlap do: on different keys, and readers or permits of one key;
+ * 3. fencing tokens grow as the core README says for the hold, across sessions;
+ * 4. a work that throws makes the run reject and frees the key;
+ * 5. inside the work, the manager's call for the same hold on the same key joins it (same token),
+ *    and the other kind of call joins or is refused with `CONFLICT` as core says;
  * 6. where the caller can go away mid-run (the adapter has `runLeaving`), the hold stands until the
- *    work has ended, and the next run enters only then;
+ *    work has ended, and the next run that it blocks enters only then;
  * 7. the same, 20 rounds in a row with seeded random timings (`LOCK_CONTRACT_SEED` replays a seed).
  *
  * @example
  * ```ts
  * import { ZkLockManager } from "@zk-dist-lock/core";
- * import { describeLockContract } from "@zk-dist-lock/lock-contract";
+ * import { describeLockContract, holdWithManager } from "@zk-dist-lock/lock-contract";
  *
  * describeLockContract(
- *   "core withLock()",
+ *   "core withLock() and withSemaphore()",
  *   async (manager, rootDir) => ({
- *     run: (key, work) => manager.withLock(key, ({ token }) => work(token), { rootDir }),
+ *     run: (key, hold, work) => holdWithManager(manager, key, hold, { rootDir }, ({ token }) => work(token)),
  *     close: async () => {},
  *   }),
  *   { createManager: () => new ZkLockManager() },
@@ -99,13 +120,35 @@ export function describeLockContract<M extends ContractManager>(
       }
     }
 
-    /** Resolves once `count` contenders wait for `key` in ZooKeeper behind its holder. */
+    /** Resolves once `key` has `count` nodes in ZooKeeper, holders and waiters together. */
+    async function untilQueued(manager: M, key: string, rootDir: string, count: number): Promise<void> {
+      await waitFor(
+        async () => {
+          const { holders, waiters } = await manager.inspect(key, { rootDir });
+          return holders.length + waiters.length === count;
+        },
+        { timeoutMs: 10_000, intervalMs: 10, message: `${count} runs queued for "${key}"` },
+      );
+    }
+
+    /** Resolves once `count` contenders wait for `key` in ZooKeeper behind its holders. */
     async function untilWaiting(manager: M, key: string, rootDir: string, count: number): Promise<void> {
       await waitFor(async () => (await manager.inspect(key, { rootDir })).waiters.length === count, {
         timeoutMs: 10_000,
         intervalMs: 10,
         message: `${count} runs waiting for "${key}"`,
       });
+    }
+
+    /** Resolves once nobody holds or waits for `key` in ZooKeeper. */
+    async function untilFree(manager: M, key: string, rootDir: string): Promise<void> {
+      await waitFor(
+        async () => {
+          const { holder, waiters } = await manager.inspect(key, { rootDir });
+          return holder === undefined && waiters.length === 0;
+        },
+        { timeoutMs: 10_000, message: `"${key}" to be free` },
+      );
     }
 
     /** `runLeaving` of the adapter, or a skip of the case when its caller cannot go away. */
@@ -116,225 +159,287 @@ export function describeLockContract<M extends ContractManager>(
     }
 
     /**
-     * The run that comes after the one whose caller leaves: it notes its entry in `log`, inside
-     * `witness`. The case awaits it at the end; when an assertion fails before, closing the adapters
-     * ends it, and its rejection must not count as unhandled.
+     * Takes the manager's own hold of `key` inside a run, as code under the integration's hold
+     * does: a join, or a refusal. `timeout: 0`, so that waiting for itself fails at once instead of
+     * deadlocking. Resolves to the token as a string, or to the code of a `CONFLICT` refusal.
      */
-    function nextRun(side: Side<M>, key: string, witness: Witness, log: string[]): Promise<void> {
-      const run = side.adapter.run(key, () =>
-        witness.section(async () => {
+    async function holdInside(manager: M, key: string, hold: ContractHold, rootDir: string) {
+      try {
+        return await holdWithManager(manager, key, hold, { rootDir, timeout: 0 }, ({ token }) =>
+          token.toString(),
+        );
+      } catch (error) {
+        if ((error as { code?: unknown }).code === "CONFLICT") return "CONFLICT";
+        throw error;
+      }
+    }
+
+    /**
+     * The runs a leaving run shares its key with, so that the next run is blocked by the leaving
+     * one alone: for a semaphore, `permits - 1` holders that stay until `until` (the next run's
+     * entry). Resolves once they are inside; `done` settles when they have ended.
+     */
+    async function fill(pass: Pass, side: Side<M>, key: string, witness: Witness, until: Promise<void>) {
+      const runs = Array.from({ length: pass.companions }, () => {
+        const place = witness.place(pass.hold);
+        return side.adapter.run(key, pass.hold, () => place.section(() => until));
+      });
+      await waitFor(() => witness.inside === pass.companions, {
+        timeoutMs: 10_000,
+        intervalMs: 10,
+        message: `${pass.companions} companions inside "${key}"`,
+      });
+      const done = Promise.all(runs);
+      done.catch(() => {}); // awaited by the case; a failure before must not count as unhandled
+      return { done };
+    }
+
+    /**
+     * The run that comes after the one whose caller leaves, of the hold it must wait for: it notes
+     * its entry in `log` and opens `entered`, inside `witness`. The case awaits it at the end; when
+     * an assertion fails before, closing the adapters ends it, and its rejection must not count as
+     * unhandled.
+     */
+    function nextRun(
+      pass: Pass,
+      side: Side<M>,
+      key: string,
+      witness: Witness,
+      log: string[],
+      entered: () => void,
+    ): Promise<void> {
+      const place = witness.place(pass.next);
+      const run = side.adapter.run(key, pass.next, () =>
+        place.section(async () => {
           log.push("second entered");
+          entered();
         }),
       );
       run.catch(() => {});
       return run;
     }
 
-    /** Resolves once nobody holds or waits for `key` in ZooKeeper. */
-    async function untilFree(manager: M, key: string, rootDir: string): Promise<void> {
-      await waitFor(
-        async () => {
-          const { holder, waiters } = await manager.inspect(key, { rootDir });
-          return holder === undefined && waiters.length === 0;
-        },
-        { timeoutMs: 10_000, message: `the lock on "${key}" to be free` },
-      );
-    }
-
-    it(
-      "never lets two runs on one key overlap, across sessions, and completes every run",
-      () =>
-        contend(async ({ rootDir, sides: [a, b] }) => {
-          const key = "contract:exclusive";
-          const runs = 8;
-          const witness = new Witness();
-          const results = await Promise.all(
-            Array.from({ length: runs }, (_, i) =>
-              (i % 2 === 0 ? a : b).adapter.run(key, () =>
-                witness.section(async (entry) => {
-                  if (entry === 1) {
-                    // The first holder stays inside until every other run waits for the lock in
-                    // ZooKeeper, so they all demonstrably contend; a broken lock lets one in
-                    // meanwhile, which the witness records.
-                    await waitFor(
-                      async () =>
-                        witness.max > 1 ||
-                        (await a.manager.inspect(key, { rootDir })).waiters.length === runs - 1,
-                      { timeoutMs: 20_000, intervalMs: 20, message: `${runs - 1} runs waiting for "${key}"` },
-                    );
-                  } else {
-                    await new Promise((resolve) => setImmediate(resolve));
-                  }
-                  return i;
-                }),
-              ),
-            ),
-          );
-          expect(witness.max, "most runs inside at once").toBe(1);
-          expect(results).toEqual(Array.from({ length: runs }, (_, i) => i));
-        }),
-      CASE_TIMEOUT_MS,
-    );
-
-    it(
-      "runs works on different keys at the same time",
-      () =>
-        contend(async ({ sides: [a, b] }) => {
-          // Each work waits inside its lock until all three are inside theirs: runs that were
-          // serialised would miss the meeting and reject at its deadline.
-          const meet = barrier(3, 8_000);
-          const work = (result: string) => async () => {
-            await meet.arrive();
-            return result;
-          };
-          const results = await Promise.all([
-            a.adapter.run("contract:parallel-1", work("one")),
-            a.adapter.run("contract:parallel-2", work("two")),
-            b.adapter.run("contract:parallel-3", work("three")),
-          ]);
-          expect(results).toEqual(["one", "two", "three"]);
-        }),
-      CASE_TIMEOUT_MS,
-    );
-
-    it(
-      "hands out strictly increasing fencing tokens to successive runs, across sessions",
-      () =>
-        contend(async ({ sides: [a, b] }) => {
-          const key = "contract:tokens";
-          const tokens: bigint[] = [];
-          for (let i = 0; i < 6; i++) {
-            const side = i % 2 === 0 ? a : b;
-            const answered = await side.adapter.run(key, async (token) => {
-              expect(typeof token).toBe("bigint");
-              tokens.push(token);
-              return token.toString();
-            });
-            expect(answered).toBe(tokens.at(-1)?.toString());
-          }
-          for (let i = 1; i < tokens.length; i++) {
-            expect(tokens[i]! > tokens[i - 1]!, `token ${tokens[i]} after ${tokens[i - 1]}`).toBe(true);
-          }
-        }),
-      CASE_TIMEOUT_MS,
-    );
-
-    it(
-      "rejects a run whose work throws and frees the lock",
-      () =>
-        contend(async ({ rootDir, sides: [a, b] }) => {
-          const key = "contract:failing";
-          const failure = "contract: the work failed on purpose";
-          await expect(
-            a.adapter.run(key, async () => {
-              throw new Error(failure);
+    for (const pass of passes) {
+      describe(pass.name, () => {
+        it(
+          pass.titles.queue,
+          () =>
+            contend(async ({ rootDir, sides: [a, b] }) => {
+              const key = "contract:queue";
+              const witness = new Witness();
+              const go = gate();
+              // Each run queues before the next starts, so the queue's order is the witness's.
+              const runs: Promise<number>[] = [];
+              for (const [i, hold] of pass.queue.entries()) {
+                const place = witness.place(hold);
+                const run = (i % 2 === 0 ? a : b).adapter.run(key, hold, () =>
+                  place.section(async () => {
+                    await go.opened;
+                    return i;
+                  }),
+                );
+                run.catch(() => {}); // awaited below; a failure before must not count as unhandled
+                runs.push(run);
+                await untilQueued(a.manager, key, rootDir, i + 1);
+              }
+              // Every holder is inside its work: a broken lock has let more in by now, which the
+              // witness records.
+              await waitFor(
+                async () => witness.inside === (await a.manager.inspect(key, { rootDir })).holders.length,
+                { timeoutMs: 10_000, intervalMs: 10, message: `the holders of "${key}" inside their works` },
+              );
+              const together = witness.inside;
+              go.open();
+              expect(await Promise.all(runs)).toEqual(pass.queue.map((_, i) => i));
+              expect(witness.violations, "runs inside with runs ahead of them they exclude").toEqual([]);
+              expect(together, "runs inside together at first").toBe(pass.together);
             }),
-          ).rejects.toThrow(failure);
-          // Free without waiting for a session to end: the failed run's session lives on, so a
-          // leaked hold would never go away. (An HTTP integration releases when the response
-          // finishes, which its client may see a moment before the lock node is deleted.)
-          await untilFree(b.manager, key, rootDir);
-          expect(await a.adapter.run(key, async () => "again")).toBe("again");
-          expect(await b.adapter.run(key, async () => "elsewhere")).toBe("elsewhere");
-        }),
-      CASE_TIMEOUT_MS,
-    );
+          CASE_TIMEOUT_MS,
+        );
 
-    it(
-      "lets manager.withLock() inside the work join the hold on the same key",
-      () =>
-        contend(async ({ rootDir, sides }) => {
-          const key = "contract:reentrant";
-          for (const { adapter, manager } of sides) {
-            const seen = await adapter.run(key, async (token) => {
-              // timeout 0: waiting for itself would fail at once instead of deadlocking.
-              const inner = await manager.withLock(key, (context) => context.token, { rootDir, timeout: 0 });
-              // Leaving the inner withLock() must not end the outer hold.
-              const { holder } = await manager.inspect(key, { rootDir });
-              return {
-                outer: token.toString(),
-                inner: inner.toString(),
-                heldAfterInner: holder !== undefined,
-              };
-            });
-            expect(seen.inner).toBe(seen.outer);
-            expect(seen.heldAfterInner).toBe(true);
-            await untilFree(manager, key, rootDir);
-          }
-        }),
-      CASE_TIMEOUT_MS,
-    );
-
-    it(
-      "keeps the hold after the caller left mid-run, until the work ends, and only then lets the next run in",
-      (test) =>
-        contend(async ({ rootDir, sides: [a, b] }) => {
-          const key = "contract:caller-leaves";
-          const runLeaving = leavingRun(a.adapter, test.skip);
-          const witness = new Witness();
-          const log: string[] = [];
-          let second: Promise<void> | undefined;
-          await runLeaving(key, (_token, leave) =>
-            witness.section(async () => {
-              log.push("first entered");
-              second = nextRun(b, key, witness, log);
-              await untilWaiting(a.manager, key, rootDir, 1);
-              await leave();
-              log.push("first's caller left");
-              // The integration has handled the leaving; a hold that ended with it would have sent
-              // its delete by now, before this inspection on the same session.
-              const { holder, waiters } = await a.manager.inspect(key, { rootDir });
-              expect(holder, "the first run still holds the lock").toBeDefined();
-              expect(waiters, "the second run still waits").toHaveLength(1);
-              log.push("first's work ended");
+        it(
+          pass.titles.overlap,
+          () =>
+            contend(async ({ sides: [a, b] }) => {
+              // Each work waits inside until all three are inside: runs that were serialised would
+              // miss the meeting and reject at its deadline.
+              const meet = barrier(pass.overlapping.length, 8_000);
+              const results = await Promise.all(
+                pass.overlapping.map((key, i) =>
+                  (i % 2 === 0 ? a : b).adapter.run(key, pass.hold, async () => {
+                    await meet.arrive();
+                    return i;
+                  }),
+                ),
+              );
+              expect(results).toEqual(pass.overlapping.map((_, i) => i));
             }),
-          );
-          await second;
-          expect(witness.max, "most runs inside at once").toBe(1);
-          expect(log).toEqual(LEAVING_ORDER);
-          await untilFree(a.manager, key, rootDir);
-        }),
-      CASE_TIMEOUT_MS,
-    );
+          CASE_TIMEOUT_MS,
+        );
 
-    it(
-      `lets the next run in only after the work whose caller left has ended, ${LEAVING_ROUNDS} rounds with random timings (seed ${SEED})`,
-      (test) =>
-        contend(async ({ rootDir, sides: [a, b] }) => {
-          const key = "contract:caller-leaves-rounds";
-          const runLeaving = leavingRun(a.adapter, test.skip);
-          const random = seededRandom(SEED);
-          for (let round = 1; round <= LEAVING_ROUNDS; round++) {
-            // The shape of a handler that a client leaves 200 ms into its 1 s, scaled down: the
-            // work lasts 40-120 ms, its caller leaves after 10-50 % of it, and the next caller
-            // arrives from a little before that to well after it.
-            const duration = 40 + random() * 80;
-            const leaveAt = duration * (0.1 + random() * 0.4);
-            const arriveAt = Math.max(0, leaveAt + duration * (random() * 0.5 - 0.15));
-            const timings = `round ${round} of seed ${SEED}: work ${duration.toFixed(0)} ms, caller leaves at ${leaveAt.toFixed(0)} ms, next arrives at ${arriveAt.toFixed(0)} ms`;
-            const witness = new Witness();
-            const log: string[] = [];
-            let second: Promise<void> | undefined;
-            await runLeaving(key, (_token, leave) =>
-              witness.section(async () => {
-                log.push("first entered");
-                const arrived = sleep(arriveAt).then(() => {
-                  second = nextRun(b, key, witness, log);
+        it(
+          pass.titles.tokens,
+          () =>
+            contend(async ({ sides: [a, b] }) => {
+              const key = "contract:tokens";
+              const tokens: bigint[] = [];
+              for (const [i, hold] of pass.successive.entries()) {
+                const answered = await (i % 2 === 0 ? a : b).adapter.run(key, hold, async (token) => {
+                  expect(typeof token).toBe("bigint");
+                  tokens.push(token);
+                  return token.toString();
                 });
-                await sleep(leaveAt);
-                await leave();
-                log.push("first's caller left");
-                await Promise.all([sleep(duration - leaveAt), arrived]);
-                log.push("first's work ended");
-              }),
-            );
-            await second;
-            expect(witness.max, `most runs inside at once, ${timings}`).toBe(1);
-            expect(log, timings).toEqual(LEAVING_ORDER);
-          }
-          await untilFree(a.manager, key, rootDir);
-        }),
-      CASE_TIMEOUT_MS,
-    );
+                expect(answered).toBe(tokens.at(-1)?.toString());
+              }
+              for (let j = 1; j < tokens.length; j++) {
+                for (let i = 0; i < j; i++) {
+                  if (!pass.ordered(pass.successive[i]!, pass.successive[j]!)) continue;
+                  const [before, after] = [pass.successive[i], pass.successive[j]];
+                  expect(
+                    tokens[j]! > tokens[i]!,
+                    `token ${tokens[j]} of run ${j} (${after}) after ${tokens[i]} of run ${i} (${before})`,
+                  ).toBe(true);
+                }
+              }
+            }),
+          CASE_TIMEOUT_MS,
+        );
+
+        it(
+          pass.titles.failing,
+          () =>
+            contend(async ({ rootDir, sides: [a, b] }) => {
+              const key = "contract:failing";
+              const failure = "contract: the work failed on purpose";
+              await expect(
+                a.adapter.run(key, pass.hold, async () => {
+                  throw new Error(failure);
+                }),
+              ).rejects.toThrow(failure);
+              // Free without waiting for a session to end: the failed run's session lives on, so a
+              // leaked hold would never go away. (An HTTP integration releases when the response
+              // finishes, which its client may see a moment before the node is deleted.)
+              await untilFree(b.manager, key, rootDir);
+              expect(await a.adapter.run(key, pass.hold, async () => "again")).toBe("again");
+              expect(await b.adapter.run(key, pass.hold, async () => "elsewhere")).toBe("elsewhere");
+            }),
+          CASE_TIMEOUT_MS,
+        );
+
+        it(
+          pass.titles.reentrant,
+          () =>
+            contend(async ({ rootDir, sides }) => {
+              const key = "contract:reentrant";
+              for (const { adapter, manager } of sides) {
+                const seen = await adapter.run(key, pass.hold, async (token) => {
+                  const same = await holdInside(manager, key, pass.hold, rootDir);
+                  const other = await holdInside(manager, key, pass.other, rootDir);
+                  // Leaving the inner calls must not end the outer hold.
+                  const { holders } = await manager.inspect(key, { rootDir });
+                  return { outer: token.toString(), same, other, holdersAfter: holders.length };
+                });
+                expect(seen.same, `a ${pass.hold} call inside joins`).toBe(seen.outer);
+                expect(seen.other, `a ${pass.other} call inside`).toBe(
+                  pass.otherJoins ? seen.outer : "CONFLICT",
+                );
+                expect(seen.holdersAfter, "holders after the inner calls").toBe(1);
+                await untilFree(manager, key, rootDir);
+              }
+            }),
+          CASE_TIMEOUT_MS,
+        );
+
+        it(
+          pass.titles.leaving,
+          (test) =>
+            contend(async ({ rootDir, sides: [a, b] }) => {
+              const key = "contract:caller-leaves";
+              const runLeaving = leavingRun(a.adapter, test.skip);
+              const witness = new Witness();
+              const log: string[] = [];
+              const entered = gate();
+              try {
+                const companions = await fill(pass, b, key, witness, entered.opened);
+                const first = witness.place(pass.hold);
+                let second: Promise<void> | undefined;
+                await runLeaving(key, pass.hold, (_token, leave) =>
+                  first.section(async () => {
+                    log.push("first entered");
+                    second = nextRun(pass, b, key, witness, log, entered.open);
+                    await untilWaiting(a.manager, key, rootDir, 1);
+                    await leave();
+                    log.push("first's caller left");
+                    // The integration has handled the leaving; a hold that ended with it would have
+                    // sent its delete by now, before this inspection on the same session.
+                    const { holders, waiters } = await a.manager.inspect(key, { rootDir });
+                    expect(holders, "the first run (and its companions) still hold").toHaveLength(
+                      pass.companions + 1,
+                    );
+                    expect(waiters, "the second run still waits").toHaveLength(1);
+                    log.push("first's work ended");
+                  }),
+                );
+                await second;
+                await companions.done;
+              } finally {
+                entered.open();
+              }
+              expect(witness.violations, "runs inside with runs ahead of them they exclude").toEqual([]);
+              expect(log).toEqual(LEAVING_ORDER);
+              await untilFree(a.manager, key, rootDir);
+            }),
+          CASE_TIMEOUT_MS,
+        );
+
+        it(
+          `${pass.titles.rounds}, ${LEAVING_ROUNDS} rounds with random timings (seed ${SEED})`,
+          (test) =>
+            contend(async ({ rootDir, sides: [a, b] }) => {
+              const key = "contract:caller-leaves-rounds";
+              const runLeaving = leavingRun(a.adapter, test.skip);
+              const random = seededRandom(SEED);
+              for (let round = 1; round <= LEAVING_ROUNDS; round++) {
+                // The shape of a handler that a client leaves 200 ms into its 1 s, scaled down: the
+                // work lasts 40-120 ms, its caller leaves after 10-50 % of it, and the next caller
+                // arrives from a little before that to well after it.
+                const duration = 40 + random() * 80;
+                const leaveAt = duration * (0.1 + random() * 0.4);
+                const arriveAt = Math.max(0, leaveAt + duration * (random() * 0.5 - 0.15));
+                const timings = `round ${round} of seed ${SEED}: work ${duration.toFixed(0)} ms, caller leaves at ${leaveAt.toFixed(0)} ms, next arrives at ${arriveAt.toFixed(0)} ms`;
+                const witness = new Witness();
+                const log: string[] = [];
+                const entered = gate();
+                try {
+                  const companions = await fill(pass, b, key, witness, entered.opened);
+                  const first = witness.place(pass.hold);
+                  let second: Promise<void> | undefined;
+                  await runLeaving(key, pass.hold, (_token, leave) =>
+                    first.section(async () => {
+                      log.push("first entered");
+                      const arrived = sleep(arriveAt).then(() => {
+                        second = nextRun(pass, b, key, witness, log, entered.open);
+                      });
+                      await sleep(leaveAt);
+                      await leave();
+                      log.push("first's caller left");
+                      await Promise.all([sleep(duration - leaveAt), arrived]);
+                      log.push("first's work ended");
+                    }),
+                  );
+                  await second;
+                  await companions.done;
+                } finally {
+                  entered.open();
+                }
+                expect(witness.violations, timings).toEqual([]);
+                expect(log, timings).toEqual(LEAVING_ORDER);
+              }
+              await untilFree(a.manager, key, rootDir);
+            }),
+          CASE_TIMEOUT_MS,
+        );
+      });
+    }
   });
 }

@@ -1,18 +1,19 @@
 /**
- * `@zk-dist-lock/lock-contract` (private): the one contract test suite that core `withLock()`, the
- * Nest `@DistributedLock()` decorator and the Express `distributedLock()` middleware all run, and
- * the client half of an adapter for HTTP integrations.
+ * `@zk-dist-lock/lock-contract` (private): the one contract test suite that core `withLock()` and
+ * `withSemaphore()`, the Nest `@DistributedLock()` and `@DistributedSemaphore()` decorators and the
+ * Express `distributedLock()` and `distributedSemaphore()` middlewares all run, in three passes
+ * (exclusive, shared, semaphore), and the client half of an adapter for HTTP integrations.
  *
  * @example
  * ```ts
  * // packages/core/test/contract.test.ts
- * import { describeLockContract } from "@zk-dist-lock/lock-contract";
+ * import { describeLockContract, holdWithManager } from "@zk-dist-lock/lock-contract";
  * import { ZkLockManager } from "../src/index.js";
  *
  * describeLockContract(
- *   "core withLock()",
+ *   "core withLock() and withSemaphore()",
  *   async (manager, rootDir) => ({
- *     run: (key, work) => manager.withLock(key, ({ token }) => work(token), { rootDir }),
+ *     run: (key, hold, work) => holdWithManager(manager, key, hold, { rootDir }, ({ token }) => work(token)),
  *     close: async () => {},
  *   }),
  *   { createManager: () => new ZkLockManager() },
@@ -21,4 +22,13 @@
  */
 export { describeLockContract } from "./describe-lock-contract.js";
 export { type HttpWork, HttpWorks, httpAdapter } from "./http-adapter.js";
-export type { ContractManager, ContractOptions, LockAdapter, MakeAdapter } from "./lock-adapter.js";
+export {
+  CONTRACT_HOLDS,
+  CONTRACT_PERMITS,
+  type ContractHold,
+  type ContractManager,
+  type ContractOptions,
+  type LockAdapter,
+  type MakeAdapter,
+} from "./lock-adapter.js";
+export { holdWithManager } from "./manager-hold.js";

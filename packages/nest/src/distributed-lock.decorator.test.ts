@@ -66,3 +66,13 @@ describe("@DistributedLock()", () => {
     expect(invalid(() => decorate(Static, "run", descriptor))).toMatch(/Static.run is static/);
   });
 });
+
+describe("@DistributedLock() with a mode", () => {
+  it("takes exclusive and shared, and refuses another mode when decorating", () => {
+    expect(invalid(() => DistributedLock("k", { mode: "shared" }))).toBe("no error");
+    expect(invalid(() => DistributedLock("k", { mode: "exclusive" }))).toBe("no error");
+    expect(invalid(() => DistributedLock("k", { mode: "read" as never }))).toMatch(
+      /^@DistributedLock\(\) options: mode must be "exclusive" or "shared"; got "read"/,
+    );
+  });
+});

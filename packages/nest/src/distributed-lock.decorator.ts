@@ -1,23 +1,34 @@
-import { checkLockOptions, LockInvalidArgumentError } from "@zk-dist-lock/core";
+import { checkLockOptions, type LockMode } from "@zk-dist-lock/core";
 import { runWithCurrentLock } from "./current-lock.js";
-import { bindingOf, decorateMethod, finishWrapper, render } from "./decorated-method.js";
-import type { ZkLockBinding } from "./zk-lock-binding.js";
+import {
+  checkKey,
+  type DistributedLockKey,
+  keyedMethod,
+  withDefaults,
+  withResourceOf,
+} from "./keyed-method.js";
 import type { ZkLockDefaults } from "./zk-lock-options.interface.js";
 
-/** Per-method overrides of the module defaults. */
-export type DistributedLockOptions = ZkLockDefaults;
+export type { DistributedLockKey } from "./keyed-method.js";
 
-/**
- * The resource to lock: a fixed string, or a function of the method's arguments (in order; it may
- * take fewer than the method has) that returns a non-empty string.
- */
-export type DistributedLockKey<A extends unknown[]> = string | ((...args: A) => string);
+/** Per-method overrides of the module defaults, and the lock's mode. */
+export interface DistributedLockOptions extends ZkLockDefaults {
+  /**
+   * `"exclusive"` (the default): one call at a time on the key. `"shared"`: together with every
+   * other shared call on the key and never with an exclusive one, such as reads beside writes;
+   * first come, first served, so a stream of shared calls never starves an exclusive one.
+   */
+  mode?: LockMode;
+}
 
 /**
  * Runs the method holding a distributed lock on `key`, on any provider: services, controllers,
  * scheduled jobs, queue consumers. The lock is released however the method ends. Concurrent calls,
- * in this process or in other instances of the application, run one at a time; a decorated method
- * called (directly or indirectly) by another that holds the same resource joins that hold.
+ * in this process or in other instances of the application, run one at a time; with
+ * `mode: "shared"` shared calls run together, and never with an exclusive call on the key. A
+ * decorated method called (directly or indirectly) by another that holds the same resource joins
+ * that hold (an exclusive call inside a shared hold is refused with `CONFLICT`: it would wait for
+ * itself).
  *
  * The decorated method always returns a Promise, even when its body is synchronous: declare it
  * `async` so its callers' types say so. Read the fencing token and lost-lock signal with
@@ -35,6 +46,11 @@ export type DistributedLockKey<A extends unknown[]> = string | ((...args: A) => 
  *     const { token, signal } = currentLock();
  *     await this.orders.update(orderId, { status: "shipped" }, { fence: token, signal });
  *   }
+ *
+ *   @DistributedLock((orderId: string) => `order:${orderId}`, { mode: "shared" })
+ *   async show(orderId: string) {
+ *     return this.orders.get(orderId);
+ *   }
  * }
  * ```
  */
@@ -42,60 +58,15 @@ export function DistributedLock<A extends unknown[] = []>(
   key: DistributedLockKey<A>,
   options: DistributedLockOptions = {},
 ) {
-  if (typeof key === "string" ? key === "" : typeof key !== "function") {
-    throw new LockInvalidArgumentError(
-      `@DistributedLock() needs a non-empty string key or a function of the method's arguments; got ${render(key)}.`,
-    );
-  }
+  checkKey("@DistributedLock()", key);
   // When the class is defined, as the key is, rather than at the method's first call.
   checkLockOptions(options, "@DistributedLock() options");
-  return <M extends (...args: [...A, ...never[]]) => unknown>(
-    target: object,
-    propertyKey: string | symbol,
-    descriptor: TypedPropertyDescriptor<M>,
-  ): void => {
-    const { original, where } = decorateMethod("@DistributedLock()", target, propertyKey, descriptor);
-    const resourceOf = (self: unknown, args: Parameters<M>): string => {
-      if (typeof key === "string") return key;
-      const resource: unknown = key.apply(self, args as unknown as A);
-      if (typeof resource !== "string" || resource === "") {
-        throw new LockInvalidArgumentError(
-          `The key function of @DistributedLock() on ${where} returned ${render(resource)}; it must return a non-empty string.`,
-        );
-      }
-      return resource;
-    };
-    // The module's defaults under this decorator's options, merged once per binding, not per call.
-    const merged = new WeakMap<ZkLockBinding, DistributedLockOptions>();
-    const lockOptionsFor = (binding: ZkLockBinding): DistributedLockOptions => {
-      let lockOptions = merged.get(binding);
-      if (lockOptions === undefined) {
-        lockOptions = { ...binding.defaults, ...options };
-        merged.set(binding, lockOptions);
-      }
-      return lockOptions;
-    };
-    const locked = async function (this: unknown, ...args: Parameters<M>): Promise<unknown> {
-      const binding = bindingOf(this, where, "@DistributedLock()");
-      const resource = resourceOf(this, args);
-      return binding.manager.withLock(
-        resource,
-        ({ token, lock }) =>
-          runWithCurrentLock(
-            {
-              resource,
-              token,
-              lock,
-              // Read on demand, as core's context does: most holds never need an AbortController.
-              get signal() {
-                return lock.signal;
-              },
-            },
-            () => original.apply(this, args),
-          ),
-        lockOptionsFor(binding),
-      );
-    };
-    descriptor.value = finishWrapper(original, locked) as unknown as M;
-  };
+  const optionsFor = withDefaults(options);
+  return keyedMethod<A>("@DistributedLock()", key, (binding, resource, method) =>
+    binding.manager.withLock(
+      resource,
+      (context) => runWithCurrentLock(withResourceOf(context, resource), method),
+      optionsFor(binding),
+    ),
+  );
 }

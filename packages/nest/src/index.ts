@@ -1,7 +1,8 @@
 /**
  * `@zk-dist-lock/nest`: `ZkLockModule` and, on any NestJS provider method, `@DistributedLock()` (a
- * ZooKeeper distributed lock), `@LeaderOnly()` (run only on the instance that leads) and
- * `@OncePerFiring()` (run each scheduled firing on exactly one instance).
+ * ZooKeeper distributed lock, exclusive or shared), `@DistributedSemaphore()` (at most N calls at
+ * once), `@LeaderOnly()` (run only on the instance that leads) and `@OncePerFiring()` (run each
+ * scheduled firing on exactly one instance).
  *
  * @example
  * ```ts
@@ -22,11 +23,13 @@
  * ```
  */
 export { type CurrentLock, currentLock } from "./current-lock.js";
+export { type CurrentPermit, currentPermit } from "./current-permit.js";
 export {
   DistributedLock,
   type DistributedLockKey,
   type DistributedLockOptions,
 } from "./distributed-lock.decorator.js";
+export { DistributedSemaphore, type DistributedSemaphoreOptions } from "./distributed-semaphore.decorator.js";
 export { InjectLockManager } from "./inject-lock-manager.decorator.js";
 export {
   type CurrentTerm,

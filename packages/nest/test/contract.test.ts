@@ -1,7 +1,7 @@
-// The shared lock contract, run through @DistributedLock() twice: on a provider method, in a Nest
-// application context per manager, and on a controller route over real HTTP, in a Nest HTTP
-// application per manager, where the caller can also go away mid-request. Both share the manager
-// through ZkLockModule.forRoot().
+// The shared lock contract, run through @DistributedLock() (exclusive and shared) and
+// @DistributedSemaphore() twice: on provider methods, in a Nest application context per manager,
+// and on controller routes over real HTTP, in a Nest HTTP application per manager, where the caller
+// can also go away mid-request. Both share the manager through ZkLockModule.forRoot().
 import { randomUUID } from "node:crypto";
 import type { ServerResponse } from "node:http";
 import {
@@ -19,8 +19,20 @@ import {
 } from "@nestjs/common";
 import { NestFactory } from "@nestjs/core";
 import { ZkLockManager } from "@zk-dist-lock/core";
-import { describeLockContract, HttpWorks, httpAdapter } from "@zk-dist-lock/lock-contract";
-import { currentLock, DistributedLock, ZkLockModule } from "../src/index.js";
+import {
+  CONTRACT_PERMITS,
+  type ContractHold,
+  describeLockContract,
+  HttpWorks,
+  httpAdapter,
+} from "@zk-dist-lock/lock-contract";
+import {
+  currentLock,
+  currentPermit,
+  DistributedLock,
+  DistributedSemaphore,
+  ZkLockModule,
+} from "../src/index.js";
 import { createApp, listen } from "./helpers.js";
 
 /** The works the contract handed to `run()`, by id, until the decorated method takes them. */
@@ -31,12 +43,27 @@ const PENDING_WORKS = Symbol("pending works");
 class ContractService {
   constructor(@Inject(PENDING_WORKS) private readonly works: PendingWorks) {}
 
-  // The key comes from the arguments, as in applications; the id only finds the work.
+  // The key comes from the arguments, as in applications; the id only finds the work. A method
+  // per hold of the contract, named after it.
   @DistributedLock((key: string, _id: string) => key)
-  async run(_key: string, id: string): Promise<unknown> {
+  async exclusive(_key: string, id: string): Promise<unknown> {
+    return this.#work(id)(currentLock().token);
+  }
+
+  @DistributedLock((key: string, _id: string) => key, { mode: "shared" })
+  async shared(_key: string, id: string): Promise<unknown> {
+    return this.#work(id)(currentLock().token);
+  }
+
+  @DistributedSemaphore((key: string, _id: string) => key, { permits: CONTRACT_PERMITS })
+  async semaphore(_key: string, id: string): Promise<unknown> {
+    return this.#work(id)(currentPermit().token);
+  }
+
+  #work(id: string) {
     const work = this.works.get(id);
     if (work === undefined) throw new Error(`No pending work with id ${id}.`);
-    return work(currentLock().token);
+    return work;
   }
 }
 
@@ -44,7 +71,7 @@ class ContractService {
 class ContractModule {}
 
 describeLockContract(
-  "Nest @DistributedLock() on a provider",
+  "Nest @DistributedLock() and @DistributedSemaphore() on a provider",
   async (manager, rootDir) => {
     const works: PendingWorks = new Map();
     const app = await NestFactory.createApplicationContext(
@@ -57,11 +84,11 @@ describeLockContract(
     );
     const service = app.get(ContractService);
     return {
-      async run<T>(key: string, work: (token: bigint) => Promise<T>): Promise<T> {
+      async run<T>(key: string, hold: ContractHold, work: (token: bigint) => Promise<T>): Promise<T> {
         const id = randomUUID();
         works.set(id, work);
         try {
-          return (await service.run(key, id)) as T;
+          return (await service[hold](key, id)) as T;
         } finally {
           works.delete(id);
         }
@@ -91,21 +118,45 @@ class AnswerError implements ExceptionFilter {
 class ContractController {
   constructor(@Inject(HTTP_WORKS) private readonly works: HttpWorks) {}
 
-  @Post(":key/:id")
+  @Post("exclusive/:key/:id")
   @DistributedLock((key: string) => key)
-  async run(
+  async exclusive(
     @Param("key") _key: string,
     @Param("id") id: string,
     @Res({ passthrough: true }) res: ServerResponse,
   ): Promise<{ result: unknown }> {
+    return { result: await this.#work(id)(currentLock().token, res) };
+  }
+
+  @Post("shared/:key/:id")
+  @DistributedLock((key: string) => key, { mode: "shared" })
+  async shared(
+    @Param("key") _key: string,
+    @Param("id") id: string,
+    @Res({ passthrough: true }) res: ServerResponse,
+  ): Promise<{ result: unknown }> {
+    return { result: await this.#work(id)(currentLock().token, res) };
+  }
+
+  @Post("semaphore/:key/:id")
+  @DistributedSemaphore((key: string) => key, { permits: CONTRACT_PERMITS })
+  async semaphore(
+    @Param("key") _key: string,
+    @Param("id") id: string,
+    @Res({ passthrough: true }) res: ServerResponse,
+  ): Promise<{ result: unknown }> {
+    return { result: await this.#work(id)(currentPermit().token, res) };
+  }
+
+  #work(id: string) {
     const work = this.works.take(id);
     if (work === undefined) throw new Error(`No pending work with id ${id}.`);
-    return { result: await work(currentLock().token, res) };
+    return work;
   }
 }
 
 describeLockContract(
-  "Nest @DistributedLock() on a controller route over HTTP",
+  "Nest @DistributedLock() and @DistributedSemaphore() on controller routes over HTTP",
   async (manager, rootDir) => {
     const works = new HttpWorks();
     @Module({

@@ -134,13 +134,13 @@ describe("a decorated controller route over HTTP", () => {
     const second = await createApp(appModule());
     try {
       second.useGlobalFilters(
-        new LockExceptionFilter({ status: 409, retryAfterSeconds: 2 }, second.getHttpAdapter()),
+        new LockExceptionFilter({ status: 503, retryAfterSeconds: 2 }, second.getHttpAdapter()),
       );
       const secondUrl = await listen(second);
       const response = await whileHeldElsewhere("10", () => fetch(`${secondUrl}/orders/10`));
-      expect(response.status).toBe(409);
+      expect(response.status).toBe(503);
       expect(response.headers.get("retry-after")).toBe("2");
-      expect(await response.json()).toMatchObject({ statusCode: 409, error: "Conflict" });
+      expect(await response.json()).toMatchObject({ statusCode: 503, error: "Service Unavailable" });
     } finally {
       await second.close();
     }

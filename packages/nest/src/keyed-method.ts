@@ -1,0 +1,76 @@
+// What @DistributedLock() and @DistributedSemaphore() share: a key that is a string or a function
+// of the method's arguments, the module's defaults under the decorator's options, and a wrapper
+// that runs the method inside the hold the decorator takes.
+import { LockInvalidArgumentError } from "@zk-dist-lock/core";
+import { bindingOf, decorateMethod, finishWrapper, render } from "./decorated-method.js";
+import type { ZkLockBinding } from "./zk-lock-binding.js";
+
+/**
+ * The resource to hold: a fixed string, or a function of the method's arguments (in order; it may
+ * take fewer than the method has) that returns a non-empty string.
+ */
+export type DistributedLockKey<A extends unknown[]> = string | ((...args: A) => string);
+
+/** Refuses, when the class is defined, a key that is neither a non-empty string nor a function. */
+export function checkKey(decorator: string, key: unknown): void {
+  if (typeof key === "string" ? key === "" : typeof key !== "function") {
+    throw new LockInvalidArgumentError(
+      `${decorator} needs a non-empty string key or a function of the method's arguments; got ${render(key)}.`,
+    );
+  }
+}
+
+/** The module's defaults under `options`, merged once per binding, not per call. */
+export function withDefaults<O extends object>(options: O): (binding: ZkLockBinding) => O {
+  const merged = new WeakMap<ZkLockBinding, O>();
+  return (binding) => {
+    let given = merged.get(binding);
+    if (given === undefined) {
+      given = { ...binding.defaults, ...options };
+      merged.set(binding, given);
+    }
+    return given;
+  };
+}
+
+/** Runs `method` (the original call) holding `resource` through the module's manager. */
+export type Hold = (binding: ZkLockBinding, resource: string, method: () => unknown) => Promise<unknown>;
+
+/**
+ * The method decorator that runs every call of the method inside `hold` of the call's resource.
+ * The key's type is checked against the method's parameters.
+ */
+export function keyedMethod<A extends unknown[]>(decorator: string, key: DistributedLockKey<A>, hold: Hold) {
+  return <M extends (...args: [...A, ...never[]]) => unknown>(
+    target: object,
+    propertyKey: string | symbol,
+    descriptor: TypedPropertyDescriptor<M>,
+  ): void => {
+    const { original, where } = decorateMethod(decorator, target, propertyKey, descriptor);
+    const resourceOf = (self: unknown, args: Parameters<M>): string => {
+      if (typeof key === "string") return key;
+      const resource: unknown = key.apply(self, args as unknown as A);
+      if (typeof resource !== "string" || resource === "") {
+        throw new LockInvalidArgumentError(
+          `The key function of ${decorator} on ${where} returned ${render(resource)}; it must return a non-empty string.`,
+        );
+      }
+      return resource;
+    };
+    const held = async function (this: unknown, ...args: Parameters<M>): Promise<unknown> {
+      const binding = bindingOf(this, where, decorator);
+      return hold(binding, resourceOf(this, args), () => original.apply(this, args));
+    };
+    descriptor.value = finishWrapper(original, held) as unknown as M;
+  };
+}
+
+/**
+ * Core's context of a hold (`{ token, signal, lock }` or `{ token, signal, semaphore }`) with the
+ * resource beside it, its `signal` still read on demand: most holds never need an AbortController.
+ */
+export function withResourceOf<C extends object>(context: C, resource: string): C & { resource: string } {
+  return Object.defineProperties({ resource }, Object.getOwnPropertyDescriptors(context)) as C & {
+    resource: string;
+  };
+}
