@@ -207,11 +207,6 @@ export async function runBench(
     for (let run = 0; run < options.runs; run++) {
       const dir = `${root}/run${run}`;
       const order = rotate(contenders, run);
-      const rawOps: Partial<RunResult["rawOps"]> = {};
-      for (const kind of rotate(clientKinds, run)) {
-        const samples = await rawOpLatencies(requests[kind]!, `${dir}/raw-${kind}`, options.rawSamples);
-        rawOps[kind] = summarizeRaw(samples);
-      }
       log(`run ${run + 1}/${options.runs}: ${order.map((c) => c.name).join(", ")}`);
       const result: RunResult = {
         uncontended: selected("u") ? await uncontended(order, dir, options) : {},
@@ -219,7 +214,7 @@ export async function runBench(
         contended: {},
         contendedProcesses: {},
         sharing: {},
-        rawOps: rawOps as RunResult["rawOps"],
+        rawOps: await rawOps(requests as Record<ClientKind, Requests>, dir, run, options.rawSamples),
         integration: undefined,
         observability: undefined,
       };
@@ -260,11 +255,14 @@ export async function runBench(
             await contender.share(path, options.sharingSessions, options.durationMs, scenario),
           );
         }
-        for (const impl of fleet ? rotate(coreNames, run) : []) {
-          const path = `${dir}/${kind}-processes-${impl}/lock`;
-          figures.processes[impl] = sharingFigures(
-            await fleet!.share(connect, impl, path, options.sharingSessions, options.durationMs, scenario),
-          );
+        if (fleet) {
+          for (const impl of rotate(coreNames, run)) {
+            const path = `${dir}/${kind}-processes-${impl}/lock`;
+            const { sharingSessions, durationMs } = options;
+            figures.processes[impl] = sharingFigures(
+              await fleet.share(connect, impl, path, sharingSessions, durationMs, scenario),
+            );
+          }
         }
         result.sharing[kind] = figures;
       }
@@ -372,12 +370,23 @@ function sharingFigures(sample: SharingSample): SharingFigures {
   };
 }
 
-function summarizeRaw(samples: Record<RawOp, number[]>): RawOpFigures {
-  const entries = Object.entries(samples).map(([op, ms]) => [
-    op,
-    { p50Ms: percentile(ms, 50), p99Ms: percentile(ms, 99) },
-  ]);
-  return Object.fromEntries(entries);
+/** The raw requests on each client, the clients' order rotating with the run. */
+async function rawOps(
+  requests: Record<ClientKind, Requests>,
+  dir: string,
+  run: number,
+  samples: number,
+): Promise<RunResult["rawOps"]> {
+  const figures: Partial<RunResult["rawOps"]> = {};
+  for (const kind of rotate(clientKinds, run)) {
+    const latencies = await rawOpLatencies(requests[kind], `${dir}/raw-${kind}`, samples);
+    const entries = Object.entries(latencies).map(([op, ms]) => [
+      op,
+      { p50Ms: percentile(ms, 50), p99Ms: percentile(ms, 99) },
+    ]);
+    figures[kind] = Object.fromEntries(entries);
+  }
+  return figures as RunResult["rawOps"];
 }
 
 const rotate = <T>(items: readonly T[], by: number): T[] => {
