@@ -6,8 +6,9 @@ import os from "node:os";
 import { fourLetter, startEnsemble, type ZooKeeperEnsemble } from "@zk-dist-lock/testing";
 import { num, table } from "./report.js";
 import { Fleet } from "./scenarios/fleet.js";
+import type { CoreName } from "./scenarios/types.js";
 import { percentile } from "./stats.js";
-import { connectClient, removeTree } from "./zk.js";
+import { bindingRequests, connectClient, removeTree } from "./zk.js";
 
 /** What `--capacity` measures. */
 export interface CapacityOptions {
@@ -57,6 +58,9 @@ export interface CapacityResult {
   steps: CapacityStep[];
 }
 
+/** The steps run zk-dist-lock on the binding: they measure the ensemble, and the client's CPU is one column. */
+const CLIENT: CoreName = "core-binding";
+
 /** JVM flags for the members: the test launcher's quick-start flags leave out C2; a capacity figure needs it. */
 const serverJvm = ["-XX:TieredStopAtLevel=4", "-Xmx512m"];
 
@@ -80,12 +84,12 @@ export async function runCapacity(
     const size = Math.min(options.processes, Math.max(...options.sessions));
     await fleet.start(size, connect, `${root}/fleet`);
     // Unreported: the members' JIT compiles their request paths (C2 takes seconds of CPU time).
-    await fleet.cycle(connect, spread(`${root}/warm-up`, 2 * size, size), warmUpMs(options));
+    await fleet.cycle(connect, CLIENT, spread(`${root}/warm-up`, 2 * size, size), warmUpMs(options));
     const steps: CapacityStep[] = [];
     for (const sessions of options.sessions) {
       const paths = spread(`${root}/s${sessions}`, sessions, options.processes);
       const before = await probe(ensemble);
-      const sample = await fleet.cycle(connect, paths, options.durationMs);
+      const sample = await fleet.cycle(connect, CLIENT, paths, options.durationMs);
       const after = await probe(ensemble);
       const seconds = sample.elapsedMs / 1000;
       const cycles = sample.cyclesMs.length;
@@ -167,11 +171,11 @@ function probe(ensemble: ZooKeeperEnsemble): Promise<Probe[]> {
 }
 
 async function cleanUp(connect: string, root: string): Promise<void> {
-  const admin = await connectClient(connect);
+  const admin = bindingRequests(await connectClient(connect));
   try {
     await removeTree(admin, root);
   } finally {
-    admin.close();
+    await admin.close();
   }
 }
 

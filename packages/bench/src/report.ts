@@ -1,5 +1,8 @@
 import type { ScenarioName } from "./options.js";
+import type { FleetImpl } from "./scenarios/fleet-protocol.js";
+import type { RawOp } from "./scenarios/floor.js";
 import type { Sharing } from "./scenarios/sharing.js";
+import { type ClientKind, type CoreName, clientKinds, coreNames, type ImplName } from "./scenarios/types.js";
 import { type Range, range, type Timing } from "./stats.js";
 import {
   type BenchResult,
@@ -10,16 +13,42 @@ import {
   WRITE_SHARE,
 } from "./suite.js";
 
-type Impl = "core" | "floor" | "curator";
-type Extract = (run: RunResult, impl: Impl) => number | undefined;
+type Extract = (run: RunResult, impl: ImplName) => number | undefined;
 
-/** One line of the side-by-side table: each implementation's figure and core's ratios to the others. */
+/** The implementations in the order of the table's columns, with their headers. */
+const impls: [ImplName, string][] = [
+  ["core-client", "zk-dist-lock, client"],
+  ["core-binding", "zk-dist-lock, binding"],
+  ["floor-client", "floor, client"],
+  ["floor-binding", "floor, binding"],
+  ["curator", "Curator"],
+];
+
+/**
+ * The ratios of the table, each zk-dist-lock on one client over another implementation: the floor
+ * on the same client (what the recipe costs above the least a lock must do), Curator, and
+ * zk-dist-lock on the other client (what the client costs).
+ */
+const ratioPairs = {
+  "client ÷ floor": ["core-client", "floor-client"],
+  "binding ÷ floor": ["core-binding", "floor-binding"],
+  "client ÷ Curator": ["core-client", "curator"],
+  "binding ÷ Curator": ["core-binding", "curator"],
+  "client ÷ binding": ["core-client", "core-binding"],
+} as const satisfies Record<string, readonly [ImplName, ImplName]>;
+export type RatioName = keyof typeof ratioPairs;
+const ratioNames = Object.keys(ratioPairs) as RatioName[];
+
+/** zk-dist-lock on `kind` over `other`: the name of that ratio. */
+const ratioOf = (kind: ClientKind, other: "floor" | "Curator"): RatioName => `${kind} ÷ ${other}`;
+
+/** One line of the side-by-side table: each implementation's figure and zk-dist-lock's ratios to the others. */
 export interface Row {
   scenario: string;
   metric: string;
-  values: Partial<Record<Impl, Range>>;
-  /** zk-dist-lock ÷ floor and ÷ Curator, computed within each run, then ranged over the runs. */
-  ratios: { floor?: Range; curator?: Range };
+  values: Partial<Record<ImplName, Range>>;
+  /** Computed within each run, then ranged over the runs. */
+  ratios: Partial<Record<RatioName, Range>>;
 }
 
 /** A target of the issue and where the median ratio stands. */
@@ -30,13 +59,11 @@ export interface Target {
   met: boolean | undefined;
 }
 
-/** A line of the czxid prototype's table: zk-dist-lock and the prototype in K processes, and Curator. */
+/** A line of the czxid prototype's table: zk-dist-lock (both clients) and the prototype in K processes, and Curator. */
 export interface PrototypeRow {
   scenario: string;
   metric: string;
-  core: Range | undefined;
-  czxid: Range | undefined;
-  curator: Range | undefined;
+  values: Partial<Record<FleetImpl | "curator", Range>>;
   /** The prototype ÷ Curator, within each run. */
   czxidToCurator: Range | undefined;
 }
@@ -60,31 +87,24 @@ export const sharingName = (kind: Sharing["kind"], options: BenchResult["options
     ? `R read-mostly, K=${options.sharingSessions} (1 in ${Math.round(1 / WRITE_SHARE)} exclusive), ${mode}`
     : `S semaphore, K=${options.sharingSessions}, P=${options.permits}, ${mode}`;
 
-const impls: Impl[] = ["core", "floor", "curator"];
-
 /** `compare: false` for a witness's figure, whose ratio means nothing. */
 function row(result: BenchResult, scenario: string, metric: string, extract: Extract, compare = true): Row {
   const values: Row["values"] = {};
-  for (const impl of impls) {
-    const found = result.runs.map((run) => extract(run, impl)).filter((v) => v !== undefined);
-    if (found.length > 0) values[impl] = range(found);
+  for (const [impl] of impls) {
+    const found = ranged(result.runs.map((run) => extract(run, impl)));
+    if (found) values[impl] = found;
   }
-  const ratio = (other: Impl) => {
-    const per = result.runs.flatMap((run) => {
-      const mine = extract(run, "core");
-      const theirs = extract(run, other);
-      return mine === undefined || theirs === undefined ? [] : [mine / theirs];
-    });
-    return per.length > 0 ? range(per) : undefined;
-  };
   const ratios: Row["ratios"] = {};
-  if (!compare) return { scenario, metric, values, ratios };
-  const floor = ratio("floor");
-  const curator = ratio("curator");
-  if (floor) ratios.floor = floor;
-  if (curator) ratios.curator = curator;
+  for (const name of compare ? ratioNames : []) {
+    const [mine, theirs] = ratioPairs[name];
+    const found = ranged(result.runs.map((run) => quotient(extract(run, mine), extract(run, theirs))));
+    if (found) ratios[name] = found;
+  }
   return { scenario, metric, values, ratios };
 }
+
+const quotient = (a: number | undefined, b: number | undefined) =>
+  a === undefined || b === undefined ? undefined : a / b;
 
 const percent = (share: number | undefined) => (share === undefined ? undefined : share * 100);
 
@@ -97,7 +117,7 @@ const ranged = (values: (number | undefined)[]): Range | undefined => {
 function contendedRows(
   result: BenchResult,
   scenario: string,
-  figures: (run: RunResult, impl: Impl) => ContendedFigures | undefined,
+  figures: (run: RunResult, impl: ImplName) => ContendedFigures | undefined,
 ): Row[] {
   const c =
     (pick: (f: ContendedFigures) => number | undefined): Extract =>
@@ -167,9 +187,9 @@ function sharingRows(result: BenchResult, kind: Sharing["kind"]): Row[] {
   if (!result.runs.some((run) => run.sharing[kind])) return [];
   return modes.flatMap((mode) => {
     const scenario = sharingName(kind, result.options, mode);
-    const figures = (run: RunResult, impl: Impl) => {
+    const figures = (run: RunResult, impl: ImplName) => {
       const of = run.sharing[kind];
-      return mode === "K processes" && impl === "core" ? of?.processes : of?.oneLoop[impl];
+      return mode === "K processes" && isCore(impl) ? of?.processes[impl] : of?.oneLoop[impl];
     };
     const s =
       (pick: (f: SharingFigures) => number | undefined): Extract =>
@@ -258,20 +278,20 @@ function prototypeRows(result: BenchResult): PrototypeRow[] {
   for (const k of result.options.sessions) {
     if (!result.runs.some((run) => run.contendedProcesses[k]?.czxid)) continue;
     const line = (metric: string, pick: (f: ContendedFigures) => number | undefined): PrototypeRow => {
-      const of = (f: ContendedFigures | undefined) => f && pick(f);
+      const of = (r: RunResult, impl: FleetImpl | "curator") => {
+        const f = impl === "curator" ? r.contended[k]?.curator : r.contendedProcesses[k]?.[impl];
+        return f && pick(f);
+      };
+      const values: PrototypeRow["values"] = {};
+      for (const impl of prototypeColumns) {
+        const found = ranged(result.runs.map((r) => of(r, impl)));
+        if (found) values[impl] = found;
+      }
       return {
         scenario: `C contended, K=${k}`,
         metric,
-        core: ranged(result.runs.map((r) => of(r.contendedProcesses[k]?.core))),
-        czxid: ranged(result.runs.map((r) => of(r.contendedProcesses[k]?.czxid))),
-        curator: ranged(result.runs.map((r) => of(r.contended[k]?.curator))),
-        czxidToCurator: ranged(
-          result.runs.map((r) => {
-            const mine = of(r.contendedProcesses[k]?.czxid);
-            const theirs = of(r.contended[k]?.curator);
-            return mine === undefined || theirs === undefined ? undefined : mine / theirs;
-          }),
-        ),
+        values,
+        czxidToCurator: ranged(result.runs.map((r) => quotient(of(r, "czxid"), of(r, "curator")))),
       };
     };
     rows.push(
@@ -286,6 +306,10 @@ function prototypeRows(result: BenchResult): PrototypeRow[] {
   }
   return rows;
 }
+
+const prototypeColumns: (FleetImpl | "curator")[] = [...coreNames, "czxid", "curator"];
+
+const isCore = (impl: ImplName): impl is CoreName => (coreNames as readonly ImplName[]).includes(impl);
 
 /** The table rows and the issue's targets, from the runs. */
 export function buildReport(result: BenchResult): Report {
@@ -303,7 +327,7 @@ export function buildReport(result: BenchResult): Report {
     if (!result.runs.some((run) => run.contendedProcesses[k])) continue;
     rows.push(
       ...contendedRows(result, inProcesses(k), (r, i) =>
-        i === "core" ? r.contendedProcesses[k]?.core : i === "curator" ? r.contended[k]?.curator : undefined,
+        i === "curator" ? r.contended[k]?.curator : isCore(i) ? r.contendedProcesses[k]?.[i] : undefined,
       ),
     );
   }
@@ -338,43 +362,46 @@ function targets(result: BenchResult, rows: Row[], prototype: PrototypeRow[]): T
   const selected = (...names: ScenarioName[]) =>
     names.some((name) => result.options.scenarios.includes(name));
   const list: Target[] = [];
+  // Issue 19's targets hold for zk-dist-lock on either client (each against the floor on its own client).
+  const perClient = (figure: string, other: "floor" | "Curator", row: Row | undefined, suffix = "") =>
+    clientKinds.map((kind) => ({
+      name: `${figure}, ${ratioOf(kind, other)}${suffix}`,
+      value: row?.ratios[ratioOf(kind, other)],
+    }));
   if (selected("u")) {
     const u = find("U uncontended", "cycles/s");
+    const cpu = find("U uncontended", "CPU µs/cycle");
     // Over a network a cycle is 2 round trips against the floor's and Curator's 3: 1.5× at most.
     list.push(
-      atLeast("U cycles/s ÷ floor", network ? 1.4 : 1.15, u?.ratios.floor),
-      atLeast("U cycles/s ÷ Curator", network ? 1.4 : 1.0, u?.ratios.curator),
-      atMost("U CPU per cycle ÷ floor", 1.25, find("U uncontended", "CPU µs/cycle")?.ratios.floor),
+      ...perClient("U cycles/s", "floor", u).map((t) => atLeast(t.name, network ? 1.4 : 1.15, t.value)),
+      ...perClient("U cycles/s", "Curator", u).map((t) => atLeast(t.name, network ? 1.4 : 1.0, t.value)),
+      ...perClient("U CPU per cycle", "floor", cpu).map((t) => atMost(t.name, 1.25, t.value)),
+      // Issue 15: the TypeScript client costs no more CPU per cycle than the binding.
+      atMost("U CPU per cycle, client ÷ binding", 1.0, cpu?.ratios["client ÷ binding"]),
     );
   }
   for (const k of selected("c") ? result.options.sessions.filter((k) => k >= 8) : []) {
     if (!network) {
+      const loop = ", one event loop";
       list.push(
-        atLeast(
-          `C K=${k} handoffs/s ÷ Curator, one event loop`,
-          1.0,
-          find(oneLoop(k), "handoffs/s")?.ratios.curator,
+        ...perClient(`C K=${k} handoffs/s`, "Curator", find(oneLoop(k), "handoffs/s"), loop).map((t) =>
+          atLeast(t.name, 1.0, t.value),
         ),
-        atMost(
-          `C K=${k} p99 wait ÷ Curator, one event loop`,
-          1.0,
-          find(oneLoop(k), "p99 wait ms")?.ratios.curator,
+        ...perClient(`C K=${k} p99 wait`, "Curator", find(oneLoop(k), "p99 wait ms"), loop).map((t) =>
+          atMost(t.name, 1.0, t.value),
         ),
       );
     }
+    const fair = ", K processes";
     list.push(
-      atLeast(
-        `C K=${k} handoffs/s ÷ Curator, K processes`,
-        1.2,
-        find(inProcesses(k), "handoffs/s")?.ratios.curator,
+      ...perClient(`C K=${k} handoffs/s`, "Curator", find(inProcesses(k), "handoffs/s"), fair).map((t) =>
+        atLeast(t.name, 1.2, t.value),
       ),
     );
     if (network) {
       list.push(
-        atMost(
-          `C K=${k} p50 handoff ÷ Curator, K processes`,
-          0.75,
-          find(inProcesses(k), "p50 handoff ms")?.ratios.curator,
+        ...perClient(`C K=${k} p50 handoff`, "Curator", find(inProcesses(k), "p50 handoff ms"), fair).map(
+          (t) => atMost(t.name, 0.75, t.value),
         ),
       );
     }
@@ -387,7 +414,7 @@ function targets(result: BenchResult, rows: Row[], prototype: PrototypeRow[]): T
         .flatMap((r) => Object.values(r.values).map((v) => v.max)),
       ...prototype
         .filter((r) => r.metric === metric && r.scenario.startsWith(scenario))
-        .flatMap((r) => [r.core, r.czxid, r.curator].flatMap((v) => (v ? [v.max] : []))),
+        .flatMap((r) => Object.values(r.values).map((v) => v.max)),
     ];
     return values.length > 0 ? range([Math.max(...values)]) : undefined;
   };
@@ -406,13 +433,8 @@ function targets(result: BenchResult, rows: Row[], prototype: PrototypeRow[]): T
     );
   }
   if (selected("m")) {
-    list.push(
-      atLeast(
-        "M ops/s ÷ Curator",
-        1.5,
-        find(`M ${result.options.resources} new resources`, "ops/s")?.ratios.curator,
-      ),
-    );
+    const m = find(`M ${result.options.resources} new resources`, "ops/s");
+    list.push(...perClient("M ops/s", "Curator", m).map((t) => atLeast(t.name, 1.5, t.value)));
   }
   if (result.runs.some((run) => run.integration)) {
     list.push(
@@ -479,7 +501,6 @@ export const table = (header: string[], lines: string[][]) =>
     ...lines.map((cells) => `| ${cells.join(" | ")} |`),
   ].join("\n");
 
-/** The whole report as Markdown, which also reads well in a terminal. */
 /** The runs of one network setting and their report. */
 export interface Measured {
   result: BenchResult;
@@ -496,8 +517,12 @@ export function renderMarkdown(networks: readonly Measured[], meta: Record<strin
   const runs = networks[0]?.result.options.runs ?? 0;
   const out: string[] = [];
   out.push(
-    `Figures: median over ${runs} run${runs === 1 ? "" : "s"} (min–max). Ratios are zk-dist-lock ÷ the other, ` +
-      "computed within each run, then ranged over the runs. Lower is better for ms, higher for /s.",
+    `Figures: median over ${runs} run${runs === 1 ? "" : "s"} (min–max). zk-dist-lock runs on each of its ` +
+      "clients: **client** is `@zk-dist-lock/client` (what `ZkLockManager.connect()` makes by default), " +
+      '**binding** the npm `zookeeper` binding (`connect(…, { client: "zookeeper" })`); the floor is written ' +
+      "by hand on each. Ratios are zk-dist-lock on a client ÷ the other, computed within each run, then " +
+      "ranged over the runs: ÷ floor against the floor on the same client, and client ÷ binding between " +
+      "zk-dist-lock's two clients. Lower is better for ms and µs, higher for /s.",
   );
   out.push(
     Object.entries(meta)
@@ -536,19 +561,12 @@ function renderNetwork(result: BenchResult, report: Report): string[] {
         "in the K-processes rows are again its one measurement of the run.",
     );
   }
+  // The scenarios with a floor (U, M) and those without, each table with the columns it fills.
+  const withFloor = (r: Row) => clientKinds.some((kind) => r.values[`floor-${kind}`]);
   out.push(
-    table(
-      ["Scenario", "Metric", "zk-dist-lock", "floor", "Curator", "÷ floor", "÷ Curator"],
-      report.rows.map((r) => [
-        r.scenario,
-        r.metric,
-        formatRange(r.values.core),
-        formatRange(r.values.floor),
-        formatRange(r.values.curator),
-        formatRange(r.ratios.floor, "×"),
-        formatRange(r.ratios.curator, "×"),
-      ]),
-    ),
+    ...[report.rows.filter(withFloor), report.rows.filter((r) => !withFloor(r))]
+      .filter((rows) => rows.length > 0)
+      .map(figuresTable),
   );
   if (report.prototype.length > 0) {
     out.push(
@@ -557,13 +575,19 @@ function renderNetwork(result: BenchResult, report: Report): string[] {
     );
     out.push(
       table(
-        ["Scenario", "Metric", "zk-dist-lock", "czxid prototype", "Curator", "prototype ÷ Curator"],
+        [
+          "Scenario",
+          "Metric",
+          "zk-dist-lock, client",
+          "zk-dist-lock, binding",
+          "czxid prototype (binding)",
+          "Curator",
+          "prototype ÷ Curator",
+        ],
         report.prototype.map((r) => [
           r.scenario,
           r.metric,
-          formatRange(r.core),
-          formatRange(r.czxid),
-          formatRange(r.curator),
+          ...prototypeColumns.map((impl) => formatRange(r.values[impl])),
           formatRange(r.czxidToCurator, "×"),
         ]),
       ),
@@ -584,7 +608,7 @@ function renderNetwork(result: BenchResult, report: Report): string[] {
   if (result.runs.some((run) => run.integration)) {
     const figure = (path: IntegrationPath, pick: (t: Timing) => number) =>
       range(result.runs.flatMap((run) => (run.integration ? [pick(run.integration[path])] : [])));
-    out.push("Integrations, on one shared manager (U cycle, blocks interleaved):");
+    out.push("Integrations, on one shared manager on the client (U cycle, blocks interleaved):");
     out.push(
       table(
         ["Path", "cycles/s", "p50 ms", "p99 ms", "p50 overhead vs core"],
@@ -623,7 +647,7 @@ function renderNetwork(result: BenchResult, report: Report): string[] {
             : [],
         ),
       );
-    out.push("Observability, U cycle on one manager (blocks interleaved):");
+    out.push("Observability, U cycle on one manager on the client (blocks interleaved):");
     out.push(
       table(
         ["Listening", "cycles/s", "p50 ms", "p99 ms", "p50 overhead vs nobody"],
@@ -637,25 +661,44 @@ function renderNetwork(result: BenchResult, report: Report): string[] {
       ),
     );
   }
-  const raw = Object.keys(result.runs[0]?.rawOps ?? {}) as (keyof RunResult["rawOps"])[];
-  out.push("Raw ZooKeeper requests (the floor's building blocks, one client, strictly sequential):");
+  const raw = Object.keys(result.runs[0]?.rawOps.binding ?? {}) as RawOp[];
+  out.push(
+    "Raw ZooKeeper requests (the floor's building blocks, one client of each kind, strictly sequential):",
+  );
+  const rawFigure = (kind: ClientKind, op: RawOp, pick: "p50Ms" | "p99Ms") =>
+    formatRange(range(result.runs.map((r) => r.rawOps[kind][op][pick])));
   out.push(
     table(
-      ["Request", "p50 ms", "p99 ms"],
+      ["Request", ...clientKinds.flatMap((kind) => [`p50 ms, ${kind}`, `p99 ms, ${kind}`])],
       raw.map((op) => [
         op,
-        formatRange(range(result.runs.map((r) => r.rawOps[op].p50Ms))),
-        formatRange(range(result.runs.map((r) => r.rawOps[op].p99Ms))),
+        ...clientKinds.flatMap((kind) => [rawFigure(kind, op, "p50Ms"), rawFigure(kind, op, "p99Ms")]),
       ]),
     ),
   );
-  if (result.memory) {
-    const m = result.memory;
+  for (const kind of clientKinds) {
+    const m = result.memory[kind];
+    if (!m) continue;
     out.push(
-      `Memory: ${m.count} locks held at once by one manager cost ${Math.round(m.heapPerLock)} B of heap and ` +
-        `${Math.round(m.rssPerLock)} B of RSS each (after GC); once released, ${Math.round(m.heapAfterReleasePerLock)} B ` +
-        "each stays (the manager's cache of known directories, bounded at 10,000).",
+      `Memory on the ${kind}: ${m.count} locks held at once by one manager cost ${Math.round(m.heapPerLock)} B of ` +
+        `heap and ${Math.round(m.rssPerLock)} B of RSS each (after GC); once released, ` +
+        `${Math.round(m.heapAfterReleasePerLock)} B each stays (the manager's cache of known directories, bounded at 10,000).`,
     );
   }
   return out;
+}
+
+/** Rows as a table with a column per implementation and per ratio, leaving out the columns none of them fills. */
+function figuresTable(rows: readonly Row[]): string {
+  const values = impls.filter(([impl]) => rows.some((r) => r.values[impl]));
+  const ratios = ratioNames.filter((name) => rows.some((r) => r.ratios[name]));
+  return table(
+    ["Scenario", "Metric", ...values.map(([, header]) => header), ...ratios],
+    rows.map((r) => [
+      r.scenario,
+      r.metric,
+      ...values.map(([impl]) => formatRange(r.values[impl])),
+      ...ratios.map((name) => formatRange(r.ratios[name], "×")),
+    ]),
+  );
 }

@@ -3,14 +3,24 @@ import type { ScenarioName } from "./options.js";
 import { coreContender } from "./scenarios/core.js";
 import { curatorContender, curatorUnavailable } from "./scenarios/curator.js";
 import { Fleet } from "./scenarios/fleet.js";
+import type { FleetImpl } from "./scenarios/fleet-protocol.js";
 import { floorContender, type RawOp, rawOpLatencies } from "./scenarios/floor.js";
 import { type IntegrationSample, measureIntegration } from "./scenarios/integration.js";
 import { type MemorySample, measureMemory } from "./scenarios/memory.js";
 import { measureObservability, type ObservabilitySample } from "./scenarios/observability.js";
 import type { Sharing, SharingSample } from "./scenarios/sharing.js";
-import type { ContendedSample, Contender, CycleSample } from "./scenarios/types.js";
+import {
+  type ClientKind,
+  type ContendedSample,
+  type Contender,
+  type CoreName,
+  type CycleSample,
+  clientKinds,
+  coreNames,
+  type ImplName,
+} from "./scenarios/types.js";
 import { percentile, type Timing, timing } from "./stats.js";
-import { connectClient, removeTree } from "./zk.js";
+import { openRequests, type Requests, removeTree } from "./zk.js";
 
 /** The scenarios that compare with Curator; without them, its JVM does not start. */
 const curatorScenarios: readonly ScenarioName[] = ["u", "m", "c", "rw", "semaphore"];
@@ -75,12 +85,11 @@ export interface ContendedFigures {
   statOnPathShare?: number;
 }
 
-/** The contended scenario with every zk-dist-lock session in its own process (see `Fleet`). */
-export interface InProcessesFigures {
-  core?: ContendedFigures;
-  /** The bench's czxid-token prototype (`CzxidLock`), in the same mode. */
-  czxid?: ContendedFigures;
-}
+/**
+ * The contended scenario with every zk-dist-lock session in its own process (see `Fleet`), on each
+ * client, and the bench's czxid-token prototype (`CzxidLock`) in the same mode.
+ */
+export type InProcessesFigures = Partial<Record<FleetImpl, ContendedFigures>>;
 
 /** The figures of one implementation in the read-mostly or the semaphore scenario. */
 export interface SharingFigures {
@@ -100,24 +109,26 @@ export interface SharingFigures {
 
 /** One sharing scenario in one run: on the bench's one event loop, and with a process per session. */
 export interface SharingRun {
-  oneLoop: Partial<Record<Name, SharingFigures>>;
-  /** zk-dist-lock in K processes (Curator's figures are those of `oneLoop`). */
-  processes?: SharingFigures;
+  oneLoop: Partial<Record<ImplName, SharingFigures>>;
+  /** zk-dist-lock on each client in K processes (Curator's figures are those of `oneLoop`). */
+  processes: Partial<Record<CoreName, SharingFigures>>;
 }
 
-type Name = Contender["name"];
+/** p50/p99 of each raw request, ms. */
+export type RawOpFigures = Record<RawOp, { p50Ms: number; p99Ms: number }>;
 
 /** Everything one run measured. */
 export interface RunResult {
   /** With the CPU time per cycle of the implementations that run in this process (not Curator). */
-  uncontended: Partial<Record<Name, Timing & { cpuUsPerCycle?: number }>>;
-  many: Partial<Record<Name, { perSecond: number }>>;
-  contended: Record<string, Partial<Record<Name, ContendedFigures>>>;
+  uncontended: Partial<Record<ImplName, Timing & { cpuUsPerCycle?: number }>>;
+  many: Partial<Record<ImplName, { perSecond: number }>>;
+  contended: Record<string, Partial<Record<ImplName, ContendedFigures>>>;
   /** By session count: the K-processes mode (Curator's figures are those of `contended`). */
   contendedProcesses: Record<string, InProcessesFigures>;
   /** The read-mostly lock and the semaphore, each when its scenario ran. */
   sharing: Partial<Record<Sharing["kind"], SharingRun>>;
-  rawOps: Record<RawOp, { p50Ms: number; p99Ms: number }>;
+  /** The raw requests on each client. */
+  rawOps: Record<ClientKind, RawOpFigures>;
   integration: IntegrationSample | undefined;
   observability: ObservabilitySample | undefined;
 }
@@ -127,7 +138,8 @@ export interface BenchResult {
   /** Why Curator was not measured, if it was not. */
   curatorSkipped: string | undefined;
   runs: RunResult[];
-  memory: MemorySample | undefined;
+  /** Locks held at once by one manager on each client. */
+  memory: Partial<Record<ClientKind, MemorySample>>;
 }
 
 /**
@@ -157,7 +169,8 @@ export async function runBench(
     ...(sharing ? [options.sharingSessions] : []),
   );
   const fleet = options.processes && fleetSize > 0 ? new Fleet() : undefined;
-  let admin: Awaited<ReturnType<typeof connectClient>> | undefined;
+  // The raw requests' clients, one of each kind; the binding's also cleans up.
+  const requests: Partial<Record<ClientKind, Requests>> = {};
   try {
     if (options.rttMs > 0) {
       proxy = await startLatencyProxy(options.connect, options.rttMs);
@@ -175,8 +188,11 @@ export async function runBench(
       log("Curator: compiling and starting the Java harness");
       contenders.push(await curatorContender(connect));
     }
-    contenders.unshift(await coreContender(connect), await floorContender(connect));
-    admin = await connectClient(connect);
+    for (const kind of clientKinds) {
+      contenders.push(await coreContender(connect, kind), await floorContender(connect, kind));
+      requests[kind] = await openRequests(connect, kind);
+    }
+    const admin = requests.binding!;
     // A recipe's first use pays for cold code, the JVM's most of all (its first read-mostly run here
     // was 5× slower than its second): each implementation takes each sharing scenario for a moment
     // first, as the fleet's processes do when they start.
@@ -198,7 +214,7 @@ export async function runBench(
         contended: {},
         contendedProcesses: {},
         sharing: {},
-        rawOps: summarizeRaw(await rawOpLatencies(admin, `${dir}/raw`, options.rawSamples)),
+        rawOps: await rawOps(requests as Record<ClientKind, Requests>, dir, run, options.rawSamples),
         integration: undefined,
         observability: undefined,
       };
@@ -219,7 +235,7 @@ export async function runBench(
         result.contended[sessions] = figures;
         if (fleet) {
           const figures: InProcessesFigures = {};
-          for (const impl of run % 2 === 0 ? (["core", "czxid"] as const) : (["czxid", "core"] as const)) {
+          for (const impl of rotate<FleetImpl>([...coreNames, "czxid"], run)) {
             const path = `${dir}/p${sessions}-${impl}/lock`;
             figures[impl] = contendedFigures(
               await fleet.contend(connect, impl, path, sessions, options.durationMs),
@@ -231,7 +247,7 @@ export async function runBench(
       for (const kind of sharingKinds(options)) {
         const scenario = sharingScenario(kind, run, options);
         log(`  ${kind}, K=${options.sharingSessions}`);
-        const figures: SharingRun = { oneLoop: {} };
+        const figures: SharingRun = { oneLoop: {}, processes: {} };
         for (const contender of order) {
           if (!contender.share) continue;
           const path = `${dir}/${kind}-${contender.name}/lock`;
@@ -240,10 +256,13 @@ export async function runBench(
           );
         }
         if (fleet) {
-          const path = `${dir}/${kind}-processes/lock`;
-          figures.processes = sharingFigures(
-            await fleet.share(connect, path, options.sharingSessions, options.durationMs, scenario),
-          );
+          for (const impl of rotate(coreNames, run)) {
+            const path = `${dir}/${kind}-processes-${impl}/lock`;
+            const { sharingSessions, durationMs } = options;
+            figures.processes[impl] = sharingFigures(
+              await fleet.share(connect, impl, path, sharingSessions, durationMs, scenario),
+            );
+          }
         }
         result.sharing[kind] = figures;
       }
@@ -262,19 +281,17 @@ export async function runBench(
       runs.push(result);
       await removeTree(admin, dir);
     }
-    let memory: MemorySample | undefined;
-    if (selected("memory") && options.memoryLocks > 0) {
-      log(`memory: holding ${options.memoryLocks} locks at once`);
-      memory = await measureMemory(connect, `${root}/memory`, options.memoryLocks);
+    const memory: BenchResult["memory"] = {};
+    for (const kind of selected("memory") && options.memoryLocks > 0 ? clientKinds : []) {
+      log(`memory: holding ${options.memoryLocks} locks at once on the ${kind}`);
+      memory[kind] = await measureMemory(connect, `${root}/memory-${kind}`, options.memoryLocks, kind);
     }
     const { connect: _, ...shown } = options;
     return { options: shown, curatorSkipped, runs, memory };
   } finally {
     await Promise.allSettled([...contenders.map((contender) => contender.close()), fleet?.close()]);
-    if (admin) {
-      await removeTree(admin, root).catch(() => {});
-      admin.close();
-    }
+    if (requests.binding) await removeTree(requests.binding, root).catch(() => {});
+    await Promise.allSettled(Object.values(requests).map((client) => client.close()));
     await proxy?.close();
   }
 }
@@ -353,12 +370,23 @@ function sharingFigures(sample: SharingSample): SharingFigures {
   };
 }
 
-function summarizeRaw(samples: Record<RawOp, number[]>): RunResult["rawOps"] {
-  const entries = Object.entries(samples).map(([op, ms]) => [
-    op,
-    { p50Ms: percentile(ms, 50), p99Ms: percentile(ms, 99) },
-  ]);
-  return Object.fromEntries(entries);
+/** The raw requests on each client, the clients' order rotating with the run. */
+async function rawOps(
+  requests: Record<ClientKind, Requests>,
+  dir: string,
+  run: number,
+  samples: number,
+): Promise<RunResult["rawOps"]> {
+  const figures: Partial<RunResult["rawOps"]> = {};
+  for (const kind of rotate(clientKinds, run)) {
+    const latencies = await rawOpLatencies(requests[kind], `${dir}/raw-${kind}`, samples);
+    const entries = Object.entries(latencies).map(([op, ms]) => [
+      op,
+      { p50Ms: percentile(ms, 50), p99Ms: percentile(ms, 99) },
+    ]);
+    figures[kind] = Object.fromEntries(entries);
+  }
+  return figures as RunResult["rawOps"];
 }
 
 const rotate = <T>(items: readonly T[], by: number): T[] => {

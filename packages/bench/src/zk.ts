@@ -1,14 +1,70 @@
+import { type CreateMode, ZooKeeperClient } from "@zk-dist-lock/client";
 import { connectZooKeeper } from "@zk-dist-lock/testing";
 import type ZooKeeper from "zookeeper";
+import type { ClientKind } from "./scenarios/types.js";
 
 /** ZooKeeper create modes used by the hand-written floor. */
 export const mode = { PERSISTENT: 0, EPHEMERAL_SEQUENTIAL: 3, CONTAINER: 4 } as const;
-const NODE_EXISTS = -110;
-const NO_NODE = -101;
+type ModeNumber = (typeof mode)[keyof typeof mode];
+
+/** The session timeout of every client the bench opens, ms. */
+export const SESSION_TIMEOUT_MS = 5000;
 
 /** A client of the npm `zookeeper` package, resolved once its session is connected. */
-export const connectClient = (connect: string, timeout = 5000): Promise<ZooKeeper> =>
+export const connectClient = (connect: string, timeout = SESSION_TIMEOUT_MS): Promise<ZooKeeper> =>
   connectZooKeeper(connect, { sessionTimeout: timeout });
+
+/**
+ * The plain requests the floor, the raw-request probe and the bench's housekeeping make, one round
+ * trip each, on either client. Errors keep the client's own shape: test them with {@link isCode}.
+ */
+export interface Requests {
+  create(path: string, flags: ModeNumber): Promise<string>;
+  children(path: string): Promise<string[]>;
+  exists(path: string): Promise<unknown>;
+  delete(path: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+const rcs = { NODEEXISTS: -110, NONODE: -101 } as const;
+
+/** Whether `error` is ZooKeeper's `name`, from either client (the binding's `rc`, the client's `code`). */
+export const isCode = (error: unknown, name: keyof typeof rcs): boolean => {
+  const { rc, code } = (error ?? {}) as { rc?: number; code?: string };
+  return rc === rcs[name] || code === name;
+};
+
+/** {@link Requests} through the binding's native calls (see `raw`). */
+export const bindingRequests = (zk: ZooKeeper): Requests => ({
+  create: (path, flags) => raw.create(zk, path, flags),
+  children: (path) => raw.children(zk, path),
+  exists: (path) => raw.exists(zk, path),
+  delete: (path) => raw.delete(zk, path),
+  async close() {
+    zk.close();
+  },
+});
+
+const clientModes: Record<ModeNumber, CreateMode> = {
+  [mode.PERSISTENT]: "persistent",
+  [mode.EPHEMERAL_SEQUENTIAL]: "ephemeralSequential",
+  [mode.CONTAINER]: "container",
+};
+
+/** {@link Requests} through @zk-dist-lock/client's public calls, the ones core's driver makes. */
+export const clientRequests = (zk: ZooKeeperClient): Requests => ({
+  create: async (path, flags) => (await zk.create(path, "", { mode: clientModes[flags] })).path,
+  children: async (path) => (await zk.getChildren(path)).children,
+  exists: (path) => zk.exists(path),
+  delete: (path) => zk.delete(path),
+  close: () => zk.close(),
+});
+
+/** A connected client of `kind`, as {@link Requests}. */
+export const openRequests = async (connect: string, kind: ClientKind): Promise<Requests> =>
+  kind === "binding"
+    ? bindingRequests(await connectClient(connect))
+    : clientRequests(await ZooKeeperClient.connect(connect, { sessionTimeout: SESSION_TIMEOUT_MS }));
 
 // The package types the message as a number; at runtime it is a string. Either prints.
 type Callback<T> = (rc: number, error: unknown, result: T) => void;
@@ -78,33 +134,33 @@ export const raw = {
       await call(path, (cb) => native(zk).aw_get(path, () => fired(), cb));
       return gone;
     } catch (error) {
-      if ((error as { rc?: number }).rc === NO_NODE) return undefined;
+      if (isCode(error, "NONODE")) return undefined;
       throw error;
     }
   },
 };
 
 /** Creates a persistent path and its missing ancestors. */
-export async function ensurePath(zk: ZooKeeper, path: string): Promise<void> {
+export async function ensurePath(zk: Requests, path: string): Promise<void> {
   const segments = path.split("/");
   for (let i = 2; i <= segments.length; i++) {
-    await raw.create(zk, segments.slice(0, i).join("/"), mode.PERSISTENT).catch((error) => {
-      if (error.rc !== NODE_EXISTS) throw error;
+    await zk.create(segments.slice(0, i).join("/"), mode.PERSISTENT).catch((error) => {
+      if (!isCode(error, "NODEEXISTS")) throw error;
     });
   }
 }
 
 /** Deletes a path and everything under it; a path already gone is fine. */
-export async function removeTree(zk: ZooKeeper, path: string): Promise<void> {
+export async function removeTree(zk: Requests, path: string): Promise<void> {
   let children: string[];
   try {
-    children = await raw.children(zk, path);
+    children = await zk.children(path);
   } catch (error) {
-    if ((error as { rc?: number }).rc === NO_NODE) return;
+    if (isCode(error, "NONODE")) return;
     throw error;
   }
   await Promise.all(children.map((child) => removeTree(zk, `${path}/${child}`)));
-  await raw.delete(zk, path).catch((error) => {
-    if (error.rc !== NO_NODE) throw error;
+  await zk.delete(path).catch((error) => {
+    if (!isCode(error, "NONODE")) throw error;
   });
 }

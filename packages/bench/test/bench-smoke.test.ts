@@ -12,13 +12,14 @@ import { defaultOut } from "../src/results.js";
 import { curatorUnavailable } from "../src/scenarios/curator.js";
 import { fromHolds } from "../src/scenarios/fleet.js";
 import { fromSharingHolds, Witness } from "../src/scenarios/sharing.js";
-import { runBench } from "../src/suite.js";
-import { connectClient, ensurePath, raw } from "../src/zk.js";
+import { clientKinds, coreNames } from "../src/scenarios/types.js";
+import { runBench, type SharingRun } from "../src/suite.js";
+import { ensurePath, openRequests } from "../src/zk.js";
 
 const connect = inject("zkConnect");
 
 describe("pnpm bench, smoke run", () => {
-  it("runs every scenario once on loopback and reports figures, ratios and zero overlaps", async () => {
+  it("runs every scenario once on loopback, on both clients, and reports figures, ratios and zero overlaps", async () => {
     const log: string[] = [];
     const result = await runBench(
       {
@@ -52,49 +53,77 @@ describe("pnpm bench, smoke run", () => {
     }
 
     const [run] = result.runs;
-    expect(run?.uncontended.core?.perSecond).toBeGreaterThan(0);
-    expect(run?.uncontended.floor?.perSecond).toBeGreaterThan(0);
-    expect(run?.uncontended.core?.cpuUsPerCycle).toBeGreaterThan(0);
+    for (const kind of clientKinds) {
+      expect(run?.uncontended[`core-${kind}`]?.perSecond).toBeGreaterThan(0);
+      expect(run?.uncontended[`floor-${kind}`]?.perSecond).toBeGreaterThan(0);
+      expect(run?.uncontended[`core-${kind}`]?.cpuUsPerCycle).toBeGreaterThan(0);
+      expect(run?.uncontended[`floor-${kind}`]?.cpuUsPerCycle).toBeGreaterThan(0);
+      expect(run?.many[`core-${kind}`]?.perSecond).toBeGreaterThan(0);
+      expect(run?.many[`floor-${kind}`]?.perSecond).toBeGreaterThan(0);
+      expect(run?.contended[2]?.[`core-${kind}`]?.overlaps).toBe(0);
+      expect(run?.contended[2]?.[`core-${kind}`]?.minPerSession).toBeGreaterThan(0);
+      expect(run?.contended[2]?.[`core-${kind}`]?.p50HandoffMs).toBeGreaterThan(0);
+      expect(Object.keys(run?.rawOps[kind] ?? {})).toEqual([
+        "create",
+        "get_children",
+        "exists",
+        "delete",
+        "create ∥ get_children",
+      ]);
+      expect(result.memory[kind]?.count).toBe(50);
+      // Reported, not judged: with 50 locks the per-lock heap figure is GC noise and may be negative.
+      expect(Number.isFinite(result.memory[kind]?.heapPerLock)).toBe(true);
+    }
     expect(run?.uncontended.curator?.cpuUsPerCycle).toBeUndefined(); // another process: not measured
-    expect(run?.many.core?.perSecond).toBeGreaterThan(0);
-    expect(run?.contended[2]?.core?.overlaps).toBe(0);
-    expect(run?.contended[2]?.core?.minPerSession).toBeGreaterThan(0);
-    expect(run?.contended[2]?.core?.p50HandoffMs).toBeGreaterThan(0);
-    expect(Object.keys(run?.rawOps ?? {})).toEqual([
-      "create",
-      "get_children",
-      "exists",
-      "delete",
-      "create ∥ get_children",
-    ]);
     expect(run?.integration?.nest.perSecond).toBeGreaterThan(0);
     expect(run?.integration?.expressMiddleware.perSecond).toBeGreaterThan(0);
     expect(run?.integration?.httpLocked.perSecond).toBeGreaterThan(0);
     expect(run?.observability?.subscribed.perSecond).toBeGreaterThan(0);
     expect(run?.observability?.openTelemetry.perSecond).toBeGreaterThan(0);
     expect(markdown).toContain("Observability, U cycle");
-    expect(result.memory?.count).toBe(50);
-    // Reported, not judged: with 50 locks the per-lock heap figure is GC noise and may be negative.
-    expect(Number.isFinite(result.memory?.heapPerLock)).toBe(true);
+    expect(markdown).toContain("Memory on the client:");
+    expect(markdown).toContain("Memory on the binding:");
 
     const u = report.rows.find((row) => row.scenario.startsWith("U") && row.metric === "cycles/s");
-    expect(u?.ratios.floor?.median).toBeGreaterThan(0);
+    expect(u?.ratios["client ÷ floor"]?.median).toBeGreaterThan(0);
+    expect(u?.ratios["binding ÷ floor"]?.median).toBeGreaterThan(0);
+    const cpu = report.rows.find((row) => row.scenario.startsWith("U") && row.metric === "CPU µs/cycle");
+    expect(cpu?.ratios["client ÷ binding"]?.median).toBeGreaterThan(0);
     const overlaps = report.rows.find((row) => row.metric === "overlaps");
-    expect(overlaps?.values.core?.max).toBe(0);
+    expect(overlaps?.values["core-client"]?.max).toBe(0);
+    expect(overlaps?.values["core-binding"]?.max).toBe(0);
     if (curator) {
       expect(run?.contended[2]?.curator?.overlaps).toBe(0);
       expect(run?.contended[2]?.curator?.p50HandoffMs).toBeGreaterThan(0);
-      expect(u?.ratios.curator?.median).toBeGreaterThan(0);
-      expect(report.rows.find((row) => row.scenario.startsWith("M"))?.ratios.curator).toBeDefined();
+      expect(u?.ratios["client ÷ Curator"]?.median).toBeGreaterThan(0);
+      expect(u?.ratios["binding ÷ Curator"]?.median).toBeGreaterThan(0);
+      expect(
+        report.rows.find((row) => row.scenario.startsWith("M"))?.ratios["client ÷ Curator"],
+      ).toBeDefined();
     } else {
-      expect(u?.ratios.curator).toBeUndefined();
+      expect(u?.ratios["client ÷ Curator"]).toBeUndefined();
     }
+    // A column per implementation and per ratio: U and M in a table with the floors, the contended
+    // scenarios in one without them.
+    const headers = markdown
+      .split("\n")
+      .filter((line) => line.startsWith("| Scenario | Metric | zk-dist-lock, client"));
+    expect(headers).toHaveLength(3); // and the czxid prototype's table, last
+    expect(headers[2]).toContain("| czxid prototype (binding) |");
+    expect(headers[0]).toContain("| zk-dist-lock, binding | floor, client | floor, binding |");
+    expect(headers[0]).toContain("| client ÷ floor | binding ÷ floor |");
+    expect(headers[1]).not.toContain("floor");
+    expect(headers[1]).toContain("| client ÷ binding |");
     expect(markdown).toContain("| U uncontended | cycles/s |");
+    const names = report.targets.map((t) => t.name);
+    expect(names).toContain("U CPU per cycle, client ÷ binding on loopback");
+    expect(names).toContain("U cycles/s, client ÷ floor on loopback");
+    expect(names).toContain("U cycles/s, binding ÷ floor on loopback");
     expect(report.targets.find((t) => t.name.startsWith("C overlaps"))?.met).toBe(true);
 
-    // The fair mode: a process per session, for zk-dist-lock and for the czxid prototype.
+    // The fair mode: a process per session, for zk-dist-lock on each client and for the czxid prototype.
     const inProcesses = run?.contendedProcesses[2];
-    for (const figures of [inProcesses?.core, inProcesses?.czxid]) {
+    for (const figures of [inProcesses?.["core-client"], inProcesses?.["core-binding"], inProcesses?.czxid]) {
       expect(figures?.minPerSession).toBeGreaterThan(0);
       expect(figures?.overlaps).toBe(0);
       expect(figures?.tokenViolations).toBe(0);
@@ -108,17 +137,15 @@ describe("pnpm bench, smoke run", () => {
     // Read-mostly and semaphore, in both modes: they ran, reported, and the witnesses saw no breach.
     const rw = run?.sharing["read-mostly"];
     const semaphore = run?.sharing.semaphore;
-    const measured = [rw?.oneLoop.core, rw?.processes, semaphore?.oneLoop.core, semaphore?.processes];
-    if (curator) measured.push(rw?.oneLoop.curator, semaphore?.oneLoop.curator);
-    for (const figures of measured) expect(figures?.opsPerSecond).toBeGreaterThan(0);
-    for (const figures of [rw?.oneLoop.core, rw?.processes, rw?.oneLoop.curator].slice(0, curator ? 3 : 2))
-      expect(figures?.overlaps).toBe(0);
-    expect(rw?.processes?.tokenViolations).toBe(0);
-    for (const figures of [semaphore?.oneLoop.core, semaphore?.processes, semaphore?.oneLoop.curator].slice(
-      0,
-      curator ? 3 : 2,
-    ))
-      expect(figures?.maxHolders).toBeLessThanOrEqual(2);
+    const both = (of: SharingRun | undefined) =>
+      coreNames.flatMap((impl) => [of?.oneLoop[impl], of?.processes[impl]]);
+    const rwFigures = [...both(rw), ...(curator ? [rw?.oneLoop.curator] : [])];
+    const semaphoreFigures = [...both(semaphore), ...(curator ? [semaphore?.oneLoop.curator] : [])];
+    for (const figures of [...rwFigures, ...semaphoreFigures])
+      expect(figures?.opsPerSecond).toBeGreaterThan(0);
+    for (const figures of rwFigures) expect(figures?.overlaps).toBe(0);
+    for (const impl of coreNames) expect(rw?.processes[impl]?.tokenViolations).toBe(0);
+    for (const figures of semaphoreFigures) expect(figures?.maxHolders).toBeLessThanOrEqual(2);
     expect(markdown).toContain("| R read-mostly, K=3 (1 in 10 exclusive), one event loop | ops/s |");
     expect(markdown).toContain(
       "| R read-mostly, K=3 (1 in 10 exclusive), K processes | most readers at once |",
@@ -154,16 +181,20 @@ describe("pnpm bench, smoke run", () => {
     const report = buildReport(result);
     const markdown = renderMarkdown([{ result, report }], { run: "smoke" });
     const [run] = result.runs;
-    expect(run?.uncontended.core?.perSecond).toBeGreaterThan(0);
-    expect(run?.uncontended.floor?.perSecond).toBeGreaterThan(0);
-    expect(run?.many.core?.perSecond).toBeGreaterThan(0);
-    expect(run?.contended[2]?.core?.overlaps).toBe(0);
+    for (const kind of clientKinds) {
+      expect(run?.uncontended[`core-${kind}`]?.perSecond).toBeGreaterThan(0);
+      expect(run?.uncontended[`floor-${kind}`]?.perSecond).toBeGreaterThan(0);
+      expect(run?.many[`core-${kind}`]?.perSecond).toBeGreaterThan(0);
+      expect(run?.contended[2]?.[`core-${kind}`]?.overlaps).toBe(0);
+    }
     if (curatorUnavailable() === undefined) expect(run?.contended[2]?.curator?.overlaps).toBe(0);
     expect(markdown).toContain("### 1 ms round trip: every client through a latency proxy (0.5 ms each way)");
     expect(markdown).toContain("Targets on loopback: not measured");
     const names = report.targets.map((t) => t.name);
-    expect(names).toContain("U cycles/s ÷ Curator at 1 ms RTT");
-    expect(names).toContain("U cycles/s ÷ floor at 1 ms RTT");
+    for (const kind of clientKinds) {
+      expect(names).toContain(`U cycles/s, ${kind} ÷ Curator at 1 ms RTT`);
+      expect(names).toContain(`U cycles/s, ${kind} ÷ floor at 1 ms RTT`);
+    }
     // Scenarios left out (--only) are neither run nor shown, and their targets are not measured.
     expect(run?.sharing).toEqual({});
     expect(markdown).not.toContain("| R read-mostly");
@@ -175,12 +206,12 @@ describe("the latency proxy", () => {
   it("stands between a client and the server, in a process of its own, until closed", async () => {
     const proxy = await startLatencyProxy(connect, 1);
     expect(proxy.connectString).not.toBe(connect);
-    const client = await connectClient(proxy.connectString);
+    const client = await openRequests(proxy.connectString, "binding");
     try {
       await ensurePath(client, "/zk-bench-proxy-test");
-      expect(await raw.children(client, "/zk-bench-proxy-test")).toEqual([]);
+      expect(await client.children("/zk-bench-proxy-test")).toEqual([]);
     } finally {
-      client.close();
+      await client.close();
       await proxy.close();
     }
   });

@@ -1,9 +1,14 @@
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
-import { ZkLockManager } from "@zk-dist-lock/core";
-import type ZooKeeper from "zookeeper";
-import { connectClient } from "../zk.js";
+import type { ZkLockManager } from "@zk-dist-lock/core";
+import { connectManager } from "../managers.js";
 import { shareOneLoop } from "./sharing.js";
-import { type ContendedSample, type Contender, type CycleSample, cpuMsSince } from "./types.js";
+import {
+  type ClientKind,
+  type ContendedSample,
+  type Contender,
+  type CycleSample,
+  cpuMsSince,
+} from "./types.js";
 
 /** Splits a lock path into the manager's `rootDir` and resource name. */
 const split = (path: string) => {
@@ -11,12 +16,11 @@ const split = (path: string) => {
   return { rootDir: path.slice(0, slash), resource: path.slice(slash + 1) };
 };
 
-/** zk-dist-lock itself: one manager on one client, as an application would run it. */
-export async function coreContender(connect: string): Promise<Contender> {
-  const client = await connectClient(connect);
-  const manager = new ZkLockManager().init(client);
+/** zk-dist-lock itself on a client of `kind`: one manager on one client, as an application would run it. */
+export async function coreContender(connect: string, kind: ClientKind): Promise<Contender> {
+  const manager = await connectManager(connect, kind);
   return {
-    name: "core",
+    name: `core-${kind}`,
     async uncontended(path, cycles): Promise<CycleSample> {
       const { rootDir, resource } = split(path);
       const lock = manager.createLock(resource, { rootDir });
@@ -41,34 +45,28 @@ export async function coreContender(connect: string): Promise<Contender> {
       return performance.now() - start;
     },
     contended: (path, sessions, durationMs) =>
-      withManagers(connect, sessions, (managers) => contendCore(managers, path, durationMs)),
+      withManagers(connect, kind, sessions, (managers) => contendCore(managers, path, durationMs)),
     share: (path, sessions, durationMs, sharing) =>
-      withManagers(connect, sessions, (managers) => {
+      withManagers(connect, kind, sessions, (managers) => {
         const { rootDir, resource } = split(path);
         return shareOneLoop(managers, rootDir, resource, durationMs, sharing);
       }),
-    async close() {
-      await manager.close();
-      client.close();
-    },
+    close: () => manager.close(),
   };
 }
 
-/** Runs `fn` with `sessions` managers, each on a client of its own, in this process; closes them after. */
+/** Runs `fn` with `sessions` managers, each on a client of `kind` of its own, in this process; closes them after. */
 async function withManagers<T>(
   connect: string,
+  kind: ClientKind,
   sessions: number,
   fn: (managers: ZkLockManager[]) => Promise<T>,
 ): Promise<T> {
-  const clients: ZooKeeper[] = await Promise.all(
-    Array.from({ length: sessions }, () => connectClient(connect)),
-  );
-  const managers = clients.map((client) => new ZkLockManager().init(client));
+  const managers = await Promise.all(Array.from({ length: sessions }, () => connectManager(connect, kind)));
   try {
     return await fn(managers);
   } finally {
     await Promise.all(managers.map((manager) => manager.close()));
-    for (const client of clients) client.close();
   }
 }
 

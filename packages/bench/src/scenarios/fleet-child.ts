@@ -1,7 +1,7 @@
 // One process of the bench's fleet (fleet.ts): opens lock sessions when told, loops them until the
 // deadline it is given, and answers with what each session recorded. It ends with its parent.
-import { ZkLockManager } from "@zk-dist-lock/core";
-import { connectClient, ensurePath } from "../zk.js";
+import { connectManager } from "../managers.js";
+import { bindingRequests, connectClient, ensurePath } from "../zk.js";
 import { CzxidLock, type GrantCounts } from "./czxid-lock.js";
 import {
   type FleetImpl,
@@ -12,7 +12,7 @@ import {
   type ToChild,
 } from "./fleet-protocol.js";
 import { criticalSection, type Sharing, sharingTurns, type Turn } from "./sharing.js";
-import { cpuMsSince } from "./types.js";
+import { clientOf, cpuMsSince } from "./types.js";
 
 interface Session {
   /** Takes this session's next turn; resolves to its token and mode. */
@@ -29,9 +29,9 @@ async function openSession(
   sharing: Sharing | undefined,
   index: number,
 ): Promise<Session> {
-  const client = await connectClient(connect);
   if (impl === "czxid") {
-    await ensurePath(client, path);
+    const client = await connectClient(connect);
+    await ensurePath(bindingRequests(client), path);
     const lock = new CzxidLock(client, path);
     return {
       acquire: async () => ({ token: await lock.acquire(), exclusive: true }),
@@ -44,7 +44,7 @@ async function openSession(
   }
   const slash = path.lastIndexOf("/");
   const [rootDir, resource] = [path.slice(0, slash), path.slice(slash + 1)];
-  const manager = new ZkLockManager().init(client);
+  const manager = await connectManager(connect, clientOf(impl));
   let next: () => Turn;
   if (sharing) next = sharingTurns(manager, rootDir, resource, sharing, index);
   else {
@@ -58,10 +58,7 @@ async function openSession(
       return { token: await turn.handle.acquire(), exclusive: turn.exclusive };
     },
     release: () => turn!.handle.release(),
-    async close() {
-      await manager.close();
-      client.close();
-    },
+    close: () => manager.close(),
   };
 }
 

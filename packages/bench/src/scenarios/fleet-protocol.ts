@@ -1,9 +1,10 @@
 // What fleet.ts and its processes (fleet-child.ts) say to each other over the IPC channel.
 import type { GrantCounts } from "./czxid-lock.js";
 import type { Sharing } from "./sharing.js";
+import type { CoreName } from "./types.js";
 
-/** Which lock a fleet session runs: zk-dist-lock, or the bench's czxid-token prototype. */
-export type FleetImpl = "core" | "czxid";
+/** Which lock a fleet session runs: zk-dist-lock on one of its clients, or the bench's czxid-token prototype (on the binding). */
+export type FleetImpl = CoreName | "czxid";
 
 /**
  * `contend`: every session loops acquire, a critical section that yields, release, and records

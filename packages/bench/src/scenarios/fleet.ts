@@ -11,7 +11,7 @@ import {
   type ToChild,
 } from "./fleet-protocol.js";
 import { fromSharingHolds, type Sharing, type SharingSample } from "./sharing.js";
-import type { ContendedSample } from "./types.js";
+import { type ContendedSample, type CoreName, coreNames } from "./types.js";
 
 const childFile = fileURLToPath(new URL("./fleet-child.ts", import.meta.url));
 
@@ -86,7 +86,8 @@ export interface FleetCycleSample {
  * processes would be (rather than K sessions on one event loop). The processes start once and stay
  * up between commands, since starting one costs far more than a measurement. Worker threads would be
  * lighter, but the npm `zookeeper` addon aborts the process as soon as a second thread uses it (it
- * keeps per-isolate handles in globals).
+ * keeps per-isolate handles in globals); @zk-dist-lock/client alone could run in workers, and
+ * processes measure both clients the same way.
  */
 export class Fleet {
   readonly #members: Member[] = [];
@@ -106,10 +107,16 @@ export class Fleet {
     this.#members.push(...members);
     await Promise.all(members.map((member) => member.up));
     const warmUps: { name: string; impl: FleetImpl; sharing?: Sharing }[] = [
-      { name: "core", impl: "core" },
       { name: "czxid", impl: "czxid" },
-      { name: "read-mostly", impl: "core", sharing: { kind: "read-mostly", seed: 0, writeShare: 0.5 } },
-      { name: "semaphore", impl: "core", sharing: { kind: "semaphore", permits: 1, holdMs: 1 } },
+      ...coreNames.flatMap((impl) => [
+        { name: impl, impl },
+        {
+          name: `${impl}-read-mostly`,
+          impl,
+          sharing: { kind: "read-mostly", seed: 0, writeShare: 0.5 } as const,
+        },
+        { name: `${impl}-semaphore`, impl, sharing: { kind: "semaphore", permits: 1, holdMs: 1 } as const },
+      ]),
     ];
     await Promise.all(
       members.map(async (member, i) => {
@@ -145,19 +152,20 @@ export class Fleet {
   }
 
   /**
-   * `sessions` sessions of core's shared locks or semaphore (`sharing`), each in its own process,
-   * taking turns at the resource at `path` for `durationMs`; the recorded holds go through the
-   * one-event-loop scenario's witness.
+   * `sessions` sessions of core's shared locks or semaphore (`sharing`) on the client of `impl`, each
+   * in its own process, taking turns at the resource at `path` for `durationMs`; the recorded holds
+   * go through the one-event-loop scenario's witness.
    */
   async share(
     connect: string,
+    impl: CoreName,
     path: string,
     sessions: number,
     durationMs: number,
     sharing: Sharing,
   ): Promise<SharingSample> {
     const paths = Array.from({ length: sessions }, () => [path]);
-    const { replies, startUs } = await this.#run(connect, "core", "contend", paths, durationMs, sharing);
+    const { replies, startUs } = await this.#run(connect, impl, "contend", paths, durationMs, sharing);
     return {
       ...fromSharingHolds(
         replies.flatMap((reply) => reply.sessions),
@@ -167,9 +175,14 @@ export class Fleet {
     };
   }
 
-  /** `paths[i]` are the resources of process i's sessions, one session each, looping acquire+release. */
-  async cycle(connect: string, paths: string[][], durationMs: number): Promise<FleetCycleSample> {
-    const { replies, startUs } = await this.#run(connect, "core", "cycle", paths, durationMs);
+  /** `paths[i]` are the resources of process i's sessions of `impl`, one session each, looping acquire+release. */
+  async cycle(
+    connect: string,
+    impl: CoreName,
+    paths: string[][],
+    durationMs: number,
+  ): Promise<FleetCycleSample> {
+    const { replies, startUs } = await this.#run(connect, impl, "cycle", paths, durationMs);
     return {
       elapsedMs: (Math.max(...replies.map((r) => r.finishUs)) - startUs) / 1000,
       cyclesMs: replies.flatMap((reply) => reply.sessions.flatMap((s) => s.cyclesMs)),

@@ -1,22 +1,21 @@
-import type ZooKeeper from "zookeeper";
-import { connectClient, ensurePath, mode, raw } from "../zk.js";
-import { type Contender, type CycleSample, cpuMsSince } from "./types.js";
+import { ensurePath, mode, openRequests, type Requests } from "../zk.js";
+import { type ClientKind, type Contender, type CycleSample, cpuMsSince } from "./types.js";
 
 /**
- * The least a correct uncontended ZooKeeper lock must do, by hand with the same client and
+ * The least a correct uncontended ZooKeeper lock must do, by hand with the client of `kind` and
  * strictly one request at a time: create an ephemeral sequential node, list the children to see
  * that it is first, delete it. For a never-used resource, create the (container) parent first.
  * There is no contended floor: waiting correctly is what a lock recipe is.
  */
-export async function floorContender(connect: string): Promise<Contender> {
-  const client = await connectClient(connect);
+export async function floorContender(connect: string, kind: ClientKind): Promise<Contender> {
+  const client = await openRequests(connect, kind);
   const cycle = async (dir: string) => {
-    const node = await raw.create(client, `${dir}/lock-`, mode.EPHEMERAL_SEQUENTIAL);
-    await raw.children(client, dir);
-    await raw.delete(client, node);
+    const node = await client.create(`${dir}/lock-`, mode.EPHEMERAL_SEQUENTIAL);
+    await client.children(dir);
+    await client.delete(node);
   };
   return {
-    name: "floor",
+    name: `floor-${kind}`,
     async uncontended(path, cycles): Promise<CycleSample> {
       await ensurePath(client, path);
       const latenciesMs: number[] = [];
@@ -34,14 +33,12 @@ export async function floorContender(connect: string): Promise<Contender> {
       const start = performance.now();
       for (let i = 0; i < count; i++) {
         const dir = `${root}/r${i}`;
-        await raw.create(client, dir, mode.CONTAINER);
+        await client.create(dir, mode.CONTAINER);
         await cycle(dir);
       }
       return performance.now() - start;
     },
-    async close() {
-      client.close();
-    },
+    close: () => client.close(),
   };
 }
 
@@ -50,11 +47,11 @@ export type RawOpLatencies = Record<RawOp, { p50Ms: number; p99Ms: number }>;
 export type RawOp = "create" | "get_children" | "exists" | "delete" | "create ∥ get_children";
 
 /**
- * Times each raw request on its own, `samples` times, on the floor's kind of nodes; and the
- * create and the listing sent together, which is the one round trip core's acquire makes.
+ * Times each raw request of `client` on its own, `samples` times, on the floor's kind of nodes; and
+ * the create and the listing sent together, which is the one round trip core's acquire makes.
  */
 export async function rawOpLatencies(
-  client: ZooKeeper,
+  client: Requests,
   dir: string,
   samples: number,
 ): Promise<Record<RawOp, number[]>> {
@@ -73,14 +70,14 @@ export async function rawOpLatencies(
     return result;
   };
   for (let i = 0; i < samples; i++) {
-    const node = await time("create", () => raw.create(client, `${dir}/lock-`, mode.EPHEMERAL_SEQUENTIAL));
-    await time("get_children", () => raw.children(client, dir));
-    await time("exists", () => raw.exists(client, node));
-    await time("delete", () => raw.delete(client, node));
+    const node = await time("create", () => client.create(`${dir}/lock-`, mode.EPHEMERAL_SEQUENTIAL));
+    await time("get_children", () => client.children(dir));
+    await time("exists", () => client.exists(node));
+    await time("delete", () => client.delete(node));
     const [pipelined] = await time("create ∥ get_children", () =>
-      Promise.all([raw.create(client, `${dir}/lock-`, mode.EPHEMERAL_SEQUENTIAL), raw.children(client, dir)]),
+      Promise.all([client.create(`${dir}/lock-`, mode.EPHEMERAL_SEQUENTIAL), client.children(dir)]),
     );
-    await raw.delete(client, pipelined);
+    await client.delete(pipelined);
   }
   return out;
 }

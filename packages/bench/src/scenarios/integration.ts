@@ -3,12 +3,12 @@ import { EventEmitter } from "node:events";
 import { Agent, createServer, request, type Server } from "node:http";
 import { Injectable, Module } from "@nestjs/common";
 import { NestFactory } from "@nestjs/core";
-import { ZkLockManager } from "@zk-dist-lock/core";
+import type { ZkLockManager } from "@zk-dist-lock/core";
 import { distributedLock, getLock } from "@zk-dist-lock/express";
 import { DistributedLock, ZkLockModule } from "@zk-dist-lock/nest";
 import express, { type Request, type Response } from "express";
+import { connectManager } from "../managers.js";
 import { type Timing, timing } from "../stats.js";
-import { connectClient } from "../zk.js";
 
 /** The U cycle through each integration, beside bare core's `withLock()` on the same manager. */
 export interface IntegrationSample {
@@ -28,15 +28,15 @@ type Cycle = () => Promise<unknown>;
 
 /**
  * Measures the integrations in alternating blocks, so that drift on a shared machine hits each
- * alike. Every path runs on one shared manager and client, as in an application.
+ * alike. Every path runs on one shared manager and client, as in an application: the default
+ * client, @zk-dist-lock/client (an integration's overhead is its own, above core, on either).
  */
 export async function measureIntegration(
   connect: string,
   rootDir: string,
   cycles: number,
 ): Promise<IntegrationSample> {
-  const client = await connectClient(connect);
-  const manager = new ZkLockManager({ rootDir }).init(client);
+  const manager = await connectManager(connect, "client", { rootDir });
   const nest = await nestCycle(manager);
   const http = await httpCycles(manager);
   try {
@@ -71,7 +71,6 @@ export async function measureIntegration(
     await http.close();
     await nest.close();
     await manager.close();
-    client.close();
   }
 }
 

@@ -1,13 +1,15 @@
 // Run by memory.ts in a child process with --expose-gc: holds `count` locks at once with one
-// manager and prints what that cost, as one JSON line. Usage: memory-child.ts <connect> <rootDir> <count>
-import { type ZkLock, ZkLockManager } from "@zk-dist-lock/core";
-import { connectClient } from "../zk.js";
+// manager on a client of <kind> (client or binding) and prints what that cost, as one JSON line.
+// Usage: memory-child.ts <connect> <rootDir> <count> <kind>
+import type { ZkLock } from "@zk-dist-lock/core";
+import { connectManager } from "../managers.js";
+import { type ClientKind, clientKinds } from "./types.js";
 
-const [connect, rootDir, countArg] = process.argv.slice(2);
+const [connect, rootDir, countArg, kind] = process.argv.slice(2);
 const count = Number(countArg);
 const gc = globalThis.gc;
-if (!connect || !rootDir || !Number.isInteger(count) || !gc) {
-  console.error("usage: node --expose-gc memory-child.ts <connect> <rootDir> <count>");
+if (!connect || !rootDir || !Number.isInteger(count) || !clientKinds.includes(kind as ClientKind) || !gc) {
+  console.error("usage: node --expose-gc memory-child.ts <connect> <rootDir> <count> <client|binding>");
   process.exit(2);
 }
 
@@ -17,8 +19,7 @@ const settle = () => {
   return { heapUsed, rss };
 };
 
-const client = await connectClient(connect);
-const manager = new ZkLockManager().init(client);
+const manager = await connectManager(connect, kind as ClientKind);
 // Warm up the code paths (and create rootDir) so that the baseline holds no first-use costs.
 await manager.withLock("warm-up", () => {}, { rootDir });
 const before = settle();
@@ -46,4 +47,3 @@ console.log(
   }),
 );
 await manager.close();
-client.close();

@@ -1,9 +1,9 @@
 import { tracingChannel } from "node:diagnostics_channel";
 import { MeterProvider, MetricReader } from "@opentelemetry/sdk-metrics";
-import { type AcquireContext, channelNames, ZkLockManager } from "@zk-dist-lock/core";
+import { type AcquireContext, channelNames } from "@zk-dist-lock/core";
 import { instrumentZkDistLock } from "@zk-dist-lock/opentelemetry";
+import { connectManager } from "../managers.js";
 import { type Timing, timing } from "../stats.js";
-import { connectClient } from "../zk.js";
 
 /** The uncontended cycle with nobody listening, with an empty channel subscriber, and with OpenTelemetry. */
 export interface ObservabilitySample {
@@ -22,7 +22,8 @@ class HeldReader extends MetricReader {
 }
 
 /**
- * Measures the three in alternating blocks on one manager, so that drift on a shared machine
+ * Measures the three in alternating blocks on one manager (on the default client,
+ * @zk-dist-lock/client, as the integrations), so that drift on a shared machine
  * hits each alike. Subscriptions are process-wide: each block subscribes before it starts and
  * unsubscribes when it ends.
  */
@@ -31,8 +32,7 @@ export async function measureObservability(
   rootDir: string,
   cycles: number,
 ): Promise<ObservabilitySample> {
-  const client = await connectClient(connect);
-  const manager = new ZkLockManager({ rootDir }).init(client);
+  const manager = await connectManager(connect, "client", { rootDir });
   const lock = manager.createLock("observed");
   const noop = { start() {}, end() {}, asyncStart() {}, asyncEnd() {}, error() {} };
   const acquire = tracingChannel<unknown, AcquireContext>(channelNames.acquire);
@@ -75,6 +75,5 @@ export async function measureObservability(
   } finally {
     await meterProvider.shutdown();
     await manager.close();
-    client.close();
   }
 }

@@ -26,11 +26,26 @@ export interface ContendedSample {
 }
 
 /**
+ * Which ZooKeeper client a Node implementation runs on: `client` is @zk-dist-lock/client (what
+ * `ZkLockManager.connect()` makes by default), `binding` the npm `zookeeper` binding of the C client.
+ */
+export type ClientKind = "client" | "binding";
+export const clientKinds: readonly ClientKind[] = ["client", "binding"];
+
+/** zk-dist-lock on one of its two clients. */
+export type CoreName = `core-${ClientKind}`;
+export const coreNames: readonly CoreName[] = ["core-client", "core-binding"];
+/** The client `name` runs on. */
+export const clientOf = (name: CoreName): ClientKind => (name === "core-client" ? "client" : "binding");
+/** Every implementation of the report: zk-dist-lock and the floor on each client, and Curator. */
+export type ImplName = CoreName | `floor-${ClientKind}` | "curator";
+
+/**
  * One lock implementation under test. Every scenario gets a fresh path under `root`, so that
  * "never used" means never used.
  */
 export interface Contender {
-  readonly name: "core" | "floor" | "curator";
+  readonly name: ImplName;
   /** `cycles` acquire+release cycles of one client on the resource at `path`. */
   uncontended(path: string, cycles: number): Promise<CycleSample>;
   /** One acquire+release on each of `count` never-used resources under `root`; resolves to elapsed ms. */
