@@ -210,7 +210,8 @@ function checkImports() {
   const names = {};
   for (const [format, load] of [
     ["commonjs", (s) => `require(${JSON.stringify(s)})`],
-    ["module", (s) => `await import(${JSON.stringify(s)})`],
+    // In parentheses, so that `${load(s)}.name` reads the module's export, not the promise's.
+    ["module", (s) => `(await import(${JSON.stringify(s)}))`],
   ]) {
     const code = [
       "const names = {};",
