@@ -1,16 +1,18 @@
 // Checks the published packages the way a user receives them: packs each one with `pnpm pack` (so
 // the .pnpmfile.mjs hook shapes the manifest, as at publish), inspects the packed package.json, installs
 // the tarballs with npm into a new project outside the workspace, then imports every entry point from
-// CommonJS and ESM and typechecks a consumer under `nodenext`, `bundler` and `node10`.
+// CommonJS and ESM and typechecks a consumer under `nodenext`, `bundler` and `node10`. A second
+// project installs the same tarballs without `zookeeper`, the optional peer, as a user of
+// @zk-dist-lock/client alone would: every entry point loads, `client: "zookeeper"` fails as
+// documented, and a consumer of every package but the testing kit typechecks with skipLibCheck off
+// under `nodenext` and `bundler`, so none of their declarations needs the package.
 //
 // The install uses --ignore-scripts: the `zookeeper` client would otherwise compile its C library for
-// about a minute, and node-gyp may need to download Node's headers. Only @zk-dist-lock/nest loads the
-// native module at import, so the binding the workspace already compiled for the same `zookeeper`
-// version is copied in. What this checks is our tarballs; the binding is zookeeper's own, built the
-// same way. The project is deleted on success and kept (its path printed) on failure.
+// about a minute, and node-gyp may need to download Node's headers. No entry point loads the native
+// module at import (the second project shows it), so none is built: what this checks is our
+// tarballs. The project is deleted on success and kept (its path printed) on failure.
 import { execFile, execFileSync, spawnSync } from "node:child_process";
 import {
-  copyFileSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -86,6 +88,26 @@ import { inject } from "vitest";
 export const connect: () => string = () => inject("zkConnect");
 `;
 
+// Without zookeeper installed: what a user of @zk-dist-lock/client alone writes, the binding's
+// structural client type included. It leaves out the testing kit, which types its helpers with zookeeper.
+const bareConsumer = `import { ZooKeeperClient } from "@zk-dist-lock/client";
+import { type ZkClient, ZkLockManager, type ZooKeeperBindingClient } from "@zk-dist-lock/core";
+import { distributedLock } from "@zk-dist-lock/express";
+import { ZkLockModule } from "@zk-dist-lock/nest";
+import { instrumentZkDistLock } from "@zk-dist-lock/opentelemetry";
+import * as unscoped from "zk-dist-lock";
+
+const zk: ZkClient = new ZooKeeperClient("127.0.0.1:2181", { sessionTimeout: 10_000 });
+const manager: ZkLockManager = new unscoped.ZkLockManager({ rootDir: "/app/locks" }).init(zk);
+export const lockModule = ZkLockModule.forRoot({ client: zk });
+export const sharedModule = ZkLockModule.forRoot({ manager });
+export const pay = distributedLock(manager, { key: "invoice" });
+export const binding = (client: ZkClient): ZooKeeperBindingClient | undefined =>
+  client instanceof ZooKeeperClient ? undefined : client;
+export const owned = (): Promise<ZkLockManager> => ZkLockManager.connect("127.0.0.1:2181", { client: "zookeeper" });
+export const instrumentation = instrumentZkDistLock();
+`;
+
 const execFileAsync = promisify(execFile);
 const readJson = (path) => JSON.parse(readFileSync(path, "utf8"));
 const published = readdirSync(join(root, "packages"))
@@ -94,21 +116,36 @@ const published = readdirSync(join(root, "packages"))
   .map((pkg) => ({ ...pkg, manifest: readJson(join(pkg.path, "package.json")) }))
   .filter(({ manifest }) => !manifest.private);
 const publishedNames = new Set(published.map(({ manifest }) => manifest.name));
+/** Every entry point of the published packages, as a user imports it. */
+const specifiers = published.flatMap(({ manifest }) =>
+  Object.keys(manifest.exports)
+    .filter((subpath) => subpath !== "./package.json")
+    .map((subpath) => manifest.name + subpath.slice(1)),
+);
+// In parentheses, so that `${load(s)}.name` reads the module's export, not the promise's.
+const loaders = [
+  ["commonjs", (s) => `require(${JSON.stringify(s)})`],
+  ["module", (s) => `(await import(${JSON.stringify(s)}))`],
+];
 
 const work = mkdtempSync(join(tmpdir(), "zk-dist-lock-packed-"));
 const project = join(work, "project");
+const bare = join(work, "without-zookeeper");
 mkdirSync(join(work, "tarballs"));
 mkdirSync(project);
+mkdirSync(bare);
 
 // npm and tsc run as a user's would: without the npm_* settings pnpm passes to the scripts it runs.
 const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^npm_/i.test(key)));
 const run = (command, args, cwd) =>
   execFileSync(command, args, { cwd, env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+const failed = (what, error) =>
+  problems.push(`${what}:\n${[error.stdout, error.stderr].filter(Boolean).join("\n") || error.message}`);
 const attempt = (what, fn) => {
   try {
     fn();
   } catch (error) {
-    problems.push(`${what}:\n${[error.stdout, error.stderr].filter(Boolean).join("\n") || error.message}`);
+    failed(what, error);
   }
 };
 
@@ -169,60 +206,93 @@ const dependencies = Object.fromEntries([
   ...published.map(({ manifest, tarball }) => [manifest.name, `file:${tarball}`]),
   ...[...thirdParty].sort().map((dep) => [dep, workspaceVersion(dep)]),
 ]);
-writeFileSync(
-  join(project, "package.json"),
-  `${JSON.stringify({ name: "packed-consumer", private: true, dependencies }, null, 2)}\n`,
-);
-
-progress(`packed ${published.length} packages`);
-let installed = false;
-attempt("npm install of the packed tarballs", () => {
-  run("npm", ["install", "--ignore-scripts", "--no-audit", "--no-fund", "--prefer-offline"], project);
-  installed = true;
-});
-if (installed) {
-  progress("installed them with npm");
-  attempt("the zookeeper binding", provideZooKeeperBinding);
-  checkImports();
-  progress("loaded every entry point from CommonJS and ESM");
-  await checkTypes();
-  progress("typechecked under nodenext, bundler and node10");
+const { zookeeper, ...withoutZooKeeper } = dependencies;
+for (const [dir, name, deps] of [
+  [project, "packed-consumer", dependencies],
+  [bare, "packed-consumer-without-zookeeper", withoutZooKeeper],
+]) {
+  writeFileSync(
+    join(dir, "package.json"),
+    `${JSON.stringify({ name, private: true, dependencies: deps }, null, 2)}\n`,
+  );
 }
 
-function provideZooKeeperBinding() {
-  const target = join(project, "node_modules", "zookeeper");
-  const source = join(root, "packages", "core", "node_modules", "zookeeper");
-  const binding = join("build", "Release", "zookeeper.node");
-  if (readJson(join(source, "package.json")).version !== readJson(join(target, "package.json")).version) {
-    throw new Error("check-packed: the project's zookeeper differs from the workspace's");
+progress(`packed ${published.length} packages`);
+// The two installs run side by side: npm spends most of their time waiting on its cache.
+const [installed, installedBare] = await Promise.all(
+  [
+    ["npm install of the packed tarballs", project],
+    ["npm install of the packed tarballs without zookeeper", bare],
+  ].map(([what, dir]) =>
+    execFileAsync("npm", ["install", "--ignore-scripts", "--no-audit", "--no-fund", "--prefer-offline"], {
+      cwd: dir,
+      env,
+      encoding: "utf8",
+    }).then(
+      () => true,
+      (error) => {
+        failed(what, error);
+        return false;
+      },
+    ),
+  ),
+);
+if (installed) {
+  progress("installed them with npm");
+  checkImports();
+  progress("loaded every entry point from CommonJS and ESM");
+  await checkTypes(project, {
+    // nodenext reads both builds' declarations, and checks them whole (skipLibCheck off) as a strict
+    // user's tsc would; the other two check only that the consumer resolves and compiles.
+    nodenext: [
+      { module: "nodenext", moduleResolution: "nodenext", skipLibCheck: false },
+      { "esm.mts": consumer + esmOnly, "cjs.cts": consumer },
+    ],
+    bundler: [
+      { module: "esnext", moduleResolution: "bundler", esModuleInterop: true, skipLibCheck: true },
+      { "bundler.ts": consumer + esmOnly },
+    ],
+    node10: [
+      { module: "commonjs", moduleResolution: "node10", esModuleInterop: true, skipLibCheck: true },
+      { "node10.ts": consumer },
+    ],
+  });
+  progress("typechecked under nodenext, bundler and node10");
+}
+if (installedBare) {
+  await checkWithoutZooKeeper();
+  progress("loaded every entry point and typechecked a consumer without zookeeper");
+}
+
+/** Loads `specifiers` in `dir` from CommonJS and from ESM, then runs `after(load)`: their export names by format. */
+function loadEntryPoints(dir, specifiers, after, what) {
+  const names = {};
+  for (const [format, load] of loaders) {
+    const code = [
+      "const names = {};",
+      ...specifiers.map((s) => `names[${JSON.stringify(s)}] = Object.keys(${load(s)}).sort();`),
+      after(load),
+      "console.log(JSON.stringify(names));",
+    ].join("\n");
+    attempt(`loading ${what} from ${format}`, () => {
+      names[format] = JSON.parse(run(process.execPath, [`--input-type=${format}`, "-e", code], dir));
+    });
   }
-  mkdirSync(dirname(join(target, binding)), { recursive: true });
-  copyFileSync(join(source, binding), join(target, binding));
+  return names;
 }
 
 /** Every entry point loads from CommonJS and from ESM, with the same names, and one core class. */
 function checkImports() {
-  const specifiers = published.flatMap(({ manifest }) =>
-    Object.keys(manifest.exports)
-      .filter((subpath) => subpath !== "./package.json")
-      .map((subpath) => manifest.name + subpath.slice(1)),
+  const names = loadEntryPoints(
+    project,
+    specifiers,
+    (load) =>
+      [
+        `if (${load("zk-dist-lock")}.ZkLockManager !== ${load("@zk-dist-lock/core")}.ZkLockManager)`,
+        '  throw new Error("zk-dist-lock and @zk-dist-lock/core load two ZkLockManager classes");',
+      ].join("\n"),
+    "every entry point",
   );
-  const names = {};
-  for (const [format, load] of [
-    ["commonjs", (s) => `require(${JSON.stringify(s)})`],
-    ["module", (s) => `await import(${JSON.stringify(s)})`],
-  ]) {
-    const code = [
-      "const names = {};",
-      ...specifiers.map((s) => `names[${JSON.stringify(s)}] = Object.keys(${load(s)}).sort();`),
-      `if (${load("zk-dist-lock")}.ZkLockManager !== ${load("@zk-dist-lock/core")}.ZkLockManager)`,
-      '  throw new Error("zk-dist-lock and @zk-dist-lock/core load two ZkLockManager classes");',
-      "console.log(JSON.stringify(names));",
-    ].join("\n");
-    attempt(`loading every entry point from ${format}`, () => {
-      names[format] = JSON.parse(run(process.execPath, [`--input-type=${format}`, "-e", code], project));
-    });
-  }
   for (const specifier of specifiers) {
     const [cjs, esm] = [names.commonjs?.[specifier], names.module?.[specifier]];
     if (cjs?.length === 0) problems.push(`${specifier}: require() gives no exports`);
@@ -246,8 +316,43 @@ function checkImports() {
   }
 }
 
-/** The three compilations run side by side: each is a separate tsc process. */
-async function checkTypes() {
+/**
+ * Without zookeeper, as the READMEs promise: npm leaves the optional peer out, every entry point
+ * loads, `client: "zookeeper"` fails at once naming the install, and no declaration of the packages
+ * but the testing kit (whose helpers for the binding are typed with it) needs zookeeper.
+ */
+async function checkWithoutZooKeeper() {
+  if (existsSync(join(bare, "node_modules", "zookeeper"))) {
+    problems.push("npm installed zookeeper, an optional peer, for a project that does not depend on it");
+  }
+  loadEntryPoints(
+    bare,
+    specifiers,
+    // An async function, since CommonJS has no top-level await; a failure sets the exit code.
+    (load) => `(async () => {
+  const refusal = await ${load("@zk-dist-lock/core")}.ZkLockManager.connect("127.0.0.1:1", { client: "zookeeper" })
+    .then(() => new Error('connect() with client "zookeeper" resolved without zookeeper installed'), (error) => error);
+  if (refusal.code !== "INVALID_ARGUMENT" || !refusal.message.includes("npm install zookeeper")) throw refusal;
+})().catch((error) => {
+  console.error(error);
+  process.exitCode = 1;
+});`,
+    "every entry point without zookeeper",
+  );
+  await checkTypes(bare, {
+    nodenext: [
+      { module: "nodenext", moduleResolution: "nodenext", skipLibCheck: false },
+      { "esm.mts": bareConsumer, "cjs.cts": bareConsumer },
+    ],
+    bundler: [
+      { module: "esnext", moduleResolution: "bundler", esModuleInterop: true, skipLibCheck: false },
+      { "bundler.ts": bareConsumer },
+    ],
+  });
+}
+
+/** Compiles each setup's files in `dir`, side by side: each is a separate tsc process. */
+async function checkTypes(dir, setups) {
   const common = {
     strict: true,
     noEmit: true,
@@ -257,33 +362,17 @@ async function checkTypes() {
     experimentalDecorators: true,
     emitDecoratorMetadata: true,
   };
-  // nodenext reads both builds' declarations, and checks them whole (skipLibCheck off) as a strict
-  // user's tsc would; the other two check only that the consumer resolves and compiles.
-  const setups = {
-    nodenext: [
-      { module: "nodenext", moduleResolution: "nodenext", skipLibCheck: false },
-      { "esm.mts": consumer + esmOnly, "cjs.cts": consumer },
-    ],
-    bundler: [
-      { module: "esnext", moduleResolution: "bundler", esModuleInterop: true, skipLibCheck: true },
-      { "bundler.ts": consumer + esmOnly },
-    ],
-    node10: [
-      { module: "commonjs", moduleResolution: "node10", esModuleInterop: true, skipLibCheck: true },
-      { "node10.ts": consumer },
-    ],
-  };
   const compilations = Object.entries(setups).map(async ([name, [compilerOptions, files]]) => {
-    const dir = join(project, name);
-    mkdirSync(dir);
-    for (const [file, text] of Object.entries(files)) writeFileSync(join(dir, file), text);
+    const setup = join(dir, name);
+    mkdirSync(setup);
+    for (const [file, text] of Object.entries(files)) writeFileSync(join(setup, file), text);
     const tsconfig = { compilerOptions: { ...common, ...compilerOptions }, files: Object.keys(files) };
-    writeFileSync(join(dir, "tsconfig.json"), JSON.stringify(tsconfig, null, 2));
+    writeFileSync(join(setup, "tsconfig.json"), JSON.stringify(tsconfig, null, 2));
     try {
-      await execFileAsync(process.execPath, [tsc, "-p", dir], { cwd: project, env, encoding: "utf8" });
+      await execFileAsync(process.execPath, [tsc, "-p", setup], { cwd: dir, env, encoding: "utf8" });
     } catch (error) {
       problems.push(
-        `tsc with moduleResolution ${compilerOptions.moduleResolution}:\n${error.stdout}${error.stderr}`,
+        `tsc in ${dir} with moduleResolution ${compilerOptions.moduleResolution}:\n${error.stdout}${error.stderr}`,
       );
     }
   });

@@ -61,6 +61,7 @@ export { ZkLock } from "./recipes/lock.js";
 export type { LockState } from "./recipes/queue-handle.js";
 export { ZkSemaphore } from "./recipes/semaphore.js";
 export { decodeResource, encodeResource, MAX_RESOURCE_BYTES } from "./resource-name.js";
+export type { ZooKeeperBindingClient } from "./session/binding-driver.js";
 export type { ConnectionState, ConnectionStateChange } from "./session/connection.js";
 export type { ZkAcl, ZkAuth } from "./session/zk-client.js";
 export {

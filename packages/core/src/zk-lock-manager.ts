@@ -1,7 +1,6 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { EventEmitter } from "node:events";
 import type { ZooKeeperClient as TypeScriptClient } from "@zk-dist-lock/client";
-import type ZooKeeper from "zookeeper";
 import {
   cleanupFailedChannel,
   type HoldMessage,
@@ -47,6 +46,7 @@ import {
   BindingDriver,
   missingBindingCalls,
   startClient,
+  type ZooKeeperBindingClient,
   type ZooKeeperClient,
 } from "./session/binding-driver.js";
 import { ClientDriver, isTypeScriptClient, openClientDriver, startQuietly } from "./session/client-driver.js";
@@ -97,8 +97,17 @@ export interface ZkConnectOptions extends ZkLockManagerOptions {
   client?: ZkClientKind;
 }
 
-/** A client `init()` takes: of the npm `zookeeper` package, or of `@zk-dist-lock/client`. */
-export type ZkClient = ZooKeeper | TypeScriptClient;
+/**
+ * A client `init()` takes: of the npm `zookeeper` package (see {@link ZooKeeperBindingClient}), or
+ * of `@zk-dist-lock/client`.
+ *
+ * @example
+ * ```ts
+ * const zk: ZkClient = new ZooKeeperClient("zk1:2181,zk2:2181", { sessionTimeout: 10_000 });
+ * const manager = new ZkLockManager().init(zk);
+ * ```
+ */
+export type ZkClient = ZooKeeperBindingClient | TypeScriptClient;
 
 /** Options of `inspect()`, `resources()` and `waitForConnection()`: how long to wait for ZooKeeper. */
 export interface CallOptions {

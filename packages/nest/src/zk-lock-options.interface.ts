@@ -1,6 +1,5 @@
 import type { FactoryProvider, ModuleMetadata } from "@nestjs/common";
-import type { LockOptions, ZkLockManager } from "@zk-dist-lock/core";
-import type ZooKeeper from "zookeeper";
+import type { LockOptions, ZkClient, ZkLockManager } from "@zk-dist-lock/core";
 
 /** Defaults for every `@DistributedLock()` of the application (each decorator may override them). */
 export type ZkLockDefaults = Pick<LockOptions, "rootDir" | "acquireTimeout" | "label">;
@@ -21,9 +20,12 @@ export interface ZkLockCommonOptions extends ZkLockDefaults {
   clock?: ZkLockClock;
 }
 
-/** A ready client of the npm `zookeeper` package; the module uses it and leaves it open. */
+/**
+ * A client of yours, of the npm `zookeeper` package or of `@zk-dist-lock/client` (what
+ * `ZkLockManager.init()` takes); the module uses it and leaves it open.
+ */
 export interface ZkLockClientOptions extends ZkLockCommonOptions {
-  client: ZooKeeper;
+  client: ZkClient;
   connect?: never;
   sessionTimeout?: never;
   connectTimeout?: never;

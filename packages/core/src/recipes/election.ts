@@ -400,7 +400,7 @@ export class ZkElection extends EventEmitter<ElectionEvents> implements Holder {
     this.#hold = undefined;
     this.host.holdEnded(this, hold, performance.now() - hold.since);
     const released = hold.release(
-      new LockError("NOT_HELD", `Leadership of "${this.name}" was resigned.`, { resource: this.name }),
+      () => new LockError("NOT_HELD", `Leadership of "${this.name}" was resigned.`, { resource: this.name }),
     );
     if (!hold.lost) this.emit("resigned", { token: hold.token });
     await released;

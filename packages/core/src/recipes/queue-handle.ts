@@ -175,7 +175,7 @@ export abstract class QueueHandle implements Holder {
     this.host.holdEnded(this, hold, performance.now() - hold.since);
     try {
       // After a loss the signal has its reason already: this one is for a hold that was released.
-      await hold.release(this.#endReason());
+      await hold.release(() => this.#endReason());
     } catch (error) {
       throw withResource(error, this.resource);
     }

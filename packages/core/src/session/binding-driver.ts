@@ -58,10 +58,20 @@ export interface NativeCalls {
 }
 
 /**
- * The part of a client of the npm `zookeeper` package that zk-dist-lock uses, typed as it behaves at
- * run time (the package's own declarations type result messages and the session id as numbers).
+ * A client of the npm `zookeeper` package, as `init()` takes it and `manager.client` gives it back:
+ * a few of its members, declared here so that core's types compile without that optional package
+ * installed. A `ZooKeeper` of the package is one; cast `manager.client` to it for the rest of its
+ * API. `init()` checks at run time that the client has every call zk-dist-lock makes.
+ *
+ * @example
+ * ```ts
+ * import ZooKeeper from "zookeeper";
+ *
+ * const zk: ZooKeeperBindingClient = new ZooKeeper({ connect: "zk1:2181,zk2:2181", timeout: 10_000 });
+ * const manager = new ZkLockManager({ rootDir: "/locks" }).init(zk);
+ * ```
  */
-export interface ZooKeeperClient {
+export interface ZooKeeperBindingClient {
   readonly state: number;
   /** The negotiated session timeout in ms; -1 before the client was started and once it is closed. */
   readonly timeout: number;
@@ -69,13 +79,22 @@ export interface ZooKeeperClient {
   readonly client_id: string | number;
   /** The session password, 32 hex digits: with the id, what a new client needs to rejoin the session. */
   readonly client_password: string;
-  /** What the constructor was given (`connect`, `timeout`, …), which the package keeps. */
-  readonly config?: Readonly<Record<string, unknown>> | undefined;
-  readonly native: NativeCalls;
+  /** The native binding's handle, which the manager calls directly (see `NativeCalls`). */
+  readonly native: unknown;
   /** Starts the client; the constructor's settings win over these. */
   init(config: object): unknown;
   /** Ends the session when connected (sending the server a close), else only drops the client. */
   close(): unknown;
+}
+
+/**
+ * The part of a client of the npm `zookeeper` package that zk-dist-lock uses, typed as it behaves at
+ * run time (the package's own declarations type result messages and the session id as numbers).
+ */
+export interface ZooKeeperClient extends ZooKeeperBindingClient {
+  /** What the constructor was given (`connect`, `timeout`, …), which the package keeps. */
+  readonly config?: Readonly<Record<string, unknown>> | undefined;
+  readonly native: NativeCalls;
   on(event: string, listener: (...args: unknown[]) => void): unknown;
   off(event: string, listener: (...args: unknown[]) => void): unknown;
   /** Through the wrapper, which converts the ACL entries to the binding's form. */
