@@ -220,6 +220,15 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
     return this.#state;
   }
 
+  /**
+   * Why the servers did not serve a session lately: each server's last connection failure since
+   * the last session began, as `server: message` joined by `; `, or undefined when there was none.
+   * For an application's own word on an outage (a wrong CA, a refused port) while it waits.
+   */
+  get connectionFailures(): string | undefined {
+    return this.#attemptErrors.size === 0 ? undefined : this.#describeAttempts();
+  }
+
   /** Whether {@link start} (or {@link connect}) was called: a client not started does no I/O. */
   get started(): boolean {
     return this.#started !== undefined;

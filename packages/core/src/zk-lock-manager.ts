@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { EventEmitter } from "node:events";
+import type { ConnectionOptions as TlsOptions } from "node:tls";
 import type { ZooKeeperClient as TypeScriptClient } from "@zk-dist-lock/client";
 import {
   cleanupFailedChannel,
@@ -49,7 +50,7 @@ import {
   type ZooKeeperBindingClient,
   type ZooKeeperClient,
 } from "./session/binding-driver.js";
-import { ClientDriver, isTypeScriptClient, openClientDriver, startQuietly } from "./session/client-driver.js";
+import { ClientDriver, clientDrivers, isTypeScriptClient, startQuietly } from "./session/client-driver.js";
 import { type ConnectString, parseConnectString } from "./session/connect-string.js";
 import { type ConnectionState, type ConnectionStateChange, ZkConnection } from "./session/connection.js";
 import { clientsLike, loadBinding, openBindingDriver } from "./session/native-client.js";
@@ -95,6 +96,12 @@ export interface ZkConnectOptions extends ZkLockManagerOptions {
    * which must then be installed. Both behave the same to the manager's users (see the README).
    */
   client?: ZkClientKind;
+  /**
+   * Connect over TLS with these `tls.connect()` options: `ca` for a server certificate of your own
+   * CA, `cert` and `key` for a client certificate (ZooKeeper's `secureClientPort` asks for one by
+   * default). Only with the default client: `client: "zookeeper"` with `tls` is `INVALID_ARGUMENT`.
+   */
+  tls?: TlsOptions;
 }
 
 /**
@@ -325,15 +332,15 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
    * ```
    */
   static open(connectString: string, options: ZkConnectOptions = {}): ZkLockManager {
-    const { sessionTimeout, connectTimeout, client, ...managerOptions } = options ?? {};
+    const { sessionTimeout, connectTimeout, client, tls, ...managerOptions } = options ?? {};
     const connect = parseConnectString(connectString, "The connect string");
-    const resolved = resolveConnectOptions({ sessionTimeout, connectTimeout, client });
+    const resolved = resolveConnectOptions({ sessionTimeout, connectTimeout, client, tls });
     const manager = new ZkLockManager(managerOptions);
     manager.#connection = manager.#follow(
       new ZkConnection(manager.#auth, {
         connectString: connect,
         sessionTimeout: resolved.sessionTimeout,
-        openDriver: resolved.client === "zookeeper" ? openBindingDriver : openClientDriver,
+        openDriver: resolved.client === "zookeeper" ? openBindingDriver : clientDrivers(resolved.tls),
       }),
     );
     return manager;

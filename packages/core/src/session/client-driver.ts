@@ -3,6 +3,7 @@
 // the driver's events, its stats and errors to the ones core reads, and removeWatches for waits
 // that are given up.
 import { EventEmitter } from "node:events";
+import type { ConnectionOptions as TlsOptions } from "node:tls";
 import {
   type ClientState,
   type CreateMode,
@@ -56,15 +57,25 @@ export function isTypeScriptClient(value: unknown): value is ZooKeeperClient {
   );
 }
 
-/** Opens a session on a new client of @zk-dist-lock/client (for a manager from `connect()`). */
-export const openClientDriver: DriverFactory = (connect, timeout, auth) =>
-  new ClientDriver(startTypeScriptClient(connect, timeout, auth), { ownsClient: true });
+/**
+ * Opens sessions on new clients of @zk-dist-lock/client (for a manager from `connect()`), over TLS
+ * with `tls` when given.
+ */
+export function clientDrivers(tls: TlsOptions | undefined): DriverFactory {
+  return (connect, timeout, auth) =>
+    new ClientDriver(startTypeScriptClient(connect, timeout, auth, tls), { ownsClient: true });
+}
 
 /**
  * A client of @zk-dist-lock/client for `connect`, started. Core checks connect strings as the C
  * client reads them (IPv6 addresses without brackets); this client wants brackets around them.
  */
-function startTypeScriptClient(connect: ConnectString, timeout: number, auth: readonly ZkAuth[]) {
+function startTypeScriptClient(
+  connect: ConnectString,
+  timeout: number,
+  auth: readonly ZkAuth[],
+  tls: TlsOptions | undefined,
+) {
   const slash = connect.text.indexOf("/");
   const servers = slash < 0 ? connect.text : connect.text.slice(0, slash);
   const bracketed = servers
@@ -78,6 +89,7 @@ function startTypeScriptClient(connect: ConnectString, timeout: number, auth: re
   const client = new ZooKeeperClient(bracketed + (slash < 0 ? "" : connect.text.slice(slash)), {
     sessionTimeout: timeout,
     connectTimeout: FOREVER_MS,
+    tls,
     auth: auth.map(({ scheme, credentials }) => ({ scheme, auth: credentials })),
   });
   startQuietly(client);
@@ -128,6 +140,10 @@ export class ClientDriver extends EventEmitter<DriverEvents> implements ZkDriver
 
   get timeout(): number {
     return this.client.negotiatedTimeout;
+  }
+
+  get connectionFailures(): string | undefined {
+    return this.client.connectionFailures;
   }
 
   get ownsClient(): boolean {

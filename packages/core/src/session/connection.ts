@@ -107,7 +107,8 @@ export class ZkConnection extends EventEmitter<ConnectionEvents> {
     if (this.#state === "connected") return undefined;
     const to = this.#session ? `ZooKeeper at ${this.#session.connectString}` : "ZooKeeper";
     const forMs = Math.round(performance.now() - this.#since);
-    return `no connection to ${to} for the last ${forMs} ms (${this.#state}${this.#reason ? `: ${this.#reason}` : ""})`;
+    const failures = this.#session?.connectionFailures;
+    return `no connection to ${to} for the last ${forMs} ms (${this.#state}${this.#reason ? `: ${this.#reason}` : ""})${failures ? `; last failures: ${failures}` : ""}`;
   }
 
   /**

@@ -82,6 +82,8 @@ export interface ZkDriver extends EventEmitter<DriverEvents> {
   readonly sessionId: string;
   /** The negotiated session timeout in ms. */
   readonly timeout: number;
+  /** What the client says of its failed connection attempts, if it says anything (for outage messages). */
+  readonly connectionFailures: string | undefined;
   /** Whether the current client is the driver's own, closed with the session. */
   readonly ownsClient: boolean;
   /**
