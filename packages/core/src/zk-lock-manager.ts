@@ -349,7 +349,9 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
   /**
    * Binds the manager to a client of yours: of the npm `zookeeper` package or of
    * `@zk-dist-lock/client`, connected, connecting, or configured but not started (then the manager
-   * starts it, with settings chosen for it and the manager's `auth`). Call it again with a new
+   * starts it, with the manager's `auth`, and it keeps trying for its first session as long as
+   * ZooKeeper is away, unless you gave the client a `connectTimeout`: then it closes after that
+   * long without a session, and the manager's state is `expired`). Call it again with a new
    * client after the session expired: the manager cannot open a session on a client of yours
    * (`connect()` makes a manager that can).
    *

@@ -1,6 +1,7 @@
 // A manager that owns its client (ZkLockManager.connect / open), and misconfiguration that fails
 // fast: a bad connect string, an unreachable server, a missing chroot, a client that cannot start.
-import { startZooKeeper, waitFor, type ZooKeeperServer } from "@zk-dist-lock/testing";
+import { ZooKeeperClient } from "@zk-dist-lock/client";
+import { freePorts, startZooKeeper, waitFor, type ZooKeeperServer } from "@zk-dist-lock/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import ZooKeeper from "zookeeper";
 import { type ConnectionStateChange, isLockError, type LockError, ZkLockManager } from "../src/index.js";
@@ -230,6 +231,41 @@ describe("misconfiguration on a server of its own", () => {
     expect((await received()) - before).toBeLessThanOrEqual(16);
     expect(await exists(operator, lock.nodePath!)).toBe(true);
     await lock.release();
+  });
+});
+
+// The binding's clients have no connectTimeout: they try until closed, which these tests ask of ours.
+describe.skipIf(onBinding)("init() of an unstarted @zk-dist-lock/client without ZooKeeper", () => {
+  it("keeps trying past the client's default connectTimeout of 15 s, and connects once a server is up", async () => {
+    const [port] = await freePorts(1);
+    const zk = new ZooKeeperClient(`127.0.0.1:${port}`, { sessionTimeout: 5000 });
+    const manager = new ZkLockManager({ rootDir: uniqueRoot("late") }).init(zk);
+    const since = performance.now();
+    try {
+      await waitFor(() => performance.now() - since > 16_000 || zk.state === "closed", {
+        timeoutMs: 20_000,
+      });
+      expect(zk.state).toBe("connecting");
+      expect(manager.connectionState).toBe("connecting");
+      await using server = await startZooKeeper({ port });
+      await manager.waitForConnection({ timeout: 15_000 });
+      expect(server.running).toBe(true);
+      await manager.withLock("job", () => {});
+    } finally {
+      await manager.close();
+      await zk.close();
+    }
+  }, 60_000);
+
+  it("respects a connectTimeout set on the client: it closes after it, and the manager's session is over", async () => {
+    const [port] = await freePorts(1);
+    const zk = new ZooKeeperClient(`127.0.0.1:${port}`, { sessionTimeout: 5000, connectTimeout: 500 });
+    const manager = new ZkLockManager().init(zk);
+    await waitFor(() => manager.connectionState === "expired");
+    expect(zk.state).toBe("closed");
+    const error = await failure(manager.waitForConnection({ timeout: 1000 }));
+    expect(isLockError(error, "CONNECTION"), String(error)).toBe(true);
+    await manager.close();
   });
 });
 

@@ -40,8 +40,10 @@ const ends: Partial<Record<ClientState, SessionEnd>> = {
   closed: "closed",
 };
 
-// The longest a timer can wait: a manager's own client keeps trying for its first session, as the
-// binding's does; connect() and acquisitions bound the wait with their own timeouts.
+// The longest a timer can wait. A client the manager starts (its own, or one given to init()
+// unstarted without a connectTimeout of the user's) keeps trying for its first session, as the
+// binding's does: connect(), waitForConnection() and acquisitions bound the wait with their own
+// timeouts, and the client's default of 15 s would otherwise close it for good.
 const FOREVER_MS = 2_147_483_647;
 
 /** Whether `value` is a client of @zk-dist-lock/client (by its shape, so two loaded copies agree). */
@@ -88,7 +90,6 @@ function startTypeScriptClient(
     .join(",");
   const client = new ZooKeeperClient(bracketed + (slash < 0 ? "" : connect.text.slice(slash)), {
     sessionTimeout: timeout,
-    connectTimeout: FOREVER_MS,
     tls,
     auth: auth.map(({ scheme, credentials }) => ({ scheme, auth: credentials })),
   });
@@ -96,9 +97,12 @@ function startTypeScriptClient(
   return client;
 }
 
-/** Starts `client`; how the start ends, the driver hears as a state. */
+/**
+ * Starts `client`, trying until there is a session unless the client's own `connectTimeout` says
+ * otherwise; how the start ends, the driver hears as a state.
+ */
 export function startQuietly(client: ZooKeeperClient): void {
-  client.start().catch(() => {});
+  client.start({ defaultConnectTimeout: FOREVER_MS }).catch(() => {});
 }
 
 /** One session on a client of @zk-dist-lock/client. */
