@@ -774,6 +774,8 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
   #requireSession(resource?: string): ZkSession {
     const session = this.#closed ? undefined : this.#connection.session;
     if (session) return session;
+    const failure = this.#closed ? undefined : this.#connection.failure;
+    if (failure) throw resource === undefined ? failure : withResource(failure, resource);
     throw new LockError(
       "NOT_INITIALIZED",
       this.#closed

@@ -5,6 +5,7 @@ import { freePorts, startZooKeeper, waitFor, type ZooKeeperServer } from "@zk-di
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import ZooKeeper from "zookeeper";
 import { type ConnectionStateChange, isLockError, type LockError, ZkLockManager } from "../src/index.js";
+import { replaceBindingImport } from "../src/session/native-client.js";
 import { onBinding } from "./support/kind.js";
 import {
   childrenOf,
@@ -231,6 +232,39 @@ describe("misconfiguration on a server of its own", () => {
     expect((await received()) - before).toBeLessThanOrEqual(16);
     expect(await exists(operator, lock.nodePath!)).toBe(true);
     await lock.release();
+  });
+});
+
+describe('client: "zookeeper" without the package installed', () => {
+  const notInstalled = () =>
+    Promise.reject(new Error("Cannot find package 'zookeeper' imported from @zk-dist-lock/core"));
+  const install = /needs the npm zookeeper package, which could not be loaded .*npm install zookeeper/;
+
+  it("makes connect() reject with INVALID_ARGUMENT naming the install", async () => {
+    const previous = replaceBindingImport(notInstalled);
+    try {
+      const error = await failure(connectManager(connect, { client: "zookeeper" }));
+      expect(isLockError(error, "INVALID_ARGUMENT"), String(error)).toBe(true);
+      expect(error.message).toMatch(install);
+    } finally {
+      replaceBindingImport(previous);
+    }
+  });
+
+  it("ends a manager from open(): closed with the reason, acquisitions and waits rejecting with INVALID_ARGUMENT", async () => {
+    const previous = replaceBindingImport(notInstalled);
+    const manager = ZkLockManager.open(connect, { client: "zookeeper" });
+    try {
+      await waitFor(() => manager.connectionState === "closed");
+      const acquire = await failure(manager.createLock("job").acquire({ timeout: 5000 }));
+      expect(isLockError(acquire, "INVALID_ARGUMENT"), String(acquire)).toBe(true);
+      expect(acquire.message).toMatch(install);
+      const waited = await failure(manager.waitForConnection({ timeout: 5000 }));
+      expect(isLockError(waited, "INVALID_ARGUMENT"), String(waited)).toBe(true);
+    } finally {
+      replaceBindingImport(previous);
+      await manager.close();
+    }
   });
 });
 
