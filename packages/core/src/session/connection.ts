@@ -12,8 +12,10 @@ import { ZkSession } from "./zk-session.js";
  * - `connected`: the session is connected.
  * - `suspended`: the connection is lost; the session may still live, and holds stand meanwhile.
  * - `expired`: the session is over (expired at the server, its client closed, or no connection for
- *   the session timeout). A manager from `connect()` moves on to `connecting` at once; one given
- *   its client through `init()` stays here until `init()` gets a new client.
+ *   the session timeout: its holds are lost). A manager from `connect()` moves on to `connecting`
+ *   at once; one given its client through `init()` stays here until `init()` gets a new client, or,
+ *   on a binding client that gets the session back after all (it keeps trying), `connected` again
+ *   with no holds.
  * - `closed`: `close()` was called, or the manager can never connect (`client: "zookeeper"` without
  *   the package installed): the reason says so, and acquisitions reject with `INVALID_ARGUMENT`.
  */
@@ -299,8 +301,11 @@ export class ZkConnection extends EventEmitter<ConnectionEvents> {
     session.on("lost", (reason) => {
       if (!current()) return;
       this.emit("lost", reason);
-      // Like Curator: a session unheard of for its timeout is given up for a new one.
+      // Like Curator: a session unheard of for its timeout is given up for a new one. A client of
+      // the user's may yet get it back (the binding's keeps trying), but its holds are lost all the
+      // same: the state says so now, on both clients, and goes back to connected if it does.
       if (this.owned) session.giveUp(reason);
+      else this.#setState("expired", reason);
     });
     session.on("over", (_error, reason) => {
       if (!current()) return;
