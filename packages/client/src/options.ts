@@ -60,9 +60,7 @@ export function connectTimeoutOf(options: ResolvedOptions, start: unknown): numb
     throw badArgument(`start() options must be an object; got ${describeValue(start)}.`);
   }
   const { defaultConnectTimeout } = (start ?? {}) as StartOptions;
-  return (
-    options.connectTimeout ?? milliseconds(defaultConnectTimeout, "defaultConnectTimeout", 15_000, 1)
-  );
+  return options.connectTimeout ?? milliseconds(defaultConnectTimeout, "defaultConnectTimeout", 15_000, 1);
 }
 
 export interface ResolvedOptions {

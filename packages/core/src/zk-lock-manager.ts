@@ -50,7 +50,13 @@ import {
   type ZooKeeperBindingClient,
   type ZooKeeperClient,
 } from "./session/binding-driver.js";
-import { ClientDriver, clientDrivers, isTypeScriptClient, startQuietly } from "./session/client-driver.js";
+import {
+  ClientDriver,
+  clientDrivers,
+  hasEnded,
+  isTypeScriptClient,
+  startQuietly,
+} from "./session/client-driver.js";
 import { type ConnectString, parseConnectString } from "./session/connect-string.js";
 import { type ConnectionState, type ConnectionStateChange, ZkConnection } from "./session/connection.js";
 import { clientsLike, loadBinding, openBindingDriver } from "./session/native-client.js";
@@ -1020,10 +1026,7 @@ const missingChroot = (connectString: string, chroot: string, cause: unknown) =>
 
 /** Whether a client is closed (it has no session handle left), such as one the binding closed by itself. */
 const isClosed = (client: ZooKeeperClient | TypeScriptClient | undefined) =>
-  client !== undefined &&
-  (isTypeScriptClient(client)
-    ? client.state === "closed" || client.state === "expired" || client.state === "authFailed"
-    : client.timeout === -1);
+  client !== undefined && (isTypeScriptClient(client) ? hasEnded(client.state) : client.timeout === -1);
 
 /** The caller's abort, as the `ABORTED` LockError the rest of the API uses. */
 const abortReason = (signal: AbortSignal | undefined, what: string) =>

@@ -1,6 +1,11 @@
 // A manager over TLS: a lock taken through a ZooKeeper secureClientPort (Netty, client certificates
 // required), a wrong CA that fails saying why, and the binding, which has no TLS, refused up front.
-import { makeCertificates, type TestCertificates, startTlsZooKeeper, type TlsZooKeeperServer } from "@zk-dist-lock/testing";
+import {
+  makeCertificates,
+  startTlsZooKeeper,
+  type TestCertificates,
+  type TlsZooKeeperServer,
+} from "@zk-dist-lock/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isLockError, type LockError, ZkLockManager } from "../src/index.js";
 import { onBinding } from "./support/kind.js";
@@ -19,9 +24,7 @@ it('refuses tls with client "zookeeper", which has no TLS, before connecting', a
   );
   expect(error).toMatchObject({ code: "INVALID_ARGUMENT" });
   expect(error.message).toContain("the npm zookeeper binding has no TLS");
-  expect(() => ZkLockManager.open("127.0.0.1:1", { client: "zookeeper", tls: {} })).toThrow(
-    /has no TLS/,
-  );
+  expect(() => ZkLockManager.open("127.0.0.1:1", { client: "zookeeper", tls: {} })).toThrow(/has no TLS/);
   expect(() => ZkLockManager.open("127.0.0.1:1", { tls: "yes" as never })).toThrow(
     /tls must be tls.connect\(\) options/,
   );

@@ -34,11 +34,15 @@ const modes: Record<CreateModeNumber, CreateMode> = {
   [createMode.CONTAINER]: "container",
 };
 
+/** The final states of a client of @zk-dist-lock/client, as the session ends they are. */
 const ends: Partial<Record<ClientState, SessionEnd>> = {
   expired: "expired",
   authFailed: "authFailed",
   closed: "closed",
 };
+
+/** Whether a client of @zk-dist-lock/client in `state` is done for good (it never connects again). */
+export const hasEnded = (state: ClientState): boolean => ends[state] !== undefined;
 
 // The longest a timer can wait. A client the manager starts (its own, or one given to init()
 // unstarted without a connectTimeout of the user's) keeps trying for its first session, as the
@@ -78,17 +82,10 @@ function startTypeScriptClient(
   auth: readonly ZkAuth[],
   tls: TlsOptions | undefined,
 ) {
-  const slash = connect.text.indexOf("/");
-  const servers = slash < 0 ? connect.text : connect.text.slice(0, slash);
-  const bracketed = servers
-    .split(",")
-    .map((server) => {
-      const colon = server.lastIndexOf(":");
-      const host = server.slice(0, colon);
-      return host.includes(":") ? `[${host}]${server.slice(colon)}` : server;
-    })
+  const servers = connect.servers
+    .map(({ host, port }) => `${host.includes(":") ? `[${host}]` : host}:${port}`)
     .join(",");
-  const client = new ZooKeeperClient(bracketed + (slash < 0 ? "" : connect.text.slice(slash)), {
+  const client = new ZooKeeperClient(servers + (connect.chroot ?? ""), {
     sessionTimeout: timeout,
     tls,
     auth: auth.map(({ scheme, credentials }) => ({ scheme, auth: credentials })),
@@ -272,7 +269,7 @@ function statOf(stat: Stat): ZkStat {
 /** The call's outcome, with a failure as the {@link ZkCallError} of its result code. */
 function translate<T>(path: string, call: Promise<T>): Promise<T> {
   return call.catch((error: unknown) => {
-    if (isZooKeeperError(error)) throw new ZkCallError(error.rc, error.code, path);
+    if (isZooKeeperError(error)) throw new ZkCallError(error.rc, error.code, path, error);
     throw error;
   });
 }
