@@ -24,7 +24,13 @@ import {
   validateVersion,
   writeMulti,
 } from "./operations.js";
-import { type ResolvedOptions, resolveOptions, type ZooKeeperClientOptions } from "./options.js";
+import {
+  connectTimeoutOf,
+  type ResolvedOptions,
+  resolveOptions,
+  type StartOptions,
+  type ZooKeeperClientOptions,
+} from "./options.js";
 import { describeValue, validatePath } from "./paths.js";
 import {
   type Acl,
@@ -209,15 +215,33 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
    * Starts connecting, and resolves once there is a session (and the `auth` credentials were
    * accepted). On failure the client is closed: `OPERATIONTIMEOUT` after `connectTimeout`,
    * `SESSIONEXPIRED` when the session to rejoin is gone, `AUTHFAILED`, or `CLOSING` when
-   * {@link close} came first. Calling it again returns the same promise.
+   * {@link close} came first. Calling it again returns the same promise (and ignores `options`).
+   * Throws `BADARGUMENTS` for malformed `options`.
+   *
+   * @example
+   * ```ts
+   * const zk = new ZooKeeperClient("zk1:2181");
+   * await zk.start({ defaultConnectTimeout: 60_000 }); // unless the client set connectTimeout
+   * ```
    */
-  start(): Promise<void> {
-    this.#started ??= this.#begin();
+  start(options?: StartOptions): Promise<void> {
+    if (this.#started) return this.#started;
+    const timeout = connectTimeoutOf(this.#options, options);
+    this.#started = this.#begin(timeout);
     return this.#started;
   }
 
   get state(): ClientState {
     return this.#state;
+  }
+
+  /**
+   * Why the servers did not serve a session lately: each server's last connection failure since
+   * the last session began, as `server: message` joined by `; `, or undefined when there was none.
+   * For an application's own word on an outage (a wrong CA, a refused port) while it waits.
+   */
+  get connectionFailures(): string | undefined {
+    return this.#attemptErrors.size === 0 ? undefined : this.#describeAttempts();
   }
 
   /** Whether {@link start} (or {@link connect}) was called: a client not started does no I/O. */
@@ -546,7 +570,7 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
     this.#finish("closed", closing);
   }
 
-  async #begin(): Promise<void> {
+  async #begin(connectTimeout: number): Promise<void> {
     if (this.#end) throw this.#end;
     const session = new Promise<void>((resolve, reject) => {
       this.#firstSession = { resolve, reject };
@@ -570,10 +594,10 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
         "closed",
         new ZooKeeperError(
           "OPERATIONTIMEOUT",
-          `Could not connect to ZooKeeper at "${this.connectString}" within ${this.#options.connectTimeout} ms (connectTimeout): ${this.#describeAttempts()}.`,
+          `Could not connect to ZooKeeper at "${this.connectString}" within ${connectTimeout} ms (connectTimeout): ${this.#describeAttempts()}.`,
         ),
       );
-    }, this.#options.connectTimeout);
+    }, connectTimeout);
     try {
       await session;
       await Promise.all(auths);

@@ -34,6 +34,6 @@ export {
   ZooKeeperMultiError,
 } from "./errors.js";
 export type { CreateMode, CreateOptions, CreateResult, Data, MultiOp, MultiResult } from "./operations.js";
-export type { AuthInfo, ZooKeeperClientOptions } from "./options.js";
+export type { AuthInfo, StartOptions, ZooKeeperClientOptions } from "./options.js";
 export type { Acl, Stat } from "./protocol.js";
 export type { WatchEvent, WatchEventType, Watcher } from "./watches.js";

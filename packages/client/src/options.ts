@@ -18,7 +18,8 @@ export interface ZooKeeperClientOptions {
   sessionTimeout?: number;
   /**
    * How long `connect()` / `start()` waits for the first session, in ms, before it fails with
-   * `OPERATIONTIMEOUT` naming the connect string and what each server said. Default 15000.
+   * `OPERATIONTIMEOUT` naming the connect string and what each server said. Default 15000, or the
+   * `defaultConnectTimeout` given to `start()`.
    */
   connectTimeout?: number;
   /**
@@ -44,9 +45,28 @@ export interface ZooKeeperClientOptions {
   reconnectDelay?: { initialMs?: number; maxMs?: number };
 }
 
+/** Options of {@link ZooKeeperClient.start}. */
+export interface StartOptions {
+  /**
+   * The `connectTimeout` when the client's options set none, in ms (default 15000): for a library
+   * that starts a client handed to it and waits on its own terms, as the Java client does.
+   */
+  defaultConnectTimeout?: number;
+}
+
+/** The timeout of the first session: the client's own, else the start's default, else 15000. */
+export function connectTimeoutOf(options: ResolvedOptions, start: unknown): number {
+  if (start !== undefined && (typeof start !== "object" || start === null)) {
+    throw badArgument(`start() options must be an object; got ${describeValue(start)}.`);
+  }
+  const { defaultConnectTimeout } = (start ?? {}) as StartOptions;
+  return options.connectTimeout ?? milliseconds(defaultConnectTimeout, "defaultConnectTimeout", 15_000, 1);
+}
+
 export interface ResolvedOptions {
   sessionTimeout: number;
-  connectTimeout: number;
+  /** As given; undefined leaves it to `start()` (15000 ms unless told otherwise). */
+  connectTimeout: number | undefined;
   tls: TlsOptions | undefined;
   auth: AuthInfo[];
   session: { id: bigint; password: Buffer } | undefined;
@@ -92,7 +112,10 @@ export function resolveOptions(options: unknown): ResolvedOptions {
   const reconnectInitialMs = milliseconds(reconnectDelay.initialMs, "reconnectDelay.initialMs", 50, 1);
   return {
     sessionTimeout: milliseconds(given.sessionTimeout, "sessionTimeout", 10_000, 1),
-    connectTimeout: milliseconds(given.connectTimeout, "connectTimeout", 15_000, 1),
+    connectTimeout:
+      given.connectTimeout === undefined
+        ? undefined
+        : milliseconds(given.connectTimeout, "connectTimeout", 0, 1),
     tls: tls === true ? {} : tls || undefined,
     auth: [...auth],
     session: session && { id: session.id, password: Buffer.from(session.password) },

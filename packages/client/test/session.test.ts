@@ -55,6 +55,24 @@ describe("connecting", () => {
     expect(states[0]).toMatchObject({ state: "closed", change: { previous: "connecting", error } });
     expect(await rejection(client.exists("/"))).toMatchObject({ code: "OPERATIONTIMEOUT" });
   });
+
+  it("takes start()'s defaultConnectTimeout only when the client's options set no connectTimeout, and says what failed meanwhile", async () => {
+    const port = (await freePorts(1))[0]!; // nobody listens there
+    const unset = new ZooKeeperClient(`127.0.0.1:${port}`);
+    expect(unset.connectionFailures).toBeUndefined();
+    const error = await rejection(unset.start({ defaultConnectTimeout: 400 }));
+    expect(error.message).toContain("within 400 ms (connectTimeout)");
+    expect(unset.connectionFailures).toContain(
+      `127.0.0.1:${port}: The connection to 127.0.0.1:${port} was lost`,
+    );
+    const set = new ZooKeeperClient(`127.0.0.1:${port}`, { connectTimeout: 300 });
+    expect((await rejection(set.start({ defaultConnectTimeout: 60_000 }))).message).toContain(
+      "within 300 ms (connectTimeout)",
+    );
+    expect(() => new ZooKeeperClient(`127.0.0.1:${port}`).start({ defaultConnectTimeout: -1 })).toThrow(
+      /defaultConnectTimeout/,
+    );
+  });
 });
 
 describe("one session, several clients", () => {

@@ -1,28 +1,22 @@
 // TLS against a real ZooKeeper with a secureClientPort (Netty), client certificates required.
-import { freePorts, startZooKeeper, type ZooKeeperServer } from "@zk-dist-lock/testing";
+import {
+  makeCertificates,
+  startTlsZooKeeper,
+  type TestCertificates,
+  type TlsZooKeeperServer,
+} from "@zk-dist-lock/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ZooKeeperClient } from "../src/index.js";
-import { makeCertificates, type TestCertificates } from "./support/certificates.js";
 import { connect, rejection } from "./support/clients.js";
 
 let certificates: TestCertificates;
-let server: ZooKeeperServer;
+let server: TlsZooKeeperServer;
 let secure: string;
 
 beforeAll(async () => {
   certificates = makeCertificates();
-  const securePort = (await freePorts(1))[0]!;
-  server = await startZooKeeper({
-    config: { secureClientPort: securePort, secureClientPortAddress: "127.0.0.1" },
-    systemProperties: {
-      "zookeeper.serverCnxnFactory": "org.apache.zookeeper.server.NettyServerCnxnFactory",
-      "zookeeper.ssl.keyStore.location": certificates.serverKeyStore,
-      "zookeeper.ssl.keyStore.type": "PEM",
-      "zookeeper.ssl.trustStore.location": certificates.caFile,
-      "zookeeper.ssl.trustStore.type": "PEM",
-    },
-  });
-  secure = `127.0.0.1:${securePort}`;
+  server = await startTlsZooKeeper(certificates);
+  secure = server.secureConnectString;
 });
 afterAll(async () => {
   await server?.stop();

@@ -1,3 +1,4 @@
+import type { ConnectionOptions as TlsOptions } from "node:tls";
 import { LockInvalidArgumentError } from "./errors.js";
 import { describe, validateRootDir } from "./resource-name.js";
 import type { ZkAuth } from "./session/zk-client.js";
@@ -153,22 +154,26 @@ export interface ResolvedConnectOptions {
   sessionTimeout: number;
   connectTimeout: number;
   client: ZkClientKind;
+  /** `tls.connect()` options for every connection, or undefined for plain TCP. */
+  tls: TlsOptions | undefined;
 }
 
 export const DEFAULT_SESSION_TIMEOUT = 10_000;
 // Curator's default connection timeout.
 export const DEFAULT_CONNECT_TIMEOUT = 15_000;
 
-/** Checks `sessionTimeout`, `connectTimeout` and `client` of `ZkLockManager.connect()`. */
+/** Checks `sessionTimeout`, `connectTimeout`, `client` and `tls` of `ZkLockManager.connect()`. */
 export function resolveConnectOptions(options: {
   sessionTimeout?: unknown;
   connectTimeout?: unknown;
   client?: unknown;
+  tls?: unknown;
 }): ResolvedConnectOptions {
   const {
     sessionTimeout = DEFAULT_SESSION_TIMEOUT,
     connectTimeout = DEFAULT_CONNECT_TIMEOUT,
     client = "@zk-dist-lock/client",
+    tls,
   } = options;
   if (!CLIENT_KINDS.includes(client as ZkClientKind)) {
     throw new LockInvalidArgumentError(
@@ -184,10 +189,23 @@ export function resolveConnectOptions(options: {
       `sessionTimeout must be a whole number of milliseconds above 0 (the server grants between 2 and 20 ticks, by default 4 to 40 s); got ${describe(sessionTimeout)}.`,
     );
   }
+  if (tls !== undefined && (typeof tls !== "object" || tls === null || Array.isArray(tls))) {
+    throw new LockInvalidArgumentError(
+      `tls must be tls.connect() options, such as { ca, cert, key }; got ${describe(tls)}.`,
+    );
+  }
+  // The binding's C client is built without TLS: a manager on it would talk in plain text to a port
+  // that expects a handshake and never get a session, an outage that is really a mistake.
+  if (tls !== undefined && client === "zookeeper") {
+    throw new LockInvalidArgumentError(
+      'tls needs client "@zk-dist-lock/client": the npm zookeeper binding has no TLS. Leave the client option out, or connect without tls.',
+    );
+  }
   return {
     sessionTimeout: sessionTimeout as number,
     connectTimeout: validateTimeout(connectTimeout, "connectTimeout") ?? DEFAULT_CONNECT_TIMEOUT,
     client: client as ZkClientKind,
+    tls: tls as TlsOptions | undefined,
   };
 }
 

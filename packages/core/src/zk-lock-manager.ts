@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { EventEmitter } from "node:events";
+import type { ConnectionOptions as TlsOptions } from "node:tls";
 import type { ZooKeeperClient as TypeScriptClient } from "@zk-dist-lock/client";
 import {
   cleanupFailedChannel,
@@ -49,7 +50,13 @@ import {
   type ZooKeeperBindingClient,
   type ZooKeeperClient,
 } from "./session/binding-driver.js";
-import { ClientDriver, isTypeScriptClient, openClientDriver, startQuietly } from "./session/client-driver.js";
+import {
+  ClientDriver,
+  clientDrivers,
+  hasEnded,
+  isTypeScriptClient,
+  startQuietly,
+} from "./session/client-driver.js";
 import { type ConnectString, parseConnectString } from "./session/connect-string.js";
 import { type ConnectionState, type ConnectionStateChange, ZkConnection } from "./session/connection.js";
 import { clientsLike, loadBinding, openBindingDriver } from "./session/native-client.js";
@@ -95,6 +102,12 @@ export interface ZkConnectOptions extends ZkLockManagerOptions {
    * which must then be installed. Both behave the same to the manager's users (see the README).
    */
   client?: ZkClientKind;
+  /**
+   * Connect over TLS with these `tls.connect()` options: `ca` for a server certificate of your own
+   * CA, `cert` and `key` for a client certificate (ZooKeeper's `secureClientPort` asks for one by
+   * default). Only with the default client: `client: "zookeeper"` with `tls` is `INVALID_ARGUMENT`.
+   */
+  tls?: TlsOptions;
 }
 
 /**
@@ -325,15 +338,15 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
    * ```
    */
   static open(connectString: string, options: ZkConnectOptions = {}): ZkLockManager {
-    const { sessionTimeout, connectTimeout, client, ...managerOptions } = options ?? {};
+    const { sessionTimeout, connectTimeout, client, tls, ...managerOptions } = options ?? {};
     const connect = parseConnectString(connectString, "The connect string");
-    const resolved = resolveConnectOptions({ sessionTimeout, connectTimeout, client });
+    const resolved = resolveConnectOptions({ sessionTimeout, connectTimeout, client, tls });
     const manager = new ZkLockManager(managerOptions);
     manager.#connection = manager.#follow(
       new ZkConnection(manager.#auth, {
         connectString: connect,
         sessionTimeout: resolved.sessionTimeout,
-        openDriver: resolved.client === "zookeeper" ? openBindingDriver : openClientDriver,
+        openDriver: resolved.client === "zookeeper" ? openBindingDriver : clientDrivers(resolved.tls),
       }),
     );
     return manager;
@@ -342,7 +355,9 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
   /**
    * Binds the manager to a client of yours: of the npm `zookeeper` package or of
    * `@zk-dist-lock/client`, connected, connecting, or configured but not started (then the manager
-   * starts it, with settings chosen for it and the manager's `auth`). Call it again with a new
+   * starts it, with the manager's `auth`, and it keeps trying for its first session as long as
+   * ZooKeeper is away, unless you gave the client a `connectTimeout`: then it closes after that
+   * long without a session, and the manager's state is `expired`). Call it again with a new
    * client after the session expired: the manager cannot open a session on a client of yours
    * (`connect()` makes a manager that can).
    *
@@ -765,6 +780,8 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
   #requireSession(resource?: string): ZkSession {
     const session = this.#closed ? undefined : this.#connection.session;
     if (session) return session;
+    const failure = this.#closed ? undefined : this.#connection.failure;
+    if (failure) throw resource === undefined ? failure : withResource(failure, resource);
     throw new LockError(
       "NOT_INITIALIZED",
       this.#closed
@@ -1009,10 +1026,7 @@ const missingChroot = (connectString: string, chroot: string, cause: unknown) =>
 
 /** Whether a client is closed (it has no session handle left), such as one the binding closed by itself. */
 const isClosed = (client: ZooKeeperClient | TypeScriptClient | undefined) =>
-  client !== undefined &&
-  (isTypeScriptClient(client)
-    ? client.state === "closed" || client.state === "expired" || client.state === "authFailed"
-    : client.timeout === -1);
+  client !== undefined && (isTypeScriptClient(client) ? hasEnded(client.state) : client.timeout === -1);
 
 /** The caller's abort, as the `ABORTED` LockError the rest of the API uses. */
 const abortReason = (signal: AbortSignal | undefined, what: string) =>

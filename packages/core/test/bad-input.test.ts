@@ -6,7 +6,8 @@ import {
   LockInvalidArgumentError,
   ZkLockManager,
 } from "../src/index.js";
-import { children, openManager, uniqueRoot } from "./support/client.js";
+import { openManager, uniqueRoot } from "./support/client.js";
+import { childrenOf } from "./support/zk.js";
 
 const connect = inject("zkConnect");
 let zk: Awaited<ReturnType<typeof openManager>>;
@@ -16,7 +17,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   // Every refusal happened before a request: the root directory was never created.
-  expect(await children(zk.client, "/")).not.toContain(rootDir.slice(1));
+  expect(await childrenOf(zk.client, "/")).not.toContain(rootDir.slice(1));
   await zk.close();
 });
 

@@ -4,8 +4,8 @@
 import { waitFor } from "@zk-dist-lock/testing";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { isLockError, type LockErrorCode, type ZkLock } from "../src/index.js";
-import { children, openManager, uniqueRoot, waitUntilWaiting } from "./support/client.js";
-import { closeClients, killSession, startManager } from "./support/zk.js";
+import { openManager, uniqueRoot, waitUntilWaiting } from "./support/client.js";
+import { childrenOf, closeClients, killSession, startManager } from "./support/zk.js";
 
 const connect = inject("zkConnect");
 let a: Awaited<ReturnType<typeof openManager>>;
@@ -43,7 +43,7 @@ function follow<T>(promise: Promise<T>) {
 const codeOf = (error: unknown): LockErrorCode | undefined => (isLockError(error) ? error.code : undefined);
 
 /** The lock nodes of `lock`'s resource, by name, sorted. */
-const nodesOf = async (lock: ZkLock) => (await children(a.client, lock.path)).sort();
+const nodesOf = async (lock: ZkLock) => (await childrenOf(a.client, lock.path)).sort();
 
 /** A lock on a fresh resource held by session b, and a handle on it of session a. */
 async function contended() {

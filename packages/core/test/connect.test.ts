@@ -1,9 +1,11 @@
 // A manager that owns its client (ZkLockManager.connect / open), and misconfiguration that fails
 // fast: a bad connect string, an unreachable server, a missing chroot, a client that cannot start.
-import { startZooKeeper, waitFor, type ZooKeeperServer } from "@zk-dist-lock/testing";
+import { ZooKeeperClient } from "@zk-dist-lock/client";
+import { freePorts, startZooKeeper, waitFor, type ZooKeeperServer } from "@zk-dist-lock/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import ZooKeeper from "zookeeper";
 import { type ConnectionStateChange, isLockError, type LockError, ZkLockManager } from "../src/index.js";
+import { replaceBindingImport } from "../src/session/native-client.js";
 import { onBinding } from "./support/kind.js";
 import {
   childrenOf,
@@ -230,6 +232,74 @@ describe("misconfiguration on a server of its own", () => {
     expect((await received()) - before).toBeLessThanOrEqual(16);
     expect(await exists(operator, lock.nodePath!)).toBe(true);
     await lock.release();
+  });
+});
+
+describe('client: "zookeeper" without the package installed', () => {
+  const notInstalled = () =>
+    Promise.reject(new Error("Cannot find package 'zookeeper' imported from @zk-dist-lock/core"));
+  const install = /needs the npm zookeeper package, which could not be loaded .*npm install zookeeper/;
+
+  it("makes connect() reject with INVALID_ARGUMENT naming the install", async () => {
+    const previous = replaceBindingImport(notInstalled);
+    try {
+      const error = await failure(connectManager(connect, { client: "zookeeper" }));
+      expect(isLockError(error, "INVALID_ARGUMENT"), String(error)).toBe(true);
+      expect(error.message).toMatch(install);
+    } finally {
+      replaceBindingImport(previous);
+    }
+  });
+
+  it("ends a manager from open(): closed with the reason, acquisitions and waits rejecting with INVALID_ARGUMENT", async () => {
+    const previous = replaceBindingImport(notInstalled);
+    const manager = ZkLockManager.open(connect, { client: "zookeeper" });
+    try {
+      await waitFor(() => manager.connectionState === "closed");
+      const acquire = await failure(manager.createLock("job").acquire({ timeout: 5000 }));
+      expect(isLockError(acquire, "INVALID_ARGUMENT"), String(acquire)).toBe(true);
+      expect(acquire.message).toMatch(install);
+      const waited = await failure(manager.waitForConnection({ timeout: 5000 }));
+      expect(isLockError(waited, "INVALID_ARGUMENT"), String(waited)).toBe(true);
+    } finally {
+      replaceBindingImport(previous);
+      await manager.close();
+    }
+  });
+});
+
+// The binding's clients have no connectTimeout: they try until closed, which these tests ask of ours.
+describe.skipIf(onBinding)("init() of an unstarted @zk-dist-lock/client without ZooKeeper", () => {
+  it("keeps trying past the client's default connectTimeout of 15 s, and connects once a server is up", async () => {
+    const [port] = await freePorts(1);
+    const zk = new ZooKeeperClient(`127.0.0.1:${port}`, { sessionTimeout: 5000 });
+    const manager = new ZkLockManager({ rootDir: uniqueRoot("late") }).init(zk);
+    const since = performance.now();
+    try {
+      await waitFor(() => performance.now() - since > 16_000 || zk.state === "closed", {
+        timeoutMs: 20_000,
+      });
+      expect(zk.state).toBe("connecting");
+      expect(manager.connectionState).toBe("connecting");
+      await using server = await startZooKeeper({ port });
+      await manager.waitForConnection({ timeout: 15_000 });
+      expect(server.running).toBe(true);
+      await manager.withLock("job", () => {});
+    } finally {
+      await manager.close();
+      await zk.close();
+    }
+  }, 60_000);
+
+  it("respects a connectTimeout set on the client: it closes after it, and the manager's session is over", async () => {
+    const [port] = await freePorts(1);
+    const zk = new ZooKeeperClient(`127.0.0.1:${port}`, { sessionTimeout: 5000, connectTimeout: 500 });
+    const manager = new ZkLockManager().init(zk);
+    await waitFor(() => manager.connectionState === "expired");
+    expect(zk.state).toBe("closed");
+    const error = await failure(manager.waitForConnection({ timeout: 1000 }));
+    expect(isLockError(error, "CONNECTION"), String(error)).toBe(true);
+    await manager.close();
   });
 });
 

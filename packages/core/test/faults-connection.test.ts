@@ -285,13 +285,25 @@ describe("connection loss", () => {
       managers.push(holder);
       const lock = holder.manager.createLock(`${resource}-${partition}`);
       await lock.acquire();
-      const disconnects = holder.client.disconnects;
-      proxy[partition]();
-      // A blackhole shows only through the client's read timeout (2/3 of the session timeout).
-      await waitFor(() => holder.client.disconnects > disconnects, {
+      const cutOff = async (which: string) => {
+        const disconnects = holder.client.disconnects;
+        proxy[partition]();
+        // A blackhole shows only through the client's read timeout (2/3 of the session timeout).
+        await waitFor(() => holder.client.disconnects > disconnects, {
+          timeoutMs: 20_000,
+          message: `the holder to notice the ${which} ${partition}`,
+        });
+      };
+      // The binding's poll loop spins on a loss after a reconnect, not on the first: cut the client
+      // off, let it reconnect, and measure while it is cut off the second time.
+      await cutOff("first");
+      const connects = holder.client.connects;
+      proxy.heal();
+      await waitFor(() => holder.client.connects > connects && lock.state === "held", {
         timeoutMs: 20_000,
-        message: `the holder to notice the ${partition}`,
+        message: `the holder back after the first ${partition}`,
       });
+      await cutOff("second");
       const share = await cpuShareOver(1500);
       expect(share, `CPU share while cut off (${partition})`).toBeLessThan(0.05);
       expect(lock.state).toBe("suspended");

@@ -109,6 +109,8 @@ describe("session faults", () => {
     // had neither reconnected nor heard of any expiry from it: the binding's client is still trying,
     // @zk-dist-lock/client has counted the session expired itself (4/3 of the timeout unheard).
     expect(seen).toEqual(["suspended:suspended:false", `lost:lost:${onBinding ? undefined : -112}`]);
+    // The state says the session is over on both clients, with the server still frozen.
+    await waitFor(() => holder.manager.connectionState === "expired", { message: "the state expired" });
     expect(server.paused).toBe(true);
     expect(holder.client.connects).toBe(1);
     expect(lock.signal.reason).toBeInstanceOf(LockLostError);

@@ -9,7 +9,8 @@
 // ZK_PROPERTY_SEED=<n> replays a run; a failure names the seed of each interleaving that broke.
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { isLockError, type LockEvent, type ZkLock, type ZkLockManager } from "../src/index.js";
-import { children, openManager, uniqueRoot } from "./support/client.js";
+import { openManager, uniqueRoot } from "./support/client.js";
+import { childrenOf } from "./support/zk.js";
 
 const connect = inject("zkConnect");
 const INTERLEAVINGS = 240;
@@ -145,7 +146,7 @@ async function interleave(seed: number): Promise<string[]> {
 
   await Promise.all(plan(random, handles.length).map(call));
 
-  const left = await children(sessions[0]!.client, `${rootDir}/r`);
+  const left = await childrenOf(sessions[0]!.client, `${rootDir}/r`);
   if (left.length > 0) broke.push(`nodes left once every call settled: ${left.join(", ")}`);
   let holders = 0;
   let last = -1n;

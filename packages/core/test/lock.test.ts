@@ -6,8 +6,8 @@ import {
   LockTimeoutError,
   ZkLockManager,
 } from "../src/index.js";
-import { children, openManager, uniqueRoot, waitUntilWaiting } from "./support/client.js";
-import { unstartedClient } from "./support/zk.js";
+import { openManager, uniqueRoot, waitUntilWaiting } from "./support/client.js";
+import { childrenOf, unstartedClient } from "./support/zk.js";
 
 const connect = inject("zkConnect");
 let a: Awaited<ReturnType<typeof openManager>>;
@@ -32,12 +32,12 @@ describe("the documented usage", () => {
       expect(typeof token).toBe("bigint");
       expect(token).toBeGreaterThan(0n);
       expect(lock.isHeld).toBe(true);
-      expect(await children(a.client, lock.path)).toHaveLength(1);
+      expect(await childrenOf(a.client, lock.path)).toHaveLength(1);
     } finally {
       await lock.release();
     }
     expect(lock.state).toBe("idle");
-    expect(await children(a.client, lock.path)).toEqual([]);
+    expect(await childrenOf(a.client, lock.path)).toEqual([]);
     close();
   });
 
@@ -100,7 +100,7 @@ describe("giving up", () => {
     const error = await contender.acquire().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(LockTimeoutError);
     expect(error).toMatchObject({ code: "TIMEOUT", resource: "r" });
-    expect(await children(b.client, holder.path)).toEqual([holder.nodePath!.split("/").pop()]);
+    expect(await childrenOf(b.client, holder.path)).toEqual([holder.nodePath!.split("/").pop()]);
     expect(contender.state).toBe("idle");
     await holder.release();
   });
@@ -117,7 +117,7 @@ describe("giving up", () => {
     const error = await waiting.catch((e: unknown) => e);
     expect(isLockError(error, "ABORTED")).toBe(true);
     expect((error as Error).cause).toBe(reason);
-    expect(await children(b.client, holder.path)).toHaveLength(1);
+    expect(await childrenOf(b.client, holder.path)).toHaveLength(1);
     await holder.release();
   });
 
@@ -136,7 +136,7 @@ describe("giving up", () => {
       new Promise((resolve) => setTimeout(resolve, 5000, "still waiting")),
     ]);
     expect(isLockError(outcome, "ABORTED")).toBe(true);
-    expect(await children(a.client, holder.path)).toHaveLength(1);
+    expect(await childrenOf(a.client, holder.path)).toHaveLength(1);
     await own.close();
     await holder.release();
   });
@@ -148,7 +148,7 @@ describe("giving up", () => {
       .acquire({ signal: AbortSignal.abort() })
       .catch((e) => e);
     expect(isLockError(error, "ABORTED")).toBe(true);
-    expect(await children(a.client, rootDir)).toEqual([]);
+    expect(await childrenOf(a.client, rootDir)).toEqual([]);
   });
 
   it("fails with CONNECTION once the client is closed, and says to init() a new one", async () => {
@@ -176,7 +176,7 @@ describe("giving up", () => {
     expect(isLockError(error, "NOT_INITIALIZED")).toBe(true);
     expect((error as Error).message).toMatch(/closed/);
     expect(error).toMatchObject({ resource: "r" });
-    expect(await children(own.client, holder.path)).toHaveLength(1);
+    expect(await childrenOf(own.client, holder.path)).toHaveLength(1);
     own.client.close();
     await holder.release();
   });
@@ -190,7 +190,7 @@ describe("giving up", () => {
     await holder.release();
     expect(await other.tryAcquire()).toBeTypeOf("bigint");
     await other.release();
-    expect(await children(a.client, holder.path)).toEqual([]);
+    expect(await childrenOf(a.client, holder.path)).toEqual([]);
   });
 });
 
@@ -201,9 +201,9 @@ describe("handles", () => {
     expect(await lock.acquire()).toBe(token);
     expect(lock.holdCount).toBe(2);
     await lock.release();
-    expect(await children(a.client, lock.path)).toHaveLength(1);
+    expect(await childrenOf(a.client, lock.path)).toHaveLength(1);
     await lock.release();
-    expect(await children(a.client, lock.path)).toEqual([]);
+    expect(await childrenOf(a.client, lock.path)).toEqual([]);
   });
 
   it("refuse release() without a hold", async () => {
@@ -223,7 +223,7 @@ describe("handles", () => {
       await lock.acquire();
       path = lock.path;
     }
-    expect(await children(a.client, path)).toEqual([]);
+    expect(await childrenOf(a.client, path)).toEqual([]);
   });
 
   it("abort their signal once released, with a reason that says so", async () => {
@@ -284,7 +284,7 @@ describe("withLock", () => {
     await expect(
       a.manager.withLock("r", async () => Promise.reject(new Error("late")), { rootDir }),
     ).rejects.toThrow("late");
-    expect(await children(a.client, `${rootDir}/r`)).toEqual([]);
+    expect(await childrenOf(a.client, `${rootDir}/r`)).toEqual([]);
   });
 });
 

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { children, openManager, uniqueRoot } from "./support/client.js";
+import { openManager, uniqueRoot } from "./support/client.js";
+import { childrenOf } from "./support/zk.js";
 
 const connect = inject("zkConnect");
 let zk: Awaited<ReturnType<typeof openManager>>;
@@ -36,13 +37,13 @@ describe("re-entrancy by async call chain", () => {
         );
         expect(inner).toBe(outer.token);
         expect(outer.lock.holdCount).toBe(1);
-        expect(await children(zk.client, outer.lock.path)).toHaveLength(1);
+        expect(await childrenOf(zk.client, outer.lock.path)).toHaveLength(1);
         return "done";
       },
       { rootDir },
     );
     expect(result).toBe("done");
-    expect(await children(zk.client, `${rootDir}/r`)).toEqual([]);
+    expect(await childrenOf(zk.client, `${rootDir}/r`)).toEqual([]);
   });
 
   it("does not join across resources or root directories", async () => {
@@ -128,6 +129,6 @@ describe("re-entrancy by async call chain", () => {
       { current: undefined, joined: false },
     ]);
     expect(overlaps).toBe(0);
-    expect(await children(zk.client, `${rootDir}/r`)).toEqual([]);
+    expect(await childrenOf(zk.client, `${rootDir}/r`)).toEqual([]);
   });
 });

@@ -30,5 +30,11 @@ export {
 } from "./proxy.js";
 export { seededRandom } from "./seeded-random.js";
 export { type StartZooKeeperOptions, startZooKeeper, type ZooKeeperServer } from "./server.js";
+export {
+  makeCertificates,
+  startTlsZooKeeper,
+  type TestCertificates,
+  type TlsZooKeeperServer,
+} from "./tls.js";
 export { type WaitForOptions, waitFor } from "./wait-for.js";
 export { type RequestKind, requestKinds } from "./zookeeper-frames.js";

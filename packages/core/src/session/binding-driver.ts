@@ -254,6 +254,11 @@ export class BindingDriver extends EventEmitter<DriverEvents> implements ZkDrive
     return this.#timeout;
   }
 
+  /** The C client keeps its failed attempts to its own log. */
+  get connectionFailures(): undefined {
+    return undefined;
+  }
+
   get ownsClient(): boolean {
     return this.#owned.has(this.#client);
   }

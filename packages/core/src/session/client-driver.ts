@@ -3,6 +3,7 @@
 // the driver's events, its stats and errors to the ones core reads, and removeWatches for waits
 // that are given up.
 import { EventEmitter } from "node:events";
+import type { ConnectionOptions as TlsOptions } from "node:tls";
 import {
   type ClientState,
   type CreateMode,
@@ -33,14 +34,20 @@ const modes: Record<CreateModeNumber, CreateMode> = {
   [createMode.CONTAINER]: "container",
 };
 
+/** The final states of a client of @zk-dist-lock/client, as the session ends they are. */
 const ends: Partial<Record<ClientState, SessionEnd>> = {
   expired: "expired",
   authFailed: "authFailed",
   closed: "closed",
 };
 
-// The longest a timer can wait: a manager's own client keeps trying for its first session, as the
-// binding's does; connect() and acquisitions bound the wait with their own timeouts.
+/** Whether a client of @zk-dist-lock/client in `state` is done for good (it never connects again). */
+export const hasEnded = (state: ClientState): boolean => ends[state] !== undefined;
+
+// The longest a timer can wait. A client the manager starts (its own, or one given to init()
+// unstarted without a connectTimeout of the user's) keeps trying for its first session, as the
+// binding's does: connect(), waitForConnection() and acquisitions bound the wait with their own
+// timeouts, and the client's default of 15 s would otherwise close it for good.
 const FOREVER_MS = 2_147_483_647;
 
 /** Whether `value` is a client of @zk-dist-lock/client (by its shape, so two loaded copies agree). */
@@ -56,37 +63,43 @@ export function isTypeScriptClient(value: unknown): value is ZooKeeperClient {
   );
 }
 
-/** Opens a session on a new client of @zk-dist-lock/client (for a manager from `connect()`). */
-export const openClientDriver: DriverFactory = (connect, timeout, auth) =>
-  new ClientDriver(startTypeScriptClient(connect, timeout, auth), { ownsClient: true });
+/**
+ * Opens sessions on new clients of @zk-dist-lock/client (for a manager from `connect()`), over TLS
+ * with `tls` when given.
+ */
+export function clientDrivers(tls: TlsOptions | undefined): DriverFactory {
+  return (connect, timeout, auth) =>
+    new ClientDriver(startTypeScriptClient(connect, timeout, auth, tls), { ownsClient: true });
+}
 
 /**
  * A client of @zk-dist-lock/client for `connect`, started. Core checks connect strings as the C
  * client reads them (IPv6 addresses without brackets); this client wants brackets around them.
  */
-function startTypeScriptClient(connect: ConnectString, timeout: number, auth: readonly ZkAuth[]) {
-  const slash = connect.text.indexOf("/");
-  const servers = slash < 0 ? connect.text : connect.text.slice(0, slash);
-  const bracketed = servers
-    .split(",")
-    .map((server) => {
-      const colon = server.lastIndexOf(":");
-      const host = server.slice(0, colon);
-      return host.includes(":") ? `[${host}]${server.slice(colon)}` : server;
-    })
+function startTypeScriptClient(
+  connect: ConnectString,
+  timeout: number,
+  auth: readonly ZkAuth[],
+  tls: TlsOptions | undefined,
+) {
+  const servers = connect.servers
+    .map(({ host, port }) => `${host.includes(":") ? `[${host}]` : host}:${port}`)
     .join(",");
-  const client = new ZooKeeperClient(bracketed + (slash < 0 ? "" : connect.text.slice(slash)), {
+  const client = new ZooKeeperClient(servers + (connect.chroot ?? ""), {
     sessionTimeout: timeout,
-    connectTimeout: FOREVER_MS,
+    tls,
     auth: auth.map(({ scheme, credentials }) => ({ scheme, auth: credentials })),
   });
   startQuietly(client);
   return client;
 }
 
-/** Starts `client`; how the start ends, the driver hears as a state. */
+/**
+ * Starts `client`, trying until there is a session unless the client's own `connectTimeout` says
+ * otherwise; how the start ends, the driver hears as a state.
+ */
 export function startQuietly(client: ZooKeeperClient): void {
-  client.start().catch(() => {});
+  client.start({ defaultConnectTimeout: FOREVER_MS }).catch(() => {});
 }
 
 /** One session on a client of @zk-dist-lock/client. */
@@ -128,6 +141,10 @@ export class ClientDriver extends EventEmitter<DriverEvents> implements ZkDriver
 
   get timeout(): number {
     return this.client.negotiatedTimeout;
+  }
+
+  get connectionFailures(): string | undefined {
+    return this.client.connectionFailures;
   }
 
   get ownsClient(): boolean {
@@ -252,7 +269,7 @@ function statOf(stat: Stat): ZkStat {
 /** The call's outcome, with a failure as the {@link ZkCallError} of its result code. */
 function translate<T>(path: string, call: Promise<T>): Promise<T> {
   return call.catch((error: unknown) => {
-    if (isZooKeeperError(error)) throw new ZkCallError(error.rc, error.code, path);
+    if (isZooKeeperError(error)) throw new ZkCallError(error.rc, error.code, path, error);
     throw error;
   });
 }

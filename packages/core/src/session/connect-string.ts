@@ -5,6 +5,8 @@ import { describe } from "../resource-name.js";
 export interface ConnectString {
   /** As given, for messages. */
   readonly text: string;
+  /** The servers, in order; an IPv6 host bare, as the C client takes it. */
+  readonly servers: readonly { host: string; port: number }[];
   /** The chroot every path is relative to, or undefined for none. */
   readonly chroot: string | undefined;
 }
@@ -37,6 +39,7 @@ export function parseConnectString(value: unknown, where: string): ConnectString
   const slash = value.indexOf("/");
   const servers = slash < 0 ? value : value.slice(0, slash);
   const chroot = slash < 0 ? undefined : value.slice(slash);
+  const parsed: { host: string; port: number }[] = [];
   for (const server of servers.split(",")) {
     const colon = server.lastIndexOf(":");
     const host = colon < 0 ? server : server.slice(0, colon);
@@ -58,9 +61,10 @@ export function parseConnectString(value: unknown, where: string): ConnectString
     if (!PORT.test(port) || Number(port) < 1 || Number(port) > 65_535) {
       return fail(`${describe(value)} has an invalid port ${describe(port)} (1 to 65535).`);
     }
+    parsed.push({ host, port: Number(port) });
   }
   // The C client, like Java's, reads a chroot of "/" as none.
-  if (chroot === undefined || chroot === "/") return { text: value, chroot: undefined };
+  if (chroot === undefined || chroot === "/") return { text: value, servers: parsed, chroot: undefined };
   if (
     chroot.endsWith("/") ||
     chroot
@@ -72,5 +76,5 @@ export function parseConnectString(value: unknown, where: string): ConnectString
       `${describe(value)} has an invalid chroot ${describe(chroot)}: an absolute path such as "/app".`,
     );
   }
-  return { text: value, chroot };
+  return { text: value, servers: parsed, chroot };
 }

@@ -1,5 +1,5 @@
 import { EventEmitter } from "node:events";
-import { LockError } from "../errors.js";
+import { isLockError, LockError } from "../errors.js";
 import { backoffDelay } from "./backoff.js";
 import type { ConnectString } from "./connect-string.js";
 import type { ZkAuth, ZkDriver } from "./zk-client.js";
@@ -12,9 +12,12 @@ import { ZkSession } from "./zk-session.js";
  * - `connected`: the session is connected.
  * - `suspended`: the connection is lost; the session may still live, and holds stand meanwhile.
  * - `expired`: the session is over (expired at the server, its client closed, or no connection for
- *   the session timeout). A manager from `connect()` moves on to `connecting` at once; one given
- *   its client through `init()` stays here until `init()` gets a new client.
- * - `closed`: `close()` was called.
+ *   the session timeout: its holds are lost). A manager from `connect()` moves on to `connecting`
+ *   at once; one given its client through `init()` stays here until `init()` gets a new client, or,
+ *   on a binding client that gets the session back after all (it keeps trying), `connected` again
+ *   with no holds.
+ * - `closed`: `close()` was called, or the manager can never connect (`client: "zookeeper"` without
+ *   the package installed): the reason says so, and acquisitions reject with `INVALID_ARGUMENT`.
  */
 export type ConnectionState = "connecting" | "connected" | "suspended" | "expired" | "closed";
 
@@ -70,6 +73,8 @@ export class ZkConnection extends EventEmitter<ConnectionEvents> {
   #reason: string | undefined = "waiting for init(zkClient)";
   #since = performance.now();
   #closed = false;
+  /** Why the connection can never open a session (the binding is not installed, say). */
+  #failed: LockError | undefined;
   #retry = 0;
   #retryTimer: NodeJS.Timeout | undefined;
   readonly #changed = new EventEmitter<{ change: [] }>();
@@ -97,6 +102,11 @@ export class ZkConnection extends EventEmitter<ConnectionEvents> {
     return this.#closed;
   }
 
+  /** Why the connection can never open a session, if that is how it ended. */
+  get failure(): LockError | undefined {
+    return this.#failed;
+  }
+
   /** Whether the connection opens new sessions by itself. */
   get ownsClients(): boolean {
     return this.owned !== undefined;
@@ -107,7 +117,8 @@ export class ZkConnection extends EventEmitter<ConnectionEvents> {
     if (this.#state === "connected") return undefined;
     const to = this.#session ? `ZooKeeper at ${this.#session.connectString}` : "ZooKeeper";
     const forMs = Math.round(performance.now() - this.#since);
-    return `no connection to ${to} for the last ${forMs} ms (${this.#state}${this.#reason ? `: ${this.#reason}` : ""})`;
+    const failures = this.#session?.connectionFailures;
+    return `no connection to ${to} for the last ${forMs} ms (${this.#state}${this.#reason ? `: ${this.#reason}` : ""})${failures ? `; last failures: ${failures}` : ""}`;
   }
 
   /**
@@ -228,11 +239,12 @@ export class ZkConnection extends EventEmitter<ConnectionEvents> {
     this.#closed = true;
     clearTimeout(this.#retryTimer);
     this.#session?.close(reason);
-    this.#setState("closed", undefined);
+    this.#setState("closed", this.#failed?.message);
   }
 
   // Why waiting for a connection cannot succeed, if it cannot.
   #hopeless(): LockError | undefined {
+    if (this.#failed) return this.#failed;
     if (this.#closed)
       return new LockError("NOT_INITIALIZED", "This ZkLockManager was closed; create a new one.");
     if (this.#state === "expired" && !this.owned) return this.#session?.over;
@@ -242,6 +254,13 @@ export class ZkConnection extends EventEmitter<ConnectionEvents> {
   #openSession(): void {
     const { connectString, sessionTimeout, openDriver } = this.owned!;
     const retry = (error: unknown) => {
+      // A mistake (the binding not installed) stays one: the connection ends with it, and every
+      // wait for a session rejects with it, rather than retrying as if ZooKeeper were away.
+      if (isLockError(error, "INVALID_ARGUMENT")) {
+        this.#failed = error;
+        this.close(error);
+        return;
+      }
       // Hosts that do not resolve now may resolve later (DNS at boot): try again, less often each time.
       this.#setState("connecting", error instanceof Error ? error.message : String(error));
       this.#retryTimer = setTimeout(() => this.#openSession(), backoffDelay(++this.#retry, 5000));
@@ -282,8 +301,11 @@ export class ZkConnection extends EventEmitter<ConnectionEvents> {
     session.on("lost", (reason) => {
       if (!current()) return;
       this.emit("lost", reason);
-      // Like Curator: a session unheard of for its timeout is given up for a new one.
+      // Like Curator: a session unheard of for its timeout is given up for a new one. A client of
+      // the user's may yet get it back (the binding's keeps trying), but its holds are lost all the
+      // same: the state says so now, on both clients, and goes back to connected if it does.
       if (this.owned) session.giveUp(reason);
+      else this.#setState("expired", reason);
     });
     session.on("over", (_error, reason) => {
       if (!current()) return;

@@ -13,16 +13,30 @@ import {
 import type { DriverFactory } from "./connection.js";
 
 let binding: Promise<ClientFactory> | undefined;
+let importBinding = (): Promise<{ default: unknown }> => import("zookeeper");
+
+/**
+ * Replaces how the package is imported, and returns the previous way: for tests of a process where
+ * it cannot be found, without moving node_modules.
+ */
+export function replaceBindingImport(
+  next: () => Promise<{ default: unknown }>,
+): () => Promise<{ default: unknown }> {
+  const previous = importBinding;
+  importBinding = next;
+  binding = undefined;
+  return previous;
+}
 
 /**
  * The constructor of the npm `zookeeper` package, as a factory of clients not yet started; rejects
  * with `INVALID_ARGUMENT` when the package is not installed.
  */
 export function loadBinding(): Promise<ClientFactory> {
-  binding ??= import("zookeeper").then(
+  binding ??= importBinding().then(
     ({ default: ZooKeeper }) =>
       (settings: ClientSettings) =>
-        new ZooKeeper(settings) as unknown as ZooKeeperClient,
+        new (ZooKeeper as new (settings: ClientSettings) => ZooKeeperClient)(settings),
     (error: unknown) => {
       binding = undefined;
       throw new LockInvalidArgumentError(

@@ -82,6 +82,8 @@ export interface ZkDriver extends EventEmitter<DriverEvents> {
   readonly sessionId: string;
   /** The negotiated session timeout in ms. */
   readonly timeout: number;
+  /** What the client says of its failed connection attempts, if it says anything (for outage messages). */
+  readonly connectionFailures: string | undefined;
   /** Whether the current client is the driver's own, closed with the session. */
   readonly ownsClient: boolean;
   /**
@@ -116,22 +118,25 @@ export interface ZkDriver extends EventEmitter<DriverEvents> {
 
 /** A failed ZooKeeper call, with the server's or client's result code. */
 export class ZkCallError extends LockError {
+  /** `cause`: the client's own error, whose words (the server's, the reason) the message keeps. */
   constructor(
     readonly rc: number,
     message: string,
     readonly path: string,
+    cause?: Error,
   ) {
     super(
       isConnectionCode(rc) || sessionOverCodes.has(rc) ? "CONNECTION" : "ZOOKEEPER",
-      `ZooKeeper answered ${message} (${rc}) for ${path}.`,
+      `ZooKeeper answered ${message} (${rc}) for ${path}${cause ? `: ${cause.message.replace(/\.$/, "")}` : ""}.`,
+      { cause },
     );
   }
 }
 
 // The client has ended or is ending. It fails pending calls with CLOSING, SESSIONEXPIRED or
-// AUTHFAILED, and refuses new ones with INVALIDSTATE (the binding) or the same, before it reports its end (which a
-// detached session never hears: manager.close(), then client.close()). Whether the session ended
-// with it, the session decides.
+// AUTHFAILED, and refuses new ones with INVALIDSTATE (the binding) or with those same codes (ours),
+// even before it reports its end, which a detached session never hears (manager.close(), then
+// client.close()). Whether the session ended with it, the session decides.
 export const sessionOverCodes = new Set<number>([
   rc.INVALIDSTATE,
   rc.CLOSING,

@@ -104,6 +104,11 @@ export class ZkSession extends EventEmitter<SessionEvents> {
     return this.driver.client;
   }
 
+  /** The client's word on its failed connection attempts, if any. */
+  get connectionFailures(): string | undefined {
+    return this.driver.connectionFailures;
+  }
+
   get connectString(): string {
     return this.options.connectString;
   }

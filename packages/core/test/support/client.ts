@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { isLockError, ZkLockManager, type ZkLockManagerOptions } from "../../src/index.js";
-import { connectClient, type TestClient } from "./zk.js";
+import { connectClient } from "./zk.js";
 
 /** A manager bound to a fresh connected session of the run's client; `close()` closes both. */
 export async function openManager(connect: string, options?: ZkLockManagerOptions) {
@@ -18,9 +18,6 @@ export async function openManager(connect: string, options?: ZkLockManagerOption
 
 /** A root directory no other test uses, named after what the test is about. */
 export const uniqueRoot = (name = "test") => `/${name}-${randomUUID().slice(0, 8)}`;
-
-/** The children of a path, or [] when it does not exist. */
-export const children = (client: TestClient, path: string): Promise<string[]> => client.children(path);
 
 /** Resolves once `count` contenders wait behind the holder of `resource`. */
 export async function waitUntilWaiting(

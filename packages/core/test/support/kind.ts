@@ -2,9 +2,10 @@
 // one config, see vitest.config.ts), and helpers make managers and clients of this kind.
 import { inject } from "vitest";
 import type { ZkClientKind } from "../../src/index.js";
+import { checkedKind } from "./worker-client.js";
 
 /** `@zk-dist-lock/client`, or the npm `zookeeper` binding. */
-export const clientKind: ZkClientKind = inject("zkClient") ?? "@zk-dist-lock/client";
+export const clientKind: ZkClientKind = checkedKind(inject("zkClient"), "the vitest project's zkClient");
 
 /**
  * Whether this run is on the npm `zookeeper` binding: for the few tests of what only the binding

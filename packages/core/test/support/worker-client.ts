@@ -1,8 +1,9 @@
 // The client of a test's helper process, of the kind the test runs on (ZK_CLIENT, set by
 // startChild): configured and not started, so that the manager's init() starts it.
-import { ZooKeeperClient } from "@zk-dist-lock/client";
+import { type ClientState, ZooKeeperClient } from "@zk-dist-lock/client";
 import ZooKeeper from "zookeeper";
-import type { ZkClient } from "../../src/index.js";
+import type { ZkClient, ZkClientKind } from "../../src/index.js";
+import { hasEnded } from "../../src/session/client-driver.js";
 
 export interface WorkerClient {
   zk: ZkClient;
@@ -19,8 +20,17 @@ export interface WorkerClient {
   close(): void;
 }
 
+/**
+ * `kind`, if it names a client: a run that forgot to say which (a new project, a helper process
+ * started without ZK_CLIENT) must fail, not test the default client twice in silence.
+ */
+export function checkedKind(kind: unknown, where: string): ZkClientKind {
+  if (kind === "@zk-dist-lock/client" || kind === "zookeeper") return kind;
+  throw new Error(`${where} must be "@zk-dist-lock/client" or "zookeeper"; got ${String(kind)}.`);
+}
+
 export function workerClient(connect: string, timeoutMs: number): WorkerClient {
-  if (process.env.ZK_CLIENT === "zookeeper") {
+  if (checkedKind(process.env.ZK_CLIENT, "ZK_CLIENT") === "zookeeper") {
     const zk = new ZooKeeper({ connect, timeout: timeoutMs });
     return {
       zk,
@@ -42,9 +52,9 @@ export function workerClient(connect: string, timeoutMs: number): WorkerClient {
     };
   }
   const zk = new ZooKeeperClient(connect, { sessionTimeout: timeoutMs });
-  const once = (states: string[], listener: () => void) => {
-    const onState = (state: string) => {
-      if (!states.includes(state)) return;
+  const once = (wanted: (state: ClientState) => boolean, listener: () => void) => {
+    const onState = (state: ClientState) => {
+      if (!wanted(state)) return;
       zk.off("state", onState);
       listener();
     };
@@ -57,8 +67,12 @@ export function workerClient(connect: string, timeoutMs: number): WorkerClient {
       (await zk.create(prefix, "", { mode: "ephemeralSequential" })).path,
     children: async (path) => (await zk.getChildren(path)).children,
     delete: (path) => zk.delete(path),
-    onceConnected: (listener) => once(["connected"], () => listener(zk.sessionIdHex.slice(2))),
-    onceEnded: (listener) => once(["expired", "authFailed", "closed"], listener),
+    onceConnected: (listener) =>
+      once(
+        (state) => state === "connected",
+        () => listener(zk.sessionIdHex.slice(2)),
+      ),
+    onceEnded: (listener) => once(hasEnded, listener),
     close: () => void zk.close(),
   };
 }

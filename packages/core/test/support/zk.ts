@@ -1,7 +1,7 @@
 // Helpers for the tests: connected clients of the run's kind (support/kind.ts), managers with an
 // event log, sessions killed from outside, and the server's view of watches.
 import { type AddressInfo, createServer } from "node:net";
-import { type ClientState, ZooKeeperClient } from "@zk-dist-lock/client";
+import { ZooKeeperClient } from "@zk-dist-lock/client";
 import { connectZooKeeper, expireSession, fourLetter, waitFor } from "@zk-dist-lock/testing";
 import { expect } from "vitest";
 import ZooKeeper from "zookeeper";
@@ -16,6 +16,7 @@ import {
   type ZkLockManagerOptions,
   type ZkSemaphore,
 } from "../../src/index.js";
+import { hasEnded } from "../../src/session/client-driver.js";
 import { uniqueRoot } from "./client.js";
 import { clientKind } from "./kind.js";
 
@@ -144,7 +145,12 @@ interface BindingCalls {
   a_delete_(path: string, version: number, cb: (rc: number) => void): void;
 }
 
-const closeCodes: Partial<Record<ClientState, number>> = { expired: -112, authFailed: -113, closed: 0 };
+// The binding's close codes, by the end of a session of @zk-dist-lock/client.
+const closeCodes: Record<"expired" | "authFailed" | "closed", number> = {
+  expired: -112,
+  authFailed: -113,
+  closed: 0,
+};
 
 async function ownClient(connect: string, timeoutMs: number, auth?: ZkAuth): Promise<TestClient> {
   const zk = new ZooKeeperClient(connect, {
@@ -200,7 +206,7 @@ async function ownClient(connect: string, timeoutMs: number, auth?: ZkAuth): Pro
   zk.on("state", (next) => {
     if (next === "connected") state.connects++;
     else if (next === "disconnected") state.disconnects++;
-    else if (closeCodes[next] !== undefined) state.closedWith = closeCodes[next];
+    else if (hasEnded(next)) state.closedWith = closeCodes[next as keyof typeof closeCodes];
   });
   await zk.start();
   return state;
@@ -336,7 +342,7 @@ export const sessionIdOf = (zk: ZkClient): string =>
 
 /** Whether a client of either kind has ended (closed, or heard its session expired). */
 const isOver = (zk: ZkClient): boolean =>
-  zk instanceof ZooKeeperClient ? closeCodes[zk.state] !== undefined : (zk as ZooKeeper).timeout === -1;
+  zk instanceof ZooKeeperClient ? hasEnded(zk.state) : (zk as ZooKeeper).timeout === -1;
 
 /**
  * {@link killSession} for any client, such as the one a manager made: it resolves once `heard()`
