@@ -1,22 +1,24 @@
-// TLS against a real ZooKeeper with a secureClientPort (Netty), client certificates required.
+// TLS against a real TLS-only ZooKeeper: a secureClientPort and no plain port (Netty), client
+// certificates required.
 import {
+  fourLetter,
   makeCertificates,
   startTlsZooKeeper,
   type TestCertificates,
-  type TlsZooKeeperServer,
+  type ZooKeeperServer,
 } from "@zk-dist-lock/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ZooKeeperClient } from "../src/index.js";
 import { connect, rejection } from "./support/clients.js";
 
 let certificates: TestCertificates;
-let server: TlsZooKeeperServer;
+let server: ZooKeeperServer;
 let secure: string;
 
 beforeAll(async () => {
   certificates = makeCertificates();
   server = await startTlsZooKeeper(certificates);
-  secure = server.secureConnectString;
+  secure = server.connectString;
 });
 afterAll(async () => {
   await server?.stop();
@@ -24,10 +26,13 @@ afterAll(async () => {
 });
 
 describe("TLS", () => {
-  it("works over TLS with a client certificate", async () => {
-    const zk = await connect(secure, {
-      tls: { ca: certificates.ca, cert: certificates.clientCert, key: certificates.clientKey },
-    });
+  it("works over TLS with a client certificate, on a server that has no plain port", async () => {
+    const tls = { ca: certificates.ca, cert: certificates.clientCert, key: certificates.clientKey };
+    // The server's own word: it listens on its TLS port only.
+    const conf = await fourLetter(server.host, server.port, "conf", { tls });
+    expect(conf).toMatch(/^clientPort=-1$/m);
+    expect(conf).toContain(`secureClientPort=${server.port}\n`);
+    const zk = await connect(secure, { tls });
     const { path, stat } = await zk.create("/over-tls", "secret", { mode: "ephemeral" });
     expect(path).toBe("/over-tls");
     expect(stat.ephemeralOwner).toBe(zk.sessionId);

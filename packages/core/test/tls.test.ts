@@ -1,10 +1,12 @@
-// A manager over TLS: a lock taken through a ZooKeeper secureClientPort (Netty, client certificates
-// required), a wrong CA that fails saying why, and the binding, which has no TLS, refused up front.
+// A manager over TLS: a lock taken from a TLS-only ZooKeeper (a secureClientPort and no plain port;
+// Netty, client certificates required), a wrong CA that fails saying why, and the binding, which has
+// no TLS, refused up front.
 import {
+  fourLetter,
   makeCertificates,
   startTlsZooKeeper,
   type TestCertificates,
-  type TlsZooKeeperServer,
+  type ZooKeeperServer,
 } from "@zk-dist-lock/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isLockError, type LockError, ZkLockManager } from "../src/index.js";
@@ -33,7 +35,7 @@ it('refuses tls with client "zookeeper", which has no TLS, before connecting', a
 // TLS is a feature of @zk-dist-lock/client only: the binding's run has nothing more to check here.
 describe.skipIf(onBinding)("over TLS", () => {
   let certificates: TestCertificates;
-  let server: TlsZooKeeperServer;
+  let server: ZooKeeperServer;
 
   beforeAll(async () => {
     certificates = makeCertificates();
@@ -44,9 +46,13 @@ describe.skipIf(onBinding)("over TLS", () => {
     certificates?.remove();
   });
 
-  it("takes a lock through the TLS port, with a client certificate", async () => {
+  it("takes a lock from a server that has no plain port, with a client certificate", async () => {
     const tls = { ca: certificates.ca, cert: certificates.clientCert, key: certificates.clientKey };
-    const manager = await ZkLockManager.connect(server.secureConnectString, {
+    // The server's own word: it listens on its TLS port only.
+    const conf = await fourLetter(server.host, server.port, "conf", { tls });
+    expect(conf).toMatch(/^clientPort=-1$/m);
+    expect(conf).toContain(`secureClientPort=${server.port}\n`);
+    const manager = await ZkLockManager.connect(server.connectString, {
       tls,
       connectTimeout: 10_000,
     });
@@ -60,15 +66,13 @@ describe.skipIf(onBinding)("over TLS", () => {
   });
 
   it("without tls, gets no session on the TLS port", async () => {
-    const error = await failure(ZkLockManager.connect(server.secureConnectString, { connectTimeout: 1500 }));
+    const error = await failure(ZkLockManager.connect(server.connectString, { connectTimeout: 1500 }));
     expect(error).toMatchObject({ code: "CONNECTION" });
   });
 
   it("fails with a wrong CA, naming the certificate problem", async () => {
     const tls = { ca: certificates.otherCa, cert: certificates.clientCert, key: certificates.clientKey };
-    const error = await failure(
-      ZkLockManager.connect(server.secureConnectString, { tls, connectTimeout: 1500 }),
-    );
+    const error = await failure(ZkLockManager.connect(server.connectString, { tls, connectTimeout: 1500 }));
     expect(isLockError(error)).toBe(true);
     expect(error).toMatchObject({ code: "CONNECTION" });
     expect(error.message).toContain("last failures:");

@@ -1,10 +1,16 @@
 import { connect } from "node:net";
+import { type ConnectionOptions, connect as connectTls } from "node:tls";
 import { ZooKeeperTestingError } from "./errors.js";
 
 /** Options of {@link fourLetter}. */
 export interface FourLetterOptions {
   /** Give up after this many milliseconds. Default 2000. */
   timeoutMs?: number;
+  /**
+   * Speak TLS with these `tls.connect()` options (CA, client certificate and key): a server's
+   * secureClientPort answers four-letter commands too, once the handshake succeeds.
+   */
+  tls?: ConnectionOptions;
 }
 
 /**
@@ -17,6 +23,8 @@ export interface FourLetterOptions {
  * ```ts
  * const answer = await fourLetter("127.0.0.1", zk.port, "srvr");
  * expect(answer).toMatch(/Mode: standalone/);
+ * // a TLS-only server (startTlsZooKeeper):
+ * await fourLetter(server.host, server.port, "ruok", { tls: { ca, cert, key } }); // "imok"
  * ```
  */
 export function fourLetter(
@@ -28,7 +36,8 @@ export function fourLetter(
   const timeoutMs = options?.timeoutMs ?? 2000;
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
-    const socket = connect({ host, port });
+    const tls = options?.tls;
+    const socket = tls ? connectTls({ ...tls, host, port }) : connect({ host, port });
     const fail = (reason: string, cause?: unknown) => {
       socket.destroy();
       reject(
@@ -42,7 +51,8 @@ export function fourLetter(
       );
     };
     socket.setTimeout(timeoutMs, () => fail(`got no complete answer within ${timeoutMs} ms`));
-    socket.on("connect", () => socket.end(command));
+    // A TLS socket says "connect" before its handshake; the command waits for the handshake.
+    socket.on(tls ? "secureConnect" : "connect", () => socket.end(command));
     socket.on("data", (chunk: Buffer) => chunks.push(chunk));
     socket.on("error", (error) => fail(`failed: ${error.message}`, error));
     // The server closes the connection once it has written the whole answer.

@@ -34,7 +34,6 @@ export {
   makeCertificates,
   startTlsZooKeeper,
   type TestCertificates,
-  type TlsZooKeeperServer,
 } from "./tls.js";
 export { type WaitForOptions, waitFor } from "./wait-for.js";
 export { type RequestKind, requestKinds } from "./zookeeper-frames.js";

@@ -3,6 +3,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { delimiter, join } from "node:path";
+import type { ConnectionOptions } from "node:tls";
 import { ZooKeeperTestingError } from "./errors.js";
 import type { ZooKeeperInstallation } from "./find-zookeeper.js";
 import { fourLetter } from "./four-letter.js";
@@ -41,6 +42,12 @@ export interface JvmServerSpec {
   dir: string;
   host: string;
   clientPort: number;
+  /**
+   * Makes `clientPort` the server's only port, a TLS one (`secureClientPort`; there is no plain
+   * `clientPort`), and the readiness probe a TLS client with these options. The server's own TLS
+   * settings are system properties.
+   */
+  tls?: ConnectionOptions;
   /** Ensemble members: their id and every member's `server.N=` line. */
   quorum?: { myid: number; servers: string[] };
 }
@@ -136,6 +143,7 @@ export class JvmServer {
   readonly logFile: string;
   private readonly dataDir: string;
   private readonly args: string[];
+  private readonly probeTls: ConnectionOptions | undefined;
   private child: ChildProcess | undefined;
   private exited: Promise<void> = Promise.resolve();
   private lastPid: number | undefined;
@@ -153,13 +161,14 @@ export class JvmServer {
     this.logFile = join(spec.dir, "zookeeper.log");
     const dataDir = join(spec.dir, "data");
     this.dataDir = dataDir;
+    this.probeTls = spec.tls;
     mkdirSync(dataDir, { recursive: true });
     const tickTime = options.tickTime ?? 500;
     const config: Record<string, string | number | boolean> = {
       tickTime,
       dataDir,
-      clientPort: spec.clientPort,
-      clientPortAddress: spec.host,
+      [spec.tls ? "secureClientPort" : "clientPort"]: spec.clientPort,
+      [spec.tls ? "secureClientPortAddress" : "clientPortAddress"]: spec.host,
       minSessionTimeout: options.minSessionTimeout ?? 2 * tickTime,
       maxSessionTimeout: options.maxSessionTimeout ?? 60_000,
       // Tests open many connections from one address; the default limit is 60.
@@ -261,6 +270,7 @@ export class JvmServer {
   /**
    * Resolves once the server answers `srvr` with a mode, i.e. it serves clients, and `conf` names
    * this server's data directory: another server already on the port must not pass for this one.
+   * A TLS-only server is asked over TLS, as its clients will reach it.
    */
   async waitUntilServing(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
@@ -277,9 +287,10 @@ export class JvmServer {
         );
       }
       try {
-        last = await fourLetter(this.host, this.port, "srvr", { timeoutMs: 1000 });
+        const probe = { timeoutMs: 1000, tls: this.probeTls };
+        last = await fourLetter(this.host, this.port, "srvr", probe);
         if (/^Mode: (standalone|leader|follower|observer)$/m.test(last)) {
-          last = await fourLetter(this.host, this.port, "conf", { timeoutMs: 1000 });
+          last = await fourLetter(this.host, this.port, "conf", probe);
           if (last.includes(`dataDir=${this.dataDir}`)) return;
         }
       } catch (error) {

@@ -1,6 +1,7 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { ConnectionOptions } from "node:tls";
 import { ZooKeeperTestingError } from "./errors.js";
 import { findZooKeeper } from "./find-zookeeper.js";
 import {
@@ -67,7 +68,18 @@ export interface ZooKeeperServer extends AsyncDisposable {
  * // or: await using zk = await startZooKeeper();
  * ```
  */
-export async function startZooKeeper(options: StartZooKeeperOptions = {}): Promise<ZooKeeperServer> {
+export function startZooKeeper(options: StartZooKeeperOptions = {}): Promise<ZooKeeperServer> {
+  return startStandalone(options);
+}
+
+/**
+ * {@link startZooKeeper}, or with `tls` a server whose only port is a TLS one, probed with these
+ * client options (see `JvmServerSpec.tls`); for startTlsZooKeeper, which adds the server's side.
+ */
+export async function startStandalone(
+  options: StartZooKeeperOptions,
+  tls?: ConnectionOptions,
+): Promise<ZooKeeperServer> {
   const { port: fixedPort } = options;
   if (fixedPort !== undefined && !(Number.isInteger(fixedPort) && fixedPort >= 1 && fixedPort <= 65535)) {
     throw new ZooKeeperTestingError(
@@ -83,7 +95,7 @@ export async function startZooKeeper(options: StartZooKeeperOptions = {}): Promi
     if (options.port !== undefined) await assertPortFree("127.0.0.1", options.port);
     for (let attempt = 1; ; attempt++) {
       const port = options.port ?? (await freePorts(1))[0]!;
-      const jvm = new JvmServer(installation, { dir, host: "127.0.0.1", clientPort: port }, options);
+      const jvm = new JvmServer(installation, { dir, host: "127.0.0.1", clientPort: port, tls }, options);
       try {
         jvm.start();
         await jvm.waitUntilServing(startTimeoutMs);

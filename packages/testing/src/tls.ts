@@ -1,12 +1,11 @@
 // TLS for tests: certificates made with openssl (a CA, a server certificate for 127.0.0.1 and a
 // client certificate signed by it, and a second, unrelated CA for the "wrong CA" case), and a
-// ZooKeeper server that serves them on its secureClientPort (Netty).
+// ZooKeeper server that serves them on its secureClientPort (Netty), its only port.
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePorts } from "./jvm-server.js";
-import { type StartZooKeeperOptions, startZooKeeper, type ZooKeeperServer } from "./server.js";
+import { type StartZooKeeperOptions, startStandalone, type ZooKeeperServer } from "./server.js";
 
 /** Certificates for a TLS test, made by {@link makeCertificates}. */
 export interface TestCertificates {
@@ -92,41 +91,38 @@ export function makeCertificates(): TestCertificates {
   };
 }
 
-/** A server of {@link startTlsZooKeeper}: `secureConnectString` is its TLS port. */
-export interface TlsZooKeeperServer extends ZooKeeperServer {
-  readonly secureConnectString: string;
-}
-
 /**
- * Starts a ZooKeeper server that serves TLS with `certificates` on a secureClientPort of 127.0.0.1
- * and asks clients for a certificate of their CA. Its plain `connectString` stays, for the
- * readiness probe (four-letter words) and for tests that set up data; clients under test use
- * `secureConnectString`, where a plain client gets no session.
+ * Starts a ZooKeeper server whose only client port is a TLS one: `secureClientPort` on 127.0.0.1
+ * (Netty) with `certificates`, asking clients for a certificate of their CA, and no plain
+ * `clientPort` at all, so nothing reaches it without TLS. `connectString` and `port` are that TLS
+ * port; readiness is checked over TLS with the client certificate (`srvr`, `conf`), as is
+ * `restart()`. Options are {@link startZooKeeper}'s, `port` included.
  *
  * @example
  * ```ts
- * await using server = await startTlsZooKeeper(makeCertificates());
- * const zk = await ZooKeeperClient.connect(server.secureConnectString, { tls });
+ * const certificates = makeCertificates();
+ * await using server = await startTlsZooKeeper(certificates);
+ * const tls = { ca: certificates.ca, cert: certificates.clientCert, key: certificates.clientKey };
+ * const zk = await ZooKeeperClient.connect(server.connectString, { tls });
  * ```
  */
-export async function startTlsZooKeeper(
+export function startTlsZooKeeper(
   certificates: TestCertificates,
   options: StartZooKeeperOptions = {},
-): Promise<TlsZooKeeperServer> {
-  const securePort = (await freePorts(1))[0]!;
-  const server = await startZooKeeper({
-    ...options,
-    config: { secureClientPort: securePort, secureClientPortAddress: "127.0.0.1", ...options.config },
-    systemProperties: {
-      "zookeeper.serverCnxnFactory": "org.apache.zookeeper.server.NettyServerCnxnFactory",
-      "zookeeper.ssl.keyStore.location": certificates.serverKeyStore,
-      "zookeeper.ssl.keyStore.type": "PEM",
-      "zookeeper.ssl.trustStore.location": certificates.caFile,
-      "zookeeper.ssl.trustStore.type": "PEM",
-      ...options.systemProperties,
+): Promise<ZooKeeperServer> {
+  const clientTls = { ca: certificates.ca, cert: certificates.clientCert, key: certificates.clientKey };
+  return startStandalone(
+    {
+      ...options,
+      systemProperties: {
+        "zookeeper.serverCnxnFactory": "org.apache.zookeeper.server.NettyServerCnxnFactory",
+        "zookeeper.ssl.keyStore.location": certificates.serverKeyStore,
+        "zookeeper.ssl.keyStore.type": "PEM",
+        "zookeeper.ssl.trustStore.location": certificates.caFile,
+        "zookeeper.ssl.trustStore.type": "PEM",
+        ...options.systemProperties,
+      },
     },
-  });
-  return Object.assign(Object.create(server) as ZooKeeperServer, {
-    secureConnectString: `127.0.0.1:${securePort}`,
-  });
+    clientTls,
+  );
 }
