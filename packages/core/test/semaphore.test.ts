@@ -68,7 +68,8 @@ describe("a semaphore", () => {
       tokens.push(rest[turn]!.token!);
     }
     expect(order).toEqual([0, 1, 2, 3]);
-    // A permit's token exceeds the token of every hold that ended before it was granted.
+    // A permit's token exceeds the token of every hold whose release its granting listing
+    // reflects: each waiter here was let in by the release of the hold two before it.
     for (let i = 2; i < tokens.length; i++) expect(tokens[i]!).toBeGreaterThan(tokens[i - 2]!);
     await Promise.all(holding.map((s) => s.release()));
     await Promise.all(waits);

@@ -65,7 +65,13 @@ export interface Granted {
   /** The session the node belongs to (the manager may have moved on to another). */
   session: ZkSession;
   path: string;
-  /** A fencing token: it grows with every grant in this directory. */
+  /**
+   * The pzxid of the listing that granted the node: above the token of every hold whose node that
+   * listing no longer shows (each was granted by an earlier listing that showed it). An exclusive
+   * grant's listing shows no node ahead, so its token is above that of every grant before it in
+   * this directory: a fencing token. Shared holders and a semaphore's at the same time are not
+   * ordered by theirs and may share one.
+   */
   token: bigint;
 }
 
@@ -132,7 +138,8 @@ async function takeTurn(
           attempt.throwIfStopped();
           if (blocker === undefined) {
             // The zxid of the listing that shows the node's turn: at least its creation zxid, and
-            // above every zxid of the tenures before it, whose deletions that listing reflects.
+            // above the token of every hold whose deletion that listing reflects; for an
+            // exclusive node, which has none ahead, that is every hold before it (see Granted).
             const granted = { session, path: `${dir}/${name}`, token: pzxid };
             if (rule.marksGrant && index < contenders.length - 1) mark(session, granted.path, request.data);
             if (traced) Object.assign(traced, { token: granted.token, node: granted.path });
