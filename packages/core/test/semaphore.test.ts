@@ -140,6 +140,25 @@ describe("processes that disagree about a resource", () => {
     expect(left).toEqual([holderNode]);
   });
 
+  it("refuses an election on the semaphore's directory with CONFLICT, as it refuses a lock", async () => {
+    const [a, b] = await sessions(2);
+    const holder = a!.manager.createSemaphore(resource, { permits: 3 });
+    await holder.acquire();
+    const election = b!.manager.createElection(resource, {
+      rootDir: holder.path.slice(0, holder.path.lastIndexOf("/")),
+    });
+    expect(election.path).toBe(holder.path);
+    const error = await election.campaign({ timeout: 2000 }).catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      code: "CONFLICT",
+      message: expect.stringMatching(/a semaphore of 3 permits uses it/),
+    });
+    expect(await childrenOf(a!.client, holder.path)).toEqual([
+      holder.nodePath!.slice(holder.path.length + 1),
+    ]);
+    await holder.release();
+  });
+
   it("refuses a lock, or other permits, inside a withSemaphore() of the same call chain, and joins the same", async () => {
     const [a] = await sessions(1);
     await a!.manager.withSemaphore(
