@@ -1,11 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { type AcquireContext, acquireChannel, type Recipe, waitChannel } from "../channels.js";
-import { LockError } from "../errors.js";
+import { LockError, soughtIn } from "../errors.js";
 import { isMarkedGranted, markGranted, nodePrefix, sortContenders } from "../lock-node.js";
 import { backoffDelay, pause } from "../session/backoff.js";
 import { createMode, rc, ZkCallError } from "../session/zk-client.js";
 import type { ZkSession } from "../session/zk-session.js";
-import { Attempt } from "./attempt.js";
+import { Attempt, type Sought } from "./attempt.js";
 import { type Blocker, QUEUE_CHANGE, type QueueRule } from "./rules.js";
 
 /** What the queue needs from the manager that owns the session and the directories. */
@@ -43,9 +43,8 @@ export interface QueueRequest {
   /** The resource's directory, parent of the queue nodes. */
   dir: string;
   rootDir: string;
-  /** For the diagnostics channels. */
+  /** For the diagnostics channels and the messages of a wait. */
   recipe: Recipe;
-  mode: "exclusive" | "shared";
   /** What the node says about its owner (see `ownerData`). */
   data: string;
   /** What the node asks for, and what keeps it from its turn. */
@@ -88,8 +87,8 @@ export interface Granted {
  */
 export function enterQueue(host: QueueHost, request: QueueRequest): Promise<Granted> {
   if (!acquireChannel.hasSubscribers) return takeTurn(host, request, undefined);
-  const { resource, dir: path, recipe, mode } = request;
-  const context: AcquireContext = { resource, path, recipe, mode, waited: false };
+  const { resource, dir: path, recipe, rule } = request;
+  const context: AcquireContext = { resource, path, recipe, mode: rule.kind.mode, waited: false };
   return acquireChannel.tracePromise(takeTurn, context, undefined, host, request, context);
 }
 
@@ -99,7 +98,7 @@ async function takeTurn(
   traced: AcquireContext | undefined,
 ): Promise<Granted> {
   const { resource, dir, rule } = request;
-  const attempt = new Attempt(resource, request.signal, request.timeout, host);
+  const attempt = new Attempt(request, request.signal, request.timeout, host);
   request.onAttempt?.(attempt);
   let session = host.session;
   try {
@@ -115,7 +114,7 @@ async function takeTurn(
       try {
         attempt.throwIfStopped();
         // "Try once" means now: with no connection there is nothing to try.
-        if (attempt.triesOnce && !session.connected) throw outageError(host, resource);
+        if (attempt.triesOnce && !session.connected) throw outageError(host, request);
         let children: string[];
         let pzxid: bigint;
         creating = true;
@@ -127,7 +126,7 @@ async function takeTurn(
           if (index < 0)
             throw new LockError(
               "CONNECTION",
-              `The lock node of "${resource}" disappeared while waiting: the session expired, or the node was deleted from outside.`,
+              `The queue node of "${resource}" disappeared while waiting: the session expired, or the node was deleted from outside.`,
               { resource },
             );
           const blocker = rule.blocker(contenders, index);
@@ -187,10 +186,10 @@ function waitForSession(
   return next;
 }
 
-const outageError = (host: QueueHost, resource: string) =>
+const outageError = (host: QueueHost, { resource, recipe }: Sought) =>
   new LockError(
     "CONNECTION",
-    `Could not try for the lock on "${resource}": ${host.describeOutage() ?? "no connection to ZooKeeper"}.`,
+    `Could not try for ${soughtIn(recipe, resource)}: ${host.describeOutage() ?? "no connection to ZooKeeper"}.`,
     { resource },
   );
 

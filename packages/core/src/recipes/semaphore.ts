@@ -35,8 +35,8 @@ import { type LockHost, QueueHandle } from "./queue-handle.js";
 export class ZkSemaphore extends QueueHandle {
   /** @internal */
   readonly recipe = "semaphore" as const;
-  /** @internal Its holders hold together, as a lock's shared holders do. */
-  readonly mode = "shared" as const;
+  /** @internal */
+  readonly mode = "semaphore" as const;
   /** @internal */
   protected readonly rule: QueueRule;
   /** @internal */
