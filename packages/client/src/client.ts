@@ -314,16 +314,19 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
     const frame = encodeRequest(OpCode.exists, (w) =>
       w.string(this.#toServer(path)).bool(watcher !== undefined),
     );
-    return this.#request(`exists ${path}`, path, frame, (rc, reader) => {
-      if (rc === resultCodes.NONODE) {
-        if (watcher) this.#watches.add("exist", path, watcher);
-        return null;
-      }
-      if (rc !== 0) return ZooKeeperError.fromResult(rc, "exists", path);
-      const stat = readStat(reader);
-      if (watcher) this.#watches.add("data", path, watcher);
-      return stat;
-    });
+    // Counted as a data watch on its way: whichever kind it becomes, the server keeps both in one.
+    return this.#watching(watcher && "data", path, () =>
+      this.#request(`exists ${path}`, path, frame, (rc, reader) => {
+        if (rc === resultCodes.NONODE) {
+          if (watcher) this.#watches.add("exist", path, watcher);
+          return null;
+        }
+        if (rc !== 0) return ZooKeeperError.fromResult(rc, "exists", path);
+        const stat = readStat(reader);
+        if (watcher) this.#watches.add("data", path, watcher);
+        return stat;
+      }),
+    );
   }
 
   /** The node's data and stat. A `watcher` hears of its next data change or its deletion. */
@@ -333,12 +336,14 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
     const frame = encodeRequest(OpCode.getData, (w) =>
       w.string(this.#toServer(path)).bool(watcher !== undefined),
     );
-    return this.#call(`getData ${path}`, path, frame, (reader) => {
-      // A copy: the reply's frame may be a slice of a larger socket chunk.
-      const result = { data: Buffer.from(reader.buffer("data")), stat: readStat(reader) };
-      if (watcher) this.#watches.add("data", path, watcher);
-      return result;
-    });
+    return this.#watching(watcher && "data", path, () =>
+      this.#call(`getData ${path}`, path, frame, (reader) => {
+        // A copy: the reply's frame may be a slice of a larger socket chunk.
+        const result = { data: Buffer.from(reader.buffer("data")), stat: readStat(reader) };
+        if (watcher) this.#watches.add("data", path, watcher);
+        return result;
+      }),
+    );
   }
 
   /** Sets the node's data; with `version` (default -1: any), only if it has that version. */
@@ -357,11 +362,13 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
     const frame = encodeRequest(OpCode.getChildren2, (w) =>
       w.string(this.#toServer(path)).bool(watcher !== undefined),
     );
-    return this.#call(`getChildren ${path}`, path, frame, (reader) => {
-      const result = { children: readStrings(reader, "children"), stat: readStat(reader) };
-      if (watcher) this.#watches.add("child", path, watcher);
-      return result;
-    });
+    return this.#watching(watcher && "child", path, () =>
+      this.#call(`getChildren ${path}`, path, frame, (reader) => {
+        const result = { children: readStrings(reader, "children"), stat: readStat(reader) };
+        if (watcher) this.#watches.add("child", path, watcher);
+        return result;
+      }),
+    );
   }
 
   /** The node's ACL and stat. */
@@ -445,9 +452,11 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
     const frame = encodeRequest(OpCode.addWatch, (w) =>
       w.string(this.#toServer(path)).int(mode === "persistent" ? 0 : 1),
     );
-    return this.#call(`addWatch ${path}`, path, frame, () => {
-      this.#watches.add(mode, path, watcher);
-    });
+    return this.#watching(mode, path, () =>
+      this.#call(`addWatch ${path}`, path, frame, () => {
+        this.#watches.add(mode, path, watcher);
+      }),
+    );
   }
 
   /**
@@ -482,7 +491,8 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
       });
     }
     // The server keeps one watch per group and path; one watcher's removal ends it only when that
-    // watcher was the group's last one here.
+    // watcher was the group's last one here and no request that sets one there is unanswered (the
+    // server reads that request first: its watch is the one a removal would take).
     const serverTypes =
       watcher === undefined
         ? [removeTypes[type].server]
@@ -870,6 +880,17 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
         fail: () => {},
       });
     }
+  }
+
+  /**
+   * `send()`'s request, counted as a watch of `kind` on `path` until it is answered or fails, so
+   * that a removal sent meanwhile leaves the server's watch in place (see `WatchRegistry.expect`).
+   * Without a kind (a read without a watcher) it is just the request.
+   */
+  #watching<T>(kind: WatchKind | undefined, path: string, send: () => Promise<T>): Promise<T> {
+    if (kind === undefined) return send();
+    const settle = this.#watches.expect(kind, path);
+    return send().finally(settle);
   }
 
   /** The request frame of a write operation, checked as the same operation inside a multi is. */

@@ -56,6 +56,29 @@ export class WatchRegistry {
     persistent: new Map(),
     persistentRecursive: new Map(),
   };
+  /** The watching requests sent and not yet answered, by kind and path (see `expect`). */
+  readonly #pending: Record<WatchKind, Map<string, number>> = {
+    data: new Map(),
+    exist: new Map(),
+    child: new Map(),
+    persistent: new Map(),
+    persistentRecursive: new Map(),
+  };
+
+  /**
+   * Counts a request that sets a watch of `kind` on `path` from now until the returned function
+   * runs (when it is answered or failed). Its watcher is added only with the answer, but the server
+   * sets the watch when it reads the request: a removal sent meanwhile must count it as there.
+   */
+  expect(kind: WatchKind, path: string): () => void {
+    const byPath = this.#pending[kind];
+    byPath.set(path, (byPath.get(path) ?? 0) + 1);
+    return () => {
+      const left = byPath.get(path)! - 1;
+      if (left === 0) byPath.delete(path);
+      else byPath.set(path, left);
+    };
+  }
 
   add(kind: WatchKind, path: string, watcher: Watcher): void {
     const byPath = this.#watches[kind];
@@ -93,9 +116,13 @@ export class WatchRegistry {
     });
   }
 
-  /** Whether removing `watcher` from `of` at `path` would leave none of those kinds there. */
+  /**
+   * Whether removing `watcher` from `of` at `path` would leave none of those kinds there, nor any
+   * on its way (see `expect`).
+   */
   lastOf(path: string, of: readonly WatchKind[], watcher: Watcher): boolean {
     return of.every((kind) => {
+      if (this.#pending[kind].has(path)) return false;
       const watchers = this.#watches[kind].get(path);
       return watchers === undefined || (watchers.size === 1 && watchers.has(watcher));
     });

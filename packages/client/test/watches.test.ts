@@ -155,6 +155,23 @@ describe("removeWatches", () => {
     expect(second.events).toEqual([{ type: "dataChanged", path: "/node" }]);
   });
 
+  it("removing a watcher keeps the server's watch while another watcher's read of the node is in flight", async () => {
+    await zk.create("/node");
+    const first = recorder();
+    const second = recorder();
+    await zk.getData("/node", { watcher: first.watcher });
+    // Sent before the removal, so the server sets (keeps) its watch first and reads the removal
+    // after: removing it there would leave the second watcher waiting for an event never sent.
+    const reading = zk.getData("/node", { watcher: second.watcher });
+    const removing = zk.removeWatches("/node", { watcher: first.watcher });
+    await Promise.all([reading, removing]);
+    expect(await serverWatches(zk)).toEqual(["/node"]);
+    await other.setData("/node", "x");
+    await waitFor(() => second.events.length === 1);
+    expect(first.events).toEqual([{ type: "dataWatchRemoved", path: "/node" }]);
+    expect(second.events).toEqual([{ type: "dataChanged", path: "/node" }]);
+  });
+
   it("removes persistent watches too, and says NOWATCHER, sending nothing, when there is none", async () => {
     const { events, watcher } = recorder();
     await zk.addWatch("/node", watcher, { mode: "persistentRecursive" });

@@ -44,6 +44,20 @@ export const channelNames = {
 export type Recipe = "lock" | "semaphore" | "election";
 
 /**
+ * What the node of an event asks for, as its name says: a lock's (or a leader's) exclusive turn, a
+ * shared lock's, or a semaphore's permit.
+ *
+ * @example
+ * ```ts
+ * subscribe(channelNames.release, (message) => {
+ *   const { mode, holdMs } = message as HoldMessage;
+ *   if (mode === "semaphore") permitHoldTimes.record(holdMs);
+ * });
+ * ```
+ */
+export type HoldMode = "exclusive" | "shared" | "semaphore";
+
+/**
  * The context object of one acquisition on the `zk-dist-lock:acquire` TracingChannel. The same
  * object travels from `start` to `asyncEnd`; the fields below are filled in as it goes. With
  * `tracePromise`, `end` fires when the call returns its promise: end spans on `asyncEnd`.
@@ -53,7 +67,7 @@ export interface AcquireContext {
   /** The resource's directory in ZooKeeper. */
   path: string;
   recipe: Recipe;
-  mode: "exclusive" | "shared";
+  mode: HoldMode;
   /** Whether it found someone ahead and waited (set before the `wait` channel publishes). */
   waited: boolean;
   /** The fencing token, once acquired. */
@@ -68,7 +82,7 @@ export interface AcquireContext {
 export interface HoldMessage {
   resource: string;
   recipe: Recipe;
-  mode: "exclusive" | "shared";
+  mode: HoldMode;
   /** The node of the hold. */
   path: string;
   token: bigint;

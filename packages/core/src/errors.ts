@@ -1,3 +1,5 @@
+import type { Recipe } from "./channels.js";
+
 /** What went wrong, for callers that branch on it. */
 export type LockErrorCode =
   | "TIMEOUT"
@@ -42,11 +44,26 @@ export class LockError extends Error {
   }
 }
 
-/** `acquire()` did not get the lock within its timeout; nothing was left behind in ZooKeeper. */
+/**
+ * What a wait of `recipe` for `resource` waits for, as every message about the wait names it (a
+ * timeout, an abort, an outage): `the lock on "k"`, `a permit of "k"`, `leadership of "k"`.
+ */
+export function soughtIn(recipe: Recipe, resource: string): string {
+  if (recipe === "semaphore") return `a permit of "${resource}"`;
+  if (recipe === "election") return `leadership of "${resource}"`;
+  return `the lock on "${resource}"`;
+}
+
+/**
+ * `acquire()` did not get the lock (or permit, or leadership: `recipe`) within its timeout;
+ * nothing was left behind in ZooKeeper.
+ */
 export class LockTimeoutError extends LockError {
   override name = "LockTimeoutError";
-  constructor(resource: string, timeoutMs: number) {
-    super("TIMEOUT", `Timed out after ${timeoutMs} ms waiting for the lock on "${resource}".`, { resource });
+  constructor(resource: string, timeoutMs: number, recipe: Recipe = "lock") {
+    super("TIMEOUT", `Timed out after ${timeoutMs} ms waiting for ${soughtIn(recipe, resource)}.`, {
+      resource,
+    });
   }
 }
 

@@ -23,6 +23,7 @@ export {
   type CleanupFailedMessage,
   channelNames,
   type HoldMessage,
+  type HoldMode,
   type LostMessage,
   type Recipe,
 } from "./channels.js";

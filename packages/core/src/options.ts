@@ -104,15 +104,35 @@ export function resolveLockOptions(options: unknown, defaults: LockOptions = {})
   };
 }
 
+/**
+ * A lock's options as `createLock()`, `withLock()` and {@link checkLockOptions} read them: its
+ * `mode` checked, and the rest resolved over `defaults`. Keys that are not lock options (acquire
+ * options beside them, an integration's own) are left alone.
+ */
+export function resolveCreateLockOptions(
+  options: object,
+  defaults?: LockOptions,
+): [LockMode, ResolvedLockOptions] {
+  return [validateMode((options as CreateLockOptions).mode), resolveLockOptions(options, defaults)];
+}
+
+/** A semaphore's options as `createSemaphore()`, `withSemaphore()` and {@link checkSemaphoreOptions} read them. */
+export function resolveSemaphoreOptions(
+  options: object,
+  defaults?: LockOptions,
+): [number, ResolvedLockOptions] {
+  return [validatePermits((options as SemaphoreOptions).permits), resolveLockOptions(options, defaults)];
+}
+
 /** Checks a lock's `mode`: `"exclusive"` when left out. */
-export function validateMode(mode: unknown): LockMode {
+function validateMode(mode: unknown): LockMode {
   if (mode === undefined) return "exclusive";
   if (mode === "exclusive" || mode === "shared") return mode;
   throw new LockInvalidArgumentError(`mode must be "exclusive" or "shared"; got ${describe(mode)}.`);
 }
 
 /** Checks a semaphore's `permits`: a positive integer, which its node names carry. */
-export function validatePermits(permits: unknown): number {
+function validatePermits(permits: unknown): number {
   if (typeof permits !== "number" || !Number.isSafeInteger(permits) || permits < 1) {
     throw new LockInvalidArgumentError(
       `permits must be a positive integer: how many may hold the semaphore at once; got ${describe(permits)}.`,
@@ -225,8 +245,8 @@ export function validateAuth(auth: unknown): ZkAuth[] {
 }
 
 /**
- * Checks lock options exactly as every lock created with them will (this is the check
- * `createLock()` and `withLock()` run, `mode` included), so that an integration refuses bad options
+ * Checks lock options exactly as every lock created with them will (`createLock()` and
+ * `withLock()` run the same check, `mode` included), so that an integration refuses bad options
  * when it is set up rather than at its first lock, and without a throwaway manager. Options that are
  * not lock options (an integration's own, beside them) are left alone. Throws
  * `LockInvalidArgumentError` whose message starts with `where`.
@@ -243,11 +263,8 @@ export function validateAuth(auth: unknown): ZkAuth[] {
  * ```
  */
 export function checkLockOptions(options: unknown, where: string): void {
-  const { mode, ...given } = optionsObject(options, where) as CreateLockOptions;
-  checkedIn(where, () => {
-    validateMode(mode);
-    resolveLockOptions(given);
-  });
+  const given = optionsObject(options, where);
+  checkedIn(where, () => resolveCreateLockOptions(given));
 }
 
 /**
@@ -262,15 +279,12 @@ export function checkLockOptions(options: unknown, where: string): void {
  * ```
  */
 export function checkSemaphoreOptions(options: unknown, where: string): void {
-  const { permits, ...given } = optionsObject(options, where) as SemaphoreOptions;
-  checkedIn(where, () => {
-    validatePermits(permits);
-    resolveLockOptions(given);
-  });
+  const given = optionsObject(options, where);
+  checkedIn(where, () => resolveSemaphoreOptions(given));
 }
 
 /** Runs `check`; its `LockInvalidArgumentError` comes back with a message that starts with `where`. */
-function checkedIn(where: string, check: () => void): void {
+function checkedIn(where: string, check: () => unknown): void {
   try {
     check();
   } catch (error) {

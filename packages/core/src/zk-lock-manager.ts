@@ -18,12 +18,12 @@ import {
   optionsObject,
   type ResolvedLockOptions,
   resolveConnectOptions,
+  resolveCreateLockOptions,
   resolveLockOptions,
+  resolveSemaphoreOptions,
   type SemaphoreOptions,
   validateAcquireOptions,
   validateAuth,
-  validateMode,
-  validatePermits,
   type ZkClientKind,
 } from "./options.js";
 import type { Holder } from "./queue/hold.js";
@@ -510,9 +510,8 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
    * ```
    */
   createLock(resource: string, options?: CreateLockOptions): ZkLock {
-    const { mode, ...lockOptions } = optionsObject(options, "Lock options") as CreateLockOptions;
-    const lockMode = this.#check(resource, () => validateMode(mode));
-    const [path, resolved] = this.#locate(resource, lockOptions);
+    const given = optionsObject(options, "Lock options");
+    const [path, lockMode, resolved] = this.#place(resource, given, resolveCreateLockOptions);
     if (!this.#connection.ownsClients) this.#requireSession(resource);
     return new ZkLock(this.#host, resource, path, resolved, lockMode);
   }
@@ -534,9 +533,8 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
    * ```
    */
   createSemaphore(resource: string, options: SemaphoreOptions): ZkSemaphore {
-    const { permits, ...lockOptions } = optionsObject(options, "Semaphore options") as SemaphoreOptions;
-    const checked = this.#check(resource, () => validatePermits(permits));
-    const [path, resolved] = this.#locate(resource, lockOptions);
+    const given = optionsObject(options, "Semaphore options");
+    const [path, checked, resolved] = this.#place(resource, given, resolveSemaphoreOptions);
     if (!this.#connection.ownsClients) this.#requireSession(resource);
     return new ZkSemaphore(this.#host, resource, path, resolved, checked);
   }
@@ -602,12 +600,8 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
     options?: CreateLockOptions & AcquireOptions,
   ): Promise<T> {
     requireFunction(fn, "withLock", resource);
-    const { signal, timeout, mode, ...lockOptions } = optionsObject(
-      options,
-      "withLock() options",
-    ) as CreateLockOptions & AcquireOptions;
-    const lockMode = this.#check(resource, () => validateMode(mode));
-    const [path, resolved] = this.#locate(resource, lockOptions);
+    const given = optionsObject(options, "withLock() options") as CreateLockOptions & AcquireOptions;
+    const [path, lockMode, resolved] = this.#place(resource, given, resolveCreateLockOptions);
     const take = (joined: QueueHandle | undefined) => {
       if (joined === undefined) return new ZkLock(this.#host, resource, path, resolved, lockMode);
       if (!(joined instanceof ZkLock))
@@ -620,7 +614,7 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
       }
       return joined;
     };
-    return this.#withHold(path, take, { signal, timeout }, (lock, token) =>
+    return this.#withHold(path, take, { signal: given.signal, timeout: given.timeout }, (lock, token) =>
       fn(contextOf(token, "lock", lock)),
     );
   }
@@ -650,12 +644,8 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
     options: SemaphoreOptions & AcquireOptions,
   ): Promise<T> {
     requireFunction(fn, "withSemaphore", resource);
-    const { signal, timeout, permits, ...lockOptions } = optionsObject(
-      options,
-      "withSemaphore() options",
-    ) as SemaphoreOptions & AcquireOptions;
-    const checked = this.#check(resource, () => validatePermits(permits));
-    const [path, resolved] = this.#locate(resource, lockOptions);
+    const given = optionsObject(options, "withSemaphore() options") as SemaphoreOptions & AcquireOptions;
+    const [path, checked, resolved] = this.#place(resource, given, resolveSemaphoreOptions);
     const take = (joined: QueueHandle | undefined) => {
       if (joined === undefined) return new ZkSemaphore(this.#host, resource, path, resolved, checked);
       if (!(joined instanceof ZkSemaphore))
@@ -668,7 +658,7 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
       }
       return joined;
     };
-    return this.#withHold(path, take, { signal, timeout }, (semaphore, token) =>
+    return this.#withHold(path, take, { signal: given.signal, timeout: given.timeout }, (semaphore, token) =>
       fn(contextOf(token, "semaphore", semaphore)),
     );
   }
@@ -868,14 +858,29 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
     }
   }
 
+  /**
+   * The directory of `resource` and its options as a recipe's `resolve` (the check its exported
+   * checker runs too) reads them over the manager's defaults: what the recipe adds (`mode`,
+   * `permits`), and the lock options. Errors name the resource.
+   */
+  #place<T>(
+    resource: string,
+    given: object,
+    resolve: (options: object, defaults: LockOptions) => [T, ResolvedLockOptions],
+  ): [string, T, ResolvedLockOptions] {
+    const [own, resolved] = this.#check(resource, () => resolve(given, this.#defaults));
+    return [this.#dirOf(resource, resolved), own, resolved];
+  }
+
+  /** The directory of `resource` and its options, resolved over the manager's defaults. */
   #locate(resource: string, options: LockOptions | undefined): [string, ResolvedLockOptions] {
-    const name = encodeResource(resource);
-    try {
-      const resolved = resolveLockOptions(options, this.#defaults);
-      return [`${resolved.rootDir}/${name}`, resolved];
-    } catch (error) {
-      throw withResource(error, resource);
-    }
+    const resolved = this.#check(resource, () => resolveLockOptions(options, this.#defaults));
+    return [this.#dirOf(resource, resolved), resolved];
+  }
+
+  /** The directory of `resource` under the resolved `rootDir`. */
+  #dirOf(resource: string, { rootDir }: ResolvedLockOptions): string {
+    return `${rootDir}/${encodeResource(resource)}`;
   }
 
   #connectionChanged(change: "suspended" | "reconnected" | { lost: string }): void {

@@ -151,4 +151,36 @@ describe("diagnostics channels", () => {
     expect(lost).toMatchObject({ resource: "job", token, recipe: "lock" });
     expect(isLockError(lost.error, "LOST")).toBe(true);
   });
+
+  it("says what each hold is: a shared lock's mode, a semaphore's, and its waits name a permit", async () => {
+    const rootDir = uniqueRoot("channels");
+    const manager = await open(rootDir);
+    const read = manager.createLock("catalog", { mode: "shared" });
+    const quota = manager.createSemaphore("geocoder", { permits: 1 });
+    await read.acquire();
+    await quota.acquire();
+    const other = await open(rootDir);
+    const error = await other
+      .createSemaphore("geocoder", { permits: 1 })
+      .acquire({ timeout: 50 })
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ message: 'Timed out after 50 ms waiting for a permit of "geocoder".' });
+    await read.release();
+    await quota.release();
+
+    const acquired = recorder.seen.filter((s) => s.event === "asyncEnd").map((s) => s.context);
+    expect(acquired.map((c) => [c.resource, c.recipe, c.mode])).toEqual([
+      ["catalog", "lock", "shared"],
+      ["geocoder", "semaphore", "semaphore"],
+      ["geocoder", "semaphore", "semaphore"],
+    ]);
+    const released = recorder.points
+      .filter((p) => p.name === channelNames.release)
+      .map((p) => p.message as HoldMessage);
+    expect(released.map((m) => [m.resource, m.recipe, m.mode])).toEqual([
+      ["catalog", "lock", "shared"],
+      ["geocoder", "semaphore", "semaphore"],
+    ]);
+    expect(manager.createSemaphore("geocoder", { permits: 1 }).mode).toBe("semaphore");
+  });
 });

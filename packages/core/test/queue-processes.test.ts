@@ -1,32 +1,77 @@
 // Shared locks and semaphores between OS processes, each process with several sessions, waits
-// that time out or are aborted, and a process killed with SIGKILL while it holds. A witness on each
-// holder's own session (see support/queue-worker.ts) counts the holders at every grant.
+// that time out or are aborted, and processes killed with SIGKILL while they hold. Witnesses on
+// each holder's own session (see support/queue-worker.ts) count the holders and the nodes ahead at
+// every grant; grants carry their node's creation zxid and their token, ZooKeeper's own order.
 import { waitFor } from "@zk-dist-lock/testing";
 import { afterEach, describe, expect, inject, it } from "vitest";
 import { type Child, startChild } from "./support/child.js";
-import { childrenOf, closeClients, connectClient, type TestClient, uniqueRoot } from "./support/zk.js";
+import { childrenOf, closeClients, startManager, type TestManager, uniqueRoot } from "./support/zk.js";
 
 const connect = inject("zkConnect");
 const PROCESSES = 4;
-const DURATION_MS = 3000;
 const resource = "quota";
+
+/** A grant as a worker printed it. */
+interface Grant {
+  mode: string;
+  /** The exclusive holders and the others (shared, semaphore) the witness saw, this one included. */
+  exclusive: number;
+  others: number;
+  /** The zxid that created the node: the queue's order. */
+  czxid: bigint;
+  token: bigint;
+}
+
+/** The complete lines that `of` printed so far. */
+const linesOf = (of: readonly Child[]) => of.flatMap((w) => w.output.split("\n").slice(0, -1));
+
+/** The grants that `of` printed so far. */
+function grantsOf(of: readonly Child[]): Grant[] {
+  return linesOf(of)
+    .filter((l) => l.startsWith("grant "))
+    .map((l) => {
+      const [, mode, exclusive, others, czxid, token] = l.split(" ");
+      return {
+        mode: mode!,
+        exclusive: Number(exclusive),
+        others: Number(others),
+        czxid: BigInt(czxid!),
+        token: BigInt(token!),
+      };
+    });
+}
+
+/**
+ * How many readers queued behind a writer that was waiting: the reader's node was created after
+ * the writer's and before the listing that granted the writer.
+ */
+function readersBehindWaitingWriters(grants: readonly Grant[]): number {
+  const writers = grants.filter((g) => g.mode === "exclusive");
+  return grants.filter(
+    (r) => r.mode === "shared" && writers.some((w) => w.czxid < r.czxid && r.czxid < w.token),
+  ).length;
+}
 
 describe("processes contending for one resource, several sessions each", () => {
   const workers: Child[] = [];
+  const observers: TestManager[] = [];
 
-  afterEach(() => {
+  afterEach(async () => {
     for (const { child } of workers)
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
     workers.length = 0;
+    await Promise.allSettled(observers.map(({ manager }) => manager.close()));
+    observers.length = 0;
     closeClients();
   });
 
-  /** Starts the workers, lets them go together once all are connected, and returns the witness's client. */
+  /** Starts the workers, lets them go together once all are connected, and returns an observer. */
   async function run(how: string, sessionsEach: number) {
     const rootDir = uniqueRoot("processes");
     const witnessDir = `${rootDir}-witness`;
-    const observer = await connectClient(connect);
-    expect(await observer.createRc(witnessDir)).toBe(0);
+    const observer = await startManager(connect, { rootDir });
+    observers.push(observer);
+    expect(await observer.client.createRc(witnessDir)).toBe(0);
     for (let id = 0; id < PROCESSES; id++) {
       workers.push(
         startChild("queue-worker.ts", [
@@ -36,7 +81,6 @@ describe("processes contending for one resource, several sessions each", () => {
           witnessDir,
           how,
           String(sessionsEach),
-          String(DURATION_MS),
           String(id),
         ]),
       );
@@ -45,24 +89,30 @@ describe("processes contending for one resource, several sessions each", () => {
       timeoutMs: 60_000,
       message: "every worker connected",
     });
-    for (const { child } of workers) child.stdin?.end("go\n");
+    for (const { child } of workers) child.stdin?.write("go\n");
     return { observer, dir: `${rootDir}/${resource}`, witnessDir };
   }
 
-  /** What the workers printed: their grants (mode and the holders each saw), tallies, violations. */
+  /** Stops `of` after their current turns; every turn ends: no waiter is left waiting for ever. */
+  async function stop(of: readonly Child[]) {
+    for (const { child } of of) child.stdin?.end("stop\n");
+    await waitFor(() => of.every(({ child }) => child.exitCode !== null || child.signalCode !== null), {
+      timeoutMs: 20_000,
+      message: "every turn to end (a waiter still waits)",
+    });
+    expect(
+      of.map(({ child }) => child.exitCode),
+      outputs(),
+    ).toEqual(of.map(() => 0));
+  }
+
+  /** What the workers printed at the end: violations, and the tallies of their sessions. */
   function report(of: readonly Child[]) {
-    const lines = of.flatMap((w) => w.output.split("\n"));
-    const grants = lines
-      .filter((l) => l.startsWith("grant "))
-      .map((l) => {
-        const [, mode, exclusive, others] = l.split(" ");
-        return { mode: mode!, exclusive: Number(exclusive), others: Number(others) };
-      });
+    const lines = linesOf(of);
     const totals = lines
       .filter((l) => l.startsWith("done "))
       .map((l) => l.split(" ").slice(1).map(Number) as [number, number, number]);
     return {
-      grants,
       violations: lines.filter((l) => l.startsWith("violation")),
       sessionsDone: totals.length,
       timeouts: totals.reduce((sum, [, t]) => sum + t, 0),
@@ -71,57 +121,103 @@ describe("processes contending for one resource, several sessions each", () => {
   }
 
   /** Once every session that held has ended (killed ones at their expiry), nothing is left. */
-  async function nothingLeft(observer: TestClient, dir: string, witnessDir: string) {
-    await waitFor(async () => (await childrenOf(observer, dir)).length === 0, {
+  async function nothingLeft(observer: TestManager, dir: string, witnessDir: string) {
+    await waitFor(async () => (await childrenOf(observer.client, dir)).length === 0, {
       timeoutMs: 15_000,
       message: "an empty queue",
     });
-    expect(await childrenOf(observer, witnessDir)).toEqual([]);
-    await observer.delete(witnessDir);
+    expect(await childrenOf(observer.client, witnessDir)).toEqual([]);
+    await observer.client.delete(witnessDir);
   }
 
   const outputs = () => workers.map((w, id) => `worker ${id}:\n${w.output}`).join("\n");
 
-  it("readers overlap, a writer never overlaps anyone, and writers get their turns", async () => {
+  it("readers overlap, a writer never overlaps anyone, and turns come in queue order: no reader passes a waiting writer", async () => {
     const { observer, dir, witnessDir } = await run("mixed", 3);
-    const codes = await Promise.all(workers.map((w) => w.exited));
-    expect(codes, outputs()).toEqual(workers.map(() => 0));
+    await waitFor(
+      () => {
+        const grants = grantsOf(workers);
+        return (
+          grants.filter((g) => g.mode === "exclusive").length >= 15 &&
+          readersBehindWaitingWriters(grants) >= 5
+        );
+      },
+      { timeoutMs: 30_000, message: "writers granted, with readers queued behind them while they waited" },
+    );
+    await stop(workers);
 
-    const { grants, violations, sessionsDone, timeouts, aborts } = report(workers);
+    const { violations, sessionsDone, timeouts, aborts } = report(workers);
     expect(violations, outputs()).toEqual([]);
     expect(sessionsDone).toBe(PROCESSES * 3);
+    const grants = grantsOf(workers);
     const exclusive = grants.filter((g) => g.mode === "exclusive");
     const shared = grants.filter((g) => g.mode === "shared");
     // A writer saw only itself; readers saw no writer, and some saw other readers holding with them.
-    expect(exclusive.length).toBeGreaterThan(0);
     expect(exclusive.every((g) => g.exclusive === 1 && g.others === 0)).toBe(true);
     expect(shared.every((g) => g.exclusive === 0)).toBe(true);
     expect(Math.max(...shared.map((g) => g.others))).toBeGreaterThan(1);
     expect(timeouts + aborts).toBeGreaterThan(0);
+
+    // In queue order (creation zxid), a writer's grant comes after the grant of every node ahead of
+    // it and before that of every node behind it: readers that queued behind a waiting writer got
+    // in after it. (Readers among themselves may be granted in any order.)
+    const order = [...grants].sort((a, b) => (a.czxid < b.czxid ? -1 : 1));
+    const outOfOrder = order.flatMap((w, i) =>
+      w.mode !== "exclusive"
+        ? []
+        : [
+            ...order.slice(0, i).filter((ahead) => ahead.token >= w.token),
+            ...order.slice(i + 1).filter((behind) => behind.token <= w.token),
+          ].map(
+            (other) =>
+              `${other.mode} ${other.czxid} granted at ${other.token}, writer ${w.czxid} at ${w.token}`,
+          ),
+    );
+    expect(outOfOrder).toEqual([]);
     await nothingLeft(observer, dir, witnessDir);
   }, 120_000);
 
-  it("a semaphore of 3 never has a 4th holder among 20 sessions, with timeouts, aborts and a SIGKILL", async () => {
+  it("a semaphore of 3 never has a 4th holder among 20 sessions, and a killed process's permits come back", async () => {
     const { observer, dir, witnessDir } = await run("semaphore:3", 5);
-    // Kill a process that holds permits (or waits for them): its sessions' nodes stay until they expire.
-    const [victim, ...survivors] = workers as [Child, ...Child[]];
-    await waitFor(() => victim.output.includes("grant "), {
-      timeoutMs: 20_000,
-      message: "the victim holding",
-    });
-    victim.child.kill("SIGKILL");
-    const codes = await Promise.all(survivors.map((w) => w.exited));
-    expect(codes, outputs()).toEqual(survivors.map(() => 0));
+    const victims = workers.slice(0, 2);
+    for (const [n, victim] of victims.entries()) {
+      // The victim keeps every permit its sessions get from now on: only its sessions' end frees them.
+      victim.child.stdin?.write("hold\n");
+      await waitFor(() => victim.output.includes("holding"), {
+        timeoutMs: 20_000,
+        message: `victim ${n} holding`,
+      });
+      victim.child.kill("SIGKILL");
+      const sessions = linesOf([victim])
+        .filter((l) => l.startsWith("session "))
+        .map((l) => l.slice("session ".length));
+      await waitFor(
+        async () => {
+          const { holders, waiters } = await observer.manager.inspect(resource);
+          return [...holders, ...waiters].every((p) => !sessions.includes(p.sessionId));
+        },
+        { timeoutMs: 15_000, message: `victim ${n}'s sessions to expire` },
+      );
+      // A zxid after the victim's sessions ended: the token of a lock taken once they are gone.
+      const mark = observer.manager.createLock(`victim-${n}-gone`);
+      const ended = await mark.acquire();
+      await mark.release();
+      // All 3 permits in use again, by survivors: whatever the victim held has come back.
+      const survivors = workers.filter((w) => !victims.slice(0, n + 1).includes(w));
+      await waitFor(() => grantsOf(survivors).some((g) => g.token > ended && g.others === 3), {
+        timeoutMs: 15_000,
+        message: `3 holders at once after victim ${n}'s sessions ended`,
+      });
+    }
+    const survivors = workers.slice(victims.length);
+    await stop(survivors);
 
-    const { grants, violations, sessionsDone, timeouts, aborts } = report(workers);
+    const { violations, sessionsDone, timeouts, aborts } = report(workers);
     expect(violations, outputs()).toEqual([]);
-    expect(sessionsDone).toBe((PROCESSES - 1) * 5);
-    const seen = grants.map((g) => g.others);
-    expect(Math.max(...seen)).toBe(3);
+    expect(sessionsDone).toBe(survivors.length * 5);
+    expect(Math.max(...grantsOf(workers).map((g) => g.others))).toBe(3);
     expect(timeouts).toBeGreaterThan(0);
     expect(aborts).toBeGreaterThan(0);
-    // The survivors went on after the kill: grants came after the victim's permits were given back.
-    expect(report(survivors).grants.length).toBeGreaterThan(report([victim]).grants.length);
     await nothingLeft(observer, dir, witnessDir);
   }, 120_000);
 });

@@ -68,7 +68,8 @@ describe("a semaphore", () => {
       tokens.push(rest[turn]!.token!);
     }
     expect(order).toEqual([0, 1, 2, 3]);
-    // A permit's token exceeds the token of every hold that ended before it was granted.
+    // A permit's token exceeds the token of every hold whose release its granting listing
+    // reflects: each waiter here was let in by the release of the hold two before it.
     for (let i = 2; i < tokens.length; i++) expect(tokens[i]!).toBeGreaterThan(tokens[i - 2]!);
     await Promise.all(holding.map((s) => s.release()));
     await Promise.all(waits);
@@ -137,6 +138,25 @@ describe("processes that disagree about a resource", () => {
     expect(error).toMatchObject({ resource, message: expect.stringMatching(message) });
     expect((error as Error).message).toContain(`"${resource}"`);
     expect(left).toEqual([holderNode]);
+  });
+
+  it("refuses an election on the semaphore's directory with CONFLICT, as it refuses a lock", async () => {
+    const [a, b] = await sessions(2);
+    const holder = a!.manager.createSemaphore(resource, { permits: 3 });
+    await holder.acquire();
+    const election = b!.manager.createElection(resource, {
+      rootDir: holder.path.slice(0, holder.path.lastIndexOf("/")),
+    });
+    expect(election.path).toBe(holder.path);
+    const error = await election.campaign({ timeout: 2000 }).catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      code: "CONFLICT",
+      message: expect.stringMatching(/a semaphore of 3 permits uses it/),
+    });
+    expect(await childrenOf(a!.client, holder.path)).toEqual([
+      holder.nodePath!.slice(holder.path.length + 1),
+    ]);
+    await holder.release();
   });
 
   it("refuses a lock, or other permits, inside a withSemaphore() of the same call chain, and joins the same", async () => {

@@ -169,6 +169,44 @@ describe("shared and exclusive holds", () => {
     }
   });
 
+  it("wakes a reader whose watch went out as another reader of its session gave up the same watch", async () => {
+    const { host, port } = hostAndPort(connect);
+    const [w, readers] = await sessions(2);
+    const writer = w!.manager.createLock(resource);
+    const writeToken = await writer.acquire();
+    const session = sessionOf(readers!.client);
+    const giveUp = new AbortController();
+    const gone = readers!.manager.createLock(resource, { mode: "shared" });
+    const { acquisition: goneWaiting } = await queueUp(
+      w!,
+      resource,
+      { acquire: () => gone.acquire({ signal: giveUp.signal }) },
+      1,
+    );
+    await waitFor(async () => watchedBy(await watchesByPath(host, port), session).length > 0, {
+      message: "the first reader's watch on the writer",
+    });
+
+    // The second reader's getData of the writer's node is on its way when the first gives up
+    // its watch there: the server reads the removal after it, so it would take the watch just set.
+    let once = true;
+    readers!.client.onCall("watching", () => {
+      if (once) giveUp.abort();
+      once = false;
+    });
+    const reader = readers!.manager.createLock(resource, { mode: "shared" });
+    const reading = reader.acquire();
+    await expect(goneWaiting).rejects.toMatchObject({ code: "ABORTED" });
+    // The session's requests are answered in order: the getData and any removal have been read.
+    expect(await readers!.client.exists(writer.nodePath!)).toBe(true);
+    expect(once).toBe(false);
+    expect(watchedBy(await watchesByPath(host, port), session)).toEqual([writer.nodePath]);
+
+    await writer.release();
+    expect(await reading).toBeGreaterThan(writeToken);
+    await reader.release();
+  });
+
   it("leaves no node behind for a shared wait that timed out, was aborted, or tried once", async () => {
     const [w, r] = await sessions(2);
     await expectAbandonedWaitsLeaveNothing(

@@ -38,9 +38,9 @@ export interface RouteLock {
  * The hold a `distributedSemaphore()` middleware took for the current request: one permit, found on
  * `res.locals.permit` (or through {@link getPermit}). The same shape and life as a
  * {@link RouteLock}: it lasts until the handler has ended the response, or `release()`, or
- * `maxHold`, and a client that leaves does not end it. Its `token` is greater than those of the
- * permits that ended before it was granted, but it fences nothing: holders at the same time are
- * not ordered by it.
+ * `maxHold`, and a client that leaves does not end it. Its `token` is greater than the tokens of
+ * the holds whose release the listing that granted it reflects, and orders nothing else: holders
+ * at the same time are not ordered by it, and it fences nothing.
  */
 export type RoutePermit = RouteLock;
 

@@ -1,6 +1,7 @@
 // distributedSemaphore() and distributedLock()'s mode beyond the lock contract: the setup checks,
 // CONFLICT answered 409, and a route that holds a permit and a lock at once.
 import { isLockError, type ZkLockManager } from "@zk-dist-lock/core";
+import { waitFor } from "@zk-dist-lock/testing";
 import type { ErrorRequestHandler } from "express";
 import { describe, expect, inject, it } from "vitest";
 import { distributedLock, distributedSemaphore, getLock, getPermit } from "../src/index.js";
@@ -95,6 +96,8 @@ describe("distributedSemaphore()", () => {
         resources: ["geocoder", "invoice:7"],
         modes: ["semaphore", "exclusive"],
       });
+      // The server's "finish" may come after the client has the whole response.
+      await waitFor(() => reasons.length === 2, { message: "the response's finish" });
       expect(reasons).toEqual([
         'The permit of "geocoder" was released: the response was ended.',
         'The lock on "invoice:7" was released: the response was ended.',

@@ -92,7 +92,8 @@ export const passes: Pass[] = [
     titles: {
       queue: `never lets more than ${CONTRACT_PERMITS} runs on one key in at once, across sessions, lets them in in arrival order, and completes every run`,
       overlap: "runs permits of one key, across sessions, and of another key at the same time",
-      tokens: "hands each permit a token above those of the permits that ended before it, across sessions",
+      tokens:
+        "hands each permit a token above those of the permits released before it was asked for, across sessions",
       failing: "rejects a run whose work throws and frees its permit",
       reentrant:
         "lets manager.withSemaphore() inside the work join the permit, and refuses a lock on the key with CONFLICT",

@@ -1,11 +1,22 @@
-import { LockError, LockTimeoutError } from "../errors.js";
+import type { Recipe } from "../channels.js";
+import { LockError, LockTimeoutError, soughtIn } from "../errors.js";
+
+/** What a wait is for: the resource, and the recipe that names it in messages (see `soughtIn`). */
+export interface Sought {
+  readonly resource: string;
+  readonly recipe: Recipe;
+}
 
 /** The error of a wait given up because the caller's `signal` aborted; its reason is the cause. */
-export const abortedError = (resource: string, signal: AbortSignal): LockError =>
-  new LockError("ABORTED", `Stopped waiting for the lock on "${resource}".`, {
+export const abortedError = ({ resource, recipe }: Sought, signal: AbortSignal): LockError =>
+  new LockError("ABORTED", `Stopped waiting for ${soughtIn(recipe, resource)}.`, {
     resource,
     cause: signal.reason,
   });
+
+/** The error of a wait that tried once (`timeout: 0`) and found that its turn had not come. */
+export const triedOnceError = ({ resource, recipe }: Sought): LockError =>
+  new LockTimeoutError(resource, 0, recipe);
 
 /** What a wait needs to know of the connection: what it lacks while it is down. */
 export interface ConnectionView {
@@ -16,16 +27,18 @@ export interface ConnectionView {
  * The error of a wait whose `timeout` ran out: `TIMEOUT` means contention, so a wait that ran out
  * while ZooKeeper was out of reach is an outage, `CONNECTION`, saying to what and for how long.
  */
-export function timeoutError(resource: string, timeout: number, connection: ConnectionView): LockError {
+export function timeoutError(
+  { resource, recipe }: Sought,
+  timeout: number,
+  connection: ConnectionView,
+): LockError {
   const outage = connection.describeOutage();
   return outage === undefined
-    ? new LockTimeoutError(resource, timeout)
+    ? new LockTimeoutError(resource, timeout, recipe)
     : new LockError(
         "CONNECTION",
-        `Gave up waiting for the lock on "${resource}" after ${timeout} ms: ${outage}.`,
-        {
-          resource,
-        },
+        `Gave up waiting for ${soughtIn(recipe, resource)} after ${timeout} ms: ${outage}.`,
+        { resource },
       );
 }
 
@@ -53,7 +66,7 @@ export class Attempt {
   #disposed = false;
 
   constructor(
-    private readonly resource: string,
+    private readonly sought: Sought,
     userSignal: AbortSignal | undefined,
     timeout: number | undefined,
     connection: ConnectionView,
@@ -64,7 +77,7 @@ export class Attempt {
     if (userSignal?.aborted) this.#onUserAbort();
     else userSignal?.addEventListener("abort", this.#onUserAbort);
     if (timeout)
-      this.#timer = setTimeout(() => this.#stop(timeoutError(resource, timeout, connection)), timeout);
+      this.#timer = setTimeout(() => this.#stop(timeoutError(sought, timeout, connection)), timeout);
   }
 
   /** Follows the end of the session the attempt runs on now; undefined while it waits for one. */
@@ -106,7 +119,7 @@ export class Attempt {
    * `LockTimeoutError`; a shared one tells its calls, some of which may try once.
    */
   blocked(): void {
-    if (this.#triesOnce) throw new LockTimeoutError(this.resource, 0);
+    if (this.#triesOnce) throw triedOnceError(this.sought);
     this.#blocked = true;
     this.#onBlocked?.();
   }
@@ -163,7 +176,7 @@ export class Attempt {
   }
 
   #onUserAbort = () => {
-    if (this.#stopSignal) this.#stop(abortedError(this.resource, this.#stopSignal));
+    if (this.#stopSignal) this.#stop(abortedError(this.sought, this.#stopSignal));
   };
 
   // The end of a session stops the waits on it, not the attempt: it may go on on the next session.

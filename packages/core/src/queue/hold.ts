@@ -1,4 +1,4 @@
-import type { Recipe } from "../channels.js";
+import type { HoldMode, Recipe } from "../channels.js";
 import type { LockError, LockLostError } from "../errors.js";
 import type { ZkSession } from "../session/zk-session.js";
 import type { Granted, QueueHost } from "./queue.js";
@@ -18,7 +18,7 @@ export interface Holder extends AsyncDisposable {
   readonly token: bigint | undefined;
   /** What the diagnostics channels say the hold is. */
   readonly recipe: Recipe;
-  readonly mode: "exclusive" | "shared";
+  readonly mode: HoldMode;
   /** The error this holder's hold is lost with when its session ends for `reason`. */
   lossError(reason: string): LockLostError;
   /** Returns how long the hold has lasted, or undefined when there is no hold left to change. */

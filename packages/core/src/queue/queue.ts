@@ -1,11 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { type AcquireContext, acquireChannel, type Recipe, waitChannel } from "../channels.js";
-import { LockError } from "../errors.js";
+import { LockError, soughtIn } from "../errors.js";
 import { isMarkedGranted, markGranted, nodePrefix, sortContenders } from "../lock-node.js";
 import { backoffDelay, pause } from "../session/backoff.js";
 import { createMode, rc, ZkCallError } from "../session/zk-client.js";
 import type { ZkSession } from "../session/zk-session.js";
-import { Attempt } from "./attempt.js";
+import { Attempt, type Sought } from "./attempt.js";
 import { type Blocker, QUEUE_CHANGE, type QueueRule } from "./rules.js";
 
 /** What the queue needs from the manager that owns the session and the directories. */
@@ -43,9 +43,8 @@ export interface QueueRequest {
   /** The resource's directory, parent of the queue nodes. */
   dir: string;
   rootDir: string;
-  /** For the diagnostics channels. */
+  /** For the diagnostics channels and the messages of a wait. */
   recipe: Recipe;
-  mode: "exclusive" | "shared";
   /** What the node says about its owner (see `ownerData`). */
   data: string;
   /** What the node asks for, and what keeps it from its turn. */
@@ -65,7 +64,13 @@ export interface Granted {
   /** The session the node belongs to (the manager may have moved on to another). */
   session: ZkSession;
   path: string;
-  /** A fencing token: it grows with every grant in this directory. */
+  /**
+   * The pzxid of the listing that granted the node: above the token of every hold whose node that
+   * listing no longer shows (each was granted by an earlier listing that showed it). An exclusive
+   * grant's listing shows no node ahead, so its token is above that of every grant before it in
+   * this directory: a fencing token. Shared holders and a semaphore's at the same time are not
+   * ordered by theirs and may share one.
+   */
   token: bigint;
 }
 
@@ -82,8 +87,8 @@ export interface Granted {
  */
 export function enterQueue(host: QueueHost, request: QueueRequest): Promise<Granted> {
   if (!acquireChannel.hasSubscribers) return takeTurn(host, request, undefined);
-  const { resource, dir: path, recipe, mode } = request;
-  const context: AcquireContext = { resource, path, recipe, mode, waited: false };
+  const { resource, dir: path, recipe, rule } = request;
+  const context: AcquireContext = { resource, path, recipe, mode: rule.kind.mode, waited: false };
   return acquireChannel.tracePromise(takeTurn, context, undefined, host, request, context);
 }
 
@@ -93,7 +98,7 @@ async function takeTurn(
   traced: AcquireContext | undefined,
 ): Promise<Granted> {
   const { resource, dir, rule } = request;
-  const attempt = new Attempt(resource, request.signal, request.timeout, host);
+  const attempt = new Attempt(request, request.signal, request.timeout, host);
   request.onAttempt?.(attempt);
   let session = host.session;
   try {
@@ -109,7 +114,7 @@ async function takeTurn(
       try {
         attempt.throwIfStopped();
         // "Try once" means now: with no connection there is nothing to try.
-        if (attempt.triesOnce && !session.connected) throw outageError(host, resource);
+        if (attempt.triesOnce && !session.connected) throw outageError(host, request);
         let children: string[];
         let pzxid: bigint;
         creating = true;
@@ -121,7 +126,7 @@ async function takeTurn(
           if (index < 0)
             throw new LockError(
               "CONNECTION",
-              `The lock node of "${resource}" disappeared while waiting: the session expired, or the node was deleted from outside.`,
+              `The queue node of "${resource}" disappeared while waiting: the session expired, or the node was deleted from outside.`,
               { resource },
             );
           const blocker = rule.blocker(contenders, index);
@@ -132,7 +137,8 @@ async function takeTurn(
           attempt.throwIfStopped();
           if (blocker === undefined) {
             // The zxid of the listing that shows the node's turn: at least its creation zxid, and
-            // above every zxid of the tenures before it, whose deletions that listing reflects.
+            // above the token of every hold whose deletion that listing reflects; for an
+            // exclusive node, which has none ahead, that is every hold before it (see Granted).
             const granted = { session, path: `${dir}/${name}`, token: pzxid };
             if (rule.marksGrant && index < contenders.length - 1) mark(session, granted.path, request.data);
             if (traced) Object.assign(traced, { token: granted.token, node: granted.path });
@@ -180,10 +186,10 @@ function waitForSession(
   return next;
 }
 
-const outageError = (host: QueueHost, resource: string) =>
+const outageError = (host: QueueHost, { resource, recipe }: Sought) =>
   new LockError(
     "CONNECTION",
-    `Could not try for the lock on "${resource}": ${host.describeOutage() ?? "no connection to ZooKeeper"}.`,
+    `Could not try for ${soughtIn(recipe, resource)}: ${host.describeOutage() ?? "no connection to ZooKeeper"}.`,
     { resource },
   );
 

@@ -32,7 +32,9 @@ describe("queue rules", () => {
       undefined,
       ...contenders.slice(0, 2),
     ]);
-    expect(lockRule("exclusive").kind).toEqual({ mode: "exclusive" });
+    // One rule for both, so an election also refuses to queue behind a semaphore.
+    expect(lockRule("exclusive")).toBe(exclusive);
+    expect(exclusive.blocker(queue("SW"), 1)).toMatchObject({ conflict: expect.stringMatching(/semaphore/) });
   });
 
   it("shared nodes hold together until an exclusive one, which waits for everyone ahead", () => {

@@ -36,10 +36,15 @@ export interface QueueRule {
   readonly marksGrant?: boolean;
 }
 
-/** A mutex (and an election): the first node holds; every other waits for the one just ahead. */
+/**
+ * A mutex (a lock's exclusive mode, and an election): the first node holds; every other waits for
+ * the one just ahead. Semaphore nodes ahead are a conflict: a semaphore's holders would never let
+ * it in while they overlap, nor it them.
+ */
 export const exclusive: QueueRule = {
   kind: EXCLUSIVE,
-  blocker: (contenders, index) => (index === 0 ? undefined : contenders[index - 1]),
+  blocker: (contenders, index) =>
+    semaphoreAhead(contenders, index) ?? (index === 0 ? undefined : contenders[index - 1]),
 };
 
 /**
@@ -51,12 +56,7 @@ export const exclusive: QueueRule = {
  * since its release lets them all in at once.
  */
 export const lockRule = (mode: "exclusive" | "shared"): QueueRule =>
-  mode === "shared" ? sharedLock : exclusiveLock;
-
-const exclusiveLock: QueueRule = {
-  kind: EXCLUSIVE,
-  blocker: (contenders, index) => semaphoreAhead(contenders, index) ?? exclusive.blocker(contenders, index),
-};
+  mode === "shared" ? sharedLock : exclusive;
 
 const sharedLock: QueueRule = {
   kind: SHARED,

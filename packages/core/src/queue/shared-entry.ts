@@ -1,5 +1,4 @@
-import { LockTimeoutError } from "../errors.js";
-import { type Attempt, abortedError, timeoutError } from "./attempt.js";
+import { type Attempt, abortedError, timeoutError, triedOnceError } from "./attempt.js";
 import { enterQueue, type Granted, leaveQueue, type QueueHost, type QueueRequest } from "./queue.js";
 
 /** One call waiting for a shared entry, on its own terms. */
@@ -84,22 +83,21 @@ export class SharedEntry<T> {
 
   #watch(call: Call<T>, elapsed: number): void {
     const { signal, timeout } = call;
-    const { resource } = this.request;
     if (signal?.aborted) {
-      this.#giveUp(call, abortedError(resource, signal));
+      this.#giveUp(call, abortedError(this.request, signal));
       return;
     }
     if (timeout === 0) {
       if (this.#waited) {
-        this.#giveUp(call, new LockTimeoutError(resource, 0));
+        this.#giveUp(call, triedOnceError(this.request));
         return;
       }
     } else if (timeout !== undefined) {
-      const giveUp = () => this.#giveUp(call, timeoutError(resource, timeout, this.host));
+      const giveUp = () => this.#giveUp(call, timeoutError(this.request, timeout, this.host));
       call.timer = setTimeout(giveUp, Math.max(timeout - elapsed, 0));
     }
     if (signal) {
-      call.onAbort = () => this.#giveUp(call, abortedError(resource, signal));
+      call.onAbort = () => this.#giveUp(call, abortedError(this.request, signal));
       signal.addEventListener("abort", call.onAbort, { once: true });
     }
   }
@@ -124,9 +122,8 @@ export class SharedEntry<T> {
   #onBlocked(): void {
     if (this.#waited) return;
     this.#waited = true;
-    const { resource } = this.request;
     for (const call of this.#calls) {
-      if (call.timeout === 0) this.#giveUp(call, new LockTimeoutError(resource, 0));
+      if (call.timeout === 0) this.#giveUp(call, triedOnceError(this.request));
     }
   }
 

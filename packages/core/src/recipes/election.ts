@@ -351,7 +351,6 @@ export class ZkElection extends EventEmitter<ElectionEvents> implements Holder {
       dir: this.path,
       rootDir: this.options.rootDir,
       recipe: this.recipe,
-      mode: this.mode,
       data: ownerData(this.options.label),
       rule: exclusive,
       signal,

@@ -1,4 +1,4 @@
-import type { Recipe } from "../channels.js";
+import type { HoldMode, Recipe } from "../channels.js";
 import { isLockError, LockError, LockLostError, withResource } from "../errors.js";
 import { ownerData } from "../lock-node.js";
 import { type AcquireOptions, type ResolvedLockOptions, validateAcquireOptions } from "../options.js";
@@ -36,8 +36,8 @@ export abstract class QueueHandle implements Holder {
   #count = 0;
   /** @internal */
   abstract readonly recipe: Recipe;
-  /** @internal */
-  abstract readonly mode: "exclusive" | "shared";
+  /** @internal What the handle's node asks for (its rule's kind), for events and diagnostics. */
+  abstract readonly mode: HoldMode;
   /** @internal What the handle's node asks for. */
   protected abstract readonly rule: QueueRule;
   /** @internal What the handle holds, in messages: `the lock on "invoice:42"`. */
@@ -123,7 +123,7 @@ export abstract class QueueHandle implements Holder {
       const hold = this.#hold;
       if (hold) {
         if (hold.lost) throw hold.lost;
-        if (signal?.aborted) throw abortedError(this.resource, signal);
+        if (signal?.aborted) throw abortedError(this, signal);
         this.#count++;
         return hold.token;
       }
@@ -133,7 +133,6 @@ export abstract class QueueHandle implements Holder {
           dir: this.path,
           rootDir: this.options.rootDir,
           recipe: this.recipe,
-          mode: this.mode,
           data: ownerData(this.options.label),
           rule: this.rule,
         };

@@ -8,16 +8,18 @@ import { type LockHost, QueueHandle } from "./queue-handle.js";
  * shaped like a lock's (`ZkLock`): `acquire()` waits for a permit, first come first served, and
  * resolves to a token; `release()` gives the permit back; a handle holds one permit, re-entrantly;
  * `signal` aborts when the permit is lost. A crashed holder's permit comes back when its session
- * expires, an abandoned wait's node is deleted, and a waiter watches one node, not the directory.
+ * expires, and an abandoned wait's node is deleted. Only the first waiter watches the directory's
+ * children (any holder's leaving lets it in); every later waiter watches one node, the one ahead.
  *
  * Every process must give the same `permits` for a resource: a node's name carries its permits,
  * and an acquisition that finds nodes of other permits ahead of it (or lock nodes: a resource is
  * either a lock or a semaphore) fails with `CONFLICT` rather than overcommit.
  *
  * The token is the zxid of the listing that granted the permit: it is greater than the token of
- * every hold of the resource that ended before this one was granted, but holders at the same time
- * are not ordered by it, and may share one. It cannot fence one holder from another; it can tell
- * which holds came after which ended.
+ * every hold whose release that listing reflects (its node gone from it), each granted by an
+ * earlier listing that still showed it. That is all it orders: holders at the same time are not
+ * ordered by it and may share one, and a hold released while the permit was being granted may
+ * have a greater one. It cannot fence one holder from another.
  *
  * @example
  * ```ts
@@ -33,8 +35,8 @@ import { type LockHost, QueueHandle } from "./queue-handle.js";
 export class ZkSemaphore extends QueueHandle {
   /** @internal */
   readonly recipe = "semaphore" as const;
-  /** @internal Its holders hold together, as a lock's shared holders do. */
-  readonly mode = "shared" as const;
+  /** @internal */
+  readonly mode = "semaphore" as const;
   /** @internal */
   protected readonly rule: QueueRule;
   /** @internal */

@@ -108,6 +108,8 @@ export interface ZkDriver extends EventEmitter<DriverEvents> {
   /**
    * Forgets a data watch that `watchData` set with `onChange`, at the server too where the client
    * can (`removeWatches`), so that an abandoned wait leaves nothing on a hot node. Never rejects.
+   * The server keeps one watch per path and session for all of its waits there: it stays while
+   * another wait of the session watches the path, or has a `watchData` of it unanswered.
    */
   unwatchData(path: string, onChange: () => void): void;
   /** Stops following the client(s): no more events. */

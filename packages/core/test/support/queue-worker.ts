@@ -1,23 +1,29 @@
 // Contenders in their own OS process, each on its own ZooKeeper session, for the multi-process
 // tests of shared locks and semaphores.
 // Usage: node --import tsx --conditions=@zk-dist-lock/source queue-worker.ts <connect> <rootDir>
-//        <resource> <witnessDir> <how> <sessions> <durationMs> <id>
+//        <resource> <witnessDir> <how> <sessions> <id>
 // <how> is "mixed" (a lock, one turn in five exclusive, the others shared) or "semaphore:<permits>".
-// It prints "ready" once every session is connected, waits for a line on stdin, then lets each
-// session take turns for <durationMs>, some with a short timeout or aborted while waiting.
+// It prints "session <id>" for each session and "ready" once every one is connected, then reads
+// lines on stdin: "go" lets each session take turns, some with a short timeout or aborted while
+// waiting; "hold" makes each session keep its next hold until the process is killed (it prints
+// "holding" then); "stop" ends each session after its current turn.
 //
-// The witness: each holder creates an ephemeral node in <witnessDir> once granted (on its own
-// session) and lists the directory; it deletes the node before it releases. The witness nodes of a
-// holder whose process is killed go when its session expires, with its queue node, so the listing
-// counts exactly the holds ZooKeeper still counts. It prints "grant <mode> <exclusive> <shared>"
-// with what it saw, "violation …" when that is more than the rule allows, and at the end
-// "done <grants> <timeouts> <aborts>".
+// Two witnesses, read on the holder's own session right after each grant:
+// - each holder creates an ephemeral node in <witnessDir> and lists the directory; it deletes the
+//   node before it releases. A killed holder's witness nodes go when its session expires, with its
+//   queue node, so the listing counts exactly the holds ZooKeeper still counts;
+// - the holder lists its queue: a node ahead of its own there was ahead of it at its grant too
+//   (sequence numbers only grow), so it shows a node the grant should have waited for.
+// It prints "grant <mode> <exclusive> <others> <czxid> <token>" with what the first saw, its node's
+// creation zxid and its token, "violation …" when a witness saw more than the rule allows, and at
+// the end "done <grants> <timeouts> <aborts>".
+import { createInterface } from "node:readline";
 import { setTimeout as delay } from "node:timers/promises";
 import { isLockError, ZkLockManager } from "../../src/index.js";
+import { kindOf, sortContenders } from "../../src/lock-node.js";
 import { type WorkerClient, workerClient } from "./worker-client.js";
 
-const [connect, rootDir, resource, witnessDir, how, sessions, durationMs, id] = process.argv.slice(2) as [
-  string,
+const [connect, rootDir, resource, witnessDir, how, sessions, id] = process.argv.slice(2) as [
   string,
   string,
   string,
@@ -31,15 +37,28 @@ const say = (line: string) => process.stdout.write(`${line}\n`);
 const random = (min: number, max: number) => min + Math.floor(Math.random() * (max - min));
 
 const clients = Array.from({ length: Number(sessions) }, () => workerClient(connect, 2000));
+for (const client of clients) client.onceConnected((sessionId) => say(`session ${sessionId}`));
 await Promise.all(clients.map((client) => client.connect()));
 say("ready");
-await new Promise((resolve) => process.stdin.once("data", resolve));
-const until = Date.now() + Number(durationMs);
+const commands = new Set<string>();
+await new Promise<void>((resolve) =>
+  createInterface({ input: process.stdin }).on("line", (line) => {
+    commands.add(line);
+    if (line === "go") resolve();
+  }),
+);
+
+/** What a node of `mode` may find ahead of it in its queue once granted. */
+function mayPass(mode: string, ahead: string[]): boolean {
+  if (mode === "semaphore") return ahead.length < permits!;
+  if (mode === "exclusive") return ahead.length === 0;
+  return ahead.every((name) => kindOf(name).mode !== "exclusive");
+}
 
 async function contend(client: WorkerClient, session: number): Promise<void> {
   const manager = new ZkLockManager({ rootDir, label: `${id}.${session}` }).init(client.zk);
   let [grants, timeouts, aborts] = [0, 0, 0];
-  while (Date.now() < until) {
+  while (!commands.has("stop")) {
     const mode = permits !== undefined ? "semaphore" : Math.random() < 0.2 ? "exclusive" : "shared";
     const handle =
       permits !== undefined
@@ -49,8 +68,9 @@ async function contend(client: WorkerClient, session: number): Promise<void> {
     const abort = new AbortController();
     const timeout = Math.random() < 0.25 ? random(10, 150) : undefined;
     if (Math.random() < 0.125) setTimeout(() => abort.abort(), random(5, 100));
+    let token: bigint;
     try {
-      await handle.acquire({ timeout, signal: abort.signal });
+      token = await handle.acquire({ timeout, signal: abort.signal });
     } catch (error) {
       if (isLockError(error, "TIMEOUT")) timeouts++;
       else if (isLockError(error, "ABORTED")) aborts++;
@@ -58,11 +78,14 @@ async function contend(client: WorkerClient, session: number): Promise<void> {
       continue;
     }
     grants++;
+    const node = handle.nodePath!;
     const witness = await client.createEphemeralSequential(`${witnessDir}/${mode}-`);
     const seen = await client.children(witnessDir);
+    const queue = sortContenders(await client.children(handle.path));
+    const ahead = queue.slice(0, queue.indexOf(node.slice(handle.path.length + 1)));
     const exclusive = seen.filter((name) => name.startsWith("exclusive-")).length;
     const others = seen.length - exclusive;
-    say(`grant ${mode} ${exclusive} ${others}`);
+    say(`grant ${mode} ${exclusive} ${others} ${await client.czxid(node)} ${token}`);
     const allowed =
       mode === "semaphore"
         ? seen.length <= permits!
@@ -70,6 +93,11 @@ async function contend(client: WorkerClient, session: number): Promise<void> {
           ? seen.length === 1
           : exclusive === 0;
     if (!allowed) say(`violation ${mode} saw ${seen.join(",")}`);
+    if (!mayPass(mode, ahead)) say(`violation ${mode} ${node} granted ahead of ${ahead.join(",")}`);
+    if (commands.has("hold")) {
+      say("holding");
+      await new Promise(() => {});
+    }
     await delay(random(2, 25));
     await client.delete(witness);
     await handle.release();

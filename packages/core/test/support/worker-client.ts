@@ -12,6 +12,8 @@ export interface WorkerClient {
   /** Creates an ephemeral sequential node under `prefix` (its parent must exist); resolves to its path. */
   createEphemeralSequential(prefix: string): Promise<string>;
   children(path: string): Promise<string[]>;
+  /** The zxid that created `path`. */
+  czxid(path: string): Promise<bigint>;
   delete(path: string): Promise<void>;
   /** Calls `listener` once, with the session id, when the client first connects. */
   onceConnected(listener: (sessionId: string) => void): void;
@@ -43,6 +45,7 @@ export function workerClient(connect: string, timeoutMs: number): WorkerClient {
       createEphemeralSequential: (prefix) =>
         zk.create(prefix, "", ZooKeeper.constants.ZOO_EPHEMERAL_SEQUENTIAL),
       children: async (path) => (await zk.get_children(path, false)) as string[],
+      czxid: async (path) => BigInt((await zk.exists(path, false)).czxid),
       delete: async (path) => {
         await zk.delete_(path, -1);
       },
@@ -66,6 +69,11 @@ export function workerClient(connect: string, timeoutMs: number): WorkerClient {
     createEphemeralSequential: async (prefix) =>
       (await zk.create(prefix, "", { mode: "ephemeralSequential" })).path,
     children: async (path) => (await zk.getChildren(path)).children,
+    czxid: async (path) => {
+      const stat = await zk.exists(path);
+      if (stat === null) throw new Error(`${path} does not exist`);
+      return stat.czxid;
+    },
     delete: (path) => zk.delete(path),
     onceConnected: (listener) =>
       once(

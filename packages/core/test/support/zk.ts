@@ -46,12 +46,16 @@ export interface TestClient {
   setAcl(path: string, acl: ZkAcl[]): Promise<void>;
   /**
    * Runs `hook` each time the client is asked to delete a node or to list children (as the call
-   * is made), or once a listing's reply is in, before its caller hears of it (`listed`: the reply
-   * waits for the promise `hook` returns, if any).
+   * is made), once a listing's reply is in, before its caller hears of it (`listed`: the reply
+   * waits for the promise `hook` returns, if any), or once a read of a node that sets a watch has
+   * been sent, before its reply can come (`watching`).
    */
-  onCall(call: "delete" | "list" | "listed", hook: () => unknown): void;
+  onCall(call: Call, hook: () => unknown): void;
   close(): void;
 }
+
+/** The calls a test can hook into (see `TestClient.onCall`). */
+type Call = "delete" | "list" | "listed" | "watching";
 
 const clients = new Set<TestClient>();
 
@@ -104,12 +108,16 @@ async function bindingClient(connect: string, timeoutMs: number, auth?: ZkAuth):
     deleteRc: (path: string) => rcOf((cb) => calls.a_delete_(path, -1, cb)),
     setAcl: (path: string, acl: ZkAcl[]) => zk.set_acl(path, -1, acl).then(() => {}),
     // The manager calls the binding's native calls (see session/binding-driver.ts): wrap those.
-    onCall: (call: "delete" | "list" | "listed", hook: () => unknown) => {
+    onCall: (call: Call, hook: () => unknown) => {
       const native = (zk as unknown as { native: Record<string, (...args: unknown[]) => number> }).native;
-      // Listings go out with a watch (aw_) or without.
-      for (const name of call === "delete" ? ["a_delete_"] : ["a_get_children2", "aw_get_children2"]) {
+      for (const name of bindingCalls[call]) {
         const original = native[name]!.bind(native);
         native[name] = (...args: unknown[]) => {
+          if (call === "watching") {
+            const sent = original(...args);
+            hook();
+            return sent;
+          }
           if (call !== "listed") {
             hook();
             return original(...args);
@@ -136,6 +144,15 @@ async function bindingClient(connect: string, timeoutMs: number, auth?: ZkAuth):
   });
   return state;
 }
+
+// The binding's native calls behind each hooked call; listings go out with a watch (aw_) or without.
+const listings = ["a_get_children2", "aw_get_children2"];
+const bindingCalls: Record<Call, string[]> = {
+  delete: ["a_delete_"],
+  list: listings,
+  listed: listings,
+  watching: ["aw_get"],
+};
 
 /** The binding's callback calls the helpers use (typed as they behave at run time). */
 interface BindingCalls {
@@ -185,11 +202,17 @@ async function ownClient(connect: string, timeoutMs: number, auth?: ZkAuth): Pro
           acl.map(({ perms, scheme, auth }) => ({ perms, scheme, id: auth })),
         )
         .then(() => {}),
-    onCall: (call: "delete" | "list" | "listed", hook: () => unknown) => {
+    onCall: (call: Call, hook: () => unknown) => {
       const calls = zk as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
-      const name = call === "delete" ? "delete" : "getChildren";
+      const name = call === "delete" ? "delete" : call === "watching" ? "getData" : "getChildren";
       const original = calls[name]!.bind(zk);
       calls[name] = (...args: unknown[]) => {
+        if (call === "watching") {
+          // The client sends a request at once while connected: the hook runs with it on its way.
+          const reply = original(...args);
+          if ((args[1] as { watcher?: unknown } | undefined)?.watcher) hook();
+          return reply;
+        }
         if (call !== "listed") hook();
         const reply = original(...args);
         if (call !== "listed") return reply;
