@@ -1,38 +1,16 @@
 // An election across connection trouble made by a TCP proxy in front of the shared server: a
 // suspended leader (CURATOR-460), the campaign again after a reconnect (CURATOR-504/-644), and a
 // candidate's create whose reply was lost (CURATOR-696's "is the node found ours?").
-import { startProxy, waitFor, type ZooKeeperProxy } from "@zk-dist-lock/testing";
-import { afterEach, beforeAll, describe, expect, inject, it } from "vitest";
+import { startProxy, waitFor } from "@zk-dist-lock/testing";
+import { describe, expect, inject, it } from "vitest";
 import { isLockError, type Term } from "../src/index.js";
-import {
-  childrenOf,
-  closeClients,
-  connectClient,
-  startManager,
-  type TestClient,
-  type TestManager,
-  uniqueRoot,
-} from "./support/zk.js";
+import { childrenOf, startManager, trackedSessions, uniqueRoot } from "./support/zk.js";
 
 const connect = inject("zkConnect");
 const name = "scheduler";
 
 describe("an election across connection loss", () => {
-  const managers: TestManager[] = [];
-  const proxies: ZooKeeperProxy[] = [];
-  let observer: TestClient;
-
-  beforeAll(async () => {
-    observer = await connectClient(connect);
-    return closeClients;
-  });
-
-  afterEach(async () => {
-    await Promise.allSettled(managers.map(({ manager }) => manager.close()));
-    managers.length = 0;
-    await Promise.all(proxies.map((proxy) => proxy.stop()));
-    proxies.length = 0;
-  });
+  const { managers, proxies, observer } = trackedSessions(connect);
 
   /** A candidate whose only way to the server is a new proxy. */
   async function proxied(rootDir: string) {
@@ -99,12 +77,12 @@ describe("an election across connection loss", () => {
     expect(candidate.client.closedWith).toBeUndefined();
     // The old term's node went; the new one is the only node, and it is this session's.
     const dir = `${rootDir}/${name}`;
-    await waitFor(async () => (await childrenOf(observer, dir)).length === 1, { message: "one node" });
+    await waitFor(async () => (await childrenOf(observer(), dir)).length === 1, { message: "one node" });
     expect((await candidate.election.leader())?.sessionId).toBe(candidate.client.sessionId);
-    expect(candidate.election.nodePath).toBe(`${dir}/${(await childrenOf(observer, dir))[0]}`);
+    expect(candidate.election.nodePath).toBe(`${dir}/${(await childrenOf(observer(), dir))[0]}`);
     stop.abort();
     await leading;
-    expect(await childrenOf(observer, dir)).toEqual([]);
+    expect(await childrenOf(observer(), dir)).toEqual([]);
   });
 
   it("adopts its own node after a candidate's create whose reply was lost", async () => {
@@ -115,7 +93,7 @@ describe("an election across connection loss", () => {
     const reply = await dropped;
     expect(reply.err).toBe(0);
     expect(candidate.election.nodePath).toBe(reply.path);
-    expect(await childrenOf(observer, `${rootDir}/${name}`)).toHaveLength(1);
+    expect(await childrenOf(observer(), `${rootDir}/${name}`)).toHaveLength(1);
     expect(token).toBeGreaterThan(0n);
     await candidate.election.resign();
   });

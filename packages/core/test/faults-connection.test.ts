@@ -1,16 +1,14 @@
 // Connection losses at the worst moments, made by a TCP proxy between the client and the shared
 // server: a create whose reply is lost, and giving up (timeout, abort) while disconnected.
 import { startProxy, waitFor, type ZooKeeperProxy } from "@zk-dist-lock/testing";
-import { afterEach, beforeAll, describe, expect, inject, it } from "vitest";
+import { describe, expect, inject, it } from "vitest";
 import { isLockError, LockLostError, Perms } from "../src/index.js";
 import {
   childrenOf,
-  closeClients,
-  connectClient,
   eventsNamed,
   startManager,
-  type TestClient,
   type TestManager,
+  trackedSessions,
   uniqueRoot,
 } from "./support/zk.js";
 
@@ -18,21 +16,7 @@ const connect = inject("zkConnect");
 const resource = "report";
 
 describe("connection loss", () => {
-  const managers: TestManager[] = [];
-  const proxies: ZooKeeperProxy[] = [];
-  let observer: TestClient;
-
-  beforeAll(async () => {
-    observer = await connectClient(connect);
-    return closeClients;
-  });
-
-  afterEach(async () => {
-    await Promise.allSettled(managers.map(({ manager }) => manager.close()));
-    managers.length = 0;
-    await Promise.all(proxies.map((proxy) => proxy.stop()));
-    proxies.length = 0;
-  });
+  const { managers, proxies, observer } = trackedSessions(connect);
 
   /** A manager whose only way to the server is a new proxy. */
   async function proxied(rootDir: string): Promise<[TestManager, ZooKeeperProxy]> {
@@ -60,11 +44,11 @@ describe("connection loss", () => {
     // ...and holds the lock with exactly that node: no second one was created.
     expect(lock.nodePath).toBe(reply.path);
     const dir = `${rootDir}/${resource}`;
-    expect(await childrenOf(observer, dir)).toEqual([reply.path?.slice(dir.length + 1)]);
+    expect(await childrenOf(observer(), dir)).toEqual([reply.path?.slice(dir.length + 1)]);
     expect(token).toBeGreaterThan(0n);
 
     await lock.release();
-    expect(await childrenOf(observer, dir)).toEqual([]);
+    expect(await childrenOf(observer(), dir)).toEqual([]);
   });
 
   it("creates its node again after a create that never reached the server", async () => {
@@ -76,9 +60,9 @@ describe("connection loss", () => {
     await dropped;
     expect(contender.client.connects).toBe(2);
     const dir = `${rootDir}/${resource}`;
-    expect(await childrenOf(observer, dir)).toEqual([lock.nodePath?.slice(dir.length + 1)]);
+    expect(await childrenOf(observer(), dir)).toEqual([lock.nodePath?.slice(dir.length + 1)]);
     await lock.release();
-    expect(await childrenOf(observer, dir)).toEqual([]);
+    expect(await childrenOf(observer(), dir)).toEqual([]);
   });
 
   it("deletes the node of a lost create reply once reconnected when the acquire gave up meanwhile", async () => {
@@ -99,11 +83,11 @@ describe("connection loss", () => {
     expect(reply.err).toBe(0);
     // The orphan is still there while the client is cut off...
     const orphan = reply.path?.slice(dir.length + 1);
-    expect(await childrenOf(observer, dir)).toEqual([orphan]);
+    expect(await childrenOf(observer(), dir)).toEqual([orphan]);
 
     // ...and goes once the client is back in the same session.
     proxy.heal();
-    await waitFor(async () => (await childrenOf(observer, dir)).length === 0, {
+    await waitFor(async () => (await childrenOf(observer(), dir)).length === 0, {
       message: "the orphaned node to be deleted",
     });
     expect(contender.client.closedWith).toBeUndefined();
@@ -141,7 +125,7 @@ describe("connection loss", () => {
     });
     expect(waiter.client.closedWith).toBeUndefined();
     await holderLock.release();
-    expect(await childrenOf(observer, `${rootDir}/${resource}`)).toEqual([]);
+    expect(await childrenOf(observer(), `${rootDir}/${resource}`)).toEqual([]);
   });
 
   it("settles a pending deletion quietly when the application shuts down before it reconnects", async () => {
@@ -166,7 +150,7 @@ describe("connection loss", () => {
 
       // The session ends without us (it expires), and its node with it; nothing is reported as a
       // failed clean-up, and nothing rejects unhandled.
-      await waitFor(async () => (await childrenOf(observer, `${rootDir}/${resource}`)).length === 0, {
+      await waitFor(async () => (await childrenOf(observer(), `${rootDir}/${resource}`)).length === 0, {
         timeoutMs: 20_000,
         message: "the node to go with the session",
       });
@@ -189,7 +173,7 @@ describe("connection loss", () => {
       await lock.acquire();
       const node = lock.nodePath;
       // An operator takes the DELETE right on the resource directory away (a misconfigured ACL).
-      await observer.setAcl(`${rootDir}/${resource}`, [
+      await observer().setAcl(`${rootDir}/${resource}`, [
         { perms: Perms.READ | Perms.CREATE, scheme: "world", auth: "anyone" },
       ]);
       const disconnects = holder.client.disconnects;

@@ -1,38 +1,16 @@
 // Once-per-firing claims on the shared server: one winner per job and fire time among sessions,
 // a claim that outlives its run, a create whose reply was lost, and the pruning of old claims.
-import { startProxy, waitFor, type ZooKeeperProxy } from "@zk-dist-lock/testing";
-import { afterEach, beforeAll, describe, expect, inject, it } from "vitest";
+import { startProxy, waitFor } from "@zk-dist-lock/testing";
+import { describe, expect, inject, it } from "vitest";
 import { invalidArgument } from "./support/client.js";
-import {
-  childrenOf,
-  closeClients,
-  connectClient,
-  startManager,
-  type TestClient,
-  type TestManager,
-  uniqueRoot,
-} from "./support/zk.js";
+import { childrenOf, startManager, trackedSessions, uniqueRoot } from "./support/zk.js";
 
 const connect = inject("zkConnect");
 const job = "nightly-report";
 const at = (iso: string) => Date.parse(iso);
 
 describe("once-per-firing claims", () => {
-  const managers: TestManager[] = [];
-  const proxies: ZooKeeperProxy[] = [];
-  let observer: TestClient;
-
-  beforeAll(async () => {
-    observer = await connectClient(connect);
-    return closeClients;
-  });
-
-  afterEach(async () => {
-    await Promise.allSettled(managers.map(({ manager }) => manager.close()));
-    managers.length = 0;
-    await Promise.all(proxies.map((proxy) => proxy.stop()));
-    proxies.length = 0;
-  });
+  const { managers, proxies, observer } = trackedSessions(connect);
 
   async function claimant(target = connect) {
     const started = await startManager(target, { label: `claimant-${managers.length}` });
@@ -53,7 +31,7 @@ describe("once-per-firing claims", () => {
     expect(
       (await Promise.all(claims.map((claim) => claim.claim(firing + 60_000)))).filter(Boolean),
     ).toHaveLength(1);
-    expect((await childrenOf(observer, `${rootDir}/${job}`)).sort()).toEqual([
+    expect((await childrenOf(observer(), `${rootDir}/${job}`)).sort()).toEqual([
       "2030-01-01T03:00:00.000Z",
       "2030-01-01T03:01:00.000Z",
     ]);
@@ -80,9 +58,9 @@ describe("once-per-firing claims", () => {
     const dir = `${rootDir}/${job}`;
     for (const minute of [0, 1, 2]) await claims.claim(at(`2030-01-01T05:0${minute}:00.000Z`));
     // The first claim pruned (nothing yet); later ones within a tenth of the retention do not.
-    expect(await childrenOf(observer, dir)).toHaveLength(3);
+    expect(await childrenOf(observer(), dir)).toHaveLength(3);
     expect(await claims.prune(at("2030-01-01T05:02:00.000Z"))).toBe(1); // 05:00 is over a minute older
-    expect((await childrenOf(observer, dir)).sort()).toEqual([
+    expect((await childrenOf(observer(), dir)).sort()).toEqual([
       "2030-01-01T05:01:00.000Z",
       "2030-01-01T05:02:00.000Z",
     ]);
@@ -91,7 +69,7 @@ describe("once-per-firing claims", () => {
     await manager
       .createFiringClaims(job, { rootDir, retention: 60_000 })
       .claim(at("2030-01-01T06:00:00.000Z"));
-    await waitFor(async () => (await childrenOf(observer, dir)).length === 1, {
+    await waitFor(async () => (await childrenOf(observer(), dir)).length === 1, {
       message: "old claims pruned",
     });
     expect(await claims.prune(at("2030-01-01T06:00:00.000Z"))).toBe(0);

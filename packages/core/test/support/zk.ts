@@ -2,8 +2,14 @@
 // event log, sessions killed from outside, and the server's view of watches.
 import { type AddressInfo, createServer } from "node:net";
 import { ZooKeeperClient } from "@zk-dist-lock/client";
-import { connectZooKeeper, expireSession, fourLetter, waitFor } from "@zk-dist-lock/testing";
-import { expect } from "vitest";
+import {
+  connectZooKeeper,
+  expireSession,
+  fourLetter,
+  waitFor,
+  type ZooKeeperProxy,
+} from "@zk-dist-lock/testing";
+import { afterEach, beforeAll, expect } from "vitest";
 import ZooKeeper from "zookeeper";
 import {
   type LockEvents,
@@ -283,6 +289,36 @@ export async function startManager(
     manager.on(name, (event: object) => events.push({ name, ...event } as EventLog[number]));
   }
   return { manager, client, events };
+}
+
+/**
+ * For the tests of one describe block that start managers, some behind TCP proxies: an observer
+ * client of the server for the whole block (`observer()`), and the managers and proxies the tests
+ * push, closed and stopped after each test.
+ */
+export function trackedSessions(connect: string): {
+  managers: TestManager[];
+  proxies: ZooKeeperProxy[];
+  observer: () => TestClient;
+} {
+  const managers: TestManager[] = [];
+  const proxies: ZooKeeperProxy[] = [];
+  let observer: TestClient | undefined;
+  beforeAll(async () => {
+    observer = await connectClient(connect);
+    return closeClients;
+  });
+  afterEach(async () => {
+    await Promise.allSettled(managers.map(({ manager }) => manager.close()));
+    managers.length = 0;
+    await Promise.all(proxies.map((proxy) => proxy.stop()));
+    proxies.length = 0;
+  });
+  return {
+    managers,
+    proxies,
+    observer: () => observer ?? expect.fail("trackedSessions(): the observer connects in beforeAll"),
+  };
 }
 
 /** `ZkLockManager.connect()` on the run's client. */
