@@ -7,6 +7,7 @@
 // - holders never overlap, and the tokens of successive holders only grow;
 // - once every call has settled and every hold is released, no lock node is left.
 // ZK_PROPERTY_SEED=<n> replays a run; a failure names the seed of each interleaving that broke.
+import { seededRandom } from "@zk-dist-lock/testing";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { isLockError, type LockEvent, type ZkLock, type ZkLockManager } from "../src/index.js";
 import { openManager, uniqueRoot } from "./support/client.js";
@@ -43,18 +44,6 @@ function record(manager: ZkLockManager): void {
   }
 }
 
-/** mulberry32: a small seeded generator, enough to replay a schedule. */
-function generator(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 interface PlannedCall {
   handle: number;
   startAfter: number;
@@ -83,7 +72,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Runs one interleaving; returns what broke, if anything. */
 async function interleave(seed: number): Promise<string[]> {
-  const random = generator(seed);
+  const random = seededRandom(seed);
   const rootDir = uniqueRoot("interleaving");
   const broke: string[] = [];
   // Two handles on the first session (one session, two owners), one on each of the others.
