@@ -29,7 +29,7 @@ export async function openBinding(options: ZkLockModuleOptions): Promise<ZkLockB
   const given = (["client", "connect", "manager"] as const).filter((name) => options[name] !== undefined);
   if (given.length !== 1) {
     throw new LockInvalidArgumentError(
-      `ZkLockModule needs exactly one of client (a zookeeper client), connect (a connect string) or manager (a ZkLockManager); got ${given.length === 0 ? "none" : given.join(" and ")}.`,
+      `ZkLockModule needs exactly one of client (a client of @zk-dist-lock/client or of the npm zookeeper package), connect (a connect string) or manager (a ZkLockManager); got ${given.length === 0 ? "none" : given.join(" and ")}.`,
     );
   }
   const { rootDir, acquireTimeout, label, clock = Date } = options;
