@@ -41,6 +41,27 @@ function startDemo(args: string[]): Run {
   return { child, output: () => output, exit };
 }
 
+/**
+ * Resolves once what the demo printed satisfies `printed`. Fails naming `step`, with the output,
+ * after `timeoutMs` or as soon as the demo exits first (it exits 3 with its own reason when one of
+ * its steps stalls).
+ */
+async function waitForOutput(
+  run: Run,
+  printed: (output: string) => boolean,
+  step: string,
+  timeoutMs: number,
+): Promise<void> {
+  const exitedFirst = run.exit.then((code) => {
+    throw new Error(`The demo exited with code ${code} before ${step}:\n${run.output()}`);
+  });
+  exitedFirst.catch(() => {}); // it still rejects once the demo exits after the match
+  const reached = waitFor(() => printed(run.output()), { timeoutMs, message: step }).catch((error) => {
+    throw new Error(`${error.message}; the demo printed:\n${run.output()}`, { cause: error });
+  });
+  await Promise.race([reached, exitedFirst]);
+}
+
 const summaryNumber = (output: string, name: string) => {
   const match = new RegExp(`^  ${name}\\s+(\\d+)`, "m").exec(output);
   if (!match) throw new Error(`no "${name}" in the summary:\n${output}`);
@@ -71,6 +92,12 @@ function expectNothingLeft(output: string, workers: number) {
 }
 
 const short = ["--workers", "2", "--duration", "2", "--session-timeout", "2000"];
+// The demo gives its workers 30 s to connect, after its own start, and exits 3 naming the step that
+// stalled: the bound on the start leaves it room to say so. The freeze follows a few turns later.
+const STARTUP_TIMEOUT_MS = 60_000;
+const FREEZE_TIMEOUT_MS = 30_000;
+// After SIGINT: the demo SIGKILLs its workers, waits until they are reaped, and exits.
+const STOP_TIMEOUT_MS = 10_000;
 
 describe("pnpm demo", () => {
   it("with fencing: the frozen worker's stale write is refused, no update is lost, exit 0", async () => {
@@ -107,16 +134,22 @@ describe("pnpm demo", () => {
     expectNothingLeft(output, 2);
   });
 
-  it("on SIGINT while a worker is frozen, stops every worker and removes its files", async () => {
-    const run = startDemo(short);
-    await waitFor(() => run.output().includes("FROZEN (SIGSTOP)"), {
-      timeoutMs: 30_000,
-      message: "a frozen worker",
-    });
-    run.child.kill("SIGINT");
-    expect(await run.exit, run.output()).toBe(130);
-    expectNothingLeft(run.output(), 2);
-  });
+  it(
+    "on SIGINT while a worker is frozen, stops every worker and removes its files",
+    async () => {
+      const run = startDemo(short);
+      // Its own start (three processes loading TypeScript) is most of a run, and on a loaded machine
+      // can alone take longer than the rest of the story: the freeze is timed from connected workers.
+      const connected = (output: string) => startedThings(output).pids.length === 2;
+      await waitForOutput(run, connected, "both workers connected", STARTUP_TIMEOUT_MS);
+      const frozen = (output: string) => output.includes("FROZEN (SIGSTOP)");
+      await waitForOutput(run, frozen, "a frozen worker, once both had connected", FREEZE_TIMEOUT_MS);
+      run.child.kill("SIGINT");
+      expect(await run.exit, run.output()).toBe(130);
+      expectNothingLeft(run.output(), 2);
+    },
+    STARTUP_TIMEOUT_MS + FREEZE_TIMEOUT_MS + STOP_TIMEOUT_MS,
+  );
 
   it("exits 2 with the usage on a bad argument, before starting anything", async () => {
     const run = startDemo(["--workers", "1"]);
