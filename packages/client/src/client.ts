@@ -634,11 +634,7 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
         opened = await Connection.open({
           server,
           tls: this.#options.tls,
-          // As the Java client does: every server gets its share of the session timeout.
-          timeoutMs: Math.max(
-            1,
-            Math.floor((this.#negotiatedTimeout || this.#options.sessionTimeout) / this.#servers.length),
-          ),
+          timeoutMs: this.#attemptTimeout(),
           maxFrameBytes: this.#options.maxPacketBytes,
           request: {
             lastZxidSeen: this.#lastZxid,
@@ -948,6 +944,19 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
   /** Why a new request cannot be made, if it cannot. */
   #refusal(): ZooKeeperError | undefined {
     return this.#end ?? this.#closeRequested;
+  }
+
+  /**
+   * How long one connection attempt may take, TCP, TLS and the session handshake together: each
+   * server's share of the session timeout, as the Java client gives it, but never more than a
+   * third. A server can accept a connection and then never answer it — ZooKeeper does so with one
+   * it refuses while it starts (ZOOKEEPER-5051: the close fails and the socket stays open) — and
+   * with one or two servers the whole share would go to that attempt: after a restart of a lone
+   * server, the session would expire before the client tried it again.
+   */
+  #attemptTimeout(): number {
+    const sessionTimeout = this.#negotiatedTimeout || this.#options.sessionTimeout;
+    return Math.max(1, Math.floor(sessionTimeout / Math.max(this.#servers.length, 3)));
   }
 
   #reconnectDelay(failures: number, afterLoss: boolean): number {

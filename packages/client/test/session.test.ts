@@ -4,6 +4,7 @@ import { freePorts, startProxy, waitFor, type ZooKeeperProxy } from "@zk-dist-lo
 import { afterEach, beforeEach, describe, expect, inject, it } from "vitest";
 import { isZooKeeperError, type WatchEvent, ZooKeeperClient } from "../src/index.js";
 import { connect, freshChroot, recordStates, rejection, waitForState } from "./support/clients.js";
+import { holdingPort } from "./support/holding-port.js";
 
 let chroot: string;
 let proxy: ZooKeeperProxy;
@@ -164,6 +165,26 @@ describe("partitions", () => {
     proxy.heal();
     await waitForState(zk, "connected");
     expect(zk.sessionId).toBe(sessionId);
+  });
+
+  it("gives up an attempt the server never answers after a third of the session timeout, so a lone server gets another before the session expires", async () => {
+    const port = await holdingPort(inject("zkConnect"));
+    try {
+      const zk = await connect(`${port.connectString}${chroot.slice(chroot.indexOf("/"))}`, {
+        sessionTimeout: 6000,
+      });
+      const sessionId = zk.sessionId;
+      const states = recordStates(zk);
+      port.holdNext();
+      port.cut();
+      await waitFor(() => port.held === 1, { message: "the client's next attempt, held unanswered" });
+      // With the whole 6 s for that attempt, the server would have expired the session by the next.
+      await waitForState(zk, "connected", 6000);
+      expect(zk.sessionId).toBe(sessionId);
+      expect(states.map(({ state }) => state)).toEqual(["disconnected", "connected"]);
+    } finally {
+      await port.close();
+    }
   });
 
   it("requests made while disconnected wait for the next connection", async () => {
