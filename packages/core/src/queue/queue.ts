@@ -168,15 +168,8 @@ async function takeTurn(
             traced.waited = true;
             waitChannel.publish(traced);
           }
-          // Nodes only leave from ahead, so once the blocker is gone, the nodes ahead are at most
-          // those of this listing but the blocker; the rule is monotone (see QueueRule.blocker).
-          const turnAtDeletion =
-            typeof blocker === "string" &&
-            rule.blocker(
-              contenders.filter((other) => other !== blocker),
-              index - 1,
-            ) === undefined;
-          const lookout = turnAtDeletion ? undefined : lookoutOf(contenders, blocker);
+          const turnAtDeletion = isTurnAtDeletion(rule, contenders, index, blocker);
+          const lookout = turnAtDeletion ? undefined : lookoutOf(rule, contenders, index, blocker);
           // Sent with the watches, it is answered long before the blocker goes.
           ownCzxid();
           const blockerDeleted = await waitFor(session, dir, name, index, blocker, lookout, attempt.signal);
@@ -372,13 +365,44 @@ function mark(session: ZkSession, path: string, data: string): void {
 }
 
 /**
+ * Whether the deletion of `blocker` alone will be the turn of the node at `index`. Nodes only leave
+ * from ahead, so once the blocker is gone the nodes ahead are at most those of this listing but the
+ * blocker, and the rule is monotone (see `QueueRule.blocker`).
+ */
+function isTurnAtDeletion(
+  rule: QueueRule,
+  contenders: readonly string[],
+  index: number,
+  blocker: Exclude<Blocker, object>,
+): boolean {
+  if (blocker === QUEUE_CHANGE) return false;
+  return (
+    rule.blocker(
+      contenders.filter((other) => other !== blocker),
+      index - 1,
+    ) === undefined
+  );
+}
+
+/**
  * What `blocker` waits for itself, if that is a node (the lookout): once it goes, the blocker holds
  * (or has left), and a listing then, off the path of the next handoff, finds whether the blocker's
- * deletion will be this node's turn. For exclusive nodes, the node two ahead.
+ * deletion will be this node's turn. For exclusive nodes, the node two ahead. None where the
+ * blocker's deletion is never the turn, even with the blocker first (a semaphore's waiters: the
+ * one behind the first waiter moves on to watch the queue instead).
  */
-function lookoutOf(contenders: readonly string[], blocker: Exclude<Blocker, object>): string | undefined {
+function lookoutOf(
+  rule: QueueRule,
+  contenders: readonly string[],
+  index: number,
+  blocker: Exclude<Blocker, object>,
+): string | undefined {
   if (blocker === QUEUE_CHANGE) return undefined;
-  const ahead = ruleOf(kindOf(blocker)).blocker(contenders, contenders.indexOf(blocker));
+  const at = contenders.indexOf(blocker);
+  const fromBlocker = contenders.slice(at);
+  const blocksFirst = rule.blocker(fromBlocker, index - at) === blocker;
+  if (!blocksFirst || !isTurnAtDeletion(rule, fromBlocker, index - at, blocker)) return undefined;
+  const ahead = ruleOf(kindOf(blocker)).blocker(contenders, at);
   return typeof ahead === "string" ? ahead : undefined;
 }
 
