@@ -351,7 +351,8 @@ const conflictError = (resource: string, why: string) =>
  * waiter (a semaphore's; see `semaphoreRule`). The grant does not wait for it: holding is safe
  * without it, and a mark lost with the session or a node already released is not needed.
  *
- * Only a grant whose listing shows nodes behind this one marks it. A node behind that saw this one
+ * Only a grant whose listing shows nodes behind this one marks it (and a grant at the blocker's
+ * deletion, which read no listing). A node behind that saw this one
  * waiting read an older state of the queue than the listing that granted it (a node's place only
  * moves forward, as nodes ahead leave), so it existed in that state: it is in the granting listing
  * unless it has left since. A node created after that state reads a later one and finds this one
