@@ -95,8 +95,6 @@ function row(result: BenchResult, scenario: string, metric: string, extract: Ext
 const quotient = (a: number | undefined, b: number | undefined) =>
   a === undefined || b === undefined ? undefined : a / b;
 
-const percent = (share: number | undefined) => (share === undefined ? undefined : share * 100);
-
 const ranged = (values: (number | undefined)[]): Range | undefined => {
   const found = values.filter((v): v is number => v !== undefined);
   return found.length > 0 ? range(found) : undefined;
