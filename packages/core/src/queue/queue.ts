@@ -89,8 +89,8 @@ export interface Granted {
  * blocker deleted and the last listing without the blocker shows its turn, it holds without listing
  * again (see `QueueRule.blocker`); after any other wake-up it re-lists. A waiter whose blocker's
  * deletion would not be its turn also watches what the blocker waits for (see `lookoutOf`), and
- * re-lists when that goes: then, while the blocker holds, rather than after it. Each node is
- * watched by its waiter and that waiter's, at most. Whatever stops the attempt (timeout, signal,
+ * re-lists when that goes: then, while the blocker holds, rather than after it. In a mutex no node
+ * is watched by more than two waiters. Whatever stops the attempt (timeout, signal,
  * end of the session, an error), the node is deleted, including one whose create reply was lost.
  *
  * When the session ends under a waiting attempt and the manager opens the next one by itself, the
