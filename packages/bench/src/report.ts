@@ -1,5 +1,4 @@
 import type { ScenarioName } from "./options.js";
-import type { FleetImpl } from "./scenarios/fleet-protocol.js";
 import type { RawOp } from "./scenarios/floor.js";
 import type { Sharing } from "./scenarios/sharing.js";
 import { type ClientKind, type CoreName, clientKinds, coreNames, type ImplName } from "./scenarios/types.js";
@@ -59,18 +58,8 @@ export interface Target {
   met: boolean | undefined;
 }
 
-/** A line of the czxid prototype's table: zk-dist-lock (both clients) and the prototype in K processes, and Curator. */
-export interface PrototypeRow {
-  scenario: string;
-  metric: string;
-  values: Partial<Record<FleetImpl | "curator", Range>>;
-  /** The prototype ÷ Curator, within each run. */
-  czxidToCurator: Range | undefined;
-}
-
 export interface Report {
   rows: Row[];
-  prototype: PrototypeRow[];
   targets: Target[];
 }
 
@@ -105,8 +94,6 @@ function row(result: BenchResult, scenario: string, metric: string, extract: Ext
 
 const quotient = (a: number | undefined, b: number | undefined) =>
   a === undefined || b === undefined ? undefined : a / b;
-
-const percent = (share: number | undefined) => (share === undefined ? undefined : share * 100);
 
 const ranged = (values: (number | undefined)[]): Range | undefined => {
   const found = values.filter((v): v is number => v !== undefined);
@@ -269,46 +256,6 @@ function sharingRows(result: BenchResult, kind: Sharing["kind"]): Row[] {
   });
 }
 
-/**
- * The czxid prototype against zk-dist-lock, both with a process per session, and Curator: what a
- * fencing token that needs no re-list does to handoffs.
- */
-function prototypeRows(result: BenchResult): PrototypeRow[] {
-  const rows: PrototypeRow[] = [];
-  for (const k of result.options.sessions) {
-    if (!result.runs.some((run) => run.contendedProcesses[k]?.czxid)) continue;
-    const line = (metric: string, pick: (f: ContendedFigures) => number | undefined): PrototypeRow => {
-      const of = (r: RunResult, impl: FleetImpl | "curator") => {
-        const f = impl === "curator" ? r.contended[k]?.curator : r.contendedProcesses[k]?.[impl];
-        return f && pick(f);
-      };
-      const values: PrototypeRow["values"] = {};
-      for (const impl of prototypeColumns) {
-        const found = ranged(result.runs.map((r) => of(r, impl)));
-        if (found) values[impl] = found;
-      }
-      return {
-        scenario: `C contended, K=${k}`,
-        metric,
-        values,
-        czxidToCurator: ranged(result.runs.map((r) => quotient(of(r, "czxid"), of(r, "curator")))),
-      };
-    };
-    rows.push(
-      line("handoffs/s", (f) => f.handoffsPerSecond),
-      line("p50 handoff ms", (f) => f.p50HandoffMs),
-      line("p99 handoff ms", (f) => f.p99HandoffMs),
-      line("% granted by the watch alone", (f) => percent(f.byWatchShare)),
-      line("% waited for a stat of their own node", (f) => percent(f.statOnPathShare)),
-      line("overlaps", (f) => f.overlaps),
-      line("token order violations", (f) => f.tokenViolations),
-    );
-  }
-  return rows;
-}
-
-const prototypeColumns: (FleetImpl | "curator")[] = [...coreNames, "czxid", "curator"];
-
 const isCore = (impl: ImplName): impl is CoreName => (coreNames as readonly ImplName[]).includes(impl);
 
 /** The table rows and the issue's targets, from the runs. */
@@ -333,14 +280,13 @@ export function buildReport(result: BenchResult): Report {
   }
   rows.push(...sharingRows(result, "read-mostly"), ...sharingRows(result, "semaphore"));
   const measured = rows.filter((r) => Object.keys(r.values).length > 0);
-  const prototype = prototypeRows(result);
-  return { rows: measured, prototype, targets: targets(result, measured, prototype) };
+  return { rows: measured, targets: targets(result, measured) };
 }
 
 /** Where the runs were measured, for names: "on loopback" or "at 1 ms RTT". */
 export const networkName = (rttMs: number) => (rttMs > 0 ? `at ${rttMs} ms RTT` : "on loopback");
 
-function targets(result: BenchResult, rows: Row[], prototype: PrototypeRow[]): Target[] {
+function targets(result: BenchResult, rows: Row[]): Target[] {
   const { rttMs } = result.options;
   const network = rttMs > 0;
   const at = ` ${networkName(rttMs)}`;
@@ -408,14 +354,9 @@ function targets(result: BenchResult, rows: Row[], prototype: PrototypeRow[]): T
   }
   // The largest figure of any implementation in any run: undefined when no such row was measured.
   const worst = (metric: string, scenario: string) => {
-    const values = [
-      ...rows
-        .filter((r) => r.metric === metric && r.scenario.startsWith(scenario))
-        .flatMap((r) => Object.values(r.values).map((v) => v.max)),
-      ...prototype
-        .filter((r) => r.metric === metric && r.scenario.startsWith(scenario))
-        .flatMap((r) => Object.values(r.values).map((v) => v.max)),
-    ];
+    const values = rows
+      .filter((r) => r.metric === metric && r.scenario.startsWith(scenario))
+      .flatMap((r) => Object.values(r.values).map((v) => v.max));
     return values.length > 0 ? range([Math.max(...values)]) : undefined;
   };
   if (selected("c")) list.push(atMost("C overlaps (any K, any implementation)", 0, worst("overlaps", "C ")));
@@ -568,31 +509,6 @@ function renderNetwork(result: BenchResult, report: Report): string[] {
       .filter((rows) => rows.length > 0)
       .map(figuresTable),
   );
-  if (report.prototype.length > 0) {
-    out.push(
-      "Handoff without the re-list: the bench's czxid-token prototype (`src/scenarios/czxid-lock.ts`, not " +
-        "a lock for use) against zk-dist-lock, both with a process per session, and Curator:",
-    );
-    out.push(
-      table(
-        [
-          "Scenario",
-          "Metric",
-          "zk-dist-lock, client",
-          "zk-dist-lock, binding",
-          "czxid prototype (binding)",
-          "Curator",
-          "prototype ÷ Curator",
-        ],
-        report.prototype.map((r) => [
-          r.scenario,
-          r.metric,
-          ...prototypeColumns.map((impl) => formatRange(r.values[impl])),
-          formatRange(r.czxidToCurator, "×"),
-        ]),
-      ),
-    );
-  }
   out.push("Targets (on the median ratio):");
   out.push(
     table(

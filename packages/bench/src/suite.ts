@@ -3,7 +3,6 @@ import type { ScenarioName } from "./options.js";
 import { coreContender } from "./scenarios/core.js";
 import { curatorContender, curatorUnavailable } from "./scenarios/curator.js";
 import { Fleet } from "./scenarios/fleet.js";
-import type { FleetImpl } from "./scenarios/fleet-protocol.js";
 import { floorContender, type RawOp, rawOpLatencies } from "./scenarios/floor.js";
 import { type IntegrationSample, measureIntegration } from "./scenarios/integration.js";
 import { type MemorySample, measureMemory } from "./scenarios/memory.js";
@@ -80,16 +79,10 @@ export interface ContendedFigures {
   maxPerSession: number;
   /** Grants whose token did not grow; measured in the K-processes mode. */
   tokenViolations?: number;
-  /** The czxid prototype: share of grants decided by the watch alone, and of those that waited for a stat. */
-  byWatchShare?: number;
-  statOnPathShare?: number;
 }
 
-/**
- * The contended scenario with every zk-dist-lock session in its own process (see `Fleet`), on each
- * client, and the bench's czxid-token prototype (`CzxidLock`) in the same mode.
- */
-export type InProcessesFigures = Partial<Record<FleetImpl, ContendedFigures>>;
+/** The contended scenario with every zk-dist-lock session in its own process (see `Fleet`), on each client. */
+export type InProcessesFigures = Partial<Record<CoreName, ContendedFigures>>;
 
 /** The figures of one implementation in the read-mostly or the semaphore scenario. */
 export interface SharingFigures {
@@ -235,7 +228,7 @@ export async function runBench(
         result.contended[sessions] = figures;
         if (fleet) {
           const figures: InProcessesFigures = {};
-          for (const impl of rotate<FleetImpl>([...coreNames, "czxid"], run)) {
+          for (const impl of rotate<CoreName>([...coreNames], run)) {
             const path = `${dir}/p${sessions}-${impl}/lock`;
             figures[impl] = contendedFigures(
               await fleet.contend(connect, impl, path, sessions, options.durationMs),
@@ -335,10 +328,6 @@ function contendedFigures(sample: ContendedSample): ContendedFigures {
     minPerSession: Math.min(...sample.perSession),
     maxPerSession: Math.max(...sample.perSession),
     ...(sample.tokenViolations !== undefined && { tokenViolations: sample.tokenViolations }),
-    ...(sample.grants && {
-      byWatchShare: sample.grants.byWatch / sample.grants.grants,
-      statOnPathShare: sample.grants.statOnPath / sample.grants.grants,
-    }),
   };
 }
 

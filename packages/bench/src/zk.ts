@@ -87,18 +87,12 @@ export interface Stat {
   pzxid: number;
 }
 
-/** The calls of the client's native binding that the floor and the czxid prototype use. */
+/** The calls of the client's native binding that the floor uses. */
 interface NativeCalls {
   a_create(path: string, data: string, flags: number, cb: Callback<string>): number;
   a_get_children(path: string, watch: boolean, cb: Callback<string[]>): number;
-  a_get_children2(
-    path: string,
-    watch: boolean,
-    cb: (rc: number, error: unknown, children: string[], stat: Stat) => void,
-  ): number;
   a_delete_(path: string, version: number, cb: Callback<void>): number;
   a_exists(path: string, watch: boolean, cb: Callback<Stat>): number;
-  aw_get(path: string, watcher: () => void, cb: Callback<unknown>): number;
 }
 const native = (zk: ZooKeeper): NativeCalls => zk.native;
 
@@ -112,32 +106,6 @@ export const raw = {
     call(path, (cb) => native(zk).a_delete_(path, -1, cb)),
   exists: (zk: ZooKeeper, path: string): Promise<Stat> =>
     call(path, (cb) => native(zk).a_exists(path, false, cb)),
-  /** The children and the directory's stat (its pzxid) in one request. */
-  children2: (zk: ZooKeeper, path: string): Promise<[string[], Stat]> =>
-    new Promise((resolve, reject) => {
-      native(zk).a_get_children2(path, false, (rc, error, children, stat) =>
-        rc === 0
-          ? resolve([children, stat])
-          : reject(Object.assign(new Error(`${String(error)} (${rc}) for ${path}`), { rc })),
-      );
-    }),
-  /**
-   * Watches the node at `path` with a getData, as the lock recipes do: resolves, once the watch is
-   * set, to a promise of the node's deletion — or to undefined when the node is already gone.
-   */
-  watchGone: async (zk: ZooKeeper, path: string): Promise<Promise<void> | undefined> => {
-    let fired!: () => void;
-    const gone = new Promise<void>((resolve) => {
-      fired = resolve;
-    });
-    try {
-      await call(path, (cb) => native(zk).aw_get(path, () => fired(), cb));
-      return gone;
-    } catch (error) {
-      if (isCode(error, "NONODE")) return undefined;
-      throw error;
-    }
-  },
 };
 
 /** Creates a persistent path and its missing ancestors. */

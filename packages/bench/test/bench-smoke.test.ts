@@ -108,8 +108,7 @@ describe("pnpm bench, smoke run", () => {
     const headers = markdown
       .split("\n")
       .filter((line) => line.startsWith("| Scenario | Metric | zk-dist-lock, client"));
-    expect(headers).toHaveLength(3); // and the czxid prototype's table, last
-    expect(headers[2]).toContain("| czxid prototype (binding) |");
+    expect(headers).toHaveLength(2);
     expect(headers[0]).toContain("| zk-dist-lock, binding | floor, client | floor, binding |");
     expect(headers[0]).toContain("| client ÷ floor | binding ÷ floor |");
     expect(headers[1]).not.toContain("floor");
@@ -121,16 +120,14 @@ describe("pnpm bench, smoke run", () => {
     expect(names).toContain("U cycles/s, binding ÷ floor on loopback");
     expect(report.targets.find((t) => t.name.startsWith("C overlaps"))?.met).toBe(true);
 
-    // The fair mode: a process per session, for zk-dist-lock on each client and for the czxid prototype.
+    // The fair mode: a process per session, for zk-dist-lock on each client.
     const inProcesses = run?.contendedProcesses[2];
-    for (const figures of [inProcesses?.["core-client"], inProcesses?.["core-binding"], inProcesses?.czxid]) {
+    for (const figures of [inProcesses?.["core-client"], inProcesses?.["core-binding"]]) {
       expect(figures?.minPerSession).toBeGreaterThan(0);
       expect(figures?.overlaps).toBe(0);
       expect(figures?.tokenViolations).toBe(0);
     }
-    expect(inProcesses?.czxid?.byWatchShare).toBeGreaterThanOrEqual(0);
     expect(markdown).toContain("| C contended, K=2, K processes | handoffs/s |");
-    expect(markdown).toContain("| C contended, K=2 | % granted by the watch alone |");
     expect(markdown).toContain("Targets over a network: not measured");
     expect(report.targets.find((t) => t.name.startsWith("token order violations"))?.met).toBe(true);
 

@@ -20,6 +20,8 @@ interface Grant {
   /** The zxid that created the node: the queue's order. */
   czxid: bigint;
   token: bigint;
+  /** The creation zxid of the witness node the holder made right after its grant: a zxid of the hold. */
+  witnessed: bigint;
 }
 
 /** The complete lines that `of` printed so far. */
@@ -30,25 +32,27 @@ function grantsOf(of: readonly Child[]): Grant[] {
   return linesOf(of)
     .filter((l) => l.startsWith("grant "))
     .map((l) => {
-      const [, mode, exclusive, others, czxid, token] = l.split(" ");
+      const [, mode, exclusive, others, czxid, token, witnessed] = l.split(" ");
       return {
         mode: mode!,
         exclusive: Number(exclusive),
         others: Number(others),
         czxid: BigInt(czxid!),
         token: BigInt(token!),
+        witnessed: BigInt(witnessed!),
       };
     });
 }
 
 /**
- * How many readers queued behind a writer that was waiting: the reader's node was created after
- * the writer's and before the listing that granted the writer.
+ * How many readers queued behind a writer that was waiting (or had just been granted): the
+ * reader's node was created after the writer's and before the witness node the writer made at its
+ * grant. The writer's token cannot tell: one granted with nodes behind it is its own node's czxid.
  */
 function readersBehindWaitingWriters(grants: readonly Grant[]): number {
   const writers = grants.filter((g) => g.mode === "exclusive");
   return grants.filter(
-    (r) => r.mode === "shared" && writers.some((w) => w.czxid < r.czxid && r.czxid < w.token),
+    (r) => r.mode === "shared" && writers.some((w) => w.czxid < r.czxid && r.czxid < w.witnessed),
   ).length;
 }
 

@@ -1,5 +1,5 @@
-// The queue of waiters on the shared server: FIFO order, one watch per waiter on its predecessor,
-// and one release waking exactly one waiter (no herd).
+// The queue of waiters on the shared server: FIFO order, the watches on the predecessor and the
+// node ahead of it, a handover by the deletion alone, and no herd.
 import { waitFor } from "@zk-dist-lock/testing";
 import { afterEach, describe, expect, inject, it } from "vitest";
 import { isLockError, type ZkLock } from "../src/index.js";
@@ -70,50 +70,50 @@ describe("the waiting queue", () => {
     for (let i = 1; i < tokens.length; i++) expect(tokens[i]!).toBeGreaterThan(tokens[i - 1]!);
   });
 
-  it("keeps one watch per waiter, on its predecessor, and wakes one waiter per release", async () => {
+  it("hands over at the predecessor's deletion without listing again, each waiter re-listing while the node ahead of it holds", async () => {
     const rootDir = uniqueRoot("herd");
     const { host, port } = hostAndPort(connect);
-    const { holder, holderLock, waiters, locks, acquisitions, inspection } = await queue(rootDir, 4);
+    const { holderLock, waiters, locks, acquisitions, inspection } = await queue(rootDir, 4);
     const dir = inspection.path;
     const nodes = [inspection.holder!, ...inspection.waiters].map((p) => `${dir}/${p.node}`);
-
-    // Count how often each waiter lists the children: a woken waiter re-lists.
+    // Count how often each waiter lists the children.
     const lists = waiters.map((waiter) => countListings(waiter.client));
-
-    // Waiter i watches node i (its predecessor) and nothing else; the holder watches nothing.
     const sessions = waiters.map((w) => w.client.sessionId);
-    const watches = await waitFor(
-      async () => {
-        const all = await watchesByPath(host, port);
-        return sessions.every((s) => watchedBy(all, s).length > 0) && all;
-      },
-      { message: "every waiter's watch" },
-    );
-    for (const [i, session] of sessions.entries()) expect(watchedBy(watches, session)).toEqual([nodes[i]]);
-    expect(watchedBy(watches, holder.client.sessionId)).toEqual([]);
 
-    const before = lists.map((l) => l.count);
-    await holderLock.release();
-    await acquisitions[0];
-    // ZooKeeper sends a session its watch events before the replies to later requests: once each
-    // waiter has an answer about the deleted node, any wake-up by that deletion has happened.
-    for (const waiter of waiters) {
-      expect(await waiter.client.exists(nodes[0]!)).toBe(false);
+    // Once node `k` holds: the waiter just behind it (waiter k) watches it alone, and every later
+    // waiter its predecessor and the node ahead of that (its lookout). No node has more than two.
+    const expected = (k: number) =>
+      sessions.map((_, i) => (i < k ? [] : i === k ? [nodes[i]!] : [nodes[i - 1]!, nodes[i]!]));
+    const watchesNow = async () => {
+      const all = await watchesByPath(host, port);
+      return sessions.map((s) => watchedBy(all, s).sort());
+    };
+    const holders = [holderLock, ...locks];
+    for (let k = 0; k < waiters.length; k++) {
+      const want = expected(k).map((paths) => [...paths].sort());
+      await waitFor(async () => JSON.stringify(await watchesNow()) === JSON.stringify(want), {
+        message: `the watches once node ${k} holds`,
+      });
+      const before = lists.map((l) => l.count);
+      await holders[k]!.release();
+      await acquisitions[k];
+      // Granted by the deletion alone: not one listing between the release and the grant (waiter 1
+      // on entered third in line, so its lookout's re-list put it just behind the holder).
+      expect(lists[k]!.count).toBe(before[k]);
+      // The waiter two behind the released node lists once, woken by its lookout.
+      if (k + 1 < waiters.length)
+        await waitFor(() => lists[k + 1]!.count === before[k + 1]! + 1, {
+          message: `waiter ${k + 1}'s re-list at its lookout's deletion`,
+        });
+      // ZooKeeper sends a session its watch events before the replies to later requests: once each
+      // waiter has an answer about the deleted node, any wake-up by that deletion has happened.
+      for (const waiter of waiters) expect(await waiter.client.exists(nodes[k]!)).toBe(false);
+      expect(lists.slice(k + 2).map((l) => l.count)).toEqual(before.slice(k + 2));
+      expect(waiters.map((w) => eventsNamed(w.events, "acquired").length)).toEqual(
+        waiters.map((_, i) => (i <= k ? 1 : 0)),
+      );
     }
-    expect(lists.map((l) => l.count).slice(1)).toEqual(before.slice(1));
-    expect(waiters.map((w) => eventsNamed(w.events, "acquired").length)).toEqual([1, 0, 0, 0]);
-    const after = await holder.manager.inspect(resource);
-    expect(after.holder?.sessionId).toBe(sessions[0]);
-    expect(after.waiters.map((w) => w.sessionId)).toEqual(sessions.slice(1));
-    const watchesAfter = await watchesByPath(host, port);
-    expect(watchedBy(watchesAfter, sessions[0]!)).toEqual([]);
-    for (let i = 1; i < sessions.length; i++)
-      expect(watchedBy(watchesAfter, sessions[i]!)).toEqual([nodes[i]]);
-
-    for (const [i, lock] of locks.entries()) {
-      await acquisitions[i];
-      await lock.release();
-    }
+    await locks.at(-1)!.release();
     // No watch outlives its wait.
     const watchesAtEnd = await watchesByPath(host, port);
     for (const session of sessions) expect(watchedBy(watchesAtEnd, session)).toEqual([]);

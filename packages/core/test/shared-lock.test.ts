@@ -125,24 +125,30 @@ describe("shared and exclusive holds", () => {
     expect([...holders, ...waiters].map((p) => p.sessionId)).toEqual(started.map((m) => sessionOf(m.client)));
 
     // Readers watch the nearest writer ahead, writers their predecessor; the holder watches nothing.
-    const expected = [[], [nodes[0]], [nodes[0]], [nodes[2]], [nodes[3]], [nodes[4]]];
+    // A waiter whose blocker's deletion would not let it in also watches what the blocker waits
+    // for (its lookout): W3 the writer ahead of R2, R4 the predecessor of W3, W5 what R4 waits for.
     const sessionIds = started.map((m) => sessionOf(m.client));
-    const watches = await waitFor(
-      async () => {
-        const all = await watchesByPath(host, port);
-        return sessionIds.slice(1).every((s) => watchedBy(all, s).length > 0) && all;
-      },
-      { message: "every waiter's watch" },
-    );
-    expect(sessionIds.map((s) => watchedBy(watches, s))).toEqual(expected);
+    const watchesNow = async () => {
+      const all = await watchesByPath(host, port);
+      return sessionIds.map((s) => watchedBy(all, s).sort());
+    };
+    const expectWatches = (expected: string[][], message: string) => {
+      const want = JSON.stringify(expected.map((paths) => [...paths].sort()));
+      return waitFor(async () => JSON.stringify(await watchesNow()) === want, { message });
+    };
+    const [n0, , n2, n3, n4] = nodes as [string, string, string, string, string];
+    await expectWatches([[], [n0], [n0], [n0, n2], [n2, n3], [n3, n4]], "every waiter's watches");
 
     const lists = started.map((m) => countListings(m.client));
     await locks[0]!.release();
     await Promise.all([acquisitions[0], acquisitions[1]]);
+    // The readers hold by W0's deletion alone, without listing again; W3 lists once, at its lookout.
+    expect(lists.slice(1, 3).map((l) => l.count)).toEqual([0, 0]);
+    await waitFor(() => lists[3]!.count === 1, { message: "W3's re-list at W0's deletion" });
     // Once each waiter has an answer about the deleted node, any wake-up by its deletion has
     // happened: ZooKeeper sends a session its watch events before the replies to later requests.
     for (const m of started.slice(3)) expect(await m.client.exists(nodes[0]!)).toBe(false);
-    expect(lists.slice(3).map((l) => l.count)).toEqual([0, 0, 0]);
+    expect(lists.slice(3).map((l) => l.count)).toEqual([1, 0, 0]);
     expect(locks.map((lock) => lock.state)).toEqual([
       "idle",
       "held",
@@ -151,15 +157,8 @@ describe("shared and exclusive holds", () => {
       "acquiring",
       "acquiring",
     ]);
-    const after = await watchesByPath(host, port);
-    expect(sessionIds.map((s) => watchedBy(after, s))).toEqual([
-      [],
-      [],
-      [],
-      [nodes[2]],
-      [nodes[3]],
-      [nodes[4]],
-    ]);
+    // W3, behind two holders, has no lookout: R2 waits for nothing.
+    await expectWatches([[], [], [], [n2], [n2, n3], [n3, n4]], "the watches once the readers hold");
 
     await locks[1]!.release();
     await locks[2]!.release();

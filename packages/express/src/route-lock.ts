@@ -38,9 +38,9 @@ export interface RouteLock {
  * The hold a `distributedSemaphore()` middleware took for the current request: one permit, found on
  * `res.locals.permit` (or through {@link getPermit}). The same shape and life as a
  * {@link RouteLock}: it lasts until the handler has ended the response, or `release()`, or
- * `maxHold`, and a client that leaves does not end it. Its `token` is greater than the tokens of
- * the holds whose release the listing that granted it reflects, and orders nothing else: holders
- * at the same time are not ordered by it, and it fences nothing.
+ * `maxHold`, and a client that leaves does not end it. Its `token` follows the semaphore's queue
+ * (above the tokens of the permits queued before it, below those queued after), and orders nothing
+ * else: holders at the same time are ordered by it only as they queued, and it fences nothing.
  */
 export type RoutePermit = RouteLock;
 

@@ -79,7 +79,7 @@ export const passes: Pass[] = [
     together: 2,
     overlapping: ["contract:parallel-1", "contract:parallel-1", "contract:parallel-2"],
     successive: [SHARED, EXCLUSIVE, SHARED, SHARED, EXCLUSIVE, SHARED],
-    // Readers at the same time may share a token, so the README orders a reader only by writers.
+    // Readers at the same time are ordered only as they queued, so the README orders a reader only by writers.
     ordered: (before, after) => before === EXCLUSIVE || after === EXCLUSIVE,
     other: EXCLUSIVE,
     otherJoins: false,

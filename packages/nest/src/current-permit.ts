@@ -19,9 +19,9 @@ export function runWithCurrentPermit<T>(permit: CurrentPermit, fn: () => T): T {
 /**
  * The token, lost-permit signal and semaphore of the innermost `@DistributedSemaphore()` method
  * that is running in the current async call chain (that method's body and everything it calls).
- * The token is above the tokens of the holds whose release the listing that granted this permit
- * reflects, and orders nothing else: not holders at the same time, and it does not fence one
- * holder from another. Throws `LockError` with code `NOT_HELD` elsewhere.
+ * The token follows the semaphore's queue (above the tokens of the permits queued before it, below
+ * those queued after), and orders nothing else: not holders at the same time, and it does not
+ * fence one holder from another. Throws `LockError` with code `NOT_HELD` elsewhere.
  *
  * @example
  * ```ts

@@ -1,10 +1,7 @@
 // One process of the bench's fleet (fleet.ts): opens lock sessions when told, loops them until the
 // deadline it is given, and answers with what each session recorded. It ends with its parent.
 import { connectManager } from "../managers.js";
-import { bindingRequests, connectClient, ensurePath } from "../zk.js";
-import { CzxidLock, type GrantCounts } from "./czxid-lock.js";
 import {
-  type FleetImpl,
   type FleetKind,
   type FromChild,
   monotonicUs,
@@ -12,36 +9,22 @@ import {
   type ToChild,
 } from "./fleet-protocol.js";
 import { criticalSection, type Sharing, sharingTurns, type Turn } from "./sharing.js";
-import { clientOf, cpuMsSince } from "./types.js";
+import { type CoreName, clientOf, cpuMsSince } from "./types.js";
 
 interface Session {
   /** Takes this session's next turn; resolves to its token and mode. */
   acquire(): Promise<{ token: bigint; exclusive: boolean }>;
   release(): Promise<void>;
   close(): Promise<void>;
-  readonly counts?: GrantCounts;
 }
 
 async function openSession(
   connect: string,
-  impl: FleetImpl,
+  impl: CoreName,
   path: string,
   sharing: Sharing | undefined,
   index: number,
 ): Promise<Session> {
-  if (impl === "czxid") {
-    const client = await connectClient(connect);
-    await ensurePath(bindingRequests(client), path);
-    const lock = new CzxidLock(client, path);
-    return {
-      acquire: async () => ({ token: await lock.acquire(), exclusive: true }),
-      release: () => lock.release(),
-      counts: lock.counts,
-      async close() {
-        client.close();
-      },
-    };
-  }
   const slash = path.lastIndexOf("/");
   const [rootDir, resource] = [path.slice(0, slash), path.slice(slash + 1)];
   const manager = await connectManager(connect, clientOf(impl));
@@ -89,7 +72,6 @@ async function loop(session: Session, { kind, sharing }: Opened, deadlineUs: num
       record.cyclesMs.push((monotonicUs() - t0) / 1000);
     }
   }
-  if (session.counts) record.counts = { ...session.counts };
   return record;
 }
 

@@ -1,10 +1,6 @@
 // What fleet.ts and its processes (fleet-child.ts) say to each other over the IPC channel.
-import type { GrantCounts } from "./czxid-lock.js";
 import type { Sharing } from "./sharing.js";
 import type { CoreName } from "./types.js";
-
-/** Which lock a fleet session runs: zk-dist-lock on one of its clients, or the bench's czxid-token prototype (on the binding). */
-export type FleetImpl = CoreName | "czxid";
 
 /**
  * `contend`: every session loops acquire, a critical section that yields, release, and records
@@ -15,7 +11,7 @@ export type FleetImpl = CoreName | "czxid";
 export type FleetKind = "contend" | "cycle";
 
 export type ToChild =
-  | { type: "open"; connect: string; impl: FleetImpl; kind: FleetKind; paths: string[]; sharing?: Sharing }
+  | { type: "open"; connect: string; impl: CoreName; kind: FleetKind; paths: string[]; sharing?: Sharing }
   | { type: "go"; deadlineUs: number };
 
 /** One session's record of a loop. Times are microseconds of {@link monotonicUs}. */
@@ -28,7 +24,6 @@ export interface SessionRecord {
   modes: string;
   /** `cycle`: each acquire+release cycle, in milliseconds. */
   cyclesMs: number[];
-  counts?: GrantCounts;
 }
 
 export type FromChild =

@@ -1,9 +1,7 @@
 import { type ChildProcess, fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { childExecArgv, packageDir } from "../child.js";
-import type { GrantCounts } from "./czxid-lock.js";
 import {
-  type FleetImpl,
   type FleetKind,
   type FromChild,
   monotonicUs,
@@ -106,8 +104,7 @@ export class Fleet {
     const members = Array.from({ length: size }, () => new Member());
     this.#members.push(...members);
     await Promise.all(members.map((member) => member.up));
-    const warmUps: { name: string; impl: FleetImpl; sharing?: Sharing }[] = [
-      { name: "czxid", impl: "czxid" },
+    const warmUps: { name: string; impl: CoreName; sharing?: Sharing }[] = [
       ...coreNames.flatMap((impl) => [
         { name: impl, impl },
         {
@@ -136,7 +133,7 @@ export class Fleet {
    */
   async contend(
     connect: string,
-    impl: FleetImpl,
+    impl: CoreName,
     path: string,
     sessions: number,
     durationMs: number,
@@ -147,7 +144,6 @@ export class Fleet {
     return {
       ...fromHolds(records),
       elapsedMs: (Math.max(...replies.map((r) => r.finishUs)) - startUs) / 1000,
-      ...(impl === "czxid" && { grants: sumCounts(records) }),
     };
   }
 
@@ -196,7 +192,7 @@ export class Fleet {
 
   async #run(
     connect: string,
-    impl: FleetImpl,
+    impl: CoreName,
     kind: FleetKind,
     paths: string[][],
     durationMs: number,
@@ -268,14 +264,3 @@ export function fromHolds(records: readonly SessionRecord[]): Omit<ContendedSamp
 /** Process i's sessions draw their read-mostly choices as the one-event-loop scenario's session i. */
 const seedOf = (sharing: Sharing, i: number): Sharing =>
   sharing.kind === "read-mostly" ? { ...sharing, seed: sharing.seed + i } : sharing;
-
-function sumCounts(records: readonly SessionRecord[]): GrantCounts {
-  const total: GrantCounts = { grants: 0, byWatch: 0, statOnPath: 0 };
-  for (const { counts } of records) {
-    if (!counts) continue;
-    total.grants += counts.grants;
-    total.byWatch += counts.byWatch;
-    total.statOnPath += counts.statOnPath;
-  }
-  return total;
-}

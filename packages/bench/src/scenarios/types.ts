@@ -1,4 +1,3 @@
-import type { GrantCounts } from "./czxid-lock.js";
 import type { Sharing, SharingSample } from "./sharing.js";
 
 /** What one block of uncontended acquire+release cycles measured. */
@@ -21,8 +20,6 @@ export interface ContendedSample {
   handoffsMs: number[];
   /** Grants whose fencing token was not above the one granted before; where tokens are recorded (the fleet). */
   tokenViolations?: number;
-  /** How the czxid prototype's grants were decided. */
-  grants?: GrantCounts;
 }
 
 /**

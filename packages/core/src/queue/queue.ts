@@ -1,12 +1,12 @@
 import { randomUUID } from "node:crypto";
 import { type AcquireContext, acquireChannel, type Recipe, waitChannel } from "../channels.js";
 import { LockError, soughtIn } from "../errors.js";
-import { isMarkedGranted, markGranted, nodePrefix, sortContenders } from "../lock-node.js";
+import { isMarkedGranted, kindOf, markGranted, nodePrefix, sortContenders } from "../lock-node.js";
 import { backoffDelay, pause } from "../session/backoff.js";
-import { createMode, rc, ZkCallError } from "../session/zk-client.js";
+import { type Created, createMode, rc, ZkCallError, type ZkStat } from "../session/zk-client.js";
 import type { ZkSession } from "../session/zk-session.js";
 import { Attempt, type Sought } from "./attempt.js";
-import { type Blocker, QUEUE_CHANGE, type QueueRule } from "./rules.js";
+import { type Blocker, QUEUE_CHANGE, type QueueRule, ruleOf } from "./rules.js";
 
 /** What the queue needs from the manager that owns the session and the directories. */
 export interface QueueHost {
@@ -65,11 +65,19 @@ export interface Granted {
   session: ZkSession;
   path: string;
   /**
-   * The pzxid of the listing that granted the node: above the token of every hold whose node that
-   * listing no longer shows (each was granted by an earlier listing that showed it). An exclusive
-   * grant's listing shows no node ahead, so its token is above that of every grant before it in
-   * this directory: a fencing token. Shared holders and a semaphore's at the same time are not
-   * ordered by theirs and may share one.
+   * The node's creation zxid (czxid), or the pzxid of the granting listing when that listing shows
+   * the node last. Tokens follow the queue: every rule grants in queue order, which within a
+   * directory is creation order, and a recreated directory's nodes are younger than any before, so
+   * czxids grow with the grants. A listing's pzxid is at least the czxid of every node it shows and
+   * below the czxid of every node created after it, and a node created before it would be in it: so
+   * the pzxid of a listing that shows the node last is above every earlier node's token and below
+   * every later one's. An exclusive node is granted once every node ahead has gone, and the nodes
+   * behind wait for it: its token is above that of every grant before it in this directory and
+   * below that of every grant after it, a fencing token. Shared holders and a semaphore's at the
+   * same time are ordered by theirs only as they queued, which fences nothing among them.
+   *
+   * The pzxid spares the uncontended cycle a stat (the binding's create returns none); the czxid
+   * lets a waiter be granted by its blocker's deletion alone, without listing again.
    */
   token: bigint;
 }
@@ -77,9 +85,13 @@ export interface Granted {
 /**
  * Takes a place in the queue of `request.dir` and resolves when its turn comes: one sequential
  * ephemeral node whose name starts with a per-attempt GUID, created in the same round trip as the
- * listing that decides; a waiter watches only the node the rule names, and re-lists after every
- * wake-up. Whatever stops the attempt (timeout, signal, end of the session, an error), the node
- * is deleted, including one whose create reply was lost.
+ * listing that decides. A waiter watches the node the rule names (its blocker). When it sees the
+ * blocker deleted and the last listing without the blocker shows its turn, it holds without listing
+ * again (see `QueueRule.blocker`); after any other wake-up it re-lists. A waiter whose blocker's
+ * deletion would not be its turn also watches what the blocker waits for (see `lookoutOf`), and
+ * re-lists when that goes: then, while the blocker holds, rather than after it. In a mutex no node
+ * is watched by more than two waiters. Whatever stops the attempt (timeout, signal,
+ * end of the session, an error), the node is deleted, including one whose create reply was lost.
  *
  * When the session ends under a waiting attempt and the manager opens the next one by itself, the
  * attempt starts again there, within its timeout, as Curator's lock does: the caller asked for the
@@ -115,42 +127,54 @@ async function takeTurn(
         attempt.throwIfStopped();
         // "Try once" means now: with no connection there is nothing to try.
         if (attempt.triesOnce && !session.connected) throw outageError(host, request);
-        let children: string[];
-        let pzxid: bigint;
         creating = true;
-        [name, children, pzxid] = await createNode(host, session, request, prefix, attempt);
+        const entered = await createNode(host, session, request, prefix, attempt);
         creating = false;
+        name = entered.name;
+        const node = { session, path: `${dir}/${name}` };
+        // The node's czxid, for a grant whose token it is: from the create (create2) or the GUID
+        // recovery, else (the binding) from a stat sent as the node starts to wait.
+        let czxid = entered.czxid === undefined ? undefined : Promise.resolve(entered.czxid);
+        const ownCzxid = () => {
+          czxid ??= czxidOf(node.session, node.path, resource, attempt.signal);
+          return czxid;
+        };
+        const grant = async (token: bigint | Promise<bigint>, nodesBehind: boolean): Promise<Granted> => {
+          const granted: Granted = { ...node, token: await token };
+          attempt.throwIfStopped();
+          if (rule.marksGrant && nodesBehind) mark(node.session, node.path, request.data);
+          if (traced) Object.assign(traced, { token: granted.token, node: granted.path });
+          return granted;
+        };
+        let { children, pzxid } = entered;
         for (;;) {
           const contenders = sortContenders(children);
           const index = contenders.indexOf(name);
-          if (index < 0)
-            throw new LockError(
-              "CONNECTION",
-              `The queue node of "${resource}" disappeared while waiting: the session expired, or the node was deleted from outside.`,
-              { resource },
-            );
+          if (index < 0) throw disappeared(resource);
           const blocker = rule.blocker(contenders, index);
           if (typeof blocker === "object") throw conflictError(resource, blocker.conflict);
           // A reply can land after the attempt stopped (replies are not abortable), or after its
           // session ended: an attempt given up is never granted, so no caller holds a lock it
-          // stopped waiting for, and a grant read from an ended session is no hold.
+          // stopped waiting for, and a grant read from an ended session is no hold. (The grant
+          // checks again once its token is in.)
           attempt.throwIfStopped();
           if (blocker === undefined) {
-            // The zxid of the listing that shows the node's turn: at least its creation zxid, and
-            // above the token of every hold whose deletion that listing reflects; for an
-            // exclusive node, which has none ahead, that is every hold before it (see Granted).
-            const granted = { session, path: `${dir}/${name}`, token: pzxid };
-            if (rule.marksGrant && index < contenders.length - 1) mark(session, granted.path, request.data);
-            if (traced) Object.assign(traced, { token: granted.token, node: granted.path });
-            return granted;
+            // The last node of its listing needs no czxid: that listing's pzxid is its token (see Granted).
+            const last = index === contenders.length - 1;
+            return await grant(last ? pzxid : ownCzxid(), !last);
           }
           attempt.blocked();
           if (traced && !traced.waited) {
             traced.waited = true;
             waitChannel.publish(traced);
           }
-          await waitFor(session, dir, name, index, blocker, attempt.signal);
-          // Re-list: the blocker may have given up rather than been granted; it says nothing of our turn.
+          const turnAtDeletion = isTurnAtDeletion(rule, contenders, index, blocker);
+          const lookout = turnAtDeletion ? undefined : lookoutOf(rule, contenders, index, blocker);
+          // Sent with the watches, it is answered long before the blocker goes.
+          ownCzxid();
+          const blockerDeleted = await waitFor(session, dir, name, index, blocker, lookout, attempt.signal);
+          // Its deletion alone lets this node in: no nodes behind known, so mark where the rule marks.
+          if (blockerDeleted && turnAtDeletion) return await grant(ownCzxid(), true);
           [children, pzxid] = await relist(session, dir, attempt.signal);
         }
       } catch (error) {
@@ -158,7 +182,11 @@ async function takeTurn(
         const restart = attempt.stopped === undefined && session.over !== undefined;
         const reason = restart ? attempt.reason : attempt.fail(error);
         // A create in flight may have succeeded on the server: find it by its GUID and delete it.
-        const abandoned = name ? `${dir}/${name}` : creating ? findOwn(session, dir, prefix) : undefined;
+        const abandoned = name
+          ? `${dir}/${name}`
+          : creating
+            ? findOwn(session, dir, prefix).then((own) => own?.path)
+            : undefined;
         if (abandoned) await leaveQueue(host, resource, dir, session, abandoned);
         if (!restart) throw reason;
         attempt.runOn(undefined);
@@ -211,6 +239,15 @@ export async function leaveQueue(
 // it is made; more tries would not help.
 const DIRECTORY_TRIES = 3;
 
+/** The attempt's node, with the listing that first decides its turn. */
+interface Entered {
+  name: string;
+  /** Known when the create answered with it (create2), or the node was found by its GUID. */
+  czxid: bigint | undefined;
+  children: string[];
+  pzxid: bigint;
+}
+
 /**
  * Creates the attempt's ephemeral sequential node and lists the contenders in the same round trip:
  * ZooKeeper answers a session's requests in order, so the listing already contains it.
@@ -221,17 +258,18 @@ async function createNode(
   { resource, dir, rootDir, data }: QueueRequest,
   prefix: string,
   attempt: Attempt,
-): Promise<[string, string[], bigint]> {
+): Promise<Entered> {
+  const enter = async ({ path, czxid }: Created, listed?: [string[], ZkStat]) => {
+    const [children, { pzxid }] = listed ?? (await session.listRetrying(dir, attempt.signal));
+    return { name: path.slice(dir.length + 1), czxid, children, pzxid };
+  };
   for (let retry = 1; ; retry++) {
     const directory = host.ensureDirectory(session, dir, rootDir);
     const created = session.create(`${dir}/${prefix}`, data, createMode.EPHEMERAL_SEQUENTIAL);
     const listed = session.list(dir);
     const [dirResult, createResult, listResult] = await Promise.allSettled([directory, created, listed]);
     if (createResult.status === "fulfilled") {
-      const name = createResult.value.slice(dir.length + 1);
-      if (listResult.status === "fulfilled") return [name, listResult.value[0], listResult.value[1].pzxid];
-      const [children, stat] = await session.listRetrying(dir, attempt.signal);
-      return [name, children, stat.pzxid];
+      return enter(createResult.value, listResult.status === "fulfilled" ? listResult.value : undefined);
     }
     const error = createResult.reason;
     if (dirResult.status === "rejected" && !isRetryable(session, dirResult.reason)) throw dirResult.reason;
@@ -251,11 +289,8 @@ async function createNode(
     } else if (session.mayRetry(error)) {
       // The create may have succeeded with its reply lost: look for our node before creating another.
       await session.pauseBeforeRetry(retry, attempt.signal);
-      const path = await findOwn(session, dir, prefix, attempt.signal);
-      if (path) {
-        const [children, stat] = await session.listRetrying(dir, attempt.signal);
-        return [path.slice(dir.length + 1), children, stat.pzxid];
-      }
+      const own = await findOwn(session, dir, prefix, attempt.signal);
+      if (own) return enter(own);
     } else {
       throw error;
     }
@@ -263,13 +298,13 @@ async function createNode(
   }
 }
 
-/** The path of this session's node with the attempt's GUID prefix, if the server has one. */
+/** This session's node with the attempt's GUID prefix, if the server has one. */
 async function findOwn(
   session: ZkSession,
   dir: string,
   prefix: string,
   signal?: AbortSignal,
-): Promise<string | undefined> {
+): Promise<{ path: string; czxid: bigint } | undefined> {
   let children: string[];
   try {
     [children] = await session.listRetrying(dir, signal);
@@ -281,10 +316,32 @@ async function findOwn(
     if (!child.startsWith(prefix)) continue;
     const path = `${dir}/${child}`;
     const stat = await session.stat(path, signal);
-    if (stat.ephemeralOwner === session.sessionId) return path;
+    if (stat.ephemeralOwner === session.sessionId) return { path, czxid: stat.czxid };
   }
   return undefined;
 }
+
+/**
+ * The creation zxid of the node at `path`, by a stat; a failure is the grant's that awaits it (and
+ * none when no grant needs it).
+ */
+function czxidOf(session: ZkSession, path: string, resource: string, signal: AbortSignal): Promise<bigint> {
+  const czxid = session.stat(path, signal).then(
+    (stat) => stat.czxid,
+    (error: unknown) => {
+      throw error instanceof ZkCallError && error.rc === rc.NONODE ? disappeared(resource) : error;
+    },
+  );
+  czxid.catch(() => {});
+  return czxid;
+}
+
+const disappeared = (resource: string) =>
+  new LockError(
+    "CONNECTION",
+    `The queue node of "${resource}" disappeared while waiting: the session expired, or the node was deleted from outside.`,
+    { resource },
+  );
 
 const conflictError = (resource: string, why: string) =>
   new LockError("CONFLICT", `Cannot queue for "${resource}": ${why}.`, { resource });
@@ -294,7 +351,8 @@ const conflictError = (resource: string, why: string) =>
  * waiter (a semaphore's; see `semaphoreRule`). The grant does not wait for it: holding is safe
  * without it, and a mark lost with the session or a node already released is not needed.
  *
- * Only a grant whose listing shows nodes behind this one marks it. A node behind that saw this one
+ * Only a grant whose listing shows nodes behind this one marks it (and a grant at the blocker's
+ * deletion, which read no listing). A node behind that saw this one
  * waiting read an older state of the queue than the listing that granted it (a node's place only
  * moves forward, as nodes ahead leave), so it existed in that state: it is in the granting listing
  * unless it has left since. A node created after that state reads a later one and finds this one
@@ -308,8 +366,53 @@ function mark(session: ZkSession, path: string, data: string): void {
 }
 
 /**
- * Resolves when what `blocker` names has changed (at once if it already has), for the queue to be
- * listed again: one watch, on that node or on the directory's children.
+ * Whether the deletion of `blocker` alone will be the turn of the node at `index`. Nodes only leave
+ * from ahead, so once the blocker is gone the nodes ahead are at most those of this listing but the
+ * blocker, and the rule is monotone (see `QueueRule.blocker`).
+ */
+function isTurnAtDeletion(
+  rule: QueueRule,
+  contenders: readonly string[],
+  index: number,
+  blocker: Exclude<Blocker, object>,
+): boolean {
+  if (blocker === QUEUE_CHANGE) return false;
+  return (
+    rule.blocker(
+      contenders.filter((other) => other !== blocker),
+      index - 1,
+    ) === undefined
+  );
+}
+
+/**
+ * What `blocker` waits for itself, if that is a node (the lookout): once it goes, the blocker holds
+ * (or has left), and a listing then, off the path of the next handoff, finds whether the blocker's
+ * deletion will be this node's turn. For exclusive nodes, the node two ahead. None where the
+ * blocker's deletion is never the turn, even with the blocker first (a semaphore's waiters: the
+ * one behind the first waiter moves on to watch the queue instead).
+ */
+function lookoutOf(
+  rule: QueueRule,
+  contenders: readonly string[],
+  index: number,
+  blocker: Exclude<Blocker, object>,
+): string | undefined {
+  if (blocker === QUEUE_CHANGE) return undefined;
+  const at = contenders.indexOf(blocker);
+  const fromBlocker = contenders.slice(at);
+  const blocksFirst = rule.blocker(fromBlocker, index - at) === blocker;
+  if (!blocksFirst || !isTurnAtDeletion(rule, fromBlocker, index - at, blocker)) return undefined;
+  const ahead = ruleOf(kindOf(blocker)).blocker(contenders, at);
+  return typeof ahead === "string" ? ahead : undefined;
+}
+
+/**
+ * Resolves when what `blocker` names has changed (at once if it already has), or `lookout` has:
+ * true when the blocker was seen deleted, false when the queue is to be listed again. One watch on
+ * the blocker (a node, or the directory's children) and one on the lookout; the end of the wait
+ * removes what is left of them where the client can (a hot node keeps no dead watches), and makes
+ * a late callback of either a no-op.
  */
 function waitFor(
   session: ZkSession,
@@ -317,53 +420,46 @@ function waitFor(
   name: string,
   index: number,
   blocker: Exclude<Blocker, object>,
+  lookout: string | undefined,
   signal: AbortSignal,
-): Promise<void> {
-  if (blocker === QUEUE_CHANGE) {
-    // The listing the watch comes with may already differ from the one that decided.
-    return watched(session, signal, (done) =>
-      session
-        .watchChildren(dir, done)
-        .then((children) => children === undefined || sortContenders(children).indexOf(name) !== index),
-    );
-  }
-  // getData rather than exists: it sets no watch on a node already gone, and its data shows a mark.
-  // A wait given up removes its watch, where the client can: a hot node keeps no dead watches.
-  return watched(session, signal, (done) =>
-    session
-      .watchNode(`${dir}/${blocker}`, done, signal)
-      .then((node) => node === undefined || isMarkedGranted(node[1])),
-  );
-}
-
-/**
- * Resolves when `watch` calls back, or at once when the call that sets it finds the change already
- * made (it resolves true).
- */
-function watched(
-  session: ZkSession,
-  signal: AbortSignal,
-  watch: (done: () => void) => Promise<boolean>,
-): Promise<void> {
+): Promise<boolean> {
   return new Promise((resolve, reject) => {
     // An abort listener added to an already aborted signal never runs.
     if (signal.aborted) return reject(signal.reason);
-    const onAbort = () => reject(signal.reason);
-    const done = () => {
+    const wait = new AbortController();
+    const end = (settle: () => void) => {
+      if (wait.signal.aborted) return;
       signal.removeEventListener("abort", onAbort);
-      resolve();
+      wait.abort();
+      settle();
     };
+    const onAbort = () => end(() => reject(signal.reason));
+    const wake = (blockerDeleted: boolean) => end(() => resolve(blockerDeleted));
+    const failed = (error: unknown) =>
+      end(() => {
+        // Re-list once connected; the loop decides again from fresh children.
+        if (session.mayRetry(error)) session.whenConnected(signal).then(() => resolve(false), reject);
+        else reject(error);
+      });
+    // getData rather than exists: it sets no watch on a node already gone, and its data shows a
+    // mark. A node gone before its watch was set was deleted since the listing all the same.
+    const watchNode = (node: string, isBlocker: boolean) =>
+      session
+        .watchNode(`${dir}/${node}`, (deleted) => wake(isBlocker && deleted), wait.signal)
+        .then((read) => {
+          if (read === undefined) wake(isBlocker);
+          else if (isMarkedGranted(read[1])) wake(false);
+        }, failed);
     signal.addEventListener("abort", onAbort, { once: true });
-    watch(done).then(
-      (changed) => changed && done(),
-      (error) => {
-        signal.removeEventListener("abort", onAbort);
-        if (session.mayRetry(error)) {
-          // Re-list once connected; the loop decides again from fresh children.
-          session.whenConnected(signal).then(resolve, reject);
-        } else reject(error);
-      },
-    );
+    if (blocker === QUEUE_CHANGE) {
+      // The listing the watch comes with may already differ from the one that decided.
+      session
+        .watchChildren(dir, () => wake(false))
+        .then((children) => {
+          if (children === undefined || sortContenders(children).indexOf(name) !== index) wake(false);
+        }, failed);
+    } else watchNode(blocker, true);
+    if (lookout !== undefined) watchNode(lookout, false);
   });
 }
 

@@ -1,6 +1,7 @@
 // What makes one recipe differ from another. The queue (queue.ts) creates the node a rule names,
-// lists the directory, and asks the rule what keeps the node from its turn; it waits for that alone
-// and lists again. Rules read node names only (see `kindOf`): a listing decides.
+// lists the directory, and asks the rule what keeps the node from its turn; it waits for that alone,
+// and lists again unless the blocker's deletion alone decides. Rules read node names only (see
+// `kindOf`): a listing decides.
 import { EXCLUSIVE, kindOf, type NodeKind, SHARED } from "../lock-node.js";
 
 /**
@@ -27,6 +28,11 @@ export interface QueueRule {
    * Given the queue's nodes in grant order and this node's index, what keeps it from its turn, or
    * undefined when its turn has come. A waiter waits for that alone, so a release wakes only the
    * waiters it may let in.
+   *
+   * Every rule must be monotone: a node granted with some set of nodes ahead of it is granted with
+   * any subset of them. Nodes only leave from ahead and only join behind (sequence order), so the
+   * queue may then grant a waiter whose blocker it saw deleted from the last listing it read, minus
+   * that blocker, without listing again (see `enterQueue`).
    */
   blocker(contenders: readonly string[], index: number): Blocker | undefined;
   /**

@@ -19,14 +19,15 @@ import { type LockHost, QueueHandle } from "./queue-handle.js";
  * when the turn comes, every call still waiting resolves with the same token. The place is given up
  * (its node deleted) only when no call waits for it any more.
  *
- * Fencing tokens: every token is the zxid of the listing that granted the hold. An exclusive
- * holder's token is greater than the token of every hold of the resource granted before it, shared
- * or exclusive (the nodes ahead of it are gone, and their deletions are older than its listing), so
- * a store that keeps the greatest token it has seen refuses every earlier holder's late write. A
- * shared holder's token is greater than the token of every exclusive hold before it and smaller
- * than that of every exclusive hold after it; shared holders at the same time may have equal
- * tokens, in any order. So a reader can tell that a writer came after it (the store's token is
- * greater than its own), but a token does not tell one reader from another.
+ * Fencing tokens follow the queue: a node's token is its creation zxid, or the pzxid of the listing
+ * that granted it when that listing shows it last (see `Granted.token`). An exclusive holder's token
+ * is greater than the token of every hold of the resource granted before it, shared or exclusive
+ * (all of them queued ahead of it), so a store that keeps the greatest token it has seen refuses
+ * every earlier holder's late write. A shared holder's token is greater than the token of every
+ * exclusive hold before it and smaller than that of every exclusive hold after it; shared holders
+ * at the same time are ordered by theirs only as they queued. So a reader can tell that a writer
+ * came after it (the store's token is greater than its own), but a token does not tell one reader
+ * from another.
  *
  * @example
  * ```ts

@@ -15,11 +15,11 @@ import { type LockHost, QueueHandle } from "./queue-handle.js";
  * and an acquisition that finds nodes of other permits ahead of it (or lock nodes: a resource is
  * either a lock or a semaphore) fails with `CONFLICT` rather than overcommit.
  *
- * The token is the zxid of the listing that granted the permit: it is greater than the token of
- * every hold whose release that listing reflects (its node gone from it), each granted by an
- * earlier listing that still showed it. That is all it orders: holders at the same time are not
- * ordered by it and may share one, and a hold released while the permit was being granted may
- * have a greater one. It cannot fence one holder from another.
+ * The token follows the queue, as a lock's does (see `Granted.token`): it is greater than the token
+ * of every permit queued before it and smaller than that of every one queued after. That is all it
+ * orders: holders at the same time are ordered by it only as they queued, and a permit queued after
+ * it may be granted and released before this one's grant is seen. It cannot fence one holder from
+ * another.
  *
  * @example
  * ```ts

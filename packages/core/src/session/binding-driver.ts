@@ -6,9 +6,11 @@ import { LockError, LockInvalidArgumentError } from "../errors.js";
 import { describe } from "../resource-name.js";
 import { backoffDelay } from "./backoff.js";
 import {
+  type Created,
   type CreateModeNumber,
   type DriverEvents,
   isConnectionCode,
+  type OnChange,
   rc,
   sessionOverCodes,
   type ZkAcl,
@@ -24,7 +26,9 @@ export const clientState = {
   /** Set by the C client's init, left so by a handle the binding had already closed: it never connects. */
   NOT_CONNECTED: 999,
 } as const;
+/** Watch event types (the C client's `ZOO_*_EVENT`). */
 const SESSION_EVENT = -1;
+const DELETED_EVENT = 2;
 /** The code of a client's `close` event (the C client's state): 0 when closed by a call of close(). */
 const closeCode = { EXPIRED: -112, AUTH_FAILED: -113 } as const;
 
@@ -214,7 +218,7 @@ export class BindingDriver extends EventEmitter<DriverEvents> implements ZkDrive
   #rejoinTimer: NodeJS.Timeout | undefined;
   #rejoins = 0;
   #wakeWatchersOnConnect = false;
-  readonly #watchers = new Set<() => void>();
+  readonly #watchers = new Set<OnChange>();
   readonly #owned = new Set<ZooKeeperClient>();
   /** Rejoining clients whose canary request is still pending (see the class comment). */
   readonly #canaryPending = new WeakSet<ZooKeeperClient>();
@@ -283,9 +287,10 @@ export class BindingDriver extends EventEmitter<DriverEvents> implements ZkDrive
     }
   }
 
-  create(path: string, data: string, mode: CreateModeNumber): Promise<string> {
+  /** The binding has no create2: the path alone, and whoever needs the czxid stats the node. */
+  create(path: string, data: string, mode: CreateModeNumber): Promise<Created> {
     return this.#call<[string]>(path, (cb) => this.#calls.a_create(path, data, mode, cb)).then(
-      ([created]) => created,
+      ([created]) => ({ path: created, czxid: undefined }),
     );
   }
 
@@ -319,7 +324,7 @@ export class BindingDriver extends EventEmitter<DriverEvents> implements ZkDrive
     return this.#call<[]>(path, (cb) => this.#client.a_set_acl(path, -1, acl, cb)).then(() => {});
   }
 
-  async watchData(path: string, onChange: () => void): Promise<[ZkStat, Buffer | string]> {
+  async watchData(path: string, onChange: OnChange): Promise<[ZkStat, Buffer | string]> {
     const watch = this.#oneShot(onChange);
     try {
       const [stat, data] = await this.#call<[BindingStat, Buffer | string]>(path, (cb) =>
@@ -332,7 +337,7 @@ export class BindingDriver extends EventEmitter<DriverEvents> implements ZkDrive
     }
   }
 
-  async watchChildren(path: string, onChange: () => void): Promise<string[]> {
+  async watchChildren(path: string, onChange: OnChange): Promise<string[]> {
     const watch = this.#oneShot(onChange);
     try {
       const [children] = await this.#call<[string[], BindingStat]>(path, (cb) =>
@@ -345,7 +350,7 @@ export class BindingDriver extends EventEmitter<DriverEvents> implements ZkDrive
     }
   }
 
-  async watchExists(path: string, onChange: () => void): Promise<boolean> {
+  async watchExists(path: string, onChange: OnChange): Promise<boolean> {
     const watch = this.#oneShot(onChange);
     try {
       await this.#call<[BindingStat]>(path, (cb) => this.#calls.aw_exists(path, watch, cb));
@@ -379,18 +384,18 @@ export class BindingDriver extends EventEmitter<DriverEvents> implements ZkDrive
    * A watcher that calls `onChange` once, at the first change of the node itself, or when the
    * session moves to another client; `drop()` forgets it when the call that would have set it failed.
    */
-  #oneShot(onChange: () => void): Watcher & { drop(): void } {
+  #oneShot(onChange: OnChange): Watcher & { drop(): void } {
     let fired = false;
-    const fire = () => {
+    const fire = (deleted: boolean) => {
       if (fired) return;
       fired = true;
       this.#watchers.delete(fire);
-      onChange();
+      onChange(deleted);
     };
     this.#watchers.add(fire);
     // Session events reach node watchers too; only a change of the node itself matters here.
     const watcher: Watcher = (type) => {
-      if (type !== SESSION_EVENT) fire();
+      if (type !== SESSION_EVENT) fire(type === DELETED_EVENT);
     };
     return Object.assign(watcher, { drop: () => this.#watchers.delete(fire) });
   }
@@ -420,7 +425,8 @@ export class BindingDriver extends EventEmitter<DriverEvents> implements ZkDrive
     this.#everConnected = true;
     if (this.#wakeWatchersOnConnect) {
       this.#wakeWatchersOnConnect = false;
-      for (const wake of [...this.#watchers]) wake();
+      // The new client's server knew nothing of the watches: their waiters look again.
+      for (const wake of [...this.#watchers]) wake(false);
     }
     this.emit("connected");
   }
@@ -519,12 +525,13 @@ export class BindingDriver extends EventEmitter<DriverEvents> implements ZkDrive
   }
 }
 
-/** The binding's stat as core reads it; a pzxid (the fencing token) must be exact. */
+/** The binding's stat as core reads it; its zxids (fencing tokens) must be exact. */
 function statOf(stat: BindingStat): ZkStat {
-  if (!Number.isSafeInteger(stat.pzxid)) {
+  const inexact = [stat.czxid, stat.pzxid].find((zxid) => !Number.isSafeInteger(zxid));
+  if (inexact !== undefined) {
     throw new LockError(
       "ZOOKEEPER",
-      `ZooKeeper returned a zxid (${stat.pzxid}) beyond what the npm zookeeper binding reports exactly; @zk-dist-lock/client (the default of ZkLockManager.connect()) reads zxids exactly.`,
+      `ZooKeeper returned a zxid (${inexact}) beyond what the npm zookeeper binding reports exactly; @zk-dist-lock/client (the default of ZkLockManager.connect()) reads zxids exactly.`,
     );
   }
   return {

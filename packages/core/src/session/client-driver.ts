@@ -16,9 +16,11 @@ import {
 import type { ConnectString } from "./connect-string.js";
 import type { DriverFactory } from "./connection.js";
 import {
+  type Created,
   type CreateModeNumber,
   createMode,
   type DriverEvents,
+  type OnChange,
   rc,
   type SessionEnd,
   type ZkAcl,
@@ -106,7 +108,7 @@ export function startQuietly(client: ZooKeeperClient): void {
 export class ClientDriver extends EventEmitter<DriverEvents> implements ZkDriver {
   #owns: boolean;
   /** The watchers given to `watchData`, by their `onChange`, for `unwatchData`. */
-  readonly #dataWatchers = new Map<() => void, Watcher>();
+  readonly #dataWatchers = new Map<OnChange, Watcher>();
   readonly #onState = (state: ClientState, { assumed }: StateChange) => {
     if (state === "connected") this.emit("connected");
     else if (state === "disconnected") this.emit("disconnected");
@@ -166,9 +168,12 @@ export class ClientDriver extends EventEmitter<DriverEvents> implements ZkDriver
     this.client.close().catch(() => {});
   }
 
-  create(path: string, data: string, mode: CreateModeNumber): Promise<string> {
+  /** create2: the stat, and so the czxid, comes with the answer. */
+  create(path: string, data: string, mode: CreateModeNumber): Promise<Created> {
     return this.#send(path, () =>
-      this.client.create(path, data, { mode: modes[mode] }).then((created) => created.path),
+      this.client
+        .create(path, data, { mode: modes[mode] })
+        .then(({ path, stat }) => ({ path, czxid: stat.czxid })),
     );
   }
 
@@ -204,7 +209,7 @@ export class ClientDriver extends EventEmitter<DriverEvents> implements ZkDriver
     return this.#send(path, () => this.client.setACL(path, entries).then(() => {}));
   }
 
-  watchData(path: string, onChange: () => void): Promise<[ZkStat, Buffer]> {
+  watchData(path: string, onChange: OnChange): Promise<[ZkStat, Buffer]> {
     const watcher = this.#watcher(onChange);
     return this.#send(path, () => {
       this.#dataWatchers.set(onChange, watcher);
@@ -218,13 +223,13 @@ export class ClientDriver extends EventEmitter<DriverEvents> implements ZkDriver
     });
   }
 
-  watchChildren(path: string, onChange: () => void): Promise<string[]> {
+  watchChildren(path: string, onChange: OnChange): Promise<string[]> {
     return this.#send(path, () =>
       this.client.getChildren(path, { watcher: this.#watcher(onChange) }).then(({ children }) => children),
     );
   }
 
-  watchExists(path: string, onChange: () => void): Promise<boolean> {
+  watchExists(path: string, onChange: OnChange): Promise<boolean> {
     return this.#send(path, () =>
       this.client.exists(path, { watcher: this.#watcher(onChange) }).then((stat) => stat !== null),
     );
@@ -236,7 +241,7 @@ export class ClientDriver extends EventEmitter<DriverEvents> implements ZkDriver
     return translate(path, call());
   }
 
-  unwatchData(path: string, onChange: () => void): void {
+  unwatchData(path: string, onChange: OnChange): void {
     const watcher = this.#dataWatchers.get(onChange);
     if (!watcher) return;
     this.#dataWatchers.delete(onChange);
@@ -245,11 +250,11 @@ export class ClientDriver extends EventEmitter<DriverEvents> implements ZkDriver
   }
 
   /** Calls `onChange` for an event of the node; not for the removal that `unwatchData` makes. */
-  #watcher(onChange: () => void): Watcher {
+  #watcher(onChange: OnChange): Watcher {
     return ({ type }) => {
       if (type.endsWith("Removed")) return;
       this.#dataWatchers.delete(onChange);
-      onChange();
+      onChange(type === "deleted");
     };
   }
 }

@@ -42,6 +42,19 @@ export interface ZkStat {
   ephemeralOwner: string;
 }
 
+/** What a create answers: the node's path, and its creation zxid where the client's create carries it. */
+export interface Created {
+  path: string;
+  /** From `create2`'s stat (@zk-dist-lock/client); undefined from the binding, whose create has none. */
+  czxid: bigint | undefined;
+}
+
+/**
+ * Called once by a one-shot watch: `deleted` when it saw its node deleted; false for any other
+ * change, and when the driver moved the session to another client (which says nothing of the node).
+ */
+export type OnChange = (deleted: boolean) => void;
+
 /**
  * How a session ended, as its driver saw it: expired (the server said so, or the client counts it
  * so), the credentials refused, the client closed, or `timedOut`: the driver only tried to get it
@@ -91,7 +104,7 @@ export interface ZkDriver extends EventEmitter<DriverEvents> {
    * yet get it back by itself (true), or only tried to and the session is to be given up.
    */
   keepsTrying(): boolean;
-  create(path: string, data: string, mode: CreateModeNumber): Promise<string>;
+  create(path: string, data: string, mode: CreateModeNumber): Promise<Created>;
   list(path: string): Promise<[string[], ZkStat]>;
   stat(path: string): Promise<ZkStat>;
   read(path: string): Promise<[ZkStat, Buffer | string]>;
@@ -100,18 +113,18 @@ export interface ZkDriver extends EventEmitter<DriverEvents> {
   setData(path: string, data: string): Promise<void>;
   setAcl(path: string, acl: ZkAcl[]): Promise<void>;
   /** getData with a watch; NONODE rejects and sets none. */
-  watchData(path: string, onChange: () => void): Promise<[ZkStat, Buffer | string]>;
+  watchData(path: string, onChange: OnChange): Promise<[ZkStat, Buffer | string]>;
   /** getChildren with a watch; NONODE rejects and sets none. */
-  watchChildren(path: string, onChange: () => void): Promise<string[]>;
+  watchChildren(path: string, onChange: OnChange): Promise<string[]>;
   /** exists with a watch, which stays on a node that does not exist; resolves whether it does. */
-  watchExists(path: string, onChange: () => void): Promise<boolean>;
+  watchExists(path: string, onChange: OnChange): Promise<boolean>;
   /**
    * Forgets a data watch that `watchData` set with `onChange`, at the server too where the client
    * can (`removeWatches`), so that an abandoned wait leaves nothing on a hot node. Never rejects.
    * The server keeps one watch per path and session for all of its waits there: it stays while
    * another wait of the session watches the path, or has a `watchData` of it unanswered.
    */
-  unwatchData(path: string, onChange: () => void): void;
+  unwatchData(path: string, onChange: OnChange): void;
   /** Stops following the client(s): no more events. */
   detach(): void;
   /** Closes the clients the driver owns (`connectedToo: false` leaves a connected one open). */

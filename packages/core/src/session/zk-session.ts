@@ -2,8 +2,10 @@ import { EventEmitter, setMaxListeners } from "node:events";
 import { LockError } from "../errors.js";
 import { backoffDelay } from "./backoff.js";
 import {
+  type Created,
   type CreateModeNumber,
   isConnectionCode,
+  type OnChange,
   rc,
   type SessionEnd,
   sessionEndCodes,
@@ -319,7 +321,7 @@ export class ZkSession extends EventEmitter<SessionEvents> {
     return this.#retrying(path, (driver) => driver.list(path), signal);
   }
 
-  create(path: string, data: string, mode: CreateModeNumber): Promise<string> {
+  create(path: string, data: string, mode: CreateModeNumber): Promise<Created> {
     return this.#call(path, (driver) => driver.create(path, data, mode));
   }
 
@@ -342,21 +344,22 @@ export class ZkSession extends EventEmitter<SessionEvents> {
 
   /**
    * Reads a node and sets a one-shot watch on it; resolves to its stat and data, or undefined (and
-   * sets no watch) when the node is gone. Like every watch here, `onChange` also runs when the
-   * session had to move to another client, whose server knew nothing of the watch: the waiter looks
-   * again. When `signal` aborts before the watch fires, the watch is removed where the client can.
+   * sets no watch) when the node is gone. `onChange` hears whether the node was deleted. Like every
+   * watch here, it also runs (not deleted) when the session had to move to another client, whose
+   * server knew nothing of the watch: the waiter looks again. When `signal` aborts before the watch
+   * fires, the watch is removed where the client can.
    */
   async watchNode(
     path: string,
-    onChange: () => void,
+    onChange: OnChange,
     signal?: AbortSignal,
   ): Promise<[ZkStat, Buffer | string] | undefined> {
     let fired = false;
     const abandon = () => this.driver.unwatchData(path, watch);
-    const watch = () => {
+    const watch = (deleted: boolean) => {
       fired = true;
       signal?.removeEventListener("abort", abandon);
-      onChange();
+      onChange(deleted);
     };
     let node: [ZkStat, Buffer | string];
     try {
@@ -376,7 +379,7 @@ export class ZkSession extends EventEmitter<SessionEvents> {
    * Lists a node's children and sets a one-shot watch on them; resolves to the children, or
    * undefined (and sets no watch) when the node is gone.
    */
-  async watchChildren(path: string, onChange: () => void): Promise<string[] | undefined> {
+  async watchChildren(path: string, onChange: OnChange): Promise<string[] | undefined> {
     try {
       return await this.#call(path, (driver) => driver.watchChildren(path, onChange));
     } catch (error) {
@@ -386,7 +389,7 @@ export class ZkSession extends EventEmitter<SessionEvents> {
   }
 
   /** Sets a one-shot watch on a node's creation or deletion; resolves whether it exists now. */
-  watchExists(path: string, onChange: () => void): Promise<boolean> {
+  watchExists(path: string, onChange: OnChange): Promise<boolean> {
     return this.#call(path, (driver) => driver.watchExists(path, onChange));
   }
 }

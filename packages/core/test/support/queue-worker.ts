@@ -14,8 +14,8 @@
 //   queue node, so the listing counts exactly the holds ZooKeeper still counts;
 // - the holder lists its queue: a node ahead of its own there was ahead of it at its grant too
 //   (sequence numbers only grow), so it shows a node the grant should have waited for.
-// It prints "grant <mode> <exclusive> <others> <czxid> <token>" with what the first saw, its node's
-// creation zxid and its token, "violation …" when a witness saw more than the rule allows, and at
+// It prints "grant <mode> <exclusive> <others> <czxid> <token> <witnessed>" with what the first saw,
+// its node's creation zxid, its token and the creation zxid of its witness node (a zxid of the hold), "violation …" when a witness saw more than the rule allows, and at
 // the end "done <grants> <timeouts> <aborts>".
 import { createInterface } from "node:readline";
 import { setTimeout as delay } from "node:timers/promises";
@@ -85,7 +85,9 @@ async function contend(client: WorkerClient, session: number): Promise<void> {
     const ahead = queue.slice(0, queue.indexOf(node.slice(handle.path.length + 1)));
     const exclusive = seen.filter((name) => name.startsWith("exclusive-")).length;
     const others = seen.length - exclusive;
-    say(`grant ${mode} ${exclusive} ${others} ${await client.czxid(node)} ${token}`);
+    say(
+      `grant ${mode} ${exclusive} ${others} ${await client.czxid(node)} ${token} ${await client.czxid(witness)}`,
+    );
     const allowed =
       mode === "semaphore"
         ? seen.length <= permits!

@@ -1,0 +1,163 @@
+// Tokens and watches of a handover: tokens follow the queue whichever way a grant came (a listing
+// that shows the node last, the blocker's deletion alone, a listing with nodes behind), and the
+// watches of a wait that ended, lookouts included, wake nothing later.
+import { waitFor } from "@zk-dist-lock/testing";
+import { afterEach, describe, expect, inject, it } from "vitest";
+import { isLockError } from "../src/index.js";
+import { onBinding } from "./support/kind.js";
+import {
+  childrenOf,
+  closeClients,
+  countListings,
+  eventsNamed,
+  hostAndPort,
+  queueUp,
+  sessionOf,
+  startManagers,
+  type TestManager,
+  watchedBy,
+  watchesByPath,
+} from "./support/zk.js";
+
+const connect = inject("zkConnect");
+const resource = "handoff";
+
+describe("a handover", () => {
+  const managers: TestManager[] = [];
+
+  afterEach(async () => {
+    await Promise.allSettled(managers.map(({ manager }) => manager.close()));
+    managers.length = 0;
+    closeClients();
+  });
+
+  async function sessions(count: number) {
+    const started = await startManagers(connect, count, "handoff");
+    managers.push(...started);
+    return started;
+  }
+
+  /** The node paths of the queue, holders first, as `observer` inspects it. */
+  async function queueNodes(observer: TestManager): Promise<string[]> {
+    const { path, holders, waiters } = await observer.manager.inspect(resource);
+    return [...holders, ...waiters].map((p) => `${path}/${p.node}`);
+  }
+
+  it("gives tokens in queue order, whether a listing or a deletion granted the turn", async () => {
+    const started = await sessions(6);
+    const [a, r1, r2, b, x, y] = started;
+    const lock = (m: TestManager, mode: "exclusive" | "shared" = "exclusive") =>
+      m.manager.createLock(resource, { mode });
+    const [lockA, lockR1, lockR2, lockB, lockX, lockY] = [
+      lock(a!),
+      lock(r1!, "shared"),
+      lock(r2!, "shared"),
+      lock(b!),
+      lock(x!),
+      lock(y!, "shared"),
+    ];
+    // A alone: the last node of its listing, so that listing's pzxid.
+    const tokenA = await lockA.acquire();
+    const readers = [
+      (await queueUp(a!, resource, lockR1, 1)).acquisition,
+      (await queueUp(a!, resource, lockR2, 2)).acquisition,
+    ];
+    const writerB = (await queueUp(a!, resource, lockB, 3)).acquisition;
+    // The readers wait for A alone: its deletion lets both in, without a listing (their czxids).
+    const readerLists = [countListings(r1!.client), countListings(r2!.client)];
+    await lockA.release();
+    const [tokenR1, tokenR2] = await Promise.all(readers);
+    expect(readerLists.map((l) => l.count)).toEqual([0, 0]);
+
+    // X's first listing shows R1 R2 B ahead of it; its reply is held back until they are gone and
+    // Y queued behind X. Then X's watches find R2 and B gone, and its re-list grants it with Y
+    // behind: its own czxid (with the binding, from the stat it sent as it started to wait).
+    let heldBack = false;
+    const yQueued: { acquisition?: Promise<bigint> } = {};
+    x!.client.onCall("listed", async () => {
+      if (heldBack) return;
+      heldBack = true;
+      await lockR1.release();
+      await lockR2.release();
+      await writerB;
+      await lockB.release();
+      yQueued.acquisition = (await queueUp(a!, resource, lockY, 1)).acquisition;
+    });
+    const xLists = countListings(x!.client);
+    const tokenX = await lockX.acquire({ timeout: 20_000 });
+    expect(heldBack).toBe(true);
+    expect(xLists.count).toBe(2);
+    const tokenB = await writerB;
+    // Y, a reader just behind X, holds by X's deletion alone.
+    const yLists = countListings(y!.client);
+    await lockX.release();
+    const tokenY = await yQueued.acquisition!;
+    expect(yLists.count).toBe(0);
+    await lockY.release();
+
+    const tokens = [tokenA, tokenR1, tokenR2, tokenB, tokenX, tokenY];
+    for (let i = 1; i < tokens.length; i++) expect(tokens[i]!).toBeGreaterThan(tokens[i - 1]!);
+  });
+
+  it("wakes nothing with the watches of waits that ended: a lookout left behind, a waiter that gave up", async () => {
+    const { host, port } = hostAndPort(connect);
+    const started = await sessions(5);
+    const [w0, r1, w2, r3, x] = started as TestManager[];
+    const [lockW0, lockR1, lockW2, lockR3, lockX] = [
+      w0!.manager.createLock(resource),
+      r1!.manager.createLock(resource, { mode: "shared" }),
+      w2!.manager.createLock(resource),
+      r3!.manager.createLock(resource, { mode: "shared" }),
+      x!.manager.createLock(resource),
+    ];
+    await lockW0.acquire();
+    const giveUpW2 = new AbortController();
+    const giveUpX = new AbortController();
+    const waits = {
+      r1: (await queueUp(w0!, resource, lockR1, 1)).acquisition,
+      w2: (await queueUp(w0!, resource, { acquire: () => lockW2.acquire({ signal: giveUpW2.signal }) }, 2))
+        .acquisition,
+      r3: (await queueUp(w0!, resource, lockR3, 3)).acquisition,
+      x: (await queueUp(w0!, resource, { acquire: () => lockX.acquire({ signal: giveUpX.signal }) }, 4))
+        .acquisition,
+    };
+    const [n0, n1, n2, n3] = (await queueNodes(w0!)) as [string, string, string, string];
+    const watchesOf = async (m: TestManager) =>
+      watchedBy(await watchesByPath(host, port), sessionOf(m.client)).sort();
+    const expectWatches = (m: TestManager, expected: string[], message: string) =>
+      waitFor(async () => JSON.stringify(await watchesOf(m)) === JSON.stringify([...expected].sort()), {
+        message,
+      });
+    // R3 waits for W2 and looks out for R1 (what W2 waits for); X waits for R3 and looks out for W2.
+    await expectWatches(r3!, [n1, n2], "R3's watches on W2 and its lookout R1");
+    await expectWatches(x!, [n2, n3], "X's watches on R3 and its lookout W2");
+
+    // W2 gives up: R3 lists again and waits for W0 alone, leaving its lookout on R1 behind (removed
+    // at the server where the client can).
+    const r3Lists = countListings(r3!.client);
+    giveUpW2.abort();
+    expect(isLockError(await waits.w2.catch((e: unknown) => e), "ABORTED")).toBe(true);
+    await waitFor(() => r3Lists.count === 1, { message: "R3's re-list at W2's deletion" });
+    if (onBinding) await waitFor(async () => (await watchesOf(r3!)).includes(n0), { message: "R3 on W0" });
+    else await expectWatches(r3!, [n0], "R3's watch on W0 alone, its lookout removed");
+    // X gives up while waiting: its node and watches go, and nothing of it wakes later.
+    giveUpX.abort();
+    expect(isLockError(await waits.x.catch((e: unknown) => e), "ABORTED")).toBe(true);
+    if (!onBinding) await expectWatches(x!, [], "X's watches removed");
+
+    // W0's deletion alone lets both readers in; R1's release later fires R3's old lookout (the
+    // binding keeps it), which changes nothing.
+    await lockW0.release();
+    await Promise.all([waits.r1, waits.r3]);
+    expect(r3Lists.count).toBe(1);
+    await lockR1.release();
+    expect(await r3!.client.exists(n1)).toBe(false);
+    expect(lockR3.state).toBe("held");
+    expect([lockW2.state, lockX.state]).toEqual(["idle", "idle"]);
+    expect(eventsNamed(x!.events, "acquired")).toEqual([]);
+    expect(eventsNamed(r3!.events, "acquired")).toHaveLength(1);
+    await lockR3.release();
+    expect(await childrenOf(w0!.client, lockR3.path)).toEqual([]);
+    expect(await watchesOf(r3!)).toEqual([]);
+  });
+});
