@@ -282,9 +282,10 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
         this.#holds.delete(holder);
         // A lost hold ended with its loss (the `lost` event and channel); its release ends nothing more.
         if (lost) return;
-        const ended = { resource: holder.resource, path, token };
-        if (this.listenerCount("released") > 0) this.emit("released", { ...ended, holdMs });
-        if (releaseChannel.hasSubscribers) releaseChannel.publish(holdMessage(holder, ended, holdMs));
+        const { resource } = holder;
+        if (this.listenerCount("released") > 0) this.emit("released", { resource, path, token, holdMs });
+        if (releaseChannel.hasSubscribers)
+          releaseChannel.publish(holdMessage(holder, { resource, path, token }, holdMs));
       },
       abandon: (resource, dir, session, path) => this.#abandon(resource, dir, session, path),
       liveSession: async (signal) => {
@@ -959,18 +960,27 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
     path: string | Promise<string | undefined>,
   ): Promise<void> {
     let node = typeof path === "string" ? path : dir;
-    const deletion = Promise.resolve(path).then((found) => {
-      if (!found) return;
-      node = found;
-      return session.deleteEventually(found);
-    });
-    deletion.catch((error) => {
-      // Nodes of a session that is over went with it.
-      if (session.over) return;
-      this.emit("cleanupFailed", { resource, path: node, error });
-      if (cleanupFailedChannel.hasSubscribers) cleanupFailedChannel.publish({ resource, path: node, error });
-    });
-    const done = deletion.then(() => {});
+    // A known node (every release) is deleted at once, without a turn of the event loop first.
+    const deletion =
+      typeof path === "string"
+        ? session.deleteEventually(path)
+        : path.then((found) => {
+            if (!found) return;
+            node = found;
+            return session.deleteEventually(found);
+          });
+    const done = deletion.then(
+      () => {},
+      (error: unknown) => {
+        // Nodes of a session that is over went with it.
+        if (!session.over) {
+          this.emit("cleanupFailed", { resource, path: node, error });
+          if (cleanupFailedChannel.hasSubscribers)
+            cleanupFailedChannel.publish({ resource, path: node, error });
+        }
+        throw error;
+      },
+    );
     // Callers may leave it unawaited (a lost hold, or whileConnected() returning at once while
     // disconnected): the failure is reported as cleanupFailed, so it must not crash the process as
     // an unhandled rejection.

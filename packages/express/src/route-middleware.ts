@@ -95,8 +95,9 @@ export function routeHolder<P>(
     const stopWaiting = () => waiting.abort(whyOver(res, kind, resource));
     if (isOver(res)) stopWaiting();
     else {
-      res.once("finish", () => (hold ? hold.responseEnded() : stopWaiting()));
-      res.once("close", () => (hold ? hold.connectionClosed() : stopWaiting()));
+      // A response emits each at most once: `on` spares the wrapper that `once` makes per request.
+      res.on("finish", () => (hold ? hold.responseEnded() : stopWaiting()));
+      res.on("close", () => (hold ? hold.connectionClosed() : stopWaiting()));
     }
     const held: Promise<void> = holding.hold(
       resource,

@@ -60,6 +60,8 @@ export class Attempt {
   /** The signal that stops the attempt when it aborts, and the listener on it. */
   #stopSignal: AbortSignal | undefined;
   #onStopSignal: () => void;
+  /** Whether the listener is on the stop signal (see `#follow`). */
+  #following = false;
   #triesOnce: boolean;
   #onBlocked: (() => void) | undefined;
   #blocked = false;
@@ -75,7 +77,6 @@ export class Attempt {
     this.#stopSignal = userSignal;
     this.#onStopSignal = this.#onUserAbort;
     if (userSignal?.aborted) this.#onUserAbort();
-    else userSignal?.addEventListener("abort", this.#onUserAbort);
     if (timeout)
       this.#timer = setTimeout(() => this.#stop(timeoutError(sought, timeout, connection)), timeout);
   }
@@ -92,12 +93,15 @@ export class Attempt {
 
   /** Why the callers' side stopped it (signal, timeout, or failure), whatever the session does. */
   get stopped(): unknown {
+    // Unfollowed, the stop signal is read here instead (see `#follow`).
+    if (this.#reason === undefined && !this.#following && !this.#disposed && this.#stopSignal?.aborted)
+      this.#onStopSignal();
     return this.#reason;
   }
 
   /** Why it stopped, or undefined while it may go on. */
   get reason(): unknown {
-    return this.#reason ?? (this.#sessionOver?.aborted ? this.#sessionOver.reason : undefined);
+    return this.stopped ?? (this.#sessionOver?.aborted ? this.#sessionOver.reason : undefined);
   }
 
   throwIfStopped(): void {
@@ -136,14 +140,14 @@ export class Attempt {
    * once the attempt is over.
    */
   share(signal: AbortSignal, onBlocked: () => void): void {
-    if (this.#disposed || this.#reason !== undefined) return;
+    if (this.#disposed || this.stopped !== undefined) return;
     this.#unfollow();
     this.#triesOnce = false;
     this.#onBlocked = onBlocked;
     this.#stopSignal = signal;
     this.#onStopSignal = () => this.#stop(signal.reason);
     if (signal.aborted) this.#onStopSignal();
-    else signal.addEventListener("abort", this.#onStopSignal);
+    else this.#follow();
     if (this.#blocked) onBlocked();
   }
 
@@ -153,7 +157,10 @@ export class Attempt {
       this.#controller = new AbortController();
       const reason = this.reason;
       if (reason !== undefined) this.#controller.abort(reason);
-      else this.#sessionOver?.addEventListener("abort", this.#onSessionOver);
+      else {
+        this.#follow();
+        this.#sessionOver?.addEventListener("abort", this.#onSessionOver);
+      }
     }
     return this.#controller.signal;
   }
@@ -164,8 +171,22 @@ export class Attempt {
     if (this.#controller) this.#sessionOver?.removeEventListener("abort", this.#onSessionOver);
   }
 
+  /**
+   * Listens to the stop signal, for the waits: until something waits (reads `signal`) or the
+   * attempt is shared, `stopped` reads the signal instead. Most acquisitions never wait, and an
+   * abort listener added and removed is a noticeable part of such a cycle with a signal (the
+   * Express middleware passes one on every request).
+   */
+  #follow(): void {
+    if (this.#following || !this.#stopSignal) return;
+    this.#following = true;
+    this.#stopSignal.addEventListener("abort", this.#onStopSignal);
+  }
+
   #unfollow(): void {
     clearTimeout(this.#timer);
+    if (!this.#following) return;
+    this.#following = false;
     this.#stopSignal?.removeEventListener("abort", this.#onStopSignal);
   }
 

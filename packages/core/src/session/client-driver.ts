@@ -262,13 +262,30 @@ export class ClientDriver extends EventEmitter<DriverEvents> implements ZkDriver
 /** A session id as the binding prints it: lower-case hex, no `0x`, no padding. */
 const hex = (id: bigint) => BigInt.asUintN(64, id).toString(16);
 
-function statOf(stat: Stat): ZkStat {
-  return {
-    czxid: stat.czxid,
-    pzxid: stat.pzxid,
-    ctime: new Date(Number(stat.ctime)),
-    ephemeralOwner: hex(stat.ephemeralOwner),
-  };
+const statOf = (stat: Stat): ZkStat => new ClientStat(stat);
+
+/**
+ * The client's stat as core reads it. The date and the owner's hex are made when read: every
+ * listing of every cycle comes with a stat, and the queue reads only its pzxid.
+ */
+class ClientStat implements ZkStat {
+  readonly czxid: bigint;
+  readonly pzxid: bigint;
+  readonly #stat: Stat;
+
+  constructor(stat: Stat) {
+    this.czxid = stat.czxid;
+    this.pzxid = stat.pzxid;
+    this.#stat = stat;
+  }
+
+  get ctime(): Date {
+    return new Date(Number(this.#stat.ctime));
+  }
+
+  get ephemeralOwner(): string {
+    return hex(this.#stat.ephemeralOwner);
+  }
 }
 
 /** The call's outcome, with a failure as the {@link ZkCallError} of its result code. */

@@ -297,18 +297,23 @@ export class ZkSession extends EventEmitter<SessionEvents> {
    * Waits for `work` while the connection holds; at a suspension or the end of the session it stops
    * waiting (the work goes on in the background) so callers such as `release()` never hang.
    */
-  async whileConnected(work: Promise<unknown>): Promise<void> {
-    if (!this.connected) return;
-    let stop = () => {};
-    const interrupted = new Promise<void>((resolve) => {
-      stop = resolve;
+  whileConnected(work: Promise<unknown>): Promise<void> {
+    if (!this.connected) return Promise.resolve();
+    // One promise, not a race of two: every release() waits here.
+    return new Promise<void>((resolve, reject) => {
+      const stop = () => resolve();
+      this.#interruptions.add(stop);
+      work.then(
+        () => {
+          this.#interruptions.delete(stop);
+          resolve();
+        },
+        (error: unknown) => {
+          this.#interruptions.delete(stop);
+          reject(error);
+        },
+      );
     });
-    this.#interruptions.add(stop);
-    try {
-      await Promise.race([work, interrupted]);
-    } finally {
-      this.#interruptions.delete(stop);
-    }
   }
 
   /** Lists a directory's children with its stat, once. */
