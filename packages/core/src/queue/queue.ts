@@ -65,19 +65,22 @@ export interface Granted {
   session: ZkSession;
   path: string;
   /**
-   * The node's creation zxid (czxid), or the pzxid of the granting listing when that listing shows
-   * the node last. Tokens follow the queue: every rule grants in queue order, which within a
-   * directory is creation order, and a recreated directory's nodes are younger than any before, so
-   * czxids grow with the grants. A listing's pzxid is at least the czxid of every node it shows and
-   * below the czxid of every node created after it, and a node created before it would be in it: so
-   * the pzxid of a listing that shows the node last is above every earlier node's token and below
-   * every later one's. An exclusive node is granted once every node ahead has gone, and the nodes
-   * behind wait for it: its token is above that of every grant before it in this directory and
-   * below that of every grant after it, a fencing token. Shared holders and a semaphore's at the
-   * same time are ordered by theirs only as they queued, which fences nothing among them.
+   * The node's creation zxid (czxid). Tokens follow the queue: every rule grants in queue order,
+   * which within a directory is creation order, and a recreated directory's nodes are younger than
+   * any before, so czxids grow with the grants. An exclusive node is granted once every node ahead
+   * has gone, and the nodes behind wait for it: its token is above that of every grant before it in
+   * this directory and below that of every grant after it, a fencing token. Shared holders and a
+   * semaphore's at the same time are ordered by theirs only as they queued, which fences nothing
+   * among them. The czxid lets a waiter be granted by its blocker's deletion alone, without
+   * listing again.
    *
-   * The pzxid spares the uncontended cycle a stat (the binding's create returns none); the czxid
-   * lets a waiter be granted by its blocker's deletion alone, without listing again.
+   * One exception spares the binding's uncontended cycle a stat (its create returns no czxid): an
+   * exclusive node granted by a listing that shows it last takes that listing's pzxid. The pzxid is
+   * at least the czxid of every node the listing shows, so above every earlier grant's token; and
+   * below the czxid of every node created after the listing, while a node created before it would
+   * be in it: so below every later grant's token too. (Not for shared or semaphore nodes: a node
+   * created after this one and granted beside it may have been deleted before the listing, which
+   * moved the pzxid past its czxid.)
    */
   token: bigint;
 }
@@ -159,9 +162,11 @@ async function takeTurn(
           // checks again once its token is in.)
           attempt.throwIfStopped();
           if (blocker === undefined) {
-            // The last node of its listing needs no czxid: that listing's pzxid is its token (see Granted).
             const last = index === contenders.length - 1;
-            return await grant(last ? pzxid : ownCzxid(), !last);
+            // Without a create2 (the binding), an exclusive node its listing shows last takes that
+            // listing's pzxid rather than a stat's round trip (see Granted).
+            const listingToken = last && czxid === undefined && rule.kind.mode === "exclusive";
+            return await grant(listingToken ? pzxid : ownCzxid(), !last);
           }
           attempt.blocked();
           if (traced && !traced.waited) {

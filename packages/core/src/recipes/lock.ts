@@ -19,8 +19,8 @@ import { type LockHost, QueueHandle } from "./queue-handle.js";
  * when the turn comes, every call still waiting resolves with the same token. The place is given up
  * (its node deleted) only when no call waits for it any more.
  *
- * Fencing tokens follow the queue: a node's token is its creation zxid, or the pzxid of the listing
- * that granted it when that listing shows it last (see `Granted.token`). An exclusive holder's token
+ * Fencing tokens follow the queue: a node's token is its creation zxid (or, for an exclusive node
+ * on the binding, an equivalent listing pzxid; see `Granted.token`). An exclusive holder's token
  * is greater than the token of every hold of the resource granted before it, shared or exclusive
  * (all of them queued ahead of it), so a store that keeps the greatest token it has seen refuses
  * every earlier holder's late write. A shared holder's token is greater than the token of every
