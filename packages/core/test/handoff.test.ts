@@ -2,18 +2,17 @@
 // that shows the node last, the blocker's deletion alone, a listing with nodes behind), and the
 // watches of a wait that ended, lookouts included, wake nothing later.
 import { waitFor } from "@zk-dist-lock/testing";
-import { afterEach, describe, expect, inject, it } from "vitest";
+import { describe, expect, inject, it } from "vitest";
 import { isLockError } from "../src/index.js";
 import { onBinding } from "./support/kind.js";
 import {
   childrenOf,
-  closeClients,
   countListings,
   eventsNamed,
   hostAndPort,
   queueUp,
   sessionOf,
-  startManagers,
+  sessionsPerTest,
   type TestManager,
   watchedBy,
   watchesByPath,
@@ -23,19 +22,7 @@ const connect = inject("zkConnect");
 const resource = "handoff";
 
 describe("a handover", () => {
-  const managers: TestManager[] = [];
-
-  afterEach(async () => {
-    await Promise.allSettled(managers.map(({ manager }) => manager.close()));
-    managers.length = 0;
-    closeClients();
-  });
-
-  async function sessions(count: number) {
-    const started = await startManagers(connect, count, "handoff");
-    managers.push(...started);
-    return started;
-  }
+  const sessions = sessionsPerTest(connect, "handoff");
 
   /** The node paths of the queue, holders first, as `observer` inspects it. */
   async function queueNodes(observer: TestManager): Promise<string[]> {

@@ -11,6 +11,7 @@ import {
   hostAndPort,
   queueUp,
   sessionOf,
+  sessionsPerTest,
   startManagers,
   type TestManager,
   watchedBy,
@@ -21,20 +22,7 @@ const connect = inject("zkConnect");
 const resource = "catalog";
 
 describe("shared and exclusive holds", () => {
-  const managers: TestManager[] = [];
-
-  afterEach(async () => {
-    await Promise.allSettled(managers.map(({ manager }) => manager.close()));
-    managers.length = 0;
-    closeClients();
-  });
-
-  /** `count` managers, each on its own session, under one fresh root. */
-  async function sessions(count: number) {
-    const started = await startManagers(connect, count, "shared");
-    managers.push(...started);
-    return started;
-  }
+  const sessions = sessionsPerTest(connect, "shared");
 
   it("lets readers hold together, and a writer only once they are all gone, with a greater token", async () => {
     const [r1, r2, r3, w] = await sessions(4);

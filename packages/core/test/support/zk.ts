@@ -292,6 +292,25 @@ export async function startManager(
 }
 
 /**
+ * For the tests of one describe block whose contenders each run on a session of their own:
+ * `sessions(count)` starts `count` managers under one fresh root (see `startManagers`), and each
+ * test's managers and test clients are closed after it.
+ */
+export function sessionsPerTest(connect: string, prefix: string): (count: number) => Promise<TestManager[]> {
+  const managers: TestManager[] = [];
+  afterEach(async () => {
+    await Promise.allSettled(managers.map(({ manager }) => manager.close()));
+    managers.length = 0;
+    closeClients();
+  });
+  return async (count) => {
+    const started = await startManagers(connect, count, prefix);
+    managers.push(...started);
+    return started;
+  };
+}
+
+/**
  * For the tests of one describe block that start managers, some behind TCP proxies: an observer
  * client of the server for the whole block (`observer()`), and the managers and proxies the tests
  * push, closed and stopped after each test.
