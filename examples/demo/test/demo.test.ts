@@ -62,6 +62,25 @@ async function waitForOutput(
   await Promise.race([reached, exitedFirst]);
 }
 
+/**
+ * The demo's exit code. Fails with what it printed if it has not exited within `timeoutMs`; the
+ * demo is then interrupted, so that it stops its workers.
+ */
+async function exitCode(run: Run, timeoutMs: number): Promise<number> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      run.child.kill("SIGINT");
+      reject(new Error(`The demo had not exited after ${timeoutMs} ms; it printed:\n${run.output()}`));
+    }, timeoutMs);
+  });
+  try {
+    return await Promise.race([run.exit, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 const summaryNumber = (output: string, name: string) => {
   const match = new RegExp(`^  ${name}\\s+(\\d+)`, "m").exec(output);
   if (!match) throw new Error(`no "${name}" in the summary:\n${output}`);
@@ -98,41 +117,51 @@ const STARTUP_TIMEOUT_MS = 60_000;
 const FREEZE_TIMEOUT_MS = 30_000;
 // After SIGINT: the demo SIGKILLs its workers, waits until they are reaped, and exits.
 const STOP_TIMEOUT_MS = 10_000;
+// A whole run of `short`: its start, the story's turns and the 2 s of work, with room for a loaded machine.
+const RUN_TIMEOUT_MS = STARTUP_TIMEOUT_MS + FREEZE_TIMEOUT_MS;
 
 describe("pnpm demo", () => {
-  it("with fencing: the frozen worker's stale write is refused, no update is lost, exit 0", async () => {
-    const run = startDemo(short);
-    const code = await run.exit;
-    const output = run.output();
-    expect(code, output).toBe(0);
-    expect(output).toMatch(/FROZEN \(SIGSTOP\) while holding token (\d+)/);
-    expect(output).toMatch(/acquired\s+token \d+\s+\(higher\)/);
-    expect(output).toMatch(/RESUMED \(SIGCONT\), writes counter = \d+ with its stale token \d+/);
-    expect(output).toMatch(/→ REFUSED by the store: token \d+ is below the fence \d+/);
-    expect(output).toMatch(/^ {2}stale write\s+REFUSED/m);
-    expect(summaryNumber(output, "lost updates")).toBe(0);
-    expect(summaryNumber(output, "counter")).toBe(summaryNumber(output, "updates applied"));
-    expect(summaryNumber(output, "refused writes")).toBeGreaterThanOrEqual(1);
-    expect(summaryNumber(output, "lock cycles")).toBeGreaterThan(summaryNumber(output, "updates applied"));
-    expect(output).toContain("OK: no update lost.");
-    expectNothingLeft(output, 2);
-  });
+  it(
+    "with fencing: the frozen worker's stale write is refused, no update is lost, exit 0",
+    async () => {
+      const run = startDemo(short);
+      const code = await exitCode(run, RUN_TIMEOUT_MS);
+      const output = run.output();
+      expect(code, output).toBe(0);
+      expect(output).toMatch(/FROZEN \(SIGSTOP\) while holding token (\d+)/);
+      expect(output).toMatch(/acquired\s+token \d+\s+\(higher\)/);
+      expect(output).toMatch(/RESUMED \(SIGCONT\), writes counter = \d+ with its stale token \d+/);
+      expect(output).toMatch(/→ REFUSED by the store: token \d+ is below the fence \d+/);
+      expect(output).toMatch(/^ {2}stale write\s+REFUSED/m);
+      expect(summaryNumber(output, "lost updates")).toBe(0);
+      expect(summaryNumber(output, "counter")).toBe(summaryNumber(output, "updates applied"));
+      expect(summaryNumber(output, "refused writes")).toBeGreaterThanOrEqual(1);
+      expect(summaryNumber(output, "lock cycles")).toBeGreaterThan(summaryNumber(output, "updates applied"));
+      expect(output).toContain("OK: no update lost.");
+      expectNothingLeft(output, 2);
+    },
+    RUN_TIMEOUT_MS + STOP_TIMEOUT_MS,
+  );
 
-  it("with --no-fencing: the stale write lands and the summary counts the lost update, exit 0", async () => {
-    const run = startDemo(["--no-fencing", ...short]);
-    const code = await run.exit;
-    const output = run.output();
-    expect(code, output).toBe(0);
-    expect(output).toMatch(
-      /→ APPLIED \(nothing checks the token\): the counter goes back from \d+ to \d+, a LOST UPDATE/,
-    );
-    expect(output).toMatch(/^ {2}stale write\s+APPLIED/m);
-    const lost = summaryNumber(output, "lost updates");
-    expect(lost).toBeGreaterThanOrEqual(1);
-    expect(summaryNumber(output, "updates applied") - summaryNumber(output, "counter")).toBe(lost);
-    expect(output).toContain("As expected without fencing");
-    expectNothingLeft(output, 2);
-  });
+  it(
+    "with --no-fencing: the stale write lands and the summary counts the lost update, exit 0",
+    async () => {
+      const run = startDemo(["--no-fencing", ...short]);
+      const code = await exitCode(run, RUN_TIMEOUT_MS);
+      const output = run.output();
+      expect(code, output).toBe(0);
+      expect(output).toMatch(
+        /→ APPLIED \(nothing checks the token\): the counter goes back from \d+ to \d+, a LOST UPDATE/,
+      );
+      expect(output).toMatch(/^ {2}stale write\s+APPLIED/m);
+      const lost = summaryNumber(output, "lost updates");
+      expect(lost).toBeGreaterThanOrEqual(1);
+      expect(summaryNumber(output, "updates applied") - summaryNumber(output, "counter")).toBe(lost);
+      expect(output).toContain("As expected without fencing");
+      expectNothingLeft(output, 2);
+    },
+    RUN_TIMEOUT_MS + STOP_TIMEOUT_MS,
+  );
 
   it(
     "on SIGINT while a worker is frozen, stops every worker and removes its files",
