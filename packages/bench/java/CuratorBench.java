@@ -21,8 +21,9 @@ import org.apache.curator.retry.ExponentialBackoffRetry;
  * InterProcessSemaphoreV2.
  *
  * <p>Usage: {@code java CuratorBench <connect> [command]}. Without a command it reads commands from
- * stdin, one per line, and answers each with one JSON line; the JVM stays up between commands so
- * that its JIT is as warm as the Node side's. Commands:
+ * stdin, one per line, and answers each with one JSON line (c, rw and s say on two lines before it
+ * when their loops start and stop); the JVM stays up between commands so that its JIT is as warm as
+ * the Node side's. Commands:
  *
  * <pre>
  *   u &lt;path&gt; &lt;cycles&gt;               one client, one lock: acquire+release cycles
@@ -145,6 +146,9 @@ public final class CuratorBench {
   /**
    * Opens K clients, runs one loop per client on a thread each until {@code millis} have passed,
    * and closes the clients; returns the elapsed nanoseconds. A loop's failure fails the command.
+   * It says {@code {"looping":true}} as the loops start and {@code {"stopped":true}} once they have
+   * all ended, each on a line of its own before the answer: the Node side reads this JVM's CPU time,
+   * ZooKeeper's and the machine's at both, so that opening and closing clients stays out.
    */
   private long runSessions(int sessions, long millis, SessionLoop loop) throws Exception {
     List<CuratorFramework> clients = new ArrayList<>();
@@ -152,6 +156,8 @@ public final class CuratorBench {
       for (int i = 0; i < sessions; i++) clients.add(open(connect));
       List<Thread> threads = new ArrayList<>();
       List<Throwable> failures = new ArrayList<>();
+      System.out.println("{\"looping\":true}");
+      System.out.flush();
       long start = System.nanoTime();
       long deadline = start + millis * 1_000_000L;
       for (int i = 0; i < sessions; i++) {
@@ -173,6 +179,8 @@ public final class CuratorBench {
       }
       for (Thread thread : threads) thread.join();
       long elapsed = System.nanoTime() - start;
+      System.out.println("{\"stopped\":true}");
+      System.out.flush();
       if (!failures.isEmpty()) throw new IllegalStateException(failures.get(0).toString(), failures.get(0));
       return elapsed;
     } finally {

@@ -1,9 +1,8 @@
 // `pnpm bench --capacity`: how many lock cycles a second a real 3-member ensemble carries, and where
 // the time goes as the load grows.
-import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
 import os from "node:os";
 import { fourLetter, startEnsemble, type ZooKeeperEnsemble } from "@zk-dist-lock/testing";
+import { processCpuMs } from "./cpu-time.js";
 import { num, table } from "./report.js";
 import { Fleet } from "./scenarios/fleet.js";
 import type { CoreName } from "./scenarios/types.js";
@@ -146,22 +145,11 @@ interface Probe {
   fsyncMs: number;
 }
 
-const ticksPerSecond = (() => {
-  try {
-    return Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" })) || 100;
-  } catch {
-    return 100;
-  }
-})();
-
 /** Every member's CPU time so far (utime + stime of its JVM, all threads) and fsync counters. */
 function probe(ensemble: ZooKeeperEnsemble): Promise<Probe[]> {
   return Promise.all(
     ensemble.members.map(async (member) => {
-      // After the command name in brackets, utime and stime are the 12th and 13th fields.
-      const stat = readFileSync(`/proc/${member.pid}/stat`, "utf8");
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      const cpuSeconds = (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
+      const cpuSeconds = processCpuMs(member.pid!) / 1000;
       const mntr = await fourLetter(member.host, member.port, "mntr");
       const metric = (name: string) =>
         Number(mntr.match(new RegExp(`^${name}\\s+(\\S+)`, "m"))?.[1] ?? Number.NaN);

@@ -33,7 +33,8 @@ async function main(): Promise<number> {
       log(`— ${networkName(rttMs)} —`);
       // Memory and the integrations' overhead are CPU figures: the network does not change them.
       const loopbackOnly = rttMs > 0 ? { integrationCycles: 0, memoryLocks: 0 } : {};
-      const result = await runBench({ connect, ...cli.bench, rttMs, ...loopbackOnly }, log);
+      const options = { connect, serverPid: server?.pid, ...cli.bench, rttMs, ...loopbackOnly };
+      const result = await runBench(options, log);
       networks.push({ result, report: buildReport(result) });
     }
     const meta = {

@@ -33,7 +33,7 @@ export const usage = `Usage: pnpm bench [options]
                       quiet machine; not with --quick)
 ZK_CONNECT=host:port uses that ZooKeeper instead of starting one (not with --capacity).`;
 
-type SuiteOptions = Omit<BenchOptions, "connect" | "rttMs">;
+type SuiteOptions = Omit<BenchOptions, "connect" | "serverPid" | "rttMs">;
 
 const defaults: SuiteOptions = {
   runs: 3,

@@ -1,3 +1,4 @@
+import os from "node:os";
 import type { ScenarioName } from "./options.js";
 import type { RawOp } from "./scenarios/floor.js";
 import type { Sharing } from "./scenarios/sharing.js";
@@ -6,6 +7,7 @@ import { type Range, range, type Timing } from "./stats.js";
 import {
   type BenchResult,
   type ContendedFigures,
+  type CpuFigures,
   type RunResult,
   SEMAPHORE_HOLD_MS,
   type SharingFigures,
@@ -76,7 +78,7 @@ export const sharingName = (kind: Sharing["kind"], options: BenchResult["options
     ? `R read-mostly, K=${options.sharingSessions} (1 in ${Math.round(1 / WRITE_SHARE)} exclusive), ${mode}`
     : `S semaphore, K=${options.sharingSessions}, P=${options.permits}, ${mode}`;
 
-/** `compare: false` for a witness's figure, whose ratio means nothing. */
+/** `compare: false` for a figure whose ratio means nothing: a witness's, or the machine's busy cores. */
 function row(result: BenchResult, scenario: string, metric: string, extract: Extract, compare = true): Row {
   const values: Row["values"] = {};
   for (const [impl] of impls) {
@@ -143,6 +145,7 @@ function contendedRows(
       "p99 handoff ms",
       c((f) => f.p99HandoffMs),
     ),
+    ...cpuRows(result, scenario, "handoff", figures),
     row(
       result,
       scenario,
@@ -164,6 +167,48 @@ function contendedRows(
   );
   if (Object.keys(tokens.values).length > 0) rows.push(tokens);
   return rows;
+}
+
+/** The metric of the machine's busy cores, which says how many it has. */
+export const busyCoresMetric = `machine busy cores (of ${os.cpus().length})`;
+
+/**
+ * CPU time per hold (`per`: a handoff, an op) of each implementation's own processes and of
+ * ZooKeeper over the same loops, and the machine's busy cores then: where a mode's time goes.
+ */
+function cpuRows(
+  result: BenchResult,
+  scenario: string,
+  per: string,
+  figures: (run: RunResult, impl: ImplName) => CpuFigures | undefined,
+): Row[] {
+  const c =
+    (pick: (f: CpuFigures) => number | undefined): Extract =>
+    (r, i) => {
+      const f = figures(r, i);
+      return f && pick(f);
+    };
+  return [
+    row(
+      result,
+      scenario,
+      `CPU µs/${per}`,
+      c((f) => f.cpuUsPerHold),
+    ),
+    row(
+      result,
+      scenario,
+      `ZooKeeper CPU µs/${per}`,
+      c((f) => f.serverCpuUsPerHold),
+    ),
+    row(
+      result,
+      scenario,
+      busyCoresMetric,
+      c((f) => f.busyCores),
+      false,
+    ),
+  ];
 }
 
 /**
@@ -220,6 +265,7 @@ function sharingRows(result: BenchResult, kind: Sharing["kind"]): Row[] {
             ),
           ]
         : []),
+      ...cpuRows(result, scenario, "op", figures),
       row(
         result,
         scenario,

@@ -1,3 +1,4 @@
+import { CpuMeter } from "./cpu-time.js";
 import { type LatencyProxy, startLatencyProxy } from "./latency-proxy.js";
 import type { ScenarioName } from "./options.js";
 import { coreContender } from "./scenarios/core.js";
@@ -34,6 +35,8 @@ export const SEMAPHORE_HOLD_MS = 2;
 export interface BenchOptions {
   /** ZooKeeper connect string. */
   connect: string;
+  /** The ZooKeeper server's JVM when the bench started it, whose CPU time the contended measurements read. */
+  serverPid?: number;
   /** Runs, each measuring every implementation; ratios are taken within a run. */
   runs: number;
   /** Uncontended acquire+release cycles per implementation and run. */
@@ -66,8 +69,21 @@ export interface BenchOptions {
   scenarios: readonly ScenarioName[];
 }
 
+/**
+ * What the sessions' loops of a contended or sharing measurement cost in CPU time, per hold (a
+ * handoff in C, an op in R and S), and how busy the machine was meanwhile.
+ */
+export interface CpuFigures {
+  /** The implementation's own processes: the bench's (one event loop), the K processes', Curator's JVM. */
+  cpuUsPerHold: number;
+  /** ZooKeeper's JVM; absent when the bench did not start it (ZK_CONNECT). */
+  serverCpuUsPerHold?: number;
+  /** Cores busy on average, whoever kept them busy: all of them (2.0 of 2) is a CPU-bound measurement. */
+  busyCores: number;
+}
+
 /** The contended figures of one implementation for one session count. */
-export interface ContendedFigures {
+export interface ContendedFigures extends CpuFigures {
   handoffsPerSecond: number;
   p50WaitMs: number;
   p99WaitMs: number;
@@ -85,7 +101,7 @@ export interface ContendedFigures {
 export type InProcessesFigures = Partial<Record<CoreName, ContendedFigures>>;
 
 /** The figures of one implementation in the read-mostly or the semaphore scenario. */
-export interface SharingFigures {
+export interface SharingFigures extends CpuFigures {
   opsPerSecond: number;
   /** Of the shared acquisitions: reads, or every permit. */
   p50WaitMs: number;
@@ -127,7 +143,7 @@ export interface RunResult {
 }
 
 export interface BenchResult {
-  options: Omit<BenchOptions, "connect">;
+  options: Omit<BenchOptions, "connect" | "serverPid">;
   /** Why Curator was not measured, if it was not. */
   curatorSkipped: string | undefined;
   runs: RunResult[];
@@ -193,7 +209,8 @@ export async function runBench(
       for (const contender of contenders) {
         const path = `${root}/warm-up-${kind}-${contender.name}/lock`;
         const warmUpMs = Math.min(500, options.durationMs);
-        await contender.share?.(path, options.sharingSessions, warmUpMs, sharingScenario(kind, -1, options));
+        const scenario = sharingScenario(kind, -1, options);
+        await contender.share?.(path, options.sharingSessions, warmUpMs, scenario, new CpuMeter(undefined));
       }
     }
     const runs: RunResult[] = [];
@@ -221,8 +238,10 @@ export async function runBench(
         for (const contender of order) {
           if (!contender.contended) continue;
           const path = `${dir}/c${sessions}-${contender.name}/lock`;
+          const meter = new CpuMeter(options.serverPid);
           figures[contender.name] = contendedFigures(
-            await contender.contended(path, sessions, options.durationMs),
+            await contender.contended(path, sessions, options.durationMs, meter),
+            meter,
           );
         }
         result.contended[sessions] = figures;
@@ -230,8 +249,10 @@ export async function runBench(
           const figures: InProcessesFigures = {};
           for (const impl of rotate<CoreName>([...coreNames], run)) {
             const path = `${dir}/p${sessions}-${impl}/lock`;
+            const meter = new CpuMeter(options.serverPid);
             figures[impl] = contendedFigures(
-              await fleet.contend(connect, impl, path, sessions, options.durationMs),
+              await fleet.contend(connect, impl, path, sessions, options.durationMs, meter),
+              meter,
             );
           }
           result.contendedProcesses[sessions] = figures;
@@ -244,16 +265,20 @@ export async function runBench(
         for (const contender of order) {
           if (!contender.share) continue;
           const path = `${dir}/${kind}-${contender.name}/lock`;
+          const meter = new CpuMeter(options.serverPid);
           figures.oneLoop[contender.name] = sharingFigures(
-            await contender.share(path, options.sharingSessions, options.durationMs, scenario),
+            await contender.share(path, options.sharingSessions, options.durationMs, scenario, meter),
+            meter,
           );
         }
         if (fleet) {
           for (const impl of rotate(coreNames, run)) {
             const path = `${dir}/${kind}-processes-${impl}/lock`;
             const { sharingSessions, durationMs } = options;
+            const meter = new CpuMeter(options.serverPid);
             figures.processes[impl] = sharingFigures(
-              await fleet.share(connect, impl, path, sharingSessions, durationMs, scenario),
+              await fleet.share(connect, impl, path, sharingSessions, durationMs, scenario, meter),
+              meter,
             );
           }
         }
@@ -279,7 +304,7 @@ export async function runBench(
       log(`memory: holding ${options.memoryLocks} locks at once on the ${kind}`);
       memory[kind] = await measureMemory(connect, `${root}/memory-${kind}`, options.memoryLocks, kind);
     }
-    const { connect: _, ...shown } = options;
+    const { connect: _, serverPid: __, ...shown } = options;
     return { options: shown, curatorSkipped, runs, memory };
   } finally {
     await Promise.allSettled([...contenders.map((contender) => contender.close()), fleet?.close()]);
@@ -316,9 +341,20 @@ async function uncontended(
   return result;
 }
 
-function contendedFigures(sample: ContendedSample): ContendedFigures {
+/** Per hold of `holds`: the implementation's CPU time (`cpuMs`) and what `meter` read over the same loops. */
+function cpuFigures(cpuMs: number, meter: CpuMeter, holds: number): CpuFigures {
+  const { serverCpuMs, busyCores } = meter.figures;
+  return {
+    cpuUsPerHold: (cpuMs * 1000) / holds,
+    ...(serverCpuMs !== undefined && { serverCpuUsPerHold: (serverCpuMs * 1000) / holds }),
+    busyCores,
+  };
+}
+
+function contendedFigures(sample: ContendedSample, meter: CpuMeter): ContendedFigures {
   const handoffs = sample.perSession.reduce((a, b) => a + b, 0);
   return {
+    ...cpuFigures(sample.cpuMs, meter, handoffs),
     handoffsPerSecond: (handoffs * 1000) / sample.elapsedMs,
     p50WaitMs: percentile(sample.waitsMs, 50),
     p99WaitMs: percentile(sample.waitsMs, 99),
@@ -343,9 +379,10 @@ function sharingScenario(kind: Sharing["kind"], run: number, options: BenchOptio
     : { kind, permits: options.permits, holdMs: SEMAPHORE_HOLD_MS };
 }
 
-function sharingFigures(sample: SharingSample): SharingFigures {
+function sharingFigures(sample: SharingSample, meter: CpuMeter): SharingFigures {
   const holds = sample.perSession.reduce((a, b) => a + b, 0);
   return {
+    ...cpuFigures(sample.cpuMs, meter, holds),
     opsPerSecond: (holds * 1000) / sample.elapsedMs,
     p50WaitMs: percentile(sample.waitsMs, 50),
     p99WaitMs: percentile(sample.waitsMs, 99),

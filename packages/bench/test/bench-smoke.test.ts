@@ -7,7 +7,7 @@ import { renderCapacity, runCapacity } from "../src/capacity.js";
 import { packageDir } from "../src/child.js";
 import { startLatencyProxy } from "../src/latency-proxy.js";
 import { parseCli, scenarioNames } from "../src/options.js";
-import { buildReport, renderMarkdown } from "../src/report.js";
+import { buildReport, busyCoresMetric, renderMarkdown } from "../src/report.js";
 import { defaultOut } from "../src/results.js";
 import { curatorUnavailable } from "../src/scenarios/curator.js";
 import { fromHolds } from "../src/scenarios/fleet.js";
@@ -17,6 +17,8 @@ import { runBench, type SharingRun } from "../src/suite.js";
 import { ensurePath, openRequests } from "../src/zk.js";
 
 const connect = inject("zkConnect");
+/** The shared server's JVM, whose CPU time the contended measurements read; absent with ZK_CONNECT. */
+const serverPid = inject("zkServerPid");
 
 describe("pnpm bench, smoke run", () => {
   it("runs every scenario once on loopback, on both clients, and reports figures, ratios and zero overlaps", async () => {
@@ -24,6 +26,7 @@ describe("pnpm bench, smoke run", () => {
     const result = await runBench(
       {
         connect,
+        serverPid,
         runs: 1,
         cycles: 20,
         blocks: 2,
@@ -128,6 +131,37 @@ describe("pnpm bench, smoke run", () => {
       expect(figures?.tokenViolations).toBe(0);
     }
     expect(markdown).toContain("| C contended, K=2, K processes | handoffs/s |");
+
+    // Where the time goes, in every contended table: CPU per hold of each implementation's own
+    // processes and of ZooKeeper, and the machine's busy cores. Reported, not judged: only that each
+    // figure is there and is a number (a tick-counted CPU time over 300 ms may well be 0).
+    const tables = [
+      ["C contended, K=2, one event loop", "handoff"],
+      ["C contended, K=2, K processes", "handoff"],
+      ["R read-mostly, K=3 (1 in 10 exclusive), one event loop", "op"],
+      ["S semaphore, K=3, P=2, K processes", "op"],
+    ];
+    for (const [scenario, per] of tables) {
+      const find = (metric: string) =>
+        report.rows.find((r) => r.scenario === scenario && r.metric === metric);
+      const cpuRows = [find(`CPU µs/${per}`), find(`ZooKeeper CPU µs/${per}`)];
+      const busy = find(busyCoresMetric);
+      for (const figure of serverPid === undefined ? [cpuRows[0], busy] : [...cpuRows, busy]) {
+        for (const impl of [...coreNames, ...(curator ? (["curator"] as const) : [])])
+          expect(
+            Number.isFinite(figure?.values[impl]?.median),
+            `${scenario}: ${figure?.metric}, ${impl}`,
+          ).toBe(true);
+        expect(markdown).toContain(`| ${scenario} | ${figure?.metric} | `);
+      }
+      for (const figure of cpuRows.slice(0, serverPid === undefined ? 1 : 2)) {
+        expect(figure?.ratios["client ÷ binding"]).toBeDefined();
+        if (curator) expect(figure?.ratios["client ÷ Curator"]).toBeDefined();
+      }
+      expect(busy?.ratios).toEqual({}); // the machine's, not an implementation's: no ratio
+      if (serverPid === undefined) expect(cpuRows[1]).toBeUndefined();
+    }
+    expect(busyCoresMetric).toMatch(/^machine busy cores \(of \d+\)$/);
     expect(markdown).toContain("Targets over a network: not measured");
     expect(report.targets.find((t) => t.name.startsWith("token order violations"))?.met).toBe(true);
 

@@ -6,18 +6,24 @@ declare module "vitest" {
   interface ProvidedContext {
     /** Connect string of the ZooKeeper server shared by this test run (or `ZK_CONNECT`). */
     zkConnect: string;
+    /**
+     * The pid of that server's JVM, for a test that reads its CPU time; absent with `ZK_CONNECT`.
+     * Other tests share the server: never pause or stop it.
+     */
+    zkServerPid?: number;
   }
 }
 
 /** The part of vitest's `TestProject` a global setup uses. */
 export interface ZooKeeperGlobalSetupContext {
   provide(key: "zkConnect", value: string): void;
+  provide(key: "zkServerPid", value: number): void;
 }
 
 /**
  * Builds a vitest global setup that starts one standalone ZooKeeper server per test run, provides its
- * connect string as `zkConnect`, and stops it after the run. When `ZK_CONNECT` is set, it provides that
- * ensemble instead and starts nothing.
+ * connect string as `zkConnect` and its JVM's pid as `zkServerPid`, and stops it after the run. When
+ * `ZK_CONNECT` is set, it provides that ensemble's connect string instead and starts nothing.
  *
  * @example
  * ```ts
@@ -41,6 +47,7 @@ export function zooKeeperGlobalSetup(
     }
     const server = await startZooKeeper(options);
     project.provide("zkConnect", server.connectString);
+    if (server.pid !== undefined) project.provide("zkServerPid", server.pid);
     return () => server.stop();
   };
 }

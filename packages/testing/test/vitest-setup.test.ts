@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { fourLetter } from "../src/index.js";
 import setup, { zooKeeperGlobalSetup } from "../src/vitest.js";
@@ -7,15 +8,18 @@ afterEach(() => {
 });
 
 describe("zooKeeperGlobalSetup", () => {
-  it("starts one server, provides zkConnect, and stops it in teardown", async () => {
+  it("starts one server, provides zkConnect and zkServerPid, and stops it in teardown", async () => {
     vi.stubEnv("ZK_CONNECT", "");
-    const provided = new Map<string, string>();
+    const provided = new Map<string, string | number>();
     const teardown = await zooKeeperGlobalSetup({ tickTime: 200 })({
       provide: (key, value) => provided.set(key, value),
     });
-    const connect = provided.get("zkConnect");
+    const connect = provided.get("zkConnect") as string;
     expect(connect).toMatch(/^127\.0\.0\.1:\d+$/);
-    const port = Number(connect!.split(":")[1]);
+    // The JVM itself (the launcher execs it): its command line is java's.
+    const pid = provided.get("zkServerPid") as number;
+    expect(readFileSync(`/proc/${pid}/cmdline`, "utf8")).toMatch(/java/);
+    const port = Number(connect.split(":")[1]);
     const answer = await fourLetter("127.0.0.1", port, "srvr");
     expect(answer).toMatch(/Mode: standalone/);
     await teardown();
@@ -26,9 +30,10 @@ describe("zooKeeperGlobalSetup", () => {
 
   it("uses ZK_CONNECT instead of starting a server", async () => {
     vi.stubEnv("ZK_CONNECT", "zk1:2181,zk2:2181");
-    const provided = new Map<string, string>();
+    const provided = new Map<string, string | number>();
     const teardown = await setup({ provide: (key, value) => provided.set(key, value) });
     expect(provided.get("zkConnect")).toBe("zk1:2181,zk2:2181");
+    expect(provided.has("zkServerPid")).toBe(false);
     await teardown();
   });
 });

@@ -1,5 +1,6 @@
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import type { ZkLockManager } from "@zk-dist-lock/core";
+import type { CpuMeter } from "../cpu-time.js";
 import { connectManager } from "../managers.js";
 import { shareOneLoop } from "./sharing.js";
 import {
@@ -44,12 +45,12 @@ export async function coreContender(connect: string, kind: ClientKind): Promise<
       }
       return performance.now() - start;
     },
-    contended: (path, sessions, durationMs) =>
-      withManagers(connect, kind, sessions, (managers) => contendCore(managers, path, durationMs)),
-    share: (path, sessions, durationMs, sharing) =>
+    contended: (path, sessions, durationMs, meter) =>
+      withManagers(connect, kind, sessions, (managers) => contendCore(managers, path, durationMs, meter)),
+    share: (path, sessions, durationMs, sharing, meter) =>
       withManagers(connect, kind, sessions, (managers) => {
         const { rootDir, resource } = split(path);
-        return shareOneLoop(managers, rootDir, resource, durationMs, sharing);
+        return shareOneLoop(managers, rootDir, resource, durationMs, sharing, meter);
       }),
     close: () => manager.close(),
   };
@@ -79,6 +80,7 @@ async function contendCore(
   managers: readonly ZkLockManager[],
   path: string,
   durationMs: number,
+  meter: CpuMeter,
 ): Promise<ContendedSample> {
   const { rootDir, resource } = split(path);
   let inside = 0;
@@ -87,6 +89,8 @@ async function contendCore(
   const waitsMs: number[] = [];
   const handoffsMs: number[] = [];
   let releasedAt = 0;
+  meter.start();
+  const cpu = process.cpuUsage();
   const start = performance.now();
   const deadline = start + durationMs;
   await Promise.all(
@@ -107,5 +111,8 @@ async function contendCore(
       }
     }),
   );
-  return { elapsedMs: performance.now() - start, overlaps, perSession, waitsMs, handoffsMs };
+  const elapsedMs = performance.now() - start;
+  const cpuMs = cpuMsSince(cpu);
+  meter.stop();
+  return { elapsedMs, overlaps, perSession, waitsMs, handoffsMs, cpuMs };
 }

@@ -5,6 +5,7 @@ import { delimiter, join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { type CpuMeter, processCpuMs } from "../cpu-time.js";
 import type { SharingSample } from "./sharing.js";
 import type { ContendedSample, Contender, CycleSample } from "./types.js";
 
@@ -51,9 +52,22 @@ export async function curatorContender(connect: string): Promise<Contender> {
     if (answer.error) throw new Error(`Curator: ${answer.error}`);
     return answer;
   };
+  const send = (words: (string | number)[]) => jvm.stdin.write(`${words.join(" ")}\n`);
   const command = (...words: (string | number)[]) => {
-    jvm.stdin.write(`${words.join(" ")}\n`);
+    send(words);
     return next();
+  };
+  // A command that runs sessions says when its loops start and stop: the JVM's CPU time and the
+  // meter's figures are read at both, not over opening and closing its K clients.
+  const sessionsCommand = async (meter: CpuMeter, ...words: (string | number)[]) => {
+    send(words);
+    await next(); // {"looping":true}
+    meter.start();
+    const cpuMs = processCpuMs(jvm.pid!);
+    await next(); // {"stopped":true}
+    const loopsCpuMs = processCpuMs(jvm.pid!) - cpuMs;
+    meter.stop();
+    return { answer: await next(), cpuMs: loopsCpuMs };
   };
   await next(); // {"ready":true}: connected
   return {
@@ -65,21 +79,22 @@ export async function curatorContender(connect: string): Promise<Contender> {
     async many(root, count) {
       return (await command("m", root, count)).elapsedMs as number;
     },
-    async contended(path, sessions, durationMs): Promise<ContendedSample> {
-      const answer = await command("c", path, sessions, durationMs);
+    async contended(path, sessions, durationMs, meter): Promise<ContendedSample> {
+      const { answer, cpuMs } = await sessionsCommand(meter, "c", path, sessions, durationMs);
       return {
         elapsedMs: answer.elapsedMs as number,
         overlaps: answer.overlaps as number,
         perSession: answer.perSession as number[],
         waitsMs: micros(answer.waitsUs),
         handoffsMs: micros(answer.handoffsUs),
+        cpuMs,
       };
     },
-    async share(path, sessions, durationMs, sharing): Promise<SharingSample> {
-      const answer =
+    async share(path, sessions, durationMs, sharing, meter): Promise<SharingSample> {
+      const { answer, cpuMs } =
         sharing.kind === "read-mostly"
-          ? await command("rw", path, sessions, durationMs, sharing.seed, sharing.writeShare)
-          : await command("s", path, sessions, durationMs, sharing.permits, sharing.holdMs);
+          ? await sessionsCommand(meter, "rw", path, sessions, durationMs, sharing.seed, sharing.writeShare)
+          : await sessionsCommand(meter, "s", path, sessions, durationMs, sharing.permits, sharing.holdMs);
       return {
         elapsedMs: answer.elapsedMs as number,
         perSession: answer.perSession as number[],
@@ -87,6 +102,7 @@ export async function curatorContender(connect: string): Promise<Contender> {
         writeWaitsMs: micros(answer.writeWaitsUs),
         maxHolders: answer.maxHolders as number,
         overlaps: answer.overlaps as number,
+        cpuMs,
       };
     },
     async close() {

@@ -1,5 +1,6 @@
 // One process of the bench's fleet (fleet.ts): opens lock sessions when told, loops them until the
-// deadline it is given, and answers with what each session recorded. It ends with its parent.
+// deadline it is given, answers with what each session recorded, and closes them when told. It
+// ends with its parent.
 import { connectManager } from "../managers.js";
 import {
   type FleetKind,
@@ -83,20 +84,20 @@ async function handle(message: ToChild): Promise<void> {
     send({ type: "opened" });
     return;
   }
-  if (!opened) throw new Error("go before open");
-  const { sessions } = opened;
-  const loops = opened;
-  opened = undefined;
-  let done: FromChild;
-  try {
-    const cpu = process.cpuUsage();
-    const records = await Promise.all(sessions.map((session) => loop(session, loops, message.deadlineUs)));
-    done = { type: "done", sessions: records, cpuMs: cpuMsSince(cpu), finishUs: monotonicUs() };
-  } finally {
-    await Promise.allSettled(sessions.map((session) => session.close()));
+  if (!opened) throw new Error(`${message.type} before open`);
+  if (message.type === "close") {
+    const { sessions } = opened;
+    opened = undefined;
+    await Promise.all(sessions.map((session) => session.close()));
+    send({ type: "closed" });
+    return;
   }
-  // Answered once the sessions are closed, so that the next measurement does not overlap their ends.
-  send(done);
+  const loops = opened;
+  const cpu = process.cpuUsage();
+  const records = await Promise.all(
+    loops.sessions.map((session) => loop(session, loops, message.deadlineUs)),
+  );
+  send({ type: "done", sessions: records, cpuMs: cpuMsSince(cpu), finishUs: monotonicUs() });
 }
 
 process.on("message", (message: ToChild) => {

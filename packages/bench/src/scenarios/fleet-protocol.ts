@@ -10,9 +10,15 @@ import type { CoreName } from "./types.js";
  */
 export type FleetKind = "contend" | "cycle";
 
+/**
+ * A measurement is three commands, each answered once every session is done with it: `open` the
+ * sessions, `go` (loop until the deadline; answered with the records), `close` the sessions. The
+ * answer to `go` comes before the sessions close, so that the parent's CPU meter stops with the loops.
+ */
 export type ToChild =
   | { type: "open"; connect: string; impl: CoreName; kind: FleetKind; paths: string[]; sharing?: Sharing }
-  | { type: "go"; deadlineUs: number };
+  | { type: "go"; deadlineUs: number }
+  | { type: "close" };
 
 /** One session's record of a loop. Times are microseconds of {@link monotonicUs}. */
 export interface SessionRecord {
@@ -30,6 +36,7 @@ export type FromChild =
   | { type: "up" }
   | { type: "opened" }
   | { type: "done"; sessions: SessionRecord[]; cpuMs: number; finishUs: number }
+  | { type: "closed" }
   | { type: "error"; message: string };
 
 /**

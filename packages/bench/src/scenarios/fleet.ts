@@ -1,6 +1,7 @@
 import { type ChildProcess, fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { childExecArgv, packageDir } from "../child.js";
+import type { CpuMeter } from "../cpu-time.js";
 import {
   type FleetKind,
   type FromChild,
@@ -121,6 +122,7 @@ export class Fleet {
           const path = `${root}/warm-up-${i}-${name}/lock`;
           await member.ask({ type: "open", connect, impl, kind: "contend", paths: [path, path], sharing });
           await member.ask({ type: "go", deadlineUs: monotonicUs() + 500_000 });
+          await member.ask({ type: "close" });
         }
       }),
     );
@@ -129,7 +131,8 @@ export class Fleet {
   /**
    * `sessions` sessions of `impl`, each in its own process, contending for the lock at `path` for
    * `durationMs`. Holds are recorded on the machine's monotonic clock and merged afterwards: the
-   * overlaps and handoffs are those of the in-process scenario, found from the records.
+   * overlaps and handoffs are those of the in-process scenario, found from the records. `meter` runs
+   * while the sessions loop.
    */
   async contend(
     connect: string,
@@ -137,20 +140,18 @@ export class Fleet {
     path: string,
     sessions: number,
     durationMs: number,
+    meter: CpuMeter,
   ): Promise<ContendedSample> {
     const paths = Array.from({ length: sessions }, () => [path]);
-    const { replies, startUs } = await this.#run(connect, impl, "contend", paths, durationMs);
+    const { replies, startUs } = await this.#run(connect, impl, "contend", paths, durationMs, meter);
     const records = replies.flatMap((reply) => reply.sessions);
-    return {
-      ...fromHolds(records),
-      elapsedMs: (Math.max(...replies.map((r) => r.finishUs)) - startUs) / 1000,
-    };
+    return { ...fromHolds(records), ...loopFigures(replies, startUs) };
   }
 
   /**
    * `sessions` sessions of core's shared locks or semaphore (`sharing`) on the client of `impl`, each
    * in its own process, taking turns at the resource at `path` for `durationMs`; the recorded holds
-   * go through the one-event-loop scenario's witness.
+   * go through the one-event-loop scenario's witness. `meter` runs while the sessions loop.
    */
   async share(
     connect: string,
@@ -159,16 +160,12 @@ export class Fleet {
     sessions: number,
     durationMs: number,
     sharing: Sharing,
+    meter: CpuMeter,
   ): Promise<SharingSample> {
     const paths = Array.from({ length: sessions }, () => [path]);
-    const { replies, startUs } = await this.#run(connect, impl, "contend", paths, durationMs, sharing);
-    return {
-      ...fromSharingHolds(
-        replies.flatMap((reply) => reply.sessions),
-        sharing,
-      ),
-      elapsedMs: (Math.max(...replies.map((r) => r.finishUs)) - startUs) / 1000,
-    };
+    const { replies, startUs } = await this.#run(connect, impl, "contend", paths, durationMs, meter, sharing);
+    const records = replies.flatMap((reply) => reply.sessions);
+    return { ...fromSharingHolds(records, sharing), ...loopFigures(replies, startUs) };
   }
 
   /** `paths[i]` are the resources of process i's sessions of `impl`, one session each, looping acquire+release. */
@@ -179,10 +176,11 @@ export class Fleet {
     durationMs: number,
   ): Promise<FleetCycleSample> {
     const { replies, startUs } = await this.#run(connect, impl, "cycle", paths, durationMs);
+    const { elapsedMs, cpuMs } = loopFigures(replies, startUs);
     return {
-      elapsedMs: (Math.max(...replies.map((r) => r.finishUs)) - startUs) / 1000,
+      elapsedMs,
       cyclesMs: replies.flatMap((reply) => reply.sessions.flatMap((s) => s.cyclesMs)),
-      clientCpuMs: replies.reduce((sum, reply) => sum + reply.cpuMs, 0),
+      clientCpuMs: cpuMs,
     };
   }
 
@@ -196,6 +194,7 @@ export class Fleet {
     kind: FleetKind,
     paths: string[][],
     durationMs: number,
+    meter?: CpuMeter,
     sharing?: Sharing,
   ): Promise<{ replies: Done[]; startUs: number }> {
     if (this.#members.length < paths.length)
@@ -215,11 +214,15 @@ export class Fleet {
         }),
       ),
     );
+    meter?.start();
     const startUs = monotonicUs();
     const deadlineUs = startUs + durationMs * 1000;
     const replies = (await Promise.all(
       members.map((member) => member.ask({ type: "go", deadlineUs })),
     )) as Done[];
+    meter?.stop();
+    // Closed before the next measurement opens, so that it does not overlap their ends.
+    await Promise.all(members.map((member) => member.ask({ type: "close" })));
     return { replies, startUs };
   }
 }
@@ -230,7 +233,7 @@ export class Fleet {
  * handoff is the time since the latest release() call before it, if that came after its acquire()
  * call; its token must be above the one granted before it.
  */
-export function fromHolds(records: readonly SessionRecord[]): Omit<ContendedSample, "elapsedMs"> {
+export function fromHolds(records: readonly SessionRecord[]): Omit<ContendedSample, "elapsedMs" | "cpuMs"> {
   const holds = records.flatMap((record, session) =>
     record.tokens.map((token, i) => ({
       session,
@@ -260,6 +263,12 @@ export function fromHolds(records: readonly SessionRecord[]): Omit<ContendedSamp
   const perSession = records.map((record) => record.tokens.length);
   return { overlaps, tokenViolations, perSession, waitsMs, handoffsMs };
 }
+
+/** The loops' time, until the last process stopped, and the CPU time of every process in them. */
+const loopFigures = (replies: readonly Done[], startUs: number) => ({
+  elapsedMs: (Math.max(...replies.map((r) => r.finishUs)) - startUs) / 1000,
+  cpuMs: replies.reduce((sum, reply) => sum + reply.cpuMs, 0),
+});
 
 /** Process i's sessions draw their read-mostly choices as the one-event-loop scenario's session i. */
 const seedOf = (sharing: Sharing, i: number): Sharing =>

@@ -5,7 +5,9 @@
 import { setTimeout as sleep, setImmediate as yieldToEventLoop } from "node:timers/promises";
 import type { ZkLockManager } from "@zk-dist-lock/core";
 import { seededRandom } from "@zk-dist-lock/testing";
+import type { CpuMeter } from "../cpu-time.js";
 import type { SessionRecord } from "./fleet-protocol.js";
+import { cpuMsSince } from "./types.js";
 
 /**
  * What the sessions take. `read-mostly`: each cycle a lock, exclusive with probability `writeShare`
@@ -41,6 +43,8 @@ export interface SharingSample {
   overlaps: number;
   /** K processes, read-mostly: grants whose token broke the order core documents (see `fromSharingHolds`). */
   tokenViolations?: number;
+  /** User + system CPU time of the implementation's own processes while the sessions looped. */
+  cpuMs: number;
 }
 
 /** The part of a lock or semaphore handle the loops use. */
@@ -115,11 +119,14 @@ export async function shareOneLoop(
   resource: string,
   durationMs: number,
   sharing: Sharing,
+  meter: CpuMeter,
 ): Promise<SharingSample> {
   const witness = new Witness(sharing);
   const perSession = managers.map(() => 0);
   const waitsMs: number[] = [];
   const writeWaitsMs: number[] = [];
+  meter.start();
+  const cpu = process.cpuUsage();
   const start = performance.now();
   const deadline = start + durationMs;
   await Promise.all(
@@ -138,8 +145,11 @@ export async function shareOneLoop(
       }
     }),
   );
+  const elapsedMs = performance.now() - start;
+  const cpuMs = cpuMsSince(cpu);
+  meter.stop();
   const { overlaps, maxHolders } = witness;
-  return { elapsedMs: performance.now() - start, perSession, waitsMs, writeWaitsMs, maxHolders, overlaps };
+  return { elapsedMs, perSession, waitsMs, writeWaitsMs, maxHolders, overlaps, cpuMs };
 }
 
 /**
@@ -154,7 +164,7 @@ export async function shareOneLoop(
 export function fromSharingHolds(
   records: readonly SessionRecord[],
   sharing: Sharing,
-): Omit<SharingSample, "elapsedMs"> {
+): Omit<SharingSample, "elapsedMs" | "cpuMs"> {
   const holds = records.flatMap((record) =>
     record.tokens.map((token, i) => ({
       t0: record.holds[3 * i]!,

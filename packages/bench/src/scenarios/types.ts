@@ -1,3 +1,4 @@
+import type { CpuMeter } from "../cpu-time.js";
 import type { Sharing, SharingSample } from "./sharing.js";
 
 /** What one block of uncontended acquire+release cycles measured. */
@@ -20,6 +21,8 @@ export interface ContendedSample {
   handoffsMs: number[];
   /** Grants whose fencing token was not above the one granted before; where tokens are recorded (the fleet). */
   tokenViolations?: number;
+  /** User + system CPU time of the implementation's own processes while the sessions looped. */
+  cpuMs: number;
 }
 
 /**
@@ -47,10 +50,19 @@ export interface Contender {
   uncontended(path: string, cycles: number): Promise<CycleSample>;
   /** One acquire+release on each of `count` never-used resources under `root`; resolves to elapsed ms. */
   many(root: string, count: number): Promise<number>;
-  /** `sessions` sessions contending for the resource at `path` for `durationMs`; absent for the floor. */
-  contended?(path: string, sessions: number, durationMs: number): Promise<ContendedSample>;
-  /** `sessions` sessions taking turns at a read-mostly lock or a semaphore at `path`; absent for the floor. */
-  share?(path: string, sessions: number, durationMs: number, sharing: Sharing): Promise<SharingSample>;
+  /**
+   * `sessions` sessions contending for the resource at `path` for `durationMs`; absent for the floor.
+   * `meter` is started once the sessions are open and stopped before they close.
+   */
+  contended?(path: string, sessions: number, durationMs: number, meter: CpuMeter): Promise<ContendedSample>;
+  /** `sessions` sessions taking turns at a read-mostly lock or a semaphore at `path`, metered as `contended`; absent for the floor. */
+  share?(
+    path: string,
+    sessions: number,
+    durationMs: number,
+    sharing: Sharing,
+    meter: CpuMeter,
+  ): Promise<SharingSample>;
   close(): Promise<void>;
 }
 
