@@ -413,6 +413,12 @@ function lookoutOf(
 }
 
 /**
+ * Why a wait's watches are removed. Given, because an abort without a reason makes a DOMException,
+ * stack trace and all, and every handoff ends two waits.
+ */
+const WAIT_OVER = Symbol("the wait is over");
+
+/**
  * Resolves when what `blocker` names has changed (at once if it already has), or `lookout` has:
  * true when the blocker was seen deleted, false when the queue is to be listed again. One watch on
  * the blocker (a node, or the directory's children) and one on the lookout; the end of the wait
@@ -435,7 +441,7 @@ function waitFor(
     const end = (settle: () => void) => {
       if (wait.signal.aborted) return;
       signal.removeEventListener("abort", onAbort);
-      wait.abort();
+      wait.abort(WAIT_OVER);
       settle();
     };
     const onAbort = () => end(() => reject(signal.reason));
