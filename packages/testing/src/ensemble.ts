@@ -70,6 +70,14 @@ export interface ZooKeeperEnsemble extends AsyncDisposable {
    * order. Needs `laggable: true`; `ms` must stay below `syncLimit × tickTime`, after which the
    * leader drops a follower that has not acknowledged a proposal. Rejects with `INVALID_ARGUMENT`
    * for the leader (its followers' links are theirs to lag).
+   *
+   * @example
+   * ```ts
+   * const ensemble = await startEnsemble({ laggable: true });
+   * const leader = await waitFor(() => ensemble.leader());
+   * const follower = ensemble.members.find((member) => member !== leader)!;
+   * await ensemble.lag(follower, 3000); // a client there reads 3 s old state, unless it syncs
+   * ```
    */
   lag(member: MemberRef, ms: number): Promise<void>;
   /** Stops every member and removes the ensemble's directory. Idempotent. */
@@ -119,8 +127,8 @@ export async function startEnsemble(options: StartEnsembleOptions = {}): Promise
     const ports = await freePorts(3 * size);
     const peerPort = (i: number) => ports[3 * i + 1]!;
     for (let i = 0; i < size; i++) {
-      const others = Array.from({ length: size }, (_, j) => j).filter((j) => j !== i);
-      const forwarder = options.laggable ? await PeerForwarder.start(host, others.map(peerPort)) : undefined;
+      const othersPeerPorts = ports.filter((_, k) => k % 3 === 1 && k !== 3 * i + 1);
+      const forwarder = options.laggable ? await PeerForwarder.start(host, othersPeerPorts) : undefined;
       if (forwarder) forwarders.push(forwarder);
       // A member reaches the others' peer ports where its own configuration says: through its forwarder.
       const servers = Array.from({ length: size }, (_, j) => {
