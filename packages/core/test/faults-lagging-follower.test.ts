@@ -71,18 +71,18 @@ describe("a lost create reply, then a reconnect to a lagging follower", () => {
       toOther,
       toLagging,
       /**
-       * Waits until the session has moved to the lagging member, and checks that the member has not
-       * applied the create of `path` yet: else the test would not have tried what it is about.
+       * Waits until the client has connected to the lagging member, and checks that the member has
+       * not applied the create of `path` yet: else the test would not try what it is about.
        */
       movedWhileLagging: async (path: string | undefined) => {
         await waitFor(() => toLagging.connections === 1, {
           timeoutMs: LAG_MS,
-          message: "the session moved to the lagging member",
+          message: "the client's connection to the lagging member",
         });
         const shown = await observer.get_children(dir, false);
         expect(
           shown,
-          `the lagging member had applied the create of ${path} before the session moved there; raise LAG_MS`,
+          `the lagging member had applied the create of ${path} before the client connected there; raise LAG_MS`,
         ).not.toContain(path?.slice(dir.length + 1));
       },
       /** Lets what the lagging member was sent through, so that the checks after need not wait. */
