@@ -74,7 +74,7 @@ describe("a lost create reply, then a reconnect to a lagging follower", () => {
        * Waits until the client has connected to the lagging member, and checks that the member has
        * not applied the create of `path` yet: else the test would not try what it is about.
        */
-      movedWhileLagging: async (path: string | undefined) => {
+      connectedWhileLagging: async (path: string | undefined) => {
         await waitFor(() => toLagging.connections === 1, {
           timeoutMs: LAG_MS,
           message: "the client's connection to the lagging member",
@@ -85,7 +85,7 @@ describe("a lost create reply, then a reconnect to a lagging follower", () => {
           `the lagging member had applied the create of ${path} before the client connected there; raise LAG_MS`,
         ).not.toContain(path?.slice(dir.length + 1));
       },
-      /** Lets what the lagging member was sent through, so that the checks after need not wait. */
+      /** Ends the lag: what the checks after send waits only for what is still held back. */
       catchUp: () => ensemble.lag(lagging, 0),
       /** The directory as the lagging member shows it once it has applied all committed so far. */
       settledChildren: async () => {
@@ -118,7 +118,7 @@ describe("a lost create reply, then a reconnect to a lagging follower", () => {
     );
     const reply = await lost;
     expect(reply.err, "the create whose reply was lost made its node").toBe(0);
-    await setup.movedWhileLagging(reply.path);
+    await setup.connectedWhileLagging(reply.path);
     const outcome = await acquired;
     await setup.catchUp();
     expect(
@@ -143,7 +143,7 @@ describe("a lost create reply, then a reconnect to a lagging follower", () => {
     expect(reply.err, "the create whose reply was lost made its node").toBe(0);
     // Once connected to the lagging member, the manager looks for the node by its GUID and deletes it.
     toLagging.heal();
-    await setup.movedWhileLagging(reply.path);
+    await setup.connectedWhileLagging(reply.path);
     await waitFor(async () => (await settledChildren()).length === 0, {
       timeoutMs: 3 * LAG_MS,
       message: `the node of the lost create (${reply.path}) deleted after the move to the lagging member`,
