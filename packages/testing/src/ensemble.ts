@@ -5,12 +5,20 @@ import { ZooKeeperTestingError } from "./errors.js";
 import { findZooKeeper } from "./find-zookeeper.js";
 import { fourLetter } from "./four-letter.js";
 import { freePorts, JvmServer, type ZooKeeperServerOptions } from "./jvm-server.js";
+import { PeerForwarder } from "./peer-lag.js";
 import { removeDir, trackDir } from "./registry.js";
 
 /** Options of {@link startEnsemble}. */
 export interface StartEnsembleOptions extends ZooKeeperServerOptions {
   /** Number of servers. Default 3. */
   size?: number;
+  /**
+   * Lets {@link ZooKeeperEnsemble.lag} make a follower lag: each member reaches the others' peer
+   * (quorum) ports through a forwarder of its own, which its `zoo.cfg` names instead of their
+   * ports. `syncLimit` defaults to 20 ticks here, so that a lag may last up to 10 s at the default
+   * `tickTime`. Default false.
+   */
+  laggable?: boolean;
 }
 
 /** One server of a {@link ZooKeeperEnsemble}. */
@@ -53,6 +61,25 @@ export interface ZooKeeperEnsemble extends AsyncDisposable {
   pause(member: MemberRef): void;
   /** Lets a paused member run again (SIGCONT). */
   resume(member: MemberRef): void;
+  /**
+   * Makes a follower apply the leader's transactions `ms` late, from now on: proposals, commits and
+   * syncs reach it that much later, in order, while pings and session revalidations pass at once.
+   * It goes on serving its sessions, and takes sessions that move to it, with an older state: a
+   * write acknowledged through another member is not yet visible there, until a `sync` (which
+   * queues behind the writes) returns. `ms: 0` ends the lag; what is held back still arrives in
+   * order. Needs `laggable: true`; `ms` must stay below `syncLimit × tickTime`, after which the
+   * leader drops a follower that has not acknowledged a proposal. Rejects with `INVALID_ARGUMENT`
+   * for the leader (its followers' links are theirs to lag).
+   *
+   * @example
+   * ```ts
+   * const ensemble = await startEnsemble({ laggable: true });
+   * const leader = await waitFor(() => ensemble.leader());
+   * const follower = ensemble.members.find((member) => member !== leader)!;
+   * await ensemble.lag(follower, 3000); // a client there reads 3 s old state, unless it syncs
+   * ```
+   */
+  lag(member: MemberRef, ms: number): Promise<void>;
   /** Stops every member and removes the ensemble's directory. Idempotent. */
   stop(): Promise<void>;
 }
@@ -88,33 +115,46 @@ export async function startEnsemble(options: StartEnsembleOptions = {}): Promise
   }
   const installation = options.installation ?? findZooKeeper();
   const startTimeoutMs = options.startTimeoutMs ?? 60_000;
+  const serverOptions = options.laggable
+    ? { ...options, config: { syncLimit: 20, ...options.config } }
+    : options;
   const host = "127.0.0.1";
   const dir = mkdtempSync(join(options.tmpDir ?? tmpdir(), "zk-testing-ensemble-"));
   trackDir(dir);
   const jvms: JvmServer[] = [];
+  const forwarders: PeerForwarder[] = [];
   try {
     const ports = await freePorts(3 * size);
-    const servers = Array.from(
-      { length: size },
-      (_, i) => `server.${i + 1}=${host}:${ports[3 * i + 1]}:${ports[3 * i + 2]}`,
-    );
+    const peerPort = (i: number) => ports[3 * i + 1]!;
     for (let i = 0; i < size; i++) {
+      const othersPeerPorts = ports.filter((_, k) => k % 3 === 1 && k !== 3 * i + 1);
+      const forwarder = options.laggable ? await PeerForwarder.start(host, othersPeerPorts) : undefined;
+      if (forwarder) forwarders.push(forwarder);
+      // A member reaches the others' peer ports where its own configuration says: through its forwarder.
+      const servers = Array.from({ length: size }, (_, j) => {
+        const peer = forwarder && j !== i ? forwarder.portFor(peerPort(j)) : peerPort(j);
+        return `server.${j + 1}=${host}:${peer}:${ports[3 * j + 2]}`;
+      });
       const spec = {
         dir: join(dir, `member-${i + 1}`),
         host,
         clientPort: ports[3 * i]!,
         quorum: { myid: i + 1, servers },
       };
-      jvms.push(new JvmServer(installation, spec, options));
+      jvms.push(new JvmServer(installation, spec, serverOptions));
     }
     for (const jvm of jvms) jvm.start();
     await Promise.all(jvms.map((jvm) => jvm.waitUntilServing(startTimeoutMs)));
   } catch (error) {
     await Promise.all(jvms.map((jvm) => jvm.kill()));
+    for (const forwarder of forwarders) forwarder.stop();
     removeDir(dir);
     throw error;
   }
-  return new Ensemble(dir, jvms, startTimeoutMs);
+  const maxLagMs = options.laggable
+    ? (serverOptions.tickTime ?? 500) * Number(serverOptions.config?.syncLimit)
+    : undefined;
+  return new Ensemble(dir, jvms, startTimeoutMs, forwarders, maxLagMs);
 }
 
 class Member implements EnsembleMember {
@@ -160,6 +200,10 @@ class Ensemble implements ZooKeeperEnsemble {
     private readonly dir: string,
     jvms: JvmServer[],
     private readonly startTimeoutMs: number,
+    /** Each member's forwarder to the others' peer ports, when the ensemble is laggable. */
+    private readonly forwarders: readonly PeerForwarder[],
+    /** `syncLimit × tickTime`, when the ensemble is laggable. */
+    private readonly maxLagMs: number | undefined,
   ) {
     this.members = jvms.map((jvm, i) => new Member(i + 1, jvm));
     this.connectString = this.members.map((member) => member.connectString).join(",");
@@ -203,10 +247,31 @@ class Ensemble implements ZooKeeperEnsemble {
     this.member(ref).jvm.resume();
   }
 
+  async lag(ref: MemberRef, ms: number): Promise<void> {
+    const member = this.member(ref);
+    if (this.maxLagMs === undefined) {
+      throw new ZooKeeperTestingError("INVALID_ARGUMENT", "lag: start the ensemble with { laggable: true }");
+    }
+    if (!Number.isFinite(ms) || ms < 0 || ms >= this.maxLagMs) {
+      throw new ZooKeeperTestingError(
+        "INVALID_ARGUMENT",
+        `lag: ms must be >= 0 and below syncLimit × tickTime (${this.maxLagMs} ms), after which the leader drops the follower; got ${ms}`,
+      );
+    }
+    if (ms > 0 && (await this.leader()) === member) {
+      throw new ZooKeeperTestingError(
+        "INVALID_ARGUMENT",
+        `lag: member ${member.id} leads; only a follower can lag behind the leader`,
+      );
+    }
+    this.forwarders[member.id - 1]!.lag(ms);
+  }
+
   stop(): Promise<void> {
-    this.stopping ??= Promise.all(this.members.map((member) => member.jvm.shutdown())).then(() =>
-      removeDir(this.dir),
-    );
+    this.stopping ??= Promise.all(this.members.map((member) => member.jvm.shutdown())).then(() => {
+      for (const forwarder of this.forwarders) forwarder.stop();
+      removeDir(this.dir);
+    });
     return this.stopping;
   }
 

@@ -303,7 +303,12 @@ async function createNode(
   }
 }
 
-/** This session's node with the attempt's GUID prefix, if the server has one. */
+/**
+ * This session's node with the attempt's GUID prefix, if the server has one. The listing follows a
+ * sync: after the connection loss the session may have moved to a follower that has not yet
+ * applied the create (the client never saw its reply, so its last zxid let that follower take the
+ * session), whose plain listing would miss the node and leave it an orphan ahead of the attempt.
+ */
 async function findOwn(
   session: ZkSession,
   dir: string,
@@ -312,7 +317,7 @@ async function findOwn(
 ): Promise<{ path: string; czxid: bigint } | undefined> {
   let children: string[];
   try {
-    [children] = await session.listRetrying(dir, signal);
+    [children] = await session.listSynced(dir, signal);
   } catch (error) {
     if (error instanceof ZkCallError && error.rc === rc.NONODE) return undefined;
     throw error;

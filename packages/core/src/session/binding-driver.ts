@@ -56,6 +56,7 @@ export interface NativeCalls {
   aw_exists(path: string, watcher: Watcher, cb: Callback<[BindingStat]>): number;
   a_get(path: string, watch: boolean, cb: Callback<[BindingStat, Buffer | string]>): number;
   a_exists(path: string, watch: boolean, cb: Callback<[BindingStat]>): number;
+  a_sync(path: string, cb: Callback<[string]>): number;
   a_delete_(path: string, version: number, cb: Callback<[]>): number;
   a_set(path: string, data: string | Buffer, version: number, cb: Callback<[BindingStat]>): number;
   add_auth(scheme: string, credentials: string, cb: Callback<[]>): number;
@@ -135,6 +136,7 @@ const nativeMethods = [
   "aw_exists",
   "a_get",
   "a_exists",
+  "a_sync",
   "a_delete_",
   "a_set",
   "add_auth",
@@ -304,6 +306,10 @@ export class BindingDriver extends EventEmitter<DriverEvents> implements ZkDrive
     return this.#call<[BindingStat]>(path, (cb) => this.#calls.a_exists(path, false, cb)).then(([stat]) =>
       statOf(stat),
     );
+  }
+
+  sync(path: string): Promise<void> {
+    return this.#call<[string]>(path, (cb) => this.#calls.a_sync(path, cb)).then(() => {});
   }
 
   read(path: string): Promise<[ZkStat, Buffer | string]> {

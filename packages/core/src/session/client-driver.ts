@@ -192,6 +192,10 @@ export class ClientDriver extends EventEmitter<DriverEvents> implements ZkDriver
     );
   }
 
+  sync(path: string): Promise<void> {
+    return this.#send(path, () => this.client.sync(path));
+  }
+
   read(path: string): Promise<[ZkStat, Buffer]> {
     return this.#send(path, () => this.client.getData(path).then(({ data, stat }) => [statOf(stat), data]));
   }

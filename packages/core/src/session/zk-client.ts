@@ -107,6 +107,11 @@ export interface ZkDriver extends EventEmitter<DriverEvents> {
   create(path: string, data: string, mode: CreateModeNumber): Promise<Created>;
   list(path: string): Promise<[string[], ZkStat]>;
   stat(path: string): Promise<ZkStat>;
+  /**
+   * Waits until the server serving the session has applied every write the leader committed before
+   * the sync reached it (ZooKeeper's `sync`); requests sent after it are answered after it.
+   */
+  sync(path: string): Promise<void>;
   read(path: string): Promise<[ZkStat, Buffer | string]>;
   delete(path: string): Promise<void>;
   /** Writes a node's data, any version. */

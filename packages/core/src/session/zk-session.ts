@@ -326,6 +326,21 @@ export class ZkSession extends EventEmitter<SessionEvents> {
     return this.#retrying(path, (driver) => driver.list(path), signal);
   }
 
+  /**
+   * Lists a directory's children with its stat after a sync, in one round trip and again after
+   * connection losses. The listing shows every write the leader committed before the sync, even
+   * when the session has moved to a server that had not applied them yet (such as the create whose
+   * reply the connection loss took).
+   */
+  listSynced(path: string, signal?: AbortSignal): Promise<[string[], ZkStat]> {
+    return this.#retrying(
+      path,
+      // A session's requests are answered in order: the listing waits for the sync at the server.
+      (driver) => Promise.all([driver.sync(path), driver.list(path)]).then(([, listed]) => listed),
+      signal,
+    );
+  }
+
   create(path: string, data: string, mode: CreateModeNumber): Promise<Created> {
     return this.#call(path, (driver) => driver.create(path, data, mode));
   }
