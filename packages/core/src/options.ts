@@ -88,18 +88,20 @@ export function optionsObject(options: unknown, what: string): object {
 
 export function resolveLockOptions(options: unknown, defaults: LockOptions = {}): ResolvedLockOptions {
   // An option given as undefined means "not given": it must not hide the manager's default. `null`
-  // is given, and refused by the option's own check (a `null` rootDir is not a path).
-  const given: LockOptions = { ...defaults };
-  for (const [name, value] of Object.entries(optionsObject(options, "Lock options"))) {
-    if (value !== undefined) (given as Record<string, unknown>)[name] = value;
-  }
-  const label = given.label;
+  // is given, and refused by the option's own check (a `null` rootDir is not a path). Only the
+  // three names are read, not every key: `withLock()` resolves its options on every call, and the
+  // options object often carries others (`mode`, `signal`, an integration's own).
+  const {
+    rootDir = defaults.rootDir,
+    acquireTimeout = defaults.acquireTimeout,
+    label = defaults.label,
+  } = optionsObject(options, "Lock options") as LockOptions;
   if (label !== undefined && (typeof label !== "string" || label.length > MAX_LABEL_LENGTH)) {
     throw new LockInvalidArgumentError(`label must be a string of at most ${MAX_LABEL_LENGTH} characters.`);
   }
   return {
-    rootDir: validateRootDir(given.rootDir === undefined ? DEFAULT_ROOT_DIR : given.rootDir),
-    acquireTimeout: validateTimeout(given.acquireTimeout, "acquireTimeout"),
+    rootDir: validateRootDir(rootDir === undefined ? DEFAULT_ROOT_DIR : rootDir),
+    acquireTimeout: validateTimeout(acquireTimeout, "acquireTimeout"),
     label,
   };
 }

@@ -67,8 +67,15 @@ export function distributedLock<P = DefaultParams>(
   return routeHolder<P>(
     {
       kind: "lock",
+      // An object literal, not `{ ...lockOptions, signal }`: that spread costs more than a
+      // microsecond per request on Node 20.
       hold: (resource, fn, signal) =>
-        manager.withLock(resource, ({ token, lock }) => fn(token, lock), { ...lockOptions, signal }),
+        manager.withLock(resource, ({ token, lock }) => fn(token, lock), {
+          rootDir,
+          acquireTimeout,
+          mode,
+          signal,
+        }),
     },
     { key, onLocked, maxHold },
   );

@@ -57,9 +57,12 @@ export function distributedSemaphore<P = DefaultParams>(
   return routeHolder<P>(
     {
       kind: "permit",
+      // An object literal, as in distributedLock().
       hold: (resource, fn, signal) =>
         manager.withSemaphore(resource, ({ token, semaphore }) => fn(token, semaphore), {
-          ...semaphoreOptions,
+          rootDir,
+          acquireTimeout,
+          permits,
           signal,
         }),
     },

@@ -143,7 +143,8 @@ async function takeTurn(
           return czxid;
         };
         const grant = async (token: bigint | Promise<bigint>, nodesBehind: boolean): Promise<Granted> => {
-          const granted: Granted = { ...node, token: await token };
+          // Not `{ ...node, token }`: see SharedEntry's #start.
+          const granted: Granted = { session: node.session, path: node.path, token: await token };
           attempt.throwIfStopped();
           if (rule.marksGrant && nodesBehind) mark(node.session, node.path, request.data);
           if (traced) Object.assign(traced, { token: granted.token, node: granted.path });

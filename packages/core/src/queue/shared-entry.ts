@@ -71,7 +71,10 @@ export class SharedEntry<T> {
     const onAttempt = (attempt: Attempt) => {
       this.#attempt = attempt;
     };
-    enterQueue(this.host, { ...this.request, signal, timeout, onAttempt }).then(this.#granted, this.#failed);
+    // Object.assign, not `{ ...this.request, signal, … }`: on Node 20 a spread followed by more
+    // keys costs microseconds, a few per cent of an uncontended cycle.
+    const request = Object.assign({ signal, timeout, onAttempt }, this.request);
+    enterQueue(this.host, request).then(this.#granted, this.#failed);
   }
 
   /** A second call joins: the attempt follows the entry from now on, and the first call its own terms. */
