@@ -62,23 +62,30 @@ async function waitForOutput(
   await Promise.race([reached, exitedFirst]);
 }
 
-/**
- * The demo's exit code. Fails with what it printed if it has not exited within `timeoutMs`; the
- * demo is then interrupted, so that it stops its workers.
- */
-async function exitCode(run: Run, timeoutMs: number): Promise<number> {
+/** Resolves with `exit`'s value, or with `undefined` once `ms` have passed. */
+async function within<T>(exit: Promise<T>, ms: number): Promise<T | undefined> {
   let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      run.child.kill("SIGINT");
-      reject(new Error(`The demo had not exited after ${timeoutMs} ms; it printed:\n${run.output()}`));
-    }, timeoutMs);
+  const late = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), ms);
   });
   try {
-    return await Promise.race([run.exit, late]);
+    return await Promise.race([exit, late]);
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * The demo's exit code. If it has not exited within `timeoutMs`, it is interrupted so that it
+ * stops its workers (and killed if it has not done so within `STOP_TIMEOUT_MS`), and the call fails
+ * with everything it printed, its shutdown included.
+ */
+async function exitCode(run: Run, timeoutMs: number): Promise<number> {
+  const code = await within(run.exit, timeoutMs);
+  if (code !== undefined) return code;
+  run.child.kill("SIGINT");
+  if ((await within(run.exit, STOP_TIMEOUT_MS)) === undefined) run.child.kill("SIGKILL");
+  throw new Error(`The demo had not exited after ${timeoutMs} ms; it printed:\n${run.output()}`);
 }
 
 const summaryNumber = (output: string, name: string) => {

@@ -15,8 +15,9 @@ export interface StartEnsembleOptions extends ZooKeeperServerOptions {
   /**
    * Lets {@link ZooKeeperEnsemble.lag} make a follower lag: each member reaches the others' peer
    * (quorum) ports through a forwarder of its own, which its `zoo.cfg` names instead of their
-   * ports. `syncLimit` defaults to 20 ticks here, so that a lag may last up to 10 s at the default
-   * `tickTime`. Default false.
+   * ports. `syncLimit` and `initLimit` default to 20 ticks here, so that a lag may last up to 10 s
+   * at the default `tickTime`, and a lagging follower whose link drops can still rejoin (its
+   * handshake with the leader is held back too). Default false.
    */
   laggable?: boolean;
 }
@@ -68,7 +69,8 @@ export interface ZooKeeperEnsemble extends AsyncDisposable {
    * write acknowledged through another member is not yet visible there, until a `sync` (which
    * queues behind the writes) returns. `ms: 0` ends the lag; what is held back still arrives in
    * order. Needs `laggable: true`; `ms` must stay below `syncLimit × tickTime`, after which the
-   * leader drops a follower that has not acknowledged a proposal. Rejects with `INVALID_ARGUMENT`
+   * leader drops a follower that has not acknowledged a proposal (and below `initLimit × tickTime`,
+   * within which a follower that rejoins must finish its handshake). Rejects with `INVALID_ARGUMENT`
    * for the leader (its followers' links are theirs to lag).
    *
    * @example
@@ -116,7 +118,7 @@ export async function startEnsemble(options: StartEnsembleOptions = {}): Promise
   const installation = options.installation ?? findZooKeeper();
   const startTimeoutMs = options.startTimeoutMs ?? 60_000;
   const serverOptions = options.laggable
-    ? { ...options, config: { syncLimit: 20, ...options.config } }
+    ? { ...options, config: { syncLimit: 20, initLimit: 20, ...options.config } }
     : options;
   const host = "127.0.0.1";
   const dir = mkdtempSync(join(options.tmpDir ?? tmpdir(), "zk-testing-ensemble-"));
@@ -151,8 +153,11 @@ export async function startEnsemble(options: StartEnsembleOptions = {}): Promise
     removeDir(dir);
     throw error;
   }
+  // zoo.cfg's own tickTime, when `config` gives one, is the one the members run with.
+  const config = serverOptions.config ?? {};
+  const tickTime = Number(config.tickTime ?? serverOptions.tickTime ?? 500);
   const maxLagMs = options.laggable
-    ? (serverOptions.tickTime ?? 500) * Number(serverOptions.config?.syncLimit)
+    ? tickTime * Math.min(Number(config.syncLimit), Number(config.initLimit))
     : undefined;
   return new Ensemble(dir, jvms, startTimeoutMs, forwarders, maxLagMs);
 }
@@ -202,7 +207,7 @@ class Ensemble implements ZooKeeperEnsemble {
     private readonly startTimeoutMs: number,
     /** Each member's forwarder to the others' peer ports, when the ensemble is laggable. */
     private readonly forwarders: readonly PeerForwarder[],
-    /** `syncLimit × tickTime`, when the ensemble is laggable. */
+    /** `min(syncLimit, initLimit) × tickTime`, when the ensemble is laggable. */
     private readonly maxLagMs: number | undefined,
   ) {
     this.members = jvms.map((jvm, i) => new Member(i + 1, jvm));
@@ -255,7 +260,7 @@ class Ensemble implements ZooKeeperEnsemble {
     if (!Number.isFinite(ms) || ms < 0 || ms >= this.maxLagMs) {
       throw new ZooKeeperTestingError(
         "INVALID_ARGUMENT",
-        `lag: ms must be >= 0 and below syncLimit × tickTime (${this.maxLagMs} ms), after which the leader drops the follower; got ${ms}`,
+        `lag: ms must be >= 0 and below min(syncLimit, initLimit) × tickTime (${this.maxLagMs} ms), after which the leader drops the follower; got ${ms}`,
       );
     }
     if (ms > 0 && (await this.leader()) === member) {

@@ -95,7 +95,9 @@ describe("a lagging member", () => {
       });
 
       await expect(ensemble.lag(leader, 1000)).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
-      await expect(ensemble.lag(lagging, 10_000)).rejects.toThrow(/below syncLimit × tickTime \(10000 ms\)/);
+      await expect(ensemble.lag(lagging, 10_000)).rejects.toThrow(
+        /below min\(syncLimit, initLimit\) × tickTime \(10000 ms\)/,
+      );
     } finally {
       writer.close();
       reader.close();

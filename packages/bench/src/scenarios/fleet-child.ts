@@ -88,7 +88,7 @@ async function handle(message: ToChild): Promise<void> {
   if (message.type === "close") {
     const { sessions } = opened;
     opened = undefined;
-    await Promise.all(sessions.map((session) => session.close()));
+    await Promise.allSettled(sessions.map((session) => session.close()));
     send({ type: "closed" });
     return;
   }

@@ -217,13 +217,17 @@ export class Fleet {
     meter?.start();
     const startUs = monotonicUs();
     const deadlineUs = startUs + durationMs * 1000;
-    const replies = (await Promise.all(
-      members.map((member) => member.ask({ type: "go", deadlineUs })),
-    )) as Done[];
-    meter?.stop();
-    // Closed before the next measurement opens, so that it does not overlap their ends.
-    await Promise.all(members.map((member) => member.ask({ type: "close" })));
-    return { replies, startUs };
+    try {
+      const replies = (await Promise.all(
+        members.map((member) => member.ask({ type: "go", deadlineUs })),
+      )) as Done[];
+      meter?.stop();
+      return { replies, startUs };
+    } finally {
+      // Closed before the next measurement opens, so that it does not overlap their ends; after a
+      // failed loop too, so that no session of it stays open with a node.
+      await Promise.allSettled(members.map((member) => member.ask({ type: "close" })));
+    }
   }
 }
 
