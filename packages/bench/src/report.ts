@@ -16,6 +16,15 @@ import {
 
 type Extract = (run: RunResult, impl: ImplName) => number | undefined;
 
+/** An {@link Extract} per figure: `figures` finds an implementation's figures of a run, `pick` one of them. */
+const picker =
+  <F>(figures: (run: RunResult, impl: ImplName) => F | undefined) =>
+  (pick: (f: F) => number | undefined): Extract =>
+  (r, i) => {
+    const f = figures(r, i);
+    return f && pick(f);
+  };
+
 /** The implementations in the order of the table's columns, with their headers. */
 const impls: [ImplName, string][] = [
   ["core-client", "zk-dist-lock, client"],
@@ -108,12 +117,7 @@ function contendedRows(
   scenario: string,
   figures: (run: RunResult, impl: ImplName) => ContendedFigures | undefined,
 ): Row[] {
-  const c =
-    (pick: (f: ContendedFigures) => number | undefined): Extract =>
-    (r, i) => {
-      const f = figures(r, i);
-      return f && pick(f);
-    };
+  const c = picker(figures);
   const rows = [
     row(
       result,
@@ -182,12 +186,7 @@ function cpuRows(
   per: string,
   figures: (run: RunResult, impl: ImplName) => CpuFigures | undefined,
 ): Row[] {
-  const c =
-    (pick: (f: CpuFigures) => number | undefined): Extract =>
-    (r, i) => {
-      const f = figures(r, i);
-      return f && pick(f);
-    };
+  const c = picker(figures);
   return [
     row(
       result,
@@ -223,12 +222,7 @@ function sharingRows(result: BenchResult, kind: Sharing["kind"]): Row[] {
       const of = run.sharing[kind];
       return mode === "K processes" && isCore(impl) ? of?.processes[impl] : of?.oneLoop[impl];
     };
-    const s =
-      (pick: (f: SharingFigures) => number | undefined): Extract =>
-      (r, i) => {
-        const f = figures(r, i);
-        return f && pick(f);
-      };
+    const s = picker(figures);
     const reads = kind === "read-mostly";
     const rows = [
       row(
