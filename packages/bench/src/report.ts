@@ -10,7 +10,6 @@ import {
   type CpuFigures,
   type RunResult,
   SEMAPHORE_HOLD_MS,
-  type SharingFigures,
   WRITE_SHARE,
 } from "./suite.js";
 
