@@ -2,7 +2,7 @@
 // the time goes as the load grows.
 import os from "node:os";
 import { fourLetter, startEnsemble, type ZooKeeperEnsemble } from "@zk-dist-lock/testing";
-import { processCpuMs } from "./cpu-time.js";
+import { cpuTimeOf, procMissing } from "./cpu-time.js";
 import { num, table } from "./report.js";
 import { Fleet } from "./scenarios/fleet.js";
 import type { CoreName } from "./scenarios/types.js";
@@ -23,8 +23,8 @@ export interface CapacityOptions {
 export interface MemberFigures {
   id: number;
   leader: boolean;
-  /** CPU time of its JVM over the step ÷ the step's length: 1 is one core busy throughout. */
-  cores: number;
+  /** CPU time of its JVM over the step ÷ the step's length: 1 is one core busy throughout; undefined without /proc. */
+  cores: number | undefined;
   /** Transaction-log fsyncs per second, and the milliseconds a second spent in them (`mntr`). */
   fsyncsPerSecond: number;
   fsyncMsPerSecond: number;
@@ -37,9 +37,9 @@ export interface CapacityStep {
   cyclesPerSecond: number;
   p50Ms: number;
   p99Ms: number;
-  /** The three JVMs together: cores, and CPU microseconds per lock cycle. */
-  serverCores: number;
-  serverUsPerCycle: number;
+  /** The three JVMs together: cores, and CPU microseconds per lock cycle; undefined without /proc. */
+  serverCores: number | undefined;
+  serverUsPerCycle: number | undefined;
   /** The Node processes running the sessions together. */
   clientCores: number;
   clientUsPerCycle: number;
@@ -55,6 +55,8 @@ export interface CapacityResult {
   /** Cores of this machine, which the ensemble, the clients and anything else running share. */
   cores: number;
   steps: CapacityStep[];
+  /** Why the members' CPU was not measured, if it was not. */
+  cpuSkipped: string | undefined;
 }
 
 /** The steps run zk-dist-lock on the binding: they measure the ensemble, and the client's CPU is one column. */
@@ -88,21 +90,25 @@ export async function runCapacity(
     for (const sessions of options.sessions) {
       const paths = spread(`${root}/s${sessions}`, sessions, options.processes);
       const before = await probe(ensemble);
+      const cpu = ensemble.members.map((member) => cpuTimeOf(member.pid!));
       const sample = await fleet.cycle(connect, CLIENT, paths, options.durationMs);
+      const cpuMs = cpu.map((since) => since());
       const after = await probe(ensemble);
       const seconds = sample.elapsedMs / 1000;
       const cycles = sample.cyclesMs.length;
       const members = ensemble.members.map((member, i): MemberFigures => {
         const fsyncs = after[i]!.fsyncs - before[i]!.fsyncs;
+        const ms = cpuMs[i];
         return {
           id: member.id,
           leader: member.id === leader,
-          cores: (after[i]!.cpuSeconds - before[i]!.cpuSeconds) / seconds,
+          cores: ms === undefined ? undefined : ms / 1000 / seconds,
           fsyncsPerSecond: fsyncs / seconds,
           fsyncMsPerSecond: (after[i]!.fsyncMs - before[i]!.fsyncMs) / seconds,
         };
       });
-      const serverCores = members.reduce((sum, m) => sum + m.cores, 0);
+      const cores = members.map((m) => m.cores);
+      const serverCores = cores.every((c) => c !== undefined) ? cores.reduce((a, b) => a + b, 0) : undefined;
       const leaderFsyncs = members.find((m) => m.leader)?.fsyncsPerSecond;
       const step: CapacityStep = {
         sessions,
@@ -111,7 +117,7 @@ export async function runCapacity(
         p50Ms: percentile(sample.cyclesMs, 50),
         p99Ms: percentile(sample.cyclesMs, 99),
         serverCores,
-        serverUsPerCycle: (serverCores * seconds * 1e6) / cycles,
+        serverUsPerCycle: serverCores === undefined ? undefined : (serverCores * seconds * 1e6) / cycles,
         clientCores: sample.clientCpuMs / 1000 / seconds,
         clientUsPerCycle: (sample.clientCpuMs * 1000) / cycles,
         writesPerLeaderFsync: leaderFsyncs ? (2 * cycles) / (leaderFsyncs * seconds) : Number.NaN,
@@ -121,7 +127,8 @@ export async function runCapacity(
       log(`capacity: ${sessions} sessions, ${Math.round(step.cyclesPerSecond)} cycles/s`);
       steps.push(step);
     }
-    return { options, cores: os.cpus().length, steps };
+    const cpuSkipped = procMissing && `ZooKeeper cores and µs/cycle: ${procMissing}`;
+    return { options, cores: os.cpus().length, steps, cpuSkipped };
   } finally {
     await fleet.close();
     await cleanUp(ensemble.connectString, root);
@@ -140,20 +147,18 @@ function spread(root: string, sessions: number, processes: number): string[][] {
 }
 
 interface Probe {
-  cpuSeconds: number;
   fsyncs: number;
   fsyncMs: number;
 }
 
-/** Every member's CPU time so far (utime + stime of its JVM, all threads) and fsync counters. */
+/** Every member's fsync counters so far. */
 function probe(ensemble: ZooKeeperEnsemble): Promise<Probe[]> {
   return Promise.all(
     ensemble.members.map(async (member) => {
-      const cpuSeconds = processCpuMs(member.pid!) / 1000;
       const mntr = await fourLetter(member.host, member.port, "mntr");
       const metric = (name: string) =>
         Number(mntr.match(new RegExp(`^${name}\\s+(\\S+)`, "m"))?.[1] ?? Number.NaN);
-      return { cpuSeconds, fsyncs: metric("zk_cnt_fsynctime"), fsyncMs: metric("zk_sum_fsynctime") };
+      return { fsyncs: metric("zk_cnt_fsynctime"), fsyncMs: metric("zk_sum_fsynctime") };
     }),
   );
 }
@@ -181,6 +186,7 @@ export function renderCapacity(result: CapacityResult, meta: Record<string, stri
       "acquire+release on a resource of its own. Cores: CPU time ÷ the step's length. " +
       "Leader: its share of the ZooKeeper cores, and its fsyncs.",
   );
+  if (result.cpuSkipped) out.push(`${result.cpuSkipped}.`);
   const header = [
     "Sessions",
     "Processes",
@@ -207,7 +213,7 @@ export function renderCapacity(result: CapacityResult, meta: Record<string, stri
       num(s.p99Ms),
       num(s.serverCores),
       leader ? num(leader.cores) : "—",
-      Math.round(s.serverUsPerCycle),
+      s.serverUsPerCycle === undefined ? "—" : Math.round(s.serverUsPerCycle),
       num(s.clientCores),
       Math.round(s.clientUsPerCycle),
       leader ? Math.round(leader.fsyncsPerSecond) : "—",
@@ -224,14 +230,18 @@ export function renderCapacity(result: CapacityResult, meta: Record<string, stri
   if (peak) {
     // Two things saturate: the cores (shared by everything here), and the leader's log, which
     // fsyncs one batch of writes at a time.
-    const cpu = (peak.serverCores + peak.clientCores) / result.cores;
     const log = (peak.members.find((m) => m.leader)?.fsyncMsPerSecond ?? Number.NaN) / 1000;
-    const limit = cpu >= log ? "the CPU" : "the leader's fsyncs";
-    out.push(
-      `Peak: ${Math.round(peak.cyclesPerSecond)} cycles/s at ${peak.sessions} sessions. There, ZooKeeper ` +
-        `and the clients kept ${num(cpu * 100)} % of the cores busy, and the leader spent ${num(log * 100)} % ` +
-        `of the time in fsync: ${limit} came closest to its limit.`,
-    );
+    const fsync = `the leader spent ${num(log * 100)} % of the time in fsync`;
+    const peakAt = `Peak: ${Math.round(peak.cyclesPerSecond)} cycles/s at ${peak.sessions} sessions. There,`;
+    if (peak.serverCores === undefined) out.push(`${peakAt} ${fsync}.`);
+    else {
+      const cpu = (peak.serverCores + peak.clientCores) / result.cores;
+      const limit = cpu >= log ? "the CPU" : "the leader's fsyncs";
+      out.push(
+        `${peakAt} ZooKeeper and the clients kept ${num(cpu * 100)} % of the cores busy, and ${fsync}: ` +
+          `${limit} came closest to its limit.`,
+      );
+    }
   }
   return `${out.join("\n\n")}\n`;
 }

@@ -457,8 +457,8 @@ const observabilityPaths: [ObservabilityPath, string][] = [
 ];
 
 /** A figure with as many digits as it deserves. */
-export const num = (value: number): string => {
-  if (!Number.isFinite(value)) return "—";
+export const num = (value: number | undefined): string => {
+  if (value === undefined || !Number.isFinite(value)) return "—";
   if (Number.isInteger(value)) return value.toString();
   const abs = Math.abs(value);
   if (abs >= 100) return Math.round(value).toString();
@@ -512,6 +512,9 @@ export function renderMarkdown(networks: readonly Measured[], meta: Record<strin
   const rtts = networks.map(({ result }) => result.options.rttMs);
   if (!rtts.includes(0)) out.push("Targets on loopback: not measured (add 0 to --rtt).");
   if (!rtts.some((rtt) => rtt > 0)) out.push("Targets over a network: not measured (add 1 to --rtt).");
+  // A property of the machine, not of a network setting: said once, above every section.
+  const cpuSkipped = networks.find(({ result }) => result.cpuSkipped)?.result.cpuSkipped;
+  if (cpuSkipped) out.push(`${cpuSkipped}.`);
   for (const { result, report } of networks) {
     out.push(heading(result.options.rttMs), ...renderNetwork(result, report));
   }

@@ -1,4 +1,4 @@
-import { CpuMeter } from "./cpu-time.js";
+import { CpuMeter, procMissing } from "./cpu-time.js";
 import { type LatencyProxy, startLatencyProxy } from "./latency-proxy.js";
 import type { ScenarioName } from "./options.js";
 import { coreContender } from "./scenarios/core.js";
@@ -74,12 +74,12 @@ export interface BenchOptions {
  * handoff in C, an op in R and S), and how busy the machine was meanwhile.
  */
 export interface CpuFigures {
-  /** The implementation's own processes: the bench's (one event loop), the K processes', Curator's JVM. */
-  cpuUsPerHold: number;
-  /** ZooKeeper's JVM; absent when the bench did not start it (ZK_CONNECT). */
+  /** The implementation's own processes: the bench's (one event loop), the K processes', Curator's JVM (absent without /proc). */
+  cpuUsPerHold?: number;
+  /** ZooKeeper's JVM; absent without /proc, and when the bench did not start it (ZK_CONNECT). */
   serverCpuUsPerHold?: number;
-  /** Cores busy on average, whoever kept them busy: all of them (2.0 of 2) is a CPU-bound measurement. */
-  busyCores: number;
+  /** Cores busy on average, whoever kept them busy: all of them (2.0 of 2) is a CPU-bound measurement. Absent without /proc. */
+  busyCores?: number;
 }
 
 /** The contended figures of one implementation for one session count. */
@@ -146,6 +146,8 @@ export interface BenchResult {
   options: Omit<BenchOptions, "connect" | "serverPid">;
   /** Why Curator was not measured, if it was not. */
   curatorSkipped: string | undefined;
+  /** Why the CPU figures read from /proc were not measured, if the scenarios that have them ran and they were not. */
+  cpuSkipped: string | undefined;
   runs: RunResult[];
   /** Locks held at once by one manager on each client. */
   memory: Partial<Record<ClientKind, MemorySample>>;
@@ -170,6 +172,11 @@ export async function runBench(
       ? curatorUnavailable()
       : "Curator: skipped (--no-curator)";
   if (curatorSkipped) log(curatorSkipped);
+  const cpuSkipped =
+    procMissing && (selected("c") || sharing)
+      ? `ZooKeeper's and Curator's CPU per hold and the machine's busy cores: ${procMissing}`
+      : undefined;
+  if (cpuSkipped) log(cpuSkipped);
   let proxy: LatencyProxy | undefined;
   const contenders: Contender[] = [];
   const fleetSize = Math.max(
@@ -305,7 +312,7 @@ export async function runBench(
       memory[kind] = await measureMemory(connect, `${root}/memory-${kind}`, options.memoryLocks, kind);
     }
     const { connect: _, serverPid: __, ...shown } = options;
-    return { options: shown, curatorSkipped, runs, memory };
+    return { options: shown, curatorSkipped, cpuSkipped, runs, memory };
   } finally {
     await Promise.allSettled([...contenders.map((contender) => contender.close()), fleet?.close()]);
     if (requests.binding) await removeTree(requests.binding, root).catch(() => {});
@@ -342,13 +349,10 @@ async function uncontended(
 }
 
 /** Per hold of `holds`: the implementation's CPU time (`cpuMs`) and what `meter` read over the same loops. */
-function cpuFigures(cpuMs: number, meter: CpuMeter, holds: number): CpuFigures {
+function cpuFigures(cpuMs: number | undefined, meter: CpuMeter, holds: number): CpuFigures {
   const { serverCpuMs, busyCores } = meter.figures;
-  return {
-    cpuUsPerHold: (cpuMs * 1000) / holds,
-    ...(serverCpuMs !== undefined && { serverCpuUsPerHold: (serverCpuMs * 1000) / holds }),
-    busyCores,
-  };
+  const perHold = (ms: number | undefined) => (ms === undefined ? undefined : (ms * 1000) / holds);
+  return { cpuUsPerHold: perHold(cpuMs), serverCpuUsPerHold: perHold(serverCpuMs), busyCores };
 }
 
 function contendedFigures(sample: ContendedSample, meter: CpuMeter): ContendedFigures {

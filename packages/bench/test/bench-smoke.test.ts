@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { describe, expect, inject, it } from "vitest";
 import { renderCapacity, runCapacity } from "../src/capacity.js";
 import { packageDir } from "../src/child.js";
+import { procMissing } from "../src/cpu-time.js";
 import { startLatencyProxy } from "../src/latency-proxy.js";
 import { parseCli, scenarioNames } from "../src/options.js";
 import { buildReport, busyCoresMetric, renderMarkdown } from "../src/report.js";
@@ -134,7 +135,14 @@ describe("pnpm bench, smoke run", () => {
 
     // Where the time goes, in every contended table: CPU per hold of each implementation's own
     // processes and of ZooKeeper, and the machine's busy cores. Reported, not judged: only that each
-    // figure is there and is a number (a tick-counted CPU time over 300 ms may well be 0).
+    // figure is there and is a number (a tick-counted CPU time over 300 ms may well be 0). Curator's
+    // own CPU, ZooKeeper's and the busy cores come from /proc: without it (not Linux) the report
+    // says once that they were not measured.
+    const proc = procMissing === undefined;
+    const server = proc && serverPid !== undefined;
+    expect(result.cpuSkipped === undefined).toBe(proc);
+    if (!proc) expect(markdown.split(`${result.cpuSkipped}.`)).toHaveLength(2);
+    const all = [...coreNames, ...(curator ? (["curator"] as const) : [])];
     const tables = [
       ["C contended, K=2, one event loop", "handoff"],
       ["C contended, K=2, K processes", "handoff"],
@@ -144,22 +152,31 @@ describe("pnpm bench, smoke run", () => {
     for (const [scenario, per] of tables) {
       const find = (metric: string) =>
         report.rows.find((r) => r.scenario === scenario && r.metric === metric);
-      const cpuRows = [find(`CPU µs/${per}`), find(`ZooKeeper CPU µs/${per}`)];
-      const busy = find(busyCoresMetric);
-      for (const figure of serverPid === undefined ? [cpuRows[0], busy] : [...cpuRows, busy]) {
-        for (const impl of [...coreNames, ...(curator ? (["curator"] as const) : [])])
+      const [own, zooKeeper, busy] = [`CPU µs/${per}`, `ZooKeeper CPU µs/${per}`, busyCoresMetric].map(find);
+      const measured = proc
+        ? [
+            { figure: own, impls: all },
+            ...(server ? [{ figure: zooKeeper, impls: all }] : []),
+            { figure: busy, impls: all },
+          ]
+        : [{ figure: own, impls: coreNames }];
+      for (const { figure, impls } of measured) {
+        for (const impl of impls)
           expect(
             Number.isFinite(figure?.values[impl]?.median),
             `${scenario}: ${figure?.metric}, ${impl}`,
           ).toBe(true);
         expect(markdown).toContain(`| ${scenario} | ${figure?.metric} | `);
       }
-      for (const figure of cpuRows.slice(0, serverPid === undefined ? 1 : 2)) {
+      for (const figure of server ? [own, zooKeeper] : [own]) {
         expect(figure?.ratios["client ÷ binding"]).toBeDefined();
-        if (curator) expect(figure?.ratios["client ÷ Curator"]).toBeDefined();
+        if (curator && proc) expect(figure?.ratios["client ÷ Curator"]).toBeDefined();
       }
-      expect(busy?.ratios).toEqual({}); // the machine's, not an implementation's: no ratio
-      if (serverPid === undefined) expect(cpuRows[1]).toBeUndefined();
+      if (!proc) expect(own?.values.curator).toBeUndefined();
+      if (!server) expect(zooKeeper).toBeUndefined();
+      // The machine's, not an implementation's: no ratio.
+      if (proc) expect(busy?.ratios).toEqual({});
+      else expect(busy).toBeUndefined();
     }
     expect(busyCoresMetric).toMatch(/^machine busy cores \(of \d+\)$/);
     expect(markdown).toContain("Targets over a network: not measured");
@@ -348,12 +365,17 @@ describe("pnpm bench --capacity", () => {
       expect(step.cyclesPerSecond).toBeGreaterThan(0);
       expect(step.members).toHaveLength(3);
       expect(step.members.filter((m) => m.leader)).toHaveLength(1);
-      expect(Number.isFinite(step.serverUsPerCycle)).toBe(true);
+      // The members' CPU comes from /proc: without it (not Linux), not measured.
+      if (procMissing) expect(step.serverUsPerCycle).toBeUndefined();
+      else expect(Number.isFinite(step.serverUsPerCycle)).toBe(true);
       expect(step.clientUsPerCycle).toBeGreaterThan(0);
       // fsync is on: every member wrote its log.
       for (const member of step.members) expect(member.fsyncsPerSecond).toBeGreaterThan(0);
     }
-    expect(renderCapacity(result, { run: "smoke" })).toContain("| Sessions | Processes | cycles/s |");
+    const markdown = renderCapacity(result, { run: "smoke" });
+    expect(markdown).toContain("| Sessions | Processes | cycles/s |");
+    expect(result.cpuSkipped === undefined).toBe(procMissing === undefined);
+    if (result.cpuSkipped) expect(markdown).toContain(result.cpuSkipped);
   }, 180_000);
 });
 

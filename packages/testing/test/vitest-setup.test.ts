@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { fourLetter } from "../src/index.js";
 import setup, { zooKeeperGlobalSetup } from "../src/vitest.js";
@@ -16,9 +16,11 @@ describe("zooKeeperGlobalSetup", () => {
     });
     const connect = provided.get("zkConnect") as string;
     expect(connect).toMatch(/^127\.0\.0\.1:\d+$/);
-    // The JVM itself (the launcher execs it): its command line is java's.
+    // The JVM itself (the launcher execs it): its executable is java, not the shell that starts it.
+    // `ps` rather than /proc, which only Linux has; for a pid that is gone it fails.
     const pid = provided.get("zkServerPid") as number;
-    expect(readFileSync(`/proc/${pid}/cmdline`, "utf8")).toMatch(/java/);
+    const executable = execFileSync("ps", ["-o", "comm=", "-p", String(pid)], { encoding: "utf8" });
+    expect(executable.trim()).toMatch(/(^|\/)java$/);
     const port = Number(connect.split(":")[1]);
     const answer = await fourLetter("127.0.0.1", port, "srvr");
     expect(answer).toMatch(/Mode: standalone/);

@@ -5,7 +5,7 @@ import { delimiter, join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { type CpuMeter, processCpuMs } from "../cpu-time.js";
+import { type CpuMeter, cpuTimeOf } from "../cpu-time.js";
 import type { SharingSample } from "./sharing.js";
 import type { ContendedSample, Contender, CycleSample } from "./types.js";
 
@@ -63,9 +63,9 @@ export async function curatorContender(connect: string): Promise<Contender> {
     send(words);
     await next(); // {"looping":true}
     meter.start();
-    const cpuMs = processCpuMs(jvm.pid!);
+    const jvmCpu = cpuTimeOf(jvm.pid!);
     await next(); // {"stopped":true}
-    const loopsCpuMs = processCpuMs(jvm.pid!) - cpuMs;
+    const loopsCpuMs = jvmCpu();
     meter.stop();
     return { answer: await next(), cpuMs: loopsCpuMs };
   };

@@ -43,8 +43,8 @@ export interface SharingSample {
   overlaps: number;
   /** K processes, read-mostly: grants whose token broke the order core documents (see `fromSharingHolds`). */
   tokenViolations?: number;
-  /** User + system CPU time of the implementation's own processes while the sessions looped. */
-  cpuMs: number;
+  /** User + system CPU time of the implementation's own processes while the sessions looped; undefined for a JVM without /proc. */
+  cpuMs: number | undefined;
 }
 
 /** The part of a lock or semaphore handle the loops use. */

@@ -21,8 +21,8 @@ export interface ContendedSample {
   handoffsMs: number[];
   /** Grants whose fencing token was not above the one granted before; where tokens are recorded (the fleet). */
   tokenViolations?: number;
-  /** User + system CPU time of the implementation's own processes while the sessions looped. */
-  cpuMs: number;
+  /** User + system CPU time of the implementation's own processes while the sessions looped; undefined for a JVM without /proc. */
+  cpuMs: number | undefined;
 }
 
 /**
