@@ -1,6 +1,7 @@
 // Tokens and watches of a handover: tokens follow the queue whichever way a grant came (a listing
-// that shows the node last, the blocker's deletion alone, a listing with nodes behind), and the
-// watches of a wait that ended, lookouts included, wake nothing later.
+// that shows the node last, the blocker's deletion alone, a listing with nodes behind), a lookout's
+// re-list keeps the blocker's watch, and the watches of a wait that ended, lookouts included, wake
+// nothing later.
 import { waitFor } from "@zk-dist-lock/testing";
 import { describe, expect, inject, it } from "vitest";
 import { isLockError } from "../src/index.js";
@@ -84,6 +85,40 @@ describe("a handover", () => {
 
     const tokens = [tokenA, tokenR1, tokenR2, tokenB, tokenX, tokenY];
     for (let i = 1; i < tokens.length; i++) expect(tokens[i]!).toBeGreaterThan(tokens[i - 1]!);
+  });
+
+  it("keeps the waiter two behind on its blocker's watch when its lookout goes: one listing, no new watch", async () => {
+    const { host, port } = hostAndPort(connect);
+    const [h, w1, w2] = (await sessions(3)) as [TestManager, TestManager, TestManager];
+    const [lockH, lockW1, lockW2] = [h, w1, w2].map((m) => m.manager.createLock(resource));
+    await lockH!.acquire();
+    const first = (await queueUp(h, resource, lockW1!, 1)).acquisition;
+    const second = (await queueUp(h, resource, lockW2!, 2)).acquisition;
+    const [nH, n1] = (await queueNodes(h)) as [string, string];
+    const watchesOfW2 = async () => watchedBy(await watchesByPath(host, port), sessionOf(w2.client)).sort();
+    const expectW2Watches = (expected: string[], message: string) =>
+      waitFor(async () => JSON.stringify(await watchesOfW2()) === JSON.stringify([...expected].sort()), {
+        message,
+      });
+    await expectW2Watches([nH, n1], "W2's watches on W1 and its lookout H");
+    const w2Lists = countListings(w2.client);
+    let w2Watches = 0;
+    w2.client.onCall("watching", () => w2Watches++);
+
+    // H's deletion lets W1 in and fires W2's lookout: W2 lists again, its watch on W1 still set.
+    await lockH!.release();
+    const tokenW1 = await first;
+    await waitFor(() => w2Lists.count === 1, { message: "W2's re-list at its lookout's deletion" });
+    // A later reply of W2's session, then a turn of the event loop: W2 has read its listing.
+    expect(await w2.client.exists(n1)).toBe(true);
+    await new Promise((resolve) => setImmediate(resolve));
+    await expectW2Watches([n1], "W2's watch on W1 alone");
+
+    // That listing showed W1 alone ahead: W1's deletion is W2's turn, with no listing.
+    await lockW1!.release();
+    expect(await second).toBeGreaterThan(tokenW1);
+    expect([w2Lists.count, w2Watches]).toEqual([1, 0]);
+    await lockW2!.release();
   });
 
   it("wakes nothing with the watches of waits that ended: a lookout left behind, a waiter that gave up", async () => {
