@@ -178,7 +178,7 @@ async function takeTurn(
           // Sent with the watches, it is answered long before the blocker goes.
           ownCzxid();
           const woke = await waitFor(session, request, name, contenders, index, blocker, attempt.signal);
-          // Its deletion alone lets this node in: no nodes behind known, so mark where the rule marks.
+          // Its deletion alone lets this node in, whatever is behind: mark where the rule marks.
           if (woke === TURN) return await grant(ownCzxid(), true);
           [children, pzxid] = woke ?? (await relist(session, dir, attempt.signal));
         }
@@ -362,8 +362,7 @@ const conflictError = (resource: string, why: string) =>
  * without it, and a mark lost with the session or a node already released is not needed.
  *
  * Only a grant whose listing shows nodes behind this one marks it (and a grant at the blocker's
- * deletion, which read no listing). A node behind that saw this one
- * waiting read an older state of the queue than the listing that granted it (a node's place only
+ * deletion, whose listing came before it). A node behind that saw this one waiting read an older state of the queue than the listing that granted it (a node's place only
  * moves forward, as nodes ahead leave), so it existed in that state: it is in the granting listing
  * unless it has left since. A node created after that state reads a later one and finds this one
  * holding. So a node granted with nobody behind it in the granting listing, as at an uncontended
@@ -433,11 +432,12 @@ type Listing = [string[], bigint];
  * Resolves when what `blocker` names has changed (at once if it already has): to `TURN` when the
  * blocker was seen deleted and the last listing read without it shows the node's turn (see
  * `isTurnAtDeletion`), else to a listing to decide from, or undefined when the queue is to be
- * listed again. One watch on the blocker (a node, or the directory's children) and one on the
- * lookout, if any (see `lookoutOf`). When the lookout goes, the wait lists again while keeping the
- * blocker's watch: a listing that shows the same blocker goes on waiting for it, now maybe with
- * its deletion as the turn, which spares a handoff's next waiter but one a removal of the
- * blocker's watch and a read to set it again. The end of the wait removes what is left of its
+ * listed again. One watch on the blocker (a node, or the directory's children) and, one at a time,
+ * on its lookouts (see `lookoutOf`). When a lookout goes (or wakes the wait otherwise), the wait
+ * lists again while keeping the blocker's watch: a listing that shows the same blocker goes on
+ * waiting for it, now maybe with its deletion as the turn, which spares a handoff's next waiter
+ * but one a removal of the blocker's watch (where the client can remove one) and a read to set it
+ * again. The end of the wait removes what is left of its
  * watches where the client can (a hot node keeps no dead watches), and makes a late callback or
  * listing a no-op.
  */
@@ -477,18 +477,21 @@ function waitFor(
         else if (isMarkedGranted(read[1])) onChange(false);
       }, failed);
     const onBlocker = (deleted: boolean) => wake(deleted && turnAtDeletion ? TURN : undefined);
-    // The blocker now holds, or has left: if the listing shows it still ahead, wait on for it.
+    // The blocker may hold now, or have left: if a listing shows it still ahead, wait on for it.
+    // Listed under the wait's signal, so that a wait that ends stops its listing's retries.
     const onLookout = () => {
       if (wait.signal.aborted) return;
-      relist(session, dir, signal).then((listing) => {
-        if (wait.signal.aborted) return;
-        const now = sortContenders(listing[0]);
-        const at = now.indexOf(name);
-        if (at >= 0 && rule.blocker(now, at) === blocker) lookFrom(now, at);
-        else wake(listing);
-      }, failed);
+      relist(session, dir, wait.signal)
+        .then((listing) => {
+          if (wait.signal.aborted) return;
+          const now = sortContenders(listing[0]);
+          const at = now.indexOf(name);
+          if (at >= 0 && rule.blocker(now, at) === blocker) lookFrom(now, at);
+          else wake(listing);
+        })
+        .catch(failed);
     };
-    // While the blocker's watch is set: what its deletion will mean, seen from this listing.
+    // What the blocker's deletion will mean, seen from a listing that shows it.
     const lookFrom = (listed: readonly string[], at: number) => {
       turnAtDeletion = isTurnAtDeletion(rule, listed, at, blocker);
       const lookout = turnAtDeletion ? undefined : lookoutOf(rule, listed, at, blocker);
