@@ -1,6 +1,7 @@
 // Tokens and watches of a handover: tokens follow the queue whichever way a grant came (a listing
-// that shows the node last, the blocker's deletion alone, a listing with nodes behind), and the
-// watches of a wait that ended, lookouts included, wake nothing later.
+// that shows the node last, the blocker's deletion alone, a listing with nodes behind), a lookout's
+// re-list keeps the blocker's watch, and the watches of a wait that ended, lookouts included, wake
+// nothing later.
 import { waitFor } from "@zk-dist-lock/testing";
 import { describe, expect, inject, it } from "vitest";
 import { isLockError } from "../src/index.js";
@@ -28,6 +29,15 @@ describe("a handover", () => {
   async function queueNodes(observer: TestManager): Promise<string[]> {
     const { path, holders, waiters } = await observer.manager.inspect(resource);
     return [...holders, ...waiters].map((p) => `${path}/${p.node}`);
+  }
+
+  /**
+   * Resolves once `m`'s manager has read every reply its session was sent so far: a reply sent
+   * later comes after them, and a turn of the event loop lets their callbacks run.
+   */
+  async function readReplies(m: TestManager): Promise<void> {
+    await m.client.exists("/");
+    await new Promise((resolve) => setImmediate(resolve));
   }
 
   it("gives tokens in queue order, whether a listing or a deletion granted the turn", async () => {
@@ -84,6 +94,111 @@ describe("a handover", () => {
 
     const tokens = [tokenA, tokenR1, tokenR2, tokenB, tokenX, tokenY];
     for (let i = 1; i < tokens.length; i++) expect(tokens[i]!).toBeGreaterThan(tokens[i - 1]!);
+  });
+
+  it("keeps the waiter two behind on its blocker's watch when its lookout goes: one listing, no new watch", async () => {
+    const { host, port } = hostAndPort(connect);
+    const [h, w1, w2] = (await sessions(3)) as [TestManager, TestManager, TestManager];
+    const [lockH, lockW1, lockW2] = [h, w1, w2].map((m) => m.manager.createLock(resource));
+    await lockH!.acquire();
+    const first = (await queueUp(h, resource, lockW1!, 1)).acquisition;
+    const second = (await queueUp(h, resource, lockW2!, 2)).acquisition;
+    const [nH, n1] = (await queueNodes(h)) as [string, string];
+    const watchesOfW2 = async () => watchedBy(await watchesByPath(host, port), sessionOf(w2.client)).sort();
+    const expectW2Watches = (expected: string[], message: string) =>
+      waitFor(async () => JSON.stringify(await watchesOfW2()) === JSON.stringify([...expected].sort()), {
+        message,
+      });
+    await expectW2Watches([nH, n1], "W2's watches on W1 and its lookout H");
+    const w2Lists = countListings(w2.client);
+    let w2Watches = 0;
+    w2.client.onCall("watching", () => w2Watches++);
+
+    // H's deletion lets W1 in and fires W2's lookout: W2 lists again, its watch on W1 still set.
+    await lockH!.release();
+    const tokenW1 = await first;
+    await waitFor(() => w2Lists.count === 1, { message: "W2's re-list at its lookout's deletion" });
+    await readReplies(w2);
+    await expectW2Watches([n1], "W2's watch on W1 alone");
+
+    // That listing showed W1 alone ahead: W1's deletion is W2's turn, with no listing.
+    await lockW1!.release();
+    expect(await second).toBeGreaterThan(tokenW1);
+    expect([w2Lists.count, w2Watches]).toEqual([1, 0]);
+    await lockW2!.release();
+  });
+
+  it("moves the waiter's lookout along as the queue ahead of its blocker shrinks, its blocker's watch kept", async () => {
+    const { host, port } = hostAndPort(connect);
+    const [e0, e1, s2, w] = (await sessions(4)) as [TestManager, TestManager, TestManager, TestManager];
+    const [lockE0, lockE1, lockS2, lockW] = [
+      e0.manager.createLock(resource),
+      e1.manager.createLock(resource),
+      s2.manager.createLock(resource, { mode: "shared" }),
+      w.manager.createLock(resource),
+    ];
+    await lockE0.acquire();
+    const giveUpE1 = new AbortController();
+    const waits = {
+      e1: (await queueUp(e0, resource, { acquire: () => lockE1.acquire({ signal: giveUpE1.signal }) }, 1))
+        .acquisition,
+      s2: (await queueUp(e0, resource, lockS2, 2)).acquisition,
+      w: (await queueUp(e0, resource, lockW, 3)).acquisition,
+    };
+    const [n0, n1, n2] = (await queueNodes(e0)) as [string, string, string];
+    const watchesOfW = async () => watchedBy(await watchesByPath(host, port), sessionOf(w.client)).sort();
+    const expectWWatches = (expected: string[], message: string) =>
+      waitFor(async () => JSON.stringify(await watchesOfW()) === JSON.stringify([...expected].sort()), {
+        message,
+      });
+    // W waits for S2 and looks out for E1, what S2 waits for.
+    await expectWWatches([n1, n2], "W's watches on S2 and its lookout E1");
+    const wLists = countListings(w.client);
+    let wWatches = 0;
+    w.client.onCall("watching", () => wWatches++);
+
+    // E1 gives up: W lists again, still behind S2, and looks out for E0 now.
+    giveUpE1.abort();
+    expect(isLockError(await waits.e1.catch((e: unknown) => e), "ABORTED")).toBe(true);
+    await expectWWatches([n0, n2], "W's watches on S2 and its new lookout E0");
+    expect([wLists.count, wWatches]).toEqual([1, 1]);
+
+    // E0's release lets S2 in and fires W's lookout: one more listing, and S2's deletion is W's turn.
+    await lockE0.release();
+    const tokenS2 = await waits.s2;
+    await waitFor(() => wLists.count === 2, { message: "W's re-list at E0's deletion" });
+    await readReplies(w);
+    await lockS2.release();
+    expect(await waits.w).toBeGreaterThan(tokenS2);
+    expect([wLists.count, wWatches]).toEqual([2, 1]);
+    await lockW.release();
+  });
+
+  it("lists again when the blocker goes while the lookout's listing is on its way, and holds once", async () => {
+    const [h, w1, w2] = (await sessions(3)) as [TestManager, TestManager, TestManager];
+    const [lockH, lockW1, lockW2] = [h, w1, w2].map((m) => m.manager.createLock(resource));
+    await lockH!.acquire();
+    const first = (await queueUp(h, resource, lockW1!, 1)).acquisition;
+    const second = (await queueUp(h, resource, lockW2!, 2)).acquisition;
+    const w2Lists = countListings(w2.client);
+    // The reply of W2's listing at its lookout's deletion waits until W1 has come and gone, and W2,
+    // woken by that deletion before it read the listing, has listed again.
+    let heldBack = false;
+    w2.client.onCall("listed", async () => {
+      if (heldBack) return;
+      heldBack = true;
+      await first;
+      await lockW1!.release();
+      await waitFor(() => w2Lists.count === 2, { message: "W2's re-list at W1's deletion" });
+    });
+    await lockH!.release();
+    const tokenW2 = await second;
+    expect(heldBack).toBe(true);
+    expect(tokenW2).toBeGreaterThan(await first);
+    expect(w2Lists.count).toBe(2);
+    expect(eventsNamed(w2.events, "acquired")).toHaveLength(1);
+    await lockW2!.release();
+    expect(await childrenOf(h.client, lockW2!.path)).toEqual([]);
   });
 
   it("wakes nothing with the watches of waits that ended: a lookout left behind, a waiter that gave up", async () => {

@@ -92,9 +92,10 @@ export interface Granted {
  * blocker deleted and the last listing without the blocker shows its turn, it holds without listing
  * again (see `QueueRule.blocker`); after any other wake-up it re-lists. A waiter whose blocker's
  * deletion would not be its turn also watches what the blocker waits for (see `lookoutOf`), and
- * re-lists when that goes: then, while the blocker holds, rather than after it. In a mutex no node
- * is watched by more than two waiters. Whatever stops the attempt (timeout, signal,
- * end of the session, an error), the node is deleted, including one whose create reply was lost.
+ * re-lists when that goes: then, while the blocker holds, rather than after it, and keeping its
+ * watch on the blocker when the blocker stays the same. In a mutex no node is watched by more
+ * than two waiters. Whatever stops the attempt (timeout, signal, end of the session, an error), the
+ * node is deleted, including one whose create reply was lost.
  *
  * When the session ends under a waiting attempt and the manager opens the next one by itself, the
  * attempt starts again there, within its timeout, as Curator's lock does: the caller asked for the
@@ -174,14 +175,12 @@ async function takeTurn(
             traced.waited = true;
             waitChannel.publish(traced);
           }
-          const turnAtDeletion = isTurnAtDeletion(rule, contenders, index, blocker);
-          const lookout = turnAtDeletion ? undefined : lookoutOf(rule, contenders, index, blocker);
           // Sent with the watches, it is answered long before the blocker goes.
           ownCzxid();
-          const blockerDeleted = await waitFor(session, dir, name, index, blocker, lookout, attempt.signal);
-          // Its deletion alone lets this node in: no nodes behind known, so mark where the rule marks.
-          if (blockerDeleted && turnAtDeletion) return await grant(ownCzxid(), true);
-          [children, pzxid] = await relist(session, dir, attempt.signal);
+          const woke = await waitFor(session, request, name, contenders, index, blocker, attempt.signal);
+          // Its deletion alone lets this node in, whatever is behind: mark where the rule marks.
+          if (woke === TURN) return await grant(ownCzxid(), true);
+          [children, pzxid] = woke ?? (await relist(session, dir, attempt.signal));
         }
       } catch (error) {
         // The session ended under an attempt that may go on: on the next session, if one comes.
@@ -363,8 +362,7 @@ const conflictError = (resource: string, why: string) =>
  * without it, and a mark lost with the session or a node already released is not needed.
  *
  * Only a grant whose listing shows nodes behind this one marks it (and a grant at the blocker's
- * deletion, which read no listing). A node behind that saw this one
- * waiting read an older state of the queue than the listing that granted it (a node's place only
+ * deletion, whose listing came before it). A node behind that saw this one waiting read an older state of the queue than the listing that granted it (a node's place only
  * moves forward, as nodes ahead leave), so it existed in that state: it is in the granting listing
  * unless it has left since. A node created after that state reads a later one and finds this one
  * holding. So a node granted with nobody behind it in the granting listing, as at an uncontended
@@ -424,26 +422,39 @@ function lookoutOf(
  */
 const WAIT_OVER = Symbol("the wait is over");
 
+/** What a wait resolves to when the blocker's deletion alone was the node's turn. */
+const TURN = Symbol("the turn came");
+
+/** A directory's children and pzxid. */
+type Listing = [string[], bigint];
+
 /**
- * Resolves when what `blocker` names has changed (at once if it already has), or `lookout` has:
- * true when the blocker was seen deleted, false when the queue is to be listed again. One watch on
- * the blocker (a node, or the directory's children) and one on the lookout; the end of the wait
- * removes what is left of them where the client can (a hot node keeps no dead watches), and makes
- * a late callback of either a no-op.
+ * Resolves when what `blocker` names has changed (at once if it already has): to `TURN` when the
+ * blocker was seen deleted and the last listing read without it shows the node's turn (see
+ * `isTurnAtDeletion`), else to a listing to decide from, or undefined when the queue is to be
+ * listed again. One watch on the blocker (a node, or the directory's children) and, one at a time,
+ * on its lookouts (see `lookoutOf`). When a lookout goes (or wakes the wait otherwise), the wait
+ * lists again while keeping the blocker's watch: a listing that shows the same blocker goes on
+ * waiting for it, now maybe with its deletion as the turn, which spares a handoff's next waiter
+ * but one a removal of the blocker's watch (where the client can remove one) and a read to set it
+ * again. The end of the wait removes what is left of its
+ * watches where the client can (a hot node keeps no dead watches), and makes a late callback or
+ * listing a no-op.
  */
 function waitFor(
   session: ZkSession,
-  dir: string,
+  { dir, rule }: QueueRequest,
   name: string,
+  contenders: readonly string[],
   index: number,
   blocker: Exclude<Blocker, object>,
-  lookout: string | undefined,
   signal: AbortSignal,
-): Promise<boolean> {
+): Promise<typeof TURN | Listing | undefined> {
   return new Promise((resolve, reject) => {
     // An abort listener added to an already aborted signal never runs.
     if (signal.aborted) return reject(signal.reason);
     const wait = new AbortController();
+    let turnAtDeletion = false;
     const end = (settle: () => void) => {
       if (wait.signal.aborted) return;
       signal.removeEventListener("abort", onAbort);
@@ -451,37 +462,60 @@ function waitFor(
       settle();
     };
     const onAbort = () => end(() => reject(signal.reason));
-    const wake = (blockerDeleted: boolean) => end(() => resolve(blockerDeleted));
+    const wake = (woke?: typeof TURN | Listing) => end(() => resolve(woke));
     const failed = (error: unknown) =>
       end(() => {
         // Re-list once connected; the loop decides again from fresh children.
-        if (session.mayRetry(error)) session.whenConnected(signal).then(() => resolve(false), reject);
+        if (session.mayRetry(error)) session.whenConnected(signal).then(() => resolve(undefined), reject);
         else reject(error);
       });
     // getData rather than exists: it sets no watch on a node already gone, and its data shows a
     // mark. A node gone before its watch was set was deleted since the listing all the same.
-    const watchNode = (node: string, isBlocker: boolean) =>
-      session
-        .watchNode(`${dir}/${node}`, (deleted) => wake(isBlocker && deleted), wait.signal)
-        .then((read) => {
-          if (read === undefined) wake(isBlocker);
-          else if (isMarkedGranted(read[1])) wake(false);
-        }, failed);
+    const watchNode = (node: string, onChange: (deleted: boolean) => void) =>
+      session.watchNode(`${dir}/${node}`, onChange, wait.signal).then((read) => {
+        if (read === undefined) onChange(true);
+        else if (isMarkedGranted(read[1])) onChange(false);
+      }, failed);
+    const onBlocker = (deleted: boolean) => wake(deleted && turnAtDeletion ? TURN : undefined);
+    // The blocker may hold now, or have left: if a listing shows it still ahead, wait on for it.
+    // Listed under the wait's signal, so that a wait that ends stops its listing's retries.
+    const onLookout = () => {
+      if (wait.signal.aborted) return;
+      relist(session, dir, wait.signal)
+        .then((listing) => {
+          if (wait.signal.aborted) return;
+          const now = sortContenders(listing[0]);
+          const at = now.indexOf(name);
+          if (at >= 0 && rule.blocker(now, at) === blocker) lookFrom(now, at);
+          else wake(listing);
+        })
+        .catch(failed);
+    };
+    // What the blocker's deletion will mean, seen from a listing that shows it.
+    const lookFrom = (listed: readonly string[], at: number) => {
+      turnAtDeletion = isTurnAtDeletion(rule, listed, at, blocker);
+      const lookout = turnAtDeletion ? undefined : lookoutOf(rule, listed, at, blocker);
+      if (lookout !== undefined) watchNode(lookout, onLookout);
+    };
     signal.addEventListener("abort", onAbort, { once: true });
     if (blocker === QUEUE_CHANGE) {
       // The listing the watch comes with may already differ from the one that decided.
       session
-        .watchChildren(dir, () => wake(false))
+        .watchChildren(dir, () => wake())
         .then((children) => {
-          if (children === undefined || sortContenders(children).indexOf(name) !== index) wake(false);
+          if (children === undefined || sortContenders(children).indexOf(name) !== index) wake();
         }, failed);
-    } else watchNode(blocker, true);
-    if (lookout !== undefined) watchNode(lookout, false);
+    } else {
+      // The blocker's read first, so that a blocker already gone ends the wait before the lookout's
+      // reply can start a listing; no reply comes before lookFrom has set turnAtDeletion.
+      watchNode(blocker, onBlocker);
+      lookFrom(contenders, index);
+    }
   });
 }
 
 /** The children and pzxid of `dir`; none when the directory was deleted, our node with it. */
-async function relist(session: ZkSession, dir: string, signal: AbortSignal): Promise<[string[], bigint]> {
+async function relist(session: ZkSession, dir: string, signal: AbortSignal): Promise<Listing> {
   try {
     const [children, stat] = await session.listRetrying(dir, signal);
     return [children, stat.pzxid];
