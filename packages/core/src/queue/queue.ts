@@ -89,12 +89,12 @@ export interface Granted {
  * Takes a place in the queue of `request.dir` and resolves when its turn comes: one sequential
  * ephemeral node whose name starts with a per-attempt GUID, created in the same round trip as the
  * listing that decides. A waiter watches the node the rule names (its blocker). When it sees the
- * blocker deleted and the last listing without the blocker shows its turn, it holds without listing
- * again (see `QueueRule.blocker`); after any other wake-up it re-lists. A waiter whose blocker's
- * deletion would not be its turn also watches what the blocker waits for (see `lookoutOf`), and
- * decides again when that goes, from its last listing less the nodes seen deleted: then, while the
- * blocker holds, rather than after it, and without a request. In a mutex no node is watched by more
- * than two waiters. Whatever stops the attempt (timeout, signal, end of the session, an error), the
+ * blocker deleted and its last listing less the blocker and the other nodes it saw deleted shows
+ * its turn, it holds without listing again (see `QueueRule.blocker`); after any other wake-up it
+ * re-lists. A waiter whose blocker's deletion would not be its turn also watches what the blocker
+ * waits for (see `lookoutOf`), and decides again when that goes, from its last listing less the
+ * nodes seen deleted: then, while the blocker holds, rather than after it, and without a request.
+ * In a mutex no node is watched by more than two waiters. Whatever stops the attempt (timeout, signal, end of the session, an error), the
  * node is deleted, including one whose create reply was lost.
  *
  * When the session ends under a waiting attempt and the manager opens the next one by itself, the
@@ -395,9 +395,9 @@ function isTurnAtDeletion(
 }
 
 /**
- * What `blocker` waits for itself, if that is a node (the lookout): once it goes, the blocker holds
- * (or has left), and a listing then, off the path of the next handoff, finds whether the blocker's
- * deletion will be this node's turn. For exclusive nodes, the node two ahead. None where the
+ * What `blocker` waits for itself, if that is a node (the lookout): once it goes, the wait decides
+ * again from its last listing less the nodes seen deleted, off the path of the next handoff,
+ * whether the blocker's deletion will be this node's turn, or which node to look out for next. For exclusive nodes, the node two ahead. None where the
  * blocker's deletion is never the turn, even with the blocker first (a semaphore's waiters: the
  * one behind the first waiter moves on to watch the queue instead).
  */
