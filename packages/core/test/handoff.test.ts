@@ -172,6 +172,51 @@ describe("a handover", () => {
     await lockW.release();
   });
 
+  it("walks its lookouts past the nodes already gone, reading each, without a listing", async () => {
+    const { host, port } = hostAndPort(connect);
+    const started = (await sessions(5)) as [TestManager, TestManager, TestManager, TestManager, TestManager];
+    const [x, , , , n] = started;
+    const [lockX, lockH, lockA, lockB, lockN] = started.map((m) => m.manager.createLock(resource));
+    await lockX!.acquire();
+    const giveUpH = new AbortController();
+    const giveUpA = new AbortController();
+    const waits = {
+      h: (await queueUp(x, resource, { acquire: () => lockH!.acquire({ signal: giveUpH.signal }) }, 1))
+        .acquisition,
+      a: (await queueUp(x, resource, { acquire: () => lockA!.acquire({ signal: giveUpA.signal }) }, 2))
+        .acquisition,
+      b: (await queueUp(x, resource, lockB!, 3)).acquisition,
+      n: (await queueUp(x, resource, lockN!, 4)).acquisition,
+    };
+    const [n0, , , n3] = (await queueNodes(x)) as [string, string, string, string];
+    const watchesOfN = async () => watchedBy(await watchesByPath(host, port), sessionOf(n.client)).sort();
+    await waitFor(async () => (await watchesOfN()).length === 2, {
+      message: "N's watches on B and its lookout A",
+    });
+    const nLists = countListings(n.client);
+    let nWatches = 0;
+    n.client.onCall("watching", () => nWatches++);
+
+    // H gives up unseen by N; then A, N's lookout: N reads H, finds it gone, and looks out for X.
+    giveUpH.abort();
+    expect(isLockError(await waits.h.catch((e: unknown) => e), "ABORTED")).toBe(true);
+    giveUpA.abort();
+    expect(isLockError(await waits.a.catch((e: unknown) => e), "ABORTED")).toBe(true);
+    await waitFor(async () => JSON.stringify(await watchesOfN()) === JSON.stringify([n0, n3].sort()), {
+      message: "N's watches on B and its lookout X",
+    });
+    expect([nLists.count, nWatches]).toEqual([0, 2]);
+
+    // X's release lets B in and leaves B alone ahead of N: B's release is N's turn.
+    await lockX!.release();
+    const tokenB = await waits.b;
+    await readReplies(n);
+    await lockB!.release();
+    expect(await waits.n).toBeGreaterThan(tokenB);
+    expect([nLists.count, nWatches]).toEqual([0, 2]);
+    await lockN!.release();
+  });
+
   it("wakes nothing with the watches of waits that ended: a lookout left behind, a waiter that gave up", async () => {
     const { host, port } = hostAndPort(connect);
     const started = await sessions(5);
