@@ -1,6 +1,6 @@
 // Tokens and watches of a handover: tokens follow the queue whichever way a grant came (a listing
 // that shows the node last, the blocker's deletion alone, a listing with nodes behind), a lookout's
-// re-list keeps the blocker's watch, and the watches of a wait that ended, lookouts included, wake
+// deletion is decided without a listing, and the watches of a wait that ended, lookouts included, wake
 // nothing later.
 import { waitFor } from "@zk-dist-lock/testing";
 import { describe, expect, inject, it } from "vitest";
@@ -32,8 +32,8 @@ describe("a handover", () => {
   }
 
   /**
-   * Resolves once `m`'s manager has read every reply its session was sent so far: a reply sent
-   * later comes after them, and a turn of the event loop lets their callbacks run.
+   * Resolves once `m`'s manager has read every reply and watch event its session was sent so far:
+   * a reply sent later comes after them, and a turn of the event loop lets their callbacks run.
    */
   async function readReplies(m: TestManager): Promise<void> {
     await m.client.exists("/");
@@ -96,7 +96,7 @@ describe("a handover", () => {
     for (let i = 1; i < tokens.length; i++) expect(tokens[i]!).toBeGreaterThan(tokens[i - 1]!);
   });
 
-  it("keeps the waiter two behind on its blocker's watch when its lookout goes: one listing, no new watch", async () => {
+  it("lets the waiter two behind decide at its lookout's deletion, its blocker's watch kept: no listing, no new watch", async () => {
     const { host, port } = hostAndPort(connect);
     const [h, w1, w2] = (await sessions(3)) as [TestManager, TestManager, TestManager];
     const [lockH, lockW1, lockW2] = [h, w1, w2].map((m) => m.manager.createLock(resource));
@@ -114,21 +114,19 @@ describe("a handover", () => {
     let w2Watches = 0;
     w2.client.onCall("watching", () => w2Watches++);
 
-    // H's deletion lets W1 in and fires W2's lookout: W2 lists again, its watch on W1 still set.
+    // H's deletion lets W1 in and fires W2's lookout: W1 alone is left ahead of W2, whose watch on
+    // W1 stays set, and W1's deletion will be W2's turn.
     await lockH!.release();
     const tokenW1 = await first;
-    await waitFor(() => w2Lists.count === 1, { message: "W2's re-list at its lookout's deletion" });
     await readReplies(w2);
     await expectW2Watches([n1], "W2's watch on W1 alone");
-
-    // That listing showed W1 alone ahead: W1's deletion is W2's turn, with no listing.
     await lockW1!.release();
     expect(await second).toBeGreaterThan(tokenW1);
-    expect([w2Lists.count, w2Watches]).toEqual([1, 0]);
+    expect([w2Lists.count, w2Watches]).toEqual([0, 0]);
     await lockW2!.release();
   });
 
-  it("moves the waiter's lookout along as the queue ahead of its blocker shrinks, its blocker's watch kept", async () => {
+  it("moves the waiter's lookout along as the nodes ahead of its blocker leave, with no listing", async () => {
     const { host, port } = hostAndPort(connect);
     const [e0, e1, s2, w] = (await sessions(4)) as [TestManager, TestManager, TestManager, TestManager];
     const [lockE0, lockE1, lockS2, lockW] = [
@@ -157,48 +155,66 @@ describe("a handover", () => {
     let wWatches = 0;
     w.client.onCall("watching", () => wWatches++);
 
-    // E1 gives up: W lists again, still behind S2, and looks out for E0 now.
+    // E1 gives up: W, still behind S2, looks out for E0 now.
     giveUpE1.abort();
     expect(isLockError(await waits.e1.catch((e: unknown) => e), "ABORTED")).toBe(true);
     await expectWWatches([n0, n2], "W's watches on S2 and its new lookout E0");
-    expect([wLists.count, wWatches]).toEqual([1, 1]);
+    expect([wLists.count, wWatches]).toEqual([0, 1]);
 
-    // E0's release lets S2 in and fires W's lookout: one more listing, and S2's deletion is W's turn.
+    // E0's release lets S2 in and fires W's lookout: S2's deletion will be W's turn.
     await lockE0.release();
     const tokenS2 = await waits.s2;
-    await waitFor(() => wLists.count === 2, { message: "W's re-list at E0's deletion" });
     await readReplies(w);
+    await expectWWatches([n2], "W's watch on S2 alone");
     await lockS2.release();
     expect(await waits.w).toBeGreaterThan(tokenS2);
-    expect([wLists.count, wWatches]).toEqual([2, 1]);
+    expect([wLists.count, wWatches]).toEqual([0, 1]);
     await lockW.release();
   });
 
-  it("lists again when the blocker goes while the lookout's listing is on its way, and holds once", async () => {
-    const [h, w1, w2] = (await sessions(3)) as [TestManager, TestManager, TestManager];
-    const [lockH, lockW1, lockW2] = [h, w1, w2].map((m) => m.manager.createLock(resource));
-    await lockH!.acquire();
-    const first = (await queueUp(h, resource, lockW1!, 1)).acquisition;
-    const second = (await queueUp(h, resource, lockW2!, 2)).acquisition;
-    const w2Lists = countListings(w2.client);
-    // The reply of W2's listing at its lookout's deletion waits until W1 has come and gone, and W2,
-    // woken by that deletion before it read the listing, has listed again.
-    let heldBack = false;
-    w2.client.onCall("listed", async () => {
-      if (heldBack) return;
-      heldBack = true;
-      await first;
-      await lockW1!.release();
-      await waitFor(() => w2Lists.count === 2, { message: "W2's re-list at W1's deletion" });
+  it("walks its lookouts past the nodes already gone, reading each, without a listing", async () => {
+    const { host, port } = hostAndPort(connect);
+    const started = (await sessions(5)) as [TestManager, TestManager, TestManager, TestManager, TestManager];
+    const [x, , , , n] = started;
+    const [lockX, lockH, lockA, lockB, lockN] = started.map((m) => m.manager.createLock(resource));
+    await lockX!.acquire();
+    const giveUpH = new AbortController();
+    const giveUpA = new AbortController();
+    const waits = {
+      h: (await queueUp(x, resource, { acquire: () => lockH!.acquire({ signal: giveUpH.signal }) }, 1))
+        .acquisition,
+      a: (await queueUp(x, resource, { acquire: () => lockA!.acquire({ signal: giveUpA.signal }) }, 2))
+        .acquisition,
+      b: (await queueUp(x, resource, lockB!, 3)).acquisition,
+      n: (await queueUp(x, resource, lockN!, 4)).acquisition,
+    };
+    const [n0, , , n3] = (await queueNodes(x)) as [string, string, string, string];
+    const watchesOfN = async () => watchedBy(await watchesByPath(host, port), sessionOf(n.client)).sort();
+    await waitFor(async () => (await watchesOfN()).length === 2, {
+      message: "N's watches on B and its lookout A",
     });
-    await lockH!.release();
-    const tokenW2 = await second;
-    expect(heldBack).toBe(true);
-    expect(tokenW2).toBeGreaterThan(await first);
-    expect(w2Lists.count).toBe(2);
-    expect(eventsNamed(w2.events, "acquired")).toHaveLength(1);
-    await lockW2!.release();
-    expect(await childrenOf(h.client, lockW2!.path)).toEqual([]);
+    const nLists = countListings(n.client);
+    let nWatches = 0;
+    n.client.onCall("watching", () => nWatches++);
+
+    // H gives up unseen by N; then A, N's lookout: N reads H, finds it gone, and looks out for X.
+    giveUpH.abort();
+    expect(isLockError(await waits.h.catch((e: unknown) => e), "ABORTED")).toBe(true);
+    giveUpA.abort();
+    expect(isLockError(await waits.a.catch((e: unknown) => e), "ABORTED")).toBe(true);
+    await waitFor(async () => JSON.stringify(await watchesOfN()) === JSON.stringify([n0, n3].sort()), {
+      message: "N's watches on B and its lookout X",
+    });
+    expect([nLists.count, nWatches]).toEqual([0, 2]);
+
+    // X's release lets B in and leaves B alone ahead of N: B's release is N's turn.
+    await lockX!.release();
+    const tokenB = await waits.b;
+    await readReplies(n);
+    await lockB!.release();
+    expect(await waits.n).toBeGreaterThan(tokenB);
+    expect([nLists.count, nWatches]).toEqual([0, 2]);
+    await lockN!.release();
   });
 
   it("wakes nothing with the watches of waits that ended: a lookout left behind, a waiter that gave up", async () => {

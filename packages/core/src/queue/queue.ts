@@ -89,12 +89,12 @@ export interface Granted {
  * Takes a place in the queue of `request.dir` and resolves when its turn comes: one sequential
  * ephemeral node whose name starts with a per-attempt GUID, created in the same round trip as the
  * listing that decides. A waiter watches the node the rule names (its blocker). When it sees the
- * blocker deleted and the last listing without the blocker shows its turn, it holds without listing
- * again (see `QueueRule.blocker`); after any other wake-up it re-lists. A waiter whose blocker's
- * deletion would not be its turn also watches what the blocker waits for (see `lookoutOf`), and
- * re-lists when that goes: then, while the blocker holds, rather than after it, and keeping its
- * watch on the blocker when the blocker stays the same. In a mutex no node is watched by more
- * than two waiters. Whatever stops the attempt (timeout, signal, end of the session, an error), the
+ * blocker deleted and its last listing less the blocker and the other nodes it saw deleted shows
+ * its turn, it holds without listing again (see `QueueRule.blocker`); after any other wake-up it
+ * re-lists. A waiter whose blocker's deletion would not be its turn also watches what the blocker
+ * waits for (see `lookoutOf`), and decides again when that goes, from its last listing less the
+ * nodes seen deleted: then, while the blocker holds, rather than after it, and without a request.
+ * In a mutex no node is watched by more than two waiters. Whatever stops the attempt (timeout, signal, end of the session, an error), the
  * node is deleted, including one whose create reply was lost.
  *
  * When the session ends under a waiting attempt and the manager opens the next one by itself, the
@@ -177,10 +177,10 @@ async function takeTurn(
           }
           // Sent with the watches, it is answered long before the blocker goes.
           ownCzxid();
-          const woke = await waitFor(session, request, name, contenders, index, blocker, attempt.signal);
+          const turn = await waitFor(session, request, name, contenders, index, blocker, attempt.signal);
           // Its deletion alone lets this node in, whatever is behind: mark where the rule marks.
-          if (woke === TURN) return await grant(ownCzxid(), true);
-          [children, pzxid] = woke ?? (await relist(session, dir, attempt.signal));
+          if (turn) return await grant(ownCzxid(), true);
+          [children, pzxid] = await relist(session, dir, attempt.signal);
         }
       } catch (error) {
         // The session ended under an attempt that may go on: on the next session, if one comes.
@@ -395,9 +395,9 @@ function isTurnAtDeletion(
 }
 
 /**
- * What `blocker` waits for itself, if that is a node (the lookout): once it goes, the blocker holds
- * (or has left), and a listing then, off the path of the next handoff, finds whether the blocker's
- * deletion will be this node's turn. For exclusive nodes, the node two ahead. None where the
+ * What `blocker` waits for itself, if that is a node (the lookout): once it goes, the wait decides
+ * again from its last listing less the nodes seen deleted, off the path of the next handoff,
+ * whether the blocker's deletion will be this node's turn, or which node to look out for next. For exclusive nodes, the node two ahead. None where the
  * blocker's deletion is never the turn, even with the blocker first (a semaphore's waiters: the
  * one behind the first waiter moves on to watch the queue instead).
  */
@@ -422,24 +422,18 @@ function lookoutOf(
  */
 const WAIT_OVER = Symbol("the wait is over");
 
-/** What a wait resolves to when the blocker's deletion alone was the node's turn. */
-const TURN = Symbol("the turn came");
-
-/** A directory's children and pzxid. */
-type Listing = [string[], bigint];
-
 /**
- * Resolves when what `blocker` names has changed (at once if it already has): to `TURN` when the
- * blocker was seen deleted and the last listing read without it shows the node's turn (see
- * `isTurnAtDeletion`), else to a listing to decide from, or undefined when the queue is to be
- * listed again. One watch on the blocker (a node, or the directory's children) and, one at a time,
- * on its lookouts (see `lookoutOf`). When a lookout goes (or wakes the wait otherwise), the wait
- * lists again while keeping the blocker's watch: a listing that shows the same blocker goes on
- * waiting for it, now maybe with its deletion as the turn, which spares a handoff's next waiter
- * but one a removal of the blocker's watch (where the client can remove one) and a read to set it
- * again. The end of the wait removes what is left of its
- * watches where the client can (a hot node keeps no dead watches), and makes a late callback or
- * listing a no-op.
+ * Resolves when what `blocker` names has changed (at once if it already has): true when the
+ * blocker was seen deleted and the nodes that may be left ahead then show the node's turn (see
+ * `isTurnAtDeletion`), false when the queue is to be listed again. One watch on the
+ * blocker (a node, or the directory's children) and, one at a time, on its lookouts (see
+ * `lookoutOf`). A lookout seen deleted needs no listing: nodes only leave from ahead, so the last
+ * listing without the nodes seen deleted holds every node that may still be ahead. From it the
+ * wait decides again whether the blocker's deletion will be the turn, or which node to look out
+ * for next, keeping its watch on the blocker: in a mutex's handoff the waiter behind the next
+ * holder sends nothing. Any other wake-up ends the wait. The end of the wait removes what is left
+ * of its watches where the client can (a hot node keeps no dead watches), and makes a late
+ * callback a no-op.
  */
 function waitFor(
   session: ZkSession,
@@ -449,7 +443,7 @@ function waitFor(
   index: number,
   blocker: Exclude<Blocker, object>,
   signal: AbortSignal,
-): Promise<typeof TURN | Listing | undefined> {
+): Promise<boolean> {
   return new Promise((resolve, reject) => {
     // An abort listener added to an already aborted signal never runs.
     if (signal.aborted) return reject(signal.reason);
@@ -462,11 +456,11 @@ function waitFor(
       settle();
     };
     const onAbort = () => end(() => reject(signal.reason));
-    const wake = (woke?: typeof TURN | Listing) => end(() => resolve(woke));
+    const wake = (turn: boolean) => end(() => resolve(turn));
     const failed = (error: unknown) =>
       end(() => {
         // Re-list once connected; the loop decides again from fresh children.
-        if (session.mayRetry(error)) session.whenConnected(signal).then(() => resolve(undefined), reject);
+        if (session.mayRetry(error)) session.whenConnected(signal).then(() => resolve(false), reject);
         else reject(error);
       });
     // getData rather than exists: it sets no watch on a node already gone, and its data shows a
@@ -476,46 +470,40 @@ function waitFor(
         if (read === undefined) onChange(true);
         else if (isMarkedGranted(read[1])) onChange(false);
       }, failed);
-    const onBlocker = (deleted: boolean) => wake(deleted && turnAtDeletion ? TURN : undefined);
-    // The blocker may hold now, or have left: if a listing shows it still ahead, wait on for it.
-    // Listed under the wait's signal, so that a wait that ends stops its listing's retries.
-    const onLookout = () => {
-      if (wait.signal.aborted) return;
-      relist(session, dir, wait.signal)
-        .then((listing) => {
-          if (wait.signal.aborted) return;
-          const now = sortContenders(listing[0]);
-          const at = now.indexOf(name);
-          if (at >= 0 && rule.blocker(now, at) === blocker) lookFrom(now, at);
-          else wake(listing);
-        })
-        .catch(failed);
-    };
-    // What the blocker's deletion will mean, seen from a listing that shows it.
-    const lookFrom = (listed: readonly string[], at: number) => {
-      turnAtDeletion = isTurnAtDeletion(rule, listed, at, blocker);
-      const lookout = turnAtDeletion ? undefined : lookoutOf(rule, listed, at, blocker);
-      if (lookout !== undefined) watchNode(lookout, onLookout);
+    // What the blocker's deletion will mean, seen from `view`: a listing less nodes seen deleted.
+    const lookFrom = (view: readonly string[]) => {
+      const at = view.indexOf(name);
+      turnAtDeletion = isTurnAtDeletion(rule, view, at, blocker);
+      const lookout = turnAtDeletion ? undefined : lookoutOf(rule, view, at, blocker);
+      if (lookout === undefined) return;
+      watchNode(lookout, (deleted) => {
+        if (wait.signal.aborted) return;
+        const left = view.filter((node) => node !== lookout);
+        // A lock's node ahead of the blocker leaving leaves the blocker as it was; were a rule to
+        // differ, the loop would decide again from a listing.
+        if (deleted && rule.blocker(left, left.indexOf(name)) === blocker) lookFrom(left);
+        else wake(false);
+      });
     };
     signal.addEventListener("abort", onAbort, { once: true });
     if (blocker === QUEUE_CHANGE) {
       // The listing the watch comes with may already differ from the one that decided.
       session
-        .watchChildren(dir, () => wake())
+        .watchChildren(dir, () => wake(false))
         .then((children) => {
-          if (children === undefined || sortContenders(children).indexOf(name) !== index) wake();
+          if (children === undefined || sortContenders(children).indexOf(name) !== index) wake(false);
         }, failed);
     } else {
       // The blocker's read first, so that a blocker already gone ends the wait before the lookout's
-      // reply can start a listing; no reply comes before lookFrom has set turnAtDeletion.
-      watchNode(blocker, onBlocker);
-      lookFrom(contenders, index);
+      // reply is read; no reply comes before lookFrom has set turnAtDeletion.
+      watchNode(blocker, (deleted) => wake(deleted && turnAtDeletion));
+      lookFrom(contenders);
     }
   });
 }
 
 /** The children and pzxid of `dir`; none when the directory was deleted, our node with it. */
-async function relist(session: ZkSession, dir: string, signal: AbortSignal): Promise<Listing> {
+async function relist(session: ZkSession, dir: string, signal: AbortSignal): Promise<[string[], bigint]> {
   try {
     const [children, stat] = await session.listRetrying(dir, signal);
     return [children, stat.pzxid];

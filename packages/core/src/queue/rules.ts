@@ -32,7 +32,7 @@ export interface QueueRule {
    * Every rule must be monotone: a node granted with some set of nodes ahead of it is granted with
    * any subset of them. Nodes only leave from ahead and only join behind (sequence order), so the
    * queue may then grant a waiter whose blocker it saw deleted from the last listing it read, minus
-   * that blocker, without listing again (see `enterQueue`).
+   * that blocker and every other node it saw deleted, without listing again (see `enterQueue`).
    */
   blocker(contenders: readonly string[], index: number): Blocker | undefined;
   /**
