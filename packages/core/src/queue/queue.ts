@@ -94,8 +94,9 @@ export interface Granted {
  * re-lists. A waiter whose blocker's deletion would not be its turn also watches what the blocker
  * waits for (see `lookoutOf`), and decides again when that goes, from its last listing less the
  * nodes seen deleted: then, while the blocker holds, rather than after it, and without a request.
- * In a mutex no node is watched by more than two waiters. Whatever stops the attempt (timeout, signal, end of the session, an error), the
- * node is deleted, including one whose create reply was lost.
+ * In a mutex no node is watched by more than two waiters. Whatever stops the attempt (timeout,
+ * signal, end of the session, an error), the node is deleted, including one whose create reply was
+ * lost.
  *
  * When the session ends under a waiting attempt and the manager opens the next one by itself, the
  * attempt starts again there, within its timeout, as Curator's lock does: the caller asked for the
@@ -362,13 +363,14 @@ const conflictError = (resource: string, why: string) =>
  * without it, and a mark lost with the session or a node already released is not needed.
  *
  * Only a grant whose listing shows nodes behind this one marks it (and a grant at the blocker's
- * deletion, whose listing came before it). A node behind that saw this one waiting read an older state of the queue than the listing that granted it (a node's place only
- * moves forward, as nodes ahead leave), so it existed in that state: it is in the granting listing
- * unless it has left since. A node created after that state reads a later one and finds this one
- * holding. So a node granted with nobody behind it in the granting listing, as at an uncontended
- * first listing, needs no mark: no node ever saw it waiting. Being granted at the first listing is
- * not enough by itself: a node created between this one's create and that listing may have read an
- * older state (another server may have answered it first) and seen this one waiting.
+ * deletion, whose listing came before it). A node behind that saw this one waiting read an older
+ * state of the queue than the listing that granted it (a node's place only moves forward, as nodes
+ * ahead leave), so it existed in that state: it is in the granting listing unless it has left
+ * since. A node created after that state reads a later one and finds this one holding. So a node
+ * granted with nobody behind it in the granting listing, as at an uncontended first listing, needs
+ * no mark: no node ever saw it waiting. Being granted at the first listing is not enough by itself:
+ * a node created between this one's create and that listing may have read an older state (another
+ * server may have answered it first) and seen this one waiting.
  */
 function mark(session: ZkSession, path: string, data: string): void {
   session.setData(path, markGranted(data)).catch(() => {});
@@ -397,9 +399,10 @@ function isTurnAtDeletion(
 /**
  * What `blocker` waits for itself, if that is a node (the lookout): once it goes, the wait decides
  * again from its last listing less the nodes seen deleted, off the path of the next handoff,
- * whether the blocker's deletion will be this node's turn, or which node to look out for next. For exclusive nodes, the node two ahead. None where the
- * blocker's deletion is never the turn, even with the blocker first (a semaphore's waiters: the
- * one behind the first waiter moves on to watch the queue instead).
+ * whether the blocker's deletion will be this node's turn, or which node to look out for next. For
+ * exclusive nodes, the node two ahead. None where the blocker's deletion is never the turn, even
+ * with the blocker first (a semaphore's waiters: the one behind the first waiter moves on to watch
+ * the queue instead).
  */
 function lookoutOf(
   rule: QueueRule,
@@ -425,9 +428,8 @@ const WAIT_OVER = Symbol("the wait is over");
 /**
  * Resolves when what `blocker` names has changed (at once if it already has): true when the
  * blocker was seen deleted and the nodes that may be left ahead then show the node's turn (see
- * `isTurnAtDeletion`), false when the queue is to be listed again. One watch on the
- * blocker (a node, or the directory's children) and, one at a time, on its lookouts (see
- * `lookoutOf`). A lookout seen deleted needs no listing: nodes only leave from ahead, so the last
+ * `isTurnAtDeletion`), false when the queue is to be listed again. One watch on the blocker (a
+ * node, or the directory's children) and, one at a time, on its lookouts (see `lookoutOf`). A lookout seen deleted needs no listing: nodes only leave from ahead, so the last
  * listing without the nodes seen deleted holds every node that may still be ahead. From it the
  * wait decides again whether the blocker's deletion will be the turn, or which node to look out
  * for next, keeping its watch on the blocker: in a mutex's handoff the waiter behind the next
