@@ -31,6 +31,18 @@ describe("a handover", () => {
     return [...holders, ...waiters].map((p) => `${path}/${p.node}`);
   }
 
+  /** The paths `m`'s session watches, as the server reports them, sorted. */
+  async function watchesOf(m: TestManager): Promise<string[]> {
+    const { host, port } = hostAndPort(connect);
+    return watchedBy(await watchesByPath(host, port), sessionOf(m.client)).sort();
+  }
+
+  /** Waits until `m`'s session watches exactly `expected`. */
+  const expectWatches = (m: TestManager, expected: string[], message: string) =>
+    waitFor(async () => JSON.stringify(await watchesOf(m)) === JSON.stringify([...expected].sort()), {
+      message,
+    });
+
   /**
    * Resolves once `m`'s manager has read every reply and watch event its session was sent so far:
    * a reply sent later comes after them, and a turn of the event loop lets their callbacks run.
@@ -97,19 +109,13 @@ describe("a handover", () => {
   });
 
   it("lets the waiter two behind decide at its lookout's deletion, its blocker's watch kept: no listing, no new watch", async () => {
-    const { host, port } = hostAndPort(connect);
     const [h, w1, w2] = (await sessions(3)) as [TestManager, TestManager, TestManager];
     const [lockH, lockW1, lockW2] = [h, w1, w2].map((m) => m.manager.createLock(resource));
     await lockH!.acquire();
     const first = (await queueUp(h, resource, lockW1!, 1)).acquisition;
     const second = (await queueUp(h, resource, lockW2!, 2)).acquisition;
     const [nH, n1] = (await queueNodes(h)) as [string, string];
-    const watchesOfW2 = async () => watchedBy(await watchesByPath(host, port), sessionOf(w2.client)).sort();
-    const expectW2Watches = (expected: string[], message: string) =>
-      waitFor(async () => JSON.stringify(await watchesOfW2()) === JSON.stringify([...expected].sort()), {
-        message,
-      });
-    await expectW2Watches([nH, n1], "W2's watches on W1 and its lookout H");
+    await expectWatches(w2, [nH, n1], "W2's watches on W1 and its lookout H");
     const w2Lists = countListings(w2.client);
     let w2Watches = 0;
     w2.client.onCall("watching", () => w2Watches++);
@@ -119,7 +125,7 @@ describe("a handover", () => {
     await lockH!.release();
     const tokenW1 = await first;
     await readReplies(w2);
-    await expectW2Watches([n1], "W2's watch on W1 alone");
+    await expectWatches(w2, [n1], "W2's watch on W1 alone");
     await lockW1!.release();
     expect(await second).toBeGreaterThan(tokenW1);
     expect([w2Lists.count, w2Watches]).toEqual([0, 0]);
@@ -127,7 +133,6 @@ describe("a handover", () => {
   });
 
   it("moves the waiter's lookout along as the nodes ahead of its blocker leave, with no listing", async () => {
-    const { host, port } = hostAndPort(connect);
     const [e0, e1, s2, w] = (await sessions(4)) as [TestManager, TestManager, TestManager, TestManager];
     const [lockE0, lockE1, lockS2, lockW] = [
       e0.manager.createLock(resource),
@@ -144,13 +149,8 @@ describe("a handover", () => {
       w: (await queueUp(e0, resource, lockW, 3)).acquisition,
     };
     const [n0, n1, n2] = (await queueNodes(e0)) as [string, string, string];
-    const watchesOfW = async () => watchedBy(await watchesByPath(host, port), sessionOf(w.client)).sort();
-    const expectWWatches = (expected: string[], message: string) =>
-      waitFor(async () => JSON.stringify(await watchesOfW()) === JSON.stringify([...expected].sort()), {
-        message,
-      });
     // W waits for S2 and looks out for E1, what S2 waits for.
-    await expectWWatches([n1, n2], "W's watches on S2 and its lookout E1");
+    await expectWatches(w, [n1, n2], "W's watches on S2 and its lookout E1");
     const wLists = countListings(w.client);
     let wWatches = 0;
     w.client.onCall("watching", () => wWatches++);
@@ -158,14 +158,14 @@ describe("a handover", () => {
     // E1 gives up: W, still behind S2, looks out for E0 now.
     giveUpE1.abort();
     expect(isLockError(await waits.e1.catch((e: unknown) => e), "ABORTED")).toBe(true);
-    await expectWWatches([n0, n2], "W's watches on S2 and its new lookout E0");
+    await expectWatches(w, [n0, n2], "W's watches on S2 and its new lookout E0");
     expect([wLists.count, wWatches]).toEqual([0, 1]);
 
     // E0's release lets S2 in and fires W's lookout: S2's deletion will be W's turn.
     await lockE0.release();
     const tokenS2 = await waits.s2;
     await readReplies(w);
-    await expectWWatches([n2], "W's watch on S2 alone");
+    await expectWatches(w, [n2], "W's watch on S2 alone");
     await lockS2.release();
     expect(await waits.w).toBeGreaterThan(tokenS2);
     expect([wLists.count, wWatches]).toEqual([0, 1]);
@@ -173,7 +173,6 @@ describe("a handover", () => {
   });
 
   it("walks its lookouts past the nodes already gone, reading each, without a listing", async () => {
-    const { host, port } = hostAndPort(connect);
     const started = (await sessions(5)) as [TestManager, TestManager, TestManager, TestManager, TestManager];
     const [x, , , , n] = started;
     const [lockX, lockH, lockA, lockB, lockN] = started.map((m) => m.manager.createLock(resource));
@@ -188,11 +187,8 @@ describe("a handover", () => {
       b: (await queueUp(x, resource, lockB!, 3)).acquisition,
       n: (await queueUp(x, resource, lockN!, 4)).acquisition,
     };
-    const [n0, , , n3] = (await queueNodes(x)) as [string, string, string, string];
-    const watchesOfN = async () => watchedBy(await watchesByPath(host, port), sessionOf(n.client)).sort();
-    await waitFor(async () => (await watchesOfN()).length === 2, {
-      message: "N's watches on B and its lookout A",
-    });
+    const [n0, , n2, n3] = (await queueNodes(x)) as [string, string, string, string];
+    await expectWatches(n, [n2, n3], "N's watches on B and its lookout A");
     const nLists = countListings(n.client);
     let nWatches = 0;
     n.client.onCall("watching", () => nWatches++);
@@ -202,9 +198,7 @@ describe("a handover", () => {
     expect(isLockError(await waits.h.catch((e: unknown) => e), "ABORTED")).toBe(true);
     giveUpA.abort();
     expect(isLockError(await waits.a.catch((e: unknown) => e), "ABORTED")).toBe(true);
-    await waitFor(async () => JSON.stringify(await watchesOfN()) === JSON.stringify([n0, n3].sort()), {
-      message: "N's watches on B and its lookout X",
-    });
+    await expectWatches(n, [n0, n3], "N's watches on B and its lookout X");
     expect([nLists.count, nWatches]).toEqual([0, 2]);
 
     // X's release lets B in and leaves B alone ahead of N: B's release is N's turn.
@@ -218,7 +212,6 @@ describe("a handover", () => {
   });
 
   it("wakes nothing with the watches of waits that ended: a lookout left behind, a waiter that gave up", async () => {
-    const { host, port } = hostAndPort(connect);
     const started = await sessions(5);
     const [w0, r1, w2, r3, x] = started as TestManager[];
     const [lockW0, lockR1, lockW2, lockR3, lockX] = [
@@ -240,12 +233,6 @@ describe("a handover", () => {
         .acquisition,
     };
     const [n0, n1, n2, n3] = (await queueNodes(w0!)) as [string, string, string, string];
-    const watchesOf = async (m: TestManager) =>
-      watchedBy(await watchesByPath(host, port), sessionOf(m.client)).sort();
-    const expectWatches = (m: TestManager, expected: string[], message: string) =>
-      waitFor(async () => JSON.stringify(await watchesOf(m)) === JSON.stringify([...expected].sort()), {
-        message,
-      });
     // R3 waits for W2 and looks out for R1 (what W2 waits for); X waits for R3 and looks out for W2.
     await expectWatches(r3!, [n1, n2], "R3's watches on W2 and its lookout R1");
     await expectWatches(x!, [n2, n3], "X's watches on R3 and its lookout W2");
