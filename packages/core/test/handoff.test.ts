@@ -1,7 +1,7 @@
 // Tokens and watches of a handover: tokens follow the queue whichever way a grant came (a listing
 // that shows the node last, the blocker's deletion alone, a listing with nodes behind), a lookout's
-// deletion is decided without a listing, and the watches of a wait that ended, lookouts included, wake
-// nothing later.
+// deletion is decided without a request when the waiter's listing allows, else with one listing, and
+// the watches of a wait that ended, lookouts included, wake nothing later.
 import { waitFor } from "@zk-dist-lock/testing";
 import { describe, expect, inject, it } from "vitest";
 import { isLockError } from "../src/index.js";
@@ -132,7 +132,7 @@ describe("a handover", () => {
     await lockW2!.release();
   });
 
-  it("moves the waiter's lookout along as the nodes ahead of its blocker leave, with no listing", async () => {
+  it("moves the waiter's lookout along as the nodes ahead of its blocker leave, keeping its blocker's watch", async () => {
     const [e0, e1, s2, w] = (await sessions(4)) as [TestManager, TestManager, TestManager, TestManager];
     const [lockE0, lockE1, lockS2, lockW] = [
       e0.manager.createLock(resource),
@@ -155,59 +155,56 @@ describe("a handover", () => {
     let wWatches = 0;
     w.client.onCall("watching", () => wWatches++);
 
-    // E1 gives up: W, still behind S2, looks out for E0 now.
+    // E1 gives up: W lists, finds itself still behind S2, and looks out for E0 now.
     giveUpE1.abort();
     expect(isLockError(await waits.e1.catch((e: unknown) => e), "ABORTED")).toBe(true);
     await expectWatches(w, [n0, n2], "W's watches on S2 and its new lookout E0");
-    expect([wLists.count, wWatches]).toEqual([0, 1]);
+    expect([wLists.count, wWatches]).toEqual([1, 1]);
 
-    // E0's release lets S2 in and fires W's lookout: S2's deletion will be W's turn.
+    // E0's release lets S2 in and fires W's lookout: W's listing less E0 shows S2's deletion as
+    // W's turn, without a request.
     await lockE0.release();
     const tokenS2 = await waits.s2;
     await readReplies(w);
     await expectWatches(w, [n2], "W's watch on S2 alone");
     await lockS2.release();
     expect(await waits.w).toBeGreaterThan(tokenS2);
-    expect([wLists.count, wWatches]).toEqual([0, 1]);
+    expect([wLists.count, wWatches]).toEqual([1, 1]);
     await lockW.release();
   });
 
-  it("walks its lookouts past the nodes already gone, reading each, without a listing", async () => {
+  it("lists once, rather than read its way back through the nodes that left unseen, when its lookout goes", async () => {
     const started = (await sessions(5)) as [TestManager, TestManager, TestManager, TestManager, TestManager];
     const [x, , , , n] = started;
-    const [lockX, lockH, lockA, lockB, lockN] = started.map((m) => m.manager.createLock(resource));
+    const [lockX, lockA, lockB, lockC, lockN] = started.map((m) => m.manager.createLock(resource));
     await lockX!.acquire();
-    const giveUpH = new AbortController();
-    const giveUpA = new AbortController();
     const waits = {
-      h: (await queueUp(x, resource, { acquire: () => lockH!.acquire({ signal: giveUpH.signal }) }, 1))
-        .acquisition,
-      a: (await queueUp(x, resource, { acquire: () => lockA!.acquire({ signal: giveUpA.signal }) }, 2))
-        .acquisition,
-      b: (await queueUp(x, resource, lockB!, 3)).acquisition,
+      a: (await queueUp(x, resource, lockA!, 1)).acquisition,
+      b: (await queueUp(x, resource, lockB!, 2)).acquisition,
+      c: (await queueUp(x, resource, lockC!, 3)).acquisition,
       n: (await queueUp(x, resource, lockN!, 4)).acquisition,
     };
-    const [n0, , n2, n3] = (await queueNodes(x)) as [string, string, string, string];
-    await expectWatches(n, [n2, n3], "N's watches on B and its lookout A");
+    const [, , n2, n3] = (await queueNodes(x)) as [string, string, string, string];
+    await expectWatches(n, [n2, n3], "N's watches on C and its lookout B");
     const nLists = countListings(n.client);
     let nWatches = 0;
     n.client.onCall("watching", () => nWatches++);
 
-    // H gives up unseen by N; then A, N's lookout: N reads H, finds it gone, and looks out for X.
-    giveUpH.abort();
-    expect(isLockError(await waits.h.catch((e: unknown) => e), "ABORTED")).toBe(true);
-    giveUpA.abort();
-    expect(isLockError(await waits.a.catch((e: unknown) => e), "ABORTED")).toBe(true);
-    await expectWatches(n, [n0, n3], "N's watches on B and its lookout X");
-    expect([nLists.count, nWatches]).toEqual([0, 2]);
-
-    // X's release lets B in and leaves B alone ahead of N: B's release is N's turn.
+    // X and A hold and leave unseen by N; B's release lets C in and fires N's lookout. N's listing
+    // still shows X and A ahead of C: one new listing shows C alone ahead, where reading X and A
+    // in turn would have cost two round trips.
     await lockX!.release();
-    const tokenB = await waits.b;
-    await readReplies(n);
+    await waits.a;
+    await lockA!.release();
+    await waits.b;
     await lockB!.release();
-    expect(await waits.n).toBeGreaterThan(tokenB);
-    expect([nLists.count, nWatches]).toEqual([0, 2]);
+    const tokenC = await waits.c;
+    await expectWatches(n, [n3], "N's watch on C alone");
+    expect([nLists.count, nWatches]).toEqual([1, 0]);
+
+    await lockC!.release();
+    expect(await waits.n).toBeGreaterThan(tokenC);
+    expect([nLists.count, nWatches]).toEqual([1, 0]);
     await lockN!.release();
   });
 

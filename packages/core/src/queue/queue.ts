@@ -92,9 +92,10 @@ export interface Granted {
  * blocker deleted and its last listing less the blocker and the other nodes it saw deleted shows
  * its turn, it holds without listing again (see `QueueRule.blocker`); after any other wake-up it
  * re-lists. A waiter whose blocker's deletion would not be its turn also watches what the blocker
- * waits for (see `lookoutOf`), and decides again when that goes, from its last listing less the
- * nodes seen deleted: then, while the blocker holds, rather than after it, and without a request.
- * In a mutex no node is watched by more than two waiters. Whatever stops the attempt (timeout,
+ * waits for (see `lookoutOf`), and decides again when that goes: while the blocker holds, rather
+ * than after it, keeping the blocker's watch, from its last listing less the lookout when that
+ * showed the lookout first, else from a new listing (see `waitFor`). In a mutex no node is watched
+ * by more than two waiters. Whatever stops the attempt (timeout,
  * signal, end of the session, an error), the node is deleted, including one whose create reply was
  * lost.
  *
@@ -178,10 +179,10 @@ async function takeTurn(
           }
           // Sent with the watches, it is answered long before the blocker goes.
           ownCzxid();
-          const turn = await waitFor(session, request, name, contenders, index, blocker, attempt.signal);
+          const woke = await waitFor(session, request, name, contenders, index, blocker, attempt.signal);
           // Its deletion alone lets this node in, whatever is behind: mark where the rule marks.
-          if (turn) return await grant(ownCzxid(), true);
-          [children, pzxid] = await relist(session, dir, attempt.signal);
+          if (woke === TURN) return await grant(ownCzxid(), true);
+          [children, pzxid] = woke ?? (await relist(session, dir, attempt.signal));
         }
       } catch (error) {
         // The session ended under an attempt that may go on: on the next session, if one comes.
@@ -398,9 +399,9 @@ function isTurnAtDeletion(
 
 /**
  * What `blocker` waits for itself, if that is a node (the lookout): once it goes, the wait decides
- * again from its last listing less the nodes seen deleted, off the path of the next handoff,
- * whether the blocker's deletion will be this node's turn, or which node to look out for next. For
- * exclusive nodes, the node two ahead. None where the blocker's deletion is never the turn, even
+ * again, off the path of the next handoff, whether the blocker's deletion will be this node's
+ * turn, or which node to look out for next (see `waitFor`). For exclusive nodes, the node two
+ * ahead. None where the blocker's deletion is never the turn, even
  * with the blocker first (a semaphore's waiters: the one behind the first waiter moves on to watch
  * the queue instead).
  */
@@ -425,17 +426,30 @@ function lookoutOf(
  */
 const WAIT_OVER = Symbol("the wait is over");
 
+/** What a wait resolves to when the blocker's deletion alone was the node's turn. */
+const TURN = Symbol("the turn came");
+
+/** A directory's children and pzxid. */
+type Listing = [string[], bigint];
+
 /**
- * Resolves when what `blocker` names has changed (at once if it already has): true when the
+ * Resolves when what `blocker` names has changed (at once if it already has): to `TURN` when the
  * blocker was seen deleted and the nodes that may be left ahead then show the node's turn (see
- * `isTurnAtDeletion`), false when the queue is to be listed again. One watch on the blocker (a
- * node, or the directory's children) and, one at a time, on its lookouts (see `lookoutOf`). A lookout seen deleted needs no listing: nodes only leave from ahead, so the last
- * listing without the nodes seen deleted holds every node that may still be ahead. From it the
- * wait decides again whether the blocker's deletion will be the turn, or which node to look out
- * for next, keeping its watch on the blocker: in a mutex's handoff the waiter behind the next
- * holder sends nothing. Any other wake-up ends the wait. The end of the wait removes what is left
- * of its watches where the client can (a hot node keeps no dead watches), and makes a late
- * callback a no-op.
+ * `isTurnAtDeletion`), else to a listing to decide from, or undefined when the queue is to be
+ * listed again. One watch on the blocker (a node, or the directory's children) and, one at a time,
+ * on its lookouts (see `lookoutOf`).
+ *
+ * When a lookout that the wait's listing showed first is seen deleted, that listing less the
+ * lookout still holds every node that may be ahead (nodes only leave from ahead): the wait decides
+ * from it, without a request, whether the blocker's deletion will be the turn, or what to look out
+ * for next. In a mutex, that is the waiter that entered third. Otherwise, and after a lookout's
+ * other wake-ups, the wait lists again while keeping the blocker's watch, and goes on waiting for
+ * the same blocker from that listing. A waiter that entered further back saw nodes ahead of its
+ * lookout that have most likely left unseen by now: reading them in turn, to find the nearest one
+ * left, cost a round trip each and often outlasted the blocker's hold (measured: see the bench
+ * README), where one listing tells.
+ * The end of the wait removes what is left of its watches where the client can (a hot node keeps
+ * no dead watches), and makes a late callback or listing a no-op.
  */
 function waitFor(
   session: ZkSession,
@@ -445,7 +459,7 @@ function waitFor(
   index: number,
   blocker: Exclude<Blocker, object>,
   signal: AbortSignal,
-): Promise<boolean> {
+): Promise<typeof TURN | Listing | undefined> {
   return new Promise((resolve, reject) => {
     // An abort listener added to an already aborted signal never runs.
     if (signal.aborted) return reject(signal.reason);
@@ -458,11 +472,11 @@ function waitFor(
       settle();
     };
     const onAbort = () => end(() => reject(signal.reason));
-    const wake = (turn: boolean) => end(() => resolve(turn));
+    const wake = (woke?: typeof TURN | Listing) => end(() => resolve(woke));
     const failed = (error: unknown) =>
       end(() => {
         // Re-list once connected; the loop decides again from fresh children.
-        if (session.mayRetry(error)) session.whenConnected(signal).then(() => resolve(false), reject);
+        if (session.mayRetry(error)) session.whenConnected(signal).then(() => resolve(undefined), reject);
         else reject(error);
       });
     // getData rather than exists: it sets no watch on a node already gone, and its data shows a
@@ -472,7 +486,18 @@ function waitFor(
         if (read === undefined) onChange(true);
         else if (isMarkedGranted(read[1])) onChange(false);
       }, failed);
-    // What the blocker's deletion will mean, seen from `view`: a listing less nodes seen deleted.
+    // Listed under the wait's signal, so that a wait that ends stops its listing's retries.
+    const relistWaiting = () =>
+      relist(session, dir, wait.signal)
+        .then((listing) => {
+          if (wait.signal.aborted) return;
+          const now = sortContenders(listing[0]);
+          const at = now.indexOf(name);
+          if (at >= 0 && rule.blocker(now, at) === blocker) lookFrom(now);
+          else wake(listing);
+        })
+        .catch(failed);
+    // What the blocker's deletion will mean, seen from `view`: a listing, or one less lookouts.
     const lookFrom = (view: readonly string[]) => {
       const at = view.indexOf(name);
       turnAtDeletion = isTurnAtDeletion(rule, view, at, blocker);
@@ -480,32 +505,33 @@ function waitFor(
       if (lookout === undefined) return;
       watchNode(lookout, (deleted) => {
         if (wait.signal.aborted) return;
-        const left = view.filter((node) => node !== lookout);
-        // A lock's node ahead of the blocker leaving leaves the blocker as it was; were a rule to
-        // differ, the loop would decide again from a listing.
-        if (deleted && rule.blocker(left, left.indexOf(name)) === blocker) lookFrom(left);
-        else wake(false);
+        // Nodes shown ahead of the lookout may have left unseen: list rather than read each.
+        if (deleted && view[0] === lookout) {
+          const left = view.slice(1);
+          if (rule.blocker(left, left.indexOf(name)) === blocker) return lookFrom(left);
+        }
+        relistWaiting();
       });
     };
     signal.addEventListener("abort", onAbort, { once: true });
     if (blocker === QUEUE_CHANGE) {
       // The listing the watch comes with may already differ from the one that decided.
       session
-        .watchChildren(dir, () => wake(false))
+        .watchChildren(dir, () => wake())
         .then((children) => {
-          if (children === undefined || sortContenders(children).indexOf(name) !== index) wake(false);
+          if (children === undefined || sortContenders(children).indexOf(name) !== index) wake();
         }, failed);
     } else {
       // The blocker's read first, so that a blocker already gone ends the wait before the lookout's
       // reply is read; no reply comes before lookFrom has set turnAtDeletion.
-      watchNode(blocker, (deleted) => wake(deleted && turnAtDeletion));
+      watchNode(blocker, (deleted) => wake(deleted && turnAtDeletion ? TURN : undefined));
       lookFrom(contenders);
     }
   });
 }
 
 /** The children and pzxid of `dir`; none when the directory was deleted, our node with it. */
-async function relist(session: ZkSession, dir: string, signal: AbortSignal): Promise<[string[], bigint]> {
+async function relist(session: ZkSession, dir: string, signal: AbortSignal): Promise<Listing> {
   try {
     const [children, stat] = await session.listRetrying(dir, signal);
     return [children, stat.pzxid];
