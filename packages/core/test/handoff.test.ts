@@ -4,7 +4,7 @@
 // the watches of a wait that ended, lookouts included, wake nothing later.
 import { waitFor } from "@zk-dist-lock/testing";
 import { describe, expect, inject, it } from "vitest";
-import { isLockError } from "../src/index.js";
+import { isLockError, type ZkLock } from "../src/index.js";
 import { onBinding } from "./support/kind.js";
 import {
   childrenOf,
@@ -114,8 +114,8 @@ describe("a handover", () => {
     await lockH!.acquire();
     const first = (await queueUp(h, resource, lockW1!, 1)).acquisition;
     const second = (await queueUp(h, resource, lockW2!, 2)).acquisition;
-    const [nH, n1] = (await queueNodes(h)) as [string, string];
-    await expectWatches(w2, [nH, n1], "W2's watches on W1 and its lookout H");
+    const [nH, n1, n2] = (await queueNodes(h)) as [string, string, string];
+    await expectWatches(w2, [nH, n1, n2], "W2's watches on W1, its lookout H, and itself");
     const w2Lists = countListings(w2.client);
     let w2Watches = 0;
     w2.client.onCall("watching", () => w2Watches++);
@@ -125,7 +125,7 @@ describe("a handover", () => {
     await lockH!.release();
     const tokenW1 = await first;
     await readReplies(w2);
-    await expectWatches(w2, [n1], "W2's watch on W1 alone");
+    await expectWatches(w2, [n1, n2], "W2's watches on W1 and itself");
     await lockW1!.release();
     expect(await second).toBeGreaterThan(tokenW1);
     expect([w2Lists.count, w2Watches]).toEqual([0, 0]);
@@ -148,9 +148,9 @@ describe("a handover", () => {
       s2: (await queueUp(e0, resource, lockS2, 2)).acquisition,
       w: (await queueUp(e0, resource, lockW, 3)).acquisition,
     };
-    const [n0, n1, n2] = (await queueNodes(e0)) as [string, string, string];
+    const [n0, n1, n2, n3] = (await queueNodes(e0)) as [string, string, string, string];
     // W waits for S2 and looks out for E1, what S2 waits for.
-    await expectWatches(w, [n1, n2], "W's watches on S2 and its lookout E1");
+    await expectWatches(w, [n1, n2, n3], "W's watches on S2, its lookout E1, and itself");
     const wLists = countListings(w.client);
     let wWatches = 0;
     w.client.onCall("watching", () => wWatches++);
@@ -158,7 +158,7 @@ describe("a handover", () => {
     // E1 gives up: W lists, finds itself still behind S2, and looks out for E0 now.
     giveUpE1.abort();
     expect(isLockError(await waits.e1.catch((e: unknown) => e), "ABORTED")).toBe(true);
-    await expectWatches(w, [n0, n2], "W's watches on S2 and its new lookout E0");
+    await expectWatches(w, [n0, n2, n3], "W's watches on S2, its new lookout E0, and itself");
     expect([wLists.count, wWatches]).toEqual([1, 1]);
 
     // E0's release lets S2 in and fires W's lookout: W's listing less E0 shows S2's deletion as
@@ -166,7 +166,7 @@ describe("a handover", () => {
     await lockE0.release();
     const tokenS2 = await waits.s2;
     await readReplies(w);
-    await expectWatches(w, [n2], "W's watch on S2 alone");
+    await expectWatches(w, [n2, n3], "W's watches on S2 and itself");
     await lockS2.release();
     expect(await waits.w).toBeGreaterThan(tokenS2);
     expect([wLists.count, wWatches]).toEqual([1, 1]);
@@ -184,8 +184,8 @@ describe("a handover", () => {
       c: (await queueUp(x, resource, lockC!, 3)).acquisition,
       n: (await queueUp(x, resource, lockN!, 4)).acquisition,
     };
-    const [, , n2, n3] = (await queueNodes(x)) as [string, string, string, string];
-    await expectWatches(n, [n2, n3], "N's watches on C and its lookout B");
+    const [, , n2, n3, n4] = (await queueNodes(x)) as [string, string, string, string, string];
+    await expectWatches(n, [n2, n3, n4], "N's watches on C, its lookout B, and itself");
     const nLists = countListings(n.client);
     let nWatches = 0;
     n.client.onCall("watching", () => nWatches++);
@@ -199,13 +199,48 @@ describe("a handover", () => {
     await waits.b;
     await lockB!.release();
     const tokenC = await waits.c;
-    await expectWatches(n, [n3], "N's watch on C alone");
+    await expectWatches(n, [n3, n4], "N's watches on C and itself");
     expect([nLists.count, nWatches]).toEqual([1, 0]);
 
     await lockC!.release();
     expect(await waits.n).toBeGreaterThan(tokenC);
     expect([nLists.count, nWatches]).toEqual([1, 0]);
     await lockN!.release();
+  });
+
+  it("gives up at once a waiter whose node is deleted from outside, rather than let it in at its blocker's deletion beside the node behind", async () => {
+    const [h, w, x] = (await sessions(3)) as [TestManager, TestManager, TestManager];
+    const [lockH, lockW, lockX] = [h, w, x].map((m) => m.manager.createLock(resource)) as [
+      ZkLock,
+      ZkLock,
+      ZkLock,
+    ];
+    await lockH.acquire();
+    const waits = {
+      w: (await queueUp(h, resource, lockW, 1)).acquisition,
+      x: (await queueUp(h, resource, lockX, 2)).acquisition,
+    };
+    const [nH, nW, nX] = (await queueNodes(h)) as [string, string, string];
+    // W, whose turn H's deletion will be, watches itself as well as H.
+    await expectWatches(w, [nH, nW], "W's watches on H and on itself");
+    await expectWatches(x, [nH, nW, nX], "X's watches on W, its lookout H, and itself");
+
+    // An operator deletes W's node: X, which saw it go, now waits for H alone; W gives up.
+    const wFailed = waits.w.catch((e: unknown) => e);
+    await h.client.delete(nW);
+    await waitFor(() => lockW.state === "idle", { message: "W given up while H still holds" });
+    const failure = await wFailed;
+    expect(isLockError(failure, "CONNECTION")).toBe(true);
+    expect(String(failure)).toMatch(/deleted from outside/);
+    await expectWatches(x, [nH, nX], "X's watches on H and itself");
+
+    // H's deletion lets X alone in.
+    const tokenH = lockH.token!;
+    await lockH.release();
+    expect(await waits.x).toBeGreaterThan(tokenH);
+    expect(eventsNamed(w.events, "acquired")).toEqual([]);
+    expect(await childrenOf(h.client, lockX.path)).toEqual([nX.split("/").pop()]);
+    await lockX.release();
   });
 
   it("wakes nothing with the watches of waits that ended: a lookout left behind, a waiter that gave up", async () => {
@@ -229,10 +264,11 @@ describe("a handover", () => {
       x: (await queueUp(w0!, resource, { acquire: () => lockX.acquire({ signal: giveUpX.signal }) }, 4))
         .acquisition,
     };
-    const [n0, n1, n2, n3] = (await queueNodes(w0!)) as [string, string, string, string];
+    const [n0, n1, n2, n3, n4] = (await queueNodes(w0!)) as [string, string, string, string, string];
     // R3 waits for W2 and looks out for R1 (what W2 waits for); X waits for R3 and looks out for W2.
-    await expectWatches(r3!, [n1, n2], "R3's watches on W2 and its lookout R1");
-    await expectWatches(x!, [n2, n3], "X's watches on R3 and its lookout W2");
+    // Each watches itself too.
+    await expectWatches(r3!, [n1, n2, n3], "R3's watches on W2, its lookout R1, and itself");
+    await expectWatches(x!, [n2, n3, n4], "X's watches on R3, its lookout W2, and itself");
 
     // W2 gives up: R3 lists again and waits for W0 alone, leaving its lookout on R1 behind (removed
     // at the server where the client can).
@@ -241,7 +277,7 @@ describe("a handover", () => {
     expect(isLockError(await waits.w2.catch((e: unknown) => e), "ABORTED")).toBe(true);
     await waitFor(() => r3Lists.count === 1, { message: "R3's re-list at W2's deletion" });
     if (onBinding) await waitFor(async () => (await watchesOf(r3!)).includes(n0), { message: "R3 on W0" });
-    else await expectWatches(r3!, [n0], "R3's watch on W0 alone, its lookout removed");
+    else await expectWatches(r3!, [n0, n3], "R3's watches on W0 and itself, its lookout removed");
     // X gives up while waiting: its node and watches go, and nothing of it wakes later.
     giveUpX.abort();
     expect(isLockError(await waits.x.catch((e: unknown) => e), "ABORTED")).toBe(true);

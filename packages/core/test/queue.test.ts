@@ -80,10 +80,15 @@ describe("the waiting queue", () => {
     const lists = waiters.map((waiter) => countListings(waiter.client));
     const sessions = waiters.map((w) => w.client.sessionId);
 
-    // Once node `k` holds: the waiter just behind it (waiter k) watches it alone, and every later
-    // waiter its predecessor and the node ahead of that (its lookout). No node has more than two.
+    // Once node `k` holds: the waiter just behind it (waiter k) watches it, and every later waiter
+    // its predecessor and the node ahead of that (its lookout). Each waiter watches its own node
+    // too, until its release fires the watch: node k's holder still does. No node is watched by
+    // more than two waiters and its own.
     const expected = (k: number) =>
-      sessions.map((_, i) => (i < k ? [] : i === k ? [nodes[i]!] : [nodes[i - 1]!, nodes[i]!]));
+      sessions.map((_, i) => {
+        if (i < k) return i === k - 1 ? [nodes[k]!] : [];
+        return i === k ? [nodes[i]!, nodes[i + 1]!] : [nodes[i - 1]!, nodes[i]!, nodes[i + 1]!];
+      });
     const watchesNow = async () => {
       const all = await watchesByPath(host, port);
       return sessions.map((s) => watchedBy(all, s).sort());
@@ -150,9 +155,14 @@ describe("the waiting queue", () => {
     const token = await lock.acquire({ timeout: 10_000 });
     expect(heldBack).toBe(true);
     expect(token).toBeGreaterThan(0n);
-    const watches = await watchesByPath(host, port);
-    expect([...watches].filter(([, sessions]) => sessions.includes(waiter.client.sessionId))).toEqual([]);
+    const watchedByWaiter = async () =>
+      [...(await watchesByPath(host, port))].filter(([, sessions]) =>
+        sessions.includes(waiter.client.sessionId),
+      );
+    // Its own node's watch, until its release fires it.
+    expect((await watchedByWaiter()).map(([path]) => path)).toEqual([lock.nodePath]);
     await lock.release();
+    expect(await watchedByWaiter()).toEqual([]);
   });
 
   // @zk-dist-lock/client has removeWatches; the binding has not, so its watch stays until it fires.
@@ -166,7 +176,9 @@ describe("the waiting queue", () => {
       [...(await watchesByPath(host, port))].filter(([, sessions]) =>
         sessions.includes(waiter.client.sessionId),
       );
-    await waitFor(async () => (await watchedByWaiter()).length === 1, { message: "the waiter's watch" });
+    await waitFor(async () => (await watchedByWaiter()).length === 2, {
+      message: "the waiter's watches on the holder and itself",
+    });
 
     controller.abort(new Error("gave up"));
     expect(isLockError(await waiting.catch((e: unknown) => e), "ABORTED")).toBe(true);

@@ -115,6 +115,8 @@ describe("shared and exclusive holds", () => {
     // Readers watch the nearest writer ahead, writers their predecessor; the holder watches nothing.
     // A waiter whose blocker's deletion would not let it in also watches what the blocker waits
     // for (its lookout): W3 the writer ahead of R2, R4 the predecessor of W3, W5 what R4 waits for.
+    // Each waiter watches its own node too, which stays watched while it holds (its release fires
+    // the watch).
     const sessionIds = started.map((m) => sessionOf(m.client));
     const watchesNow = async () => {
       const all = await watchesByPath(host, port);
@@ -124,8 +126,11 @@ describe("shared and exclusive holds", () => {
       const want = JSON.stringify(expected.map((paths) => [...paths].sort()));
       return waitFor(async () => JSON.stringify(await watchesNow()) === want, { message });
     };
-    const [n0, , n2, n3, n4] = nodes as [string, string, string, string, string];
-    await expectWatches([[], [n0], [n0], [n0, n2], [n2, n3], [n3, n4]], "every waiter's watches");
+    const [n0, n1, n2, n3, n4, n5] = nodes as [string, string, string, string, string, string];
+    await expectWatches(
+      [[], [n0, n1], [n0, n2], [n0, n2, n3], [n2, n3, n4], [n3, n4, n5]],
+      "every waiter's watches",
+    );
 
     const lists = started.map((m) => countListings(m.client));
     await locks[0]!.release();
@@ -145,7 +150,10 @@ describe("shared and exclusive holds", () => {
       "acquiring",
     ]);
     // W3, behind two holders, has no lookout: R2 waits for nothing.
-    await expectWatches([[], [], [], [n2], [n2, n3], [n3, n4]], "the watches once the readers hold");
+    await expectWatches(
+      [[], [n1], [n2], [n2, n3], [n2, n3, n4], [n3, n4, n5]],
+      "the watches once the readers hold",
+    );
 
     await locks[1]!.release();
     await locks[2]!.release();
@@ -176,9 +184,11 @@ describe("shared and exclusive holds", () => {
     // The second reader's getData of the writer's node is on its way when the first gives up
     // its watch there: the server reads the removal after it, so it would take the watch just set.
     let once = true;
-    readers!.client.onCall("watching", () => {
-      if (once) giveUp.abort();
-      once = false;
+    readers!.client.onCall("watching", (path) => {
+      if (once && path === writer.nodePath) {
+        giveUp.abort();
+        once = false;
+      }
     });
     const reader = readers!.manager.createLock(resource, { mode: "shared" });
     const reading = reader.acquire();
@@ -186,7 +196,11 @@ describe("shared and exclusive holds", () => {
     // The session's requests are answered in order: the getData and any removal have been read.
     expect(await readers!.client.exists(writer.nodePath!)).toBe(true);
     expect(once).toBe(false);
-    expect(watchedBy(await watchesByPath(host, port), session)).toEqual([writer.nodePath]);
+    // The writer's node, and the waiting reader's own.
+    const { path, waiters } = await w!.manager.inspect(resource);
+    expect(watchedBy(await watchesByPath(host, port), session).sort()).toEqual(
+      [writer.nodePath, `${path}/${waiters[0]!.node}`].sort(),
+    );
 
     await writer.release();
     expect(await reading).toBeGreaterThan(writeToken);

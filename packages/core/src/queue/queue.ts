@@ -145,13 +145,51 @@ async function takeTurn(
           czxid ??= czxidOf(node.session, node.path, resource, attempt.signal);
           return czxid;
         };
+        let held = false;
         const grant = async (token: bigint | Promise<bigint>, nodesBehind: boolean): Promise<Granted> => {
           // Not `{ ...node, token }`: see SharedEntry's #start.
           const granted: Granted = { session: node.session, path: node.path, token: await token };
           attempt.throwIfStopped();
+          held = true;
           if (rule.marksGrant && nodesBehind) mark(node.session, node.path, request.data);
           if (traced) Object.assign(traced, { token: granted.token, node: granted.path });
           return granted;
+        };
+        // While its blocker's deletion may be its turn, the node watches itself: a deletion from
+        // outside (an operator, a tool) ends the attempt, where a grant at the blocker's deletion,
+        // which lists nothing, would let it in beside the node behind, which saw it go. Read before
+        // the blocker, so that its reply, and any event of it, come before the blocker's deletion
+        // is seen. Left set once held: the release's delete fires it. With the binding, its stat
+        // gives the czxid.
+        let own: Promise<boolean> | undefined;
+        const watchOwn = () => {
+          if (own) return;
+          const gone = () => {
+            if (!held) attempt.fail(disappeared(resource));
+          };
+          const watching: Promise<boolean> = node.session
+            .watchNode(node.path, (deleted) => {
+              if (own === watching) own = undefined;
+              if (deleted) gone();
+            })
+            .then(
+              (found) => {
+                if (found === undefined) gone();
+                else czxid ??= Promise.resolve(found[0].czxid);
+                return found !== undefined;
+              },
+              () => {
+                if (own === watching) own = undefined;
+                return false;
+              },
+            );
+          own = watching;
+        };
+        // Whether the node's own watch is set and has not fired: only then is a deletion of its
+        // blocker its turn without a listing.
+        const watchingOwn = async () => {
+          const watching = own;
+          return watching !== undefined && (await watching) && own === watching;
         };
         let { children, pzxid } = entered;
         for (;;) {
@@ -178,11 +216,12 @@ async function takeTurn(
             waitChannel.publish(traced);
           }
           // Sent with the watches, it is answered long before the blocker goes.
-          ownCzxid();
+          if (turnsAtDeletionOnceFirst(rule, contenders, index, blocker)) watchOwn();
+          else ownCzxid();
           const woke = await waitFor(session, request, name, contenders, index, blocker, attempt.signal);
           // Its deletion alone lets this node in, whatever is behind: mark where the rule marks.
-          if (woke === TURN) return await grant(ownCzxid(), true);
-          [children, pzxid] = woke ?? (await relist(session, dir, attempt.signal));
+          if (woke === TURN && (await watchingOwn())) return await grant(ownCzxid(), true);
+          [children, pzxid] = typeof woke === "object" ? woke : await relist(session, dir, attempt.signal);
         }
       } catch (error) {
         // The session ended under an attempt that may go on: on the next session, if one comes.
@@ -411,13 +450,27 @@ function lookoutOf(
   index: number,
   blocker: Exclude<Blocker, object>,
 ): string | undefined {
-  if (blocker === QUEUE_CHANGE) return undefined;
+  if (blocker === QUEUE_CHANGE || !turnsAtDeletionOnceFirst(rule, contenders, index, blocker))
+    return undefined;
+  const ahead = ruleOf(kindOf(blocker)).blocker(contenders, contenders.indexOf(blocker));
+  return typeof ahead === "string" ? ahead : undefined;
+}
+
+/**
+ * Whether the deletion of `blocker` will be the turn of the node at `index` once the blocker is
+ * first, if not already: never for a semaphore's waiters, nor for a wait on the queue.
+ */
+function turnsAtDeletionOnceFirst(
+  rule: QueueRule,
+  contenders: readonly string[],
+  index: number,
+  blocker: Exclude<Blocker, object>,
+): boolean {
+  if (blocker === QUEUE_CHANGE) return false;
   const at = contenders.indexOf(blocker);
   const fromBlocker = contenders.slice(at);
   const blocksFirst = rule.blocker(fromBlocker, index - at) === blocker;
-  if (!blocksFirst || !isTurnAtDeletion(rule, fromBlocker, index - at, blocker)) return undefined;
-  const ahead = ruleOf(kindOf(blocker)).blocker(contenders, at);
-  return typeof ahead === "string" ? ahead : undefined;
+  return blocksFirst && isTurnAtDeletion(rule, fromBlocker, index - at, blocker);
 }
 
 /**

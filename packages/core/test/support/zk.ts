@@ -54,9 +54,9 @@ export interface TestClient {
    * Runs `hook` each time the client is asked to delete a node or to list children (as the call
    * is made), once a listing's reply is in, before its caller hears of it (`listed`: the reply
    * waits for the promise `hook` returns, if any), or once a read of a node that sets a watch has
-   * been sent, before its reply can come (`watching`).
+   * been sent, before its reply can come (`watching`). The hook is given the call's path.
    */
-  onCall(call: Call, hook: () => unknown): void;
+  onCall(call: Call, hook: (path: string) => unknown): void;
   close(): void;
 }
 
@@ -114,23 +114,24 @@ async function bindingClient(connect: string, timeoutMs: number, auth?: ZkAuth):
     deleteRc: (path: string) => rcOf((cb) => calls.a_delete_(path, -1, cb)),
     setAcl: (path: string, acl: ZkAcl[]) => zk.set_acl(path, -1, acl).then(() => {}),
     // The manager calls the binding's native calls (see session/binding-driver.ts): wrap those.
-    onCall: (call: Call, hook: () => unknown) => {
+    onCall: (call: Call, hook: (path: string) => unknown) => {
       const native = (zk as unknown as { native: Record<string, (...args: unknown[]) => number> }).native;
       for (const name of bindingCalls[call]) {
         const original = native[name]!.bind(native);
         native[name] = (...args: unknown[]) => {
+          const path = args[0] as string;
           if (call === "watching") {
             const sent = original(...args);
-            hook();
+            hook(path);
             return sent;
           }
           if (call !== "listed") {
-            hook();
+            hook(path);
             return original(...args);
           }
           const callback = args.pop() as (...reply: unknown[]) => void;
           return original(...args, (...reply: unknown[]) => {
-            Promise.resolve(hook()).then(() => callback(...reply));
+            Promise.resolve(hook(path)).then(() => callback(...reply));
           });
         };
       }
@@ -208,22 +209,23 @@ async function ownClient(connect: string, timeoutMs: number, auth?: ZkAuth): Pro
           acl.map(({ perms, scheme, auth }) => ({ perms, scheme, id: auth })),
         )
         .then(() => {}),
-    onCall: (call: Call, hook: () => unknown) => {
+    onCall: (call: Call, hook: (path: string) => unknown) => {
       const calls = zk as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
       const name = call === "delete" ? "delete" : call === "watching" ? "getData" : "getChildren";
       const original = calls[name]!.bind(zk);
       calls[name] = (...args: unknown[]) => {
+        const path = args[0] as string;
         if (call === "watching") {
           // The client sends a request at once while connected: the hook runs with it on its way.
           const reply = original(...args);
-          if ((args[1] as { watcher?: unknown } | undefined)?.watcher) hook();
+          if ((args[1] as { watcher?: unknown } | undefined)?.watcher) hook(path);
           return reply;
         }
-        if (call !== "listed") hook();
+        if (call !== "listed") hook(path);
         const reply = original(...args);
         if (call !== "listed") return reply;
         return reply.then(async (result) => {
-          await hook();
+          await hook(path);
           return result;
         });
       };
