@@ -159,11 +159,13 @@ async function takeTurn(
         // outside (an operator, a tool) ends the attempt, where a grant at the blocker's deletion,
         // which lists nothing, would let it in beside the node behind, which saw it go. Read before
         // the blocker, so that its reply, and any event of it, come before the blocker's deletion
-        // is seen. Left set once held: the release's delete fires it. With the binding, its stat
-        // gives the czxid.
+        // is seen, within one connection (see `ZkSession.suspensions`). Left set once held: the
+        // release's delete fires it. With the binding, its stat gives the czxid.
         let own: Promise<boolean> | undefined;
+        let ownSince = 0;
         const watchOwn = () => {
           if (own) return;
+          ownSince = node.session.suspensions;
           const gone = () => {
             if (!held) attempt.fail(disappeared(resource));
           };
@@ -185,11 +187,15 @@ async function takeTurn(
             );
           own = watching;
         };
-        // Whether the node's own watch is set and has not fired: only then is a deletion of its
-        // blocker its turn without a listing.
+        // Whether the node's own watch is set, has not fired, and the connection has not dropped
+        // since it was sent: only then is a deletion of its blocker its turn without a listing.
+        // After a drop, the wait lists and sets the watch again.
         const watchingOwn = async () => {
           const watching = own;
-          return watching !== undefined && (await watching) && own === watching;
+          const set = watching !== undefined && (await watching) && own === watching;
+          if (node.session.suspensions === ownSince) return set;
+          if (own === watching) own = undefined;
+          return false;
         };
         let { children, pzxid } = entered;
         for (;;) {

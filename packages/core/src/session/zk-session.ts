@@ -55,6 +55,7 @@ export class ZkSession extends EventEmitter<SessionEvents> {
   #timeout: number;
   /** When the connection was lost (or the session started, before it first connected). */
   #disconnectedAt: number;
+  #suspensions = 0;
   #lostTimer: NodeJS.Timeout | undefined;
   #waiters = new Set<{ resolve: () => void; reject: (error: unknown) => void }>();
   #overController = new AbortController();
@@ -79,6 +80,15 @@ export class ZkSession extends EventEmitter<SessionEvents> {
 
   get connected(): boolean {
     return this.#connected && !this.#stopped && this.driver.usable;
+  }
+
+  /**
+   * How many times the connection dropped. Watch events are in zxid order only within one
+   * connection: those the server sends for watches set again on reconnecting come in the client's
+   * order of paths.
+   */
+  get suspensions(): number {
+    return this.#suspensions;
   }
 
   /** Whether the session ever had a connection. */
@@ -158,6 +168,7 @@ export class ZkSession extends EventEmitter<SessionEvents> {
   #suspend(): void {
     if (!this.#connected) return;
     this.#connected = false;
+    this.#suspensions++;
     this.#disconnectedAt = performance.now();
     this.#interrupt();
     this.emit("suspended");
