@@ -7,7 +7,7 @@ import { num, table } from "./report.js";
 import { Fleet } from "./scenarios/fleet.js";
 import type { CoreName } from "./scenarios/types.js";
 import { percentile } from "./stats.js";
-import { bindingRequests, connectClient, removeTree } from "./zk.js";
+import { bindingRequests, connectClient, removeTree, SERVER_JVM } from "./zk.js";
 
 /** What `--capacity` measures. */
 export interface CapacityOptions {
@@ -62,9 +62,6 @@ export interface CapacityResult {
 /** The steps run zk-dist-lock on the binding: they measure the ensemble, and the client's CPU is one column. */
 const CLIENT: CoreName = "core-binding";
 
-/** JVM flags for the members: the test launcher's quick-start flags leave out C2; a capacity figure needs it. */
-const serverJvm = ["-XX:TieredStopAtLevel=4", "-Xmx512m"];
-
 /**
  * Starts a 3-member ensemble with fsync on (as a production ensemble runs), and for each step spreads
  * the sessions over the fleet's processes, each session on its own resource, so that the ensemble —
@@ -76,14 +73,14 @@ export async function runCapacity(
   log: (line: string) => void = () => {},
 ): Promise<CapacityResult> {
   log("capacity: starting a 3-member ensemble (forceSync=yes)");
-  const ensemble = await startEnsemble({ size: 3, config: { forceSync: "yes" }, jvmOptions: serverJvm });
+  const ensemble = await startEnsemble({ size: 3, config: { forceSync: "yes" }, jvmOptions: SERVER_JVM });
   const fleet = new Fleet();
   const root = `/zk-capacity-${Date.now().toString(36)}`;
   try {
     const connect = ensemble.connectString;
     const leader = (await ensemble.leader())?.id;
     const size = Math.min(options.processes, Math.max(...options.sessions));
-    await fleet.start(size, connect, `${root}/fleet`);
+    await fleet.start(size, connect, `${root}/fleet`, 0);
     // Unreported: the members' JIT compiles their request paths (C2 takes seconds of CPU time).
     await fleet.cycle(connect, CLIENT, spread(`${root}/warm-up`, 2 * size, size), warmUpMs(options));
     const steps: CapacityStep[] = [];

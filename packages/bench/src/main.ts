@@ -7,6 +7,7 @@ import { type CliOptions, parseCli, usage } from "./options.js";
 import { buildReport, type Measured, networkName, renderMarkdown } from "./report.js";
 import { saveReport } from "./results.js";
 import { runBench } from "./suite.js";
+import { SERVER_JVM } from "./zk.js";
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -23,7 +24,9 @@ async function main(): Promise<number> {
     return 0;
   }
   if (cli.capacity) return capacity(cli, cli.capacity);
-  const server: ZooKeeperServer | undefined = process.env.ZK_CONNECT ? undefined : await startZooKeeper();
+  const server: ZooKeeperServer | undefined = process.env.ZK_CONNECT
+    ? undefined
+    : await startZooKeeper({ jvmOptions: SERVER_JVM });
   const connect = server?.connectString ?? process.env.ZK_CONNECT!;
   log(`ZooKeeper: ${server ? `embedded, ${connect}` : `ZK_CONNECT=${connect}`}`);
   const started = performance.now();

@@ -47,6 +47,7 @@ const defaults: SuiteOptions = {
   integrationCycles: 1000,
   curator: true,
   processes: true,
+  warmUpHolds: 2000,
   sharingSessions: 8,
   permits: 3,
   scenarios: scenarioNames,
@@ -60,6 +61,7 @@ const quick: Partial<SuiteOptions> = {
   rawSamples: 50,
   memoryLocks: 2000,
   integrationCycles: 300,
+  warmUpHolds: 300,
 };
 
 const capacityDefaults: CapacityOptions = { sessions: [1, 4, 16, 64], durationMs: 5000, processes: 4 };

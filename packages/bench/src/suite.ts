@@ -61,6 +61,11 @@ export interface BenchOptions {
   rttMs: number;
   /** Whether to run the contended scenarios also with each zk-dist-lock session in its own process. */
   processes: boolean;
+  /**
+   * Holds each of those processes makes of the lock on each client before the first measurement
+   * (see `Fleet.start`), and a quarter as many of the shared lock and of the semaphore.
+   */
+  warmUpHolds: number;
   /** Sessions of the read-mostly and the semaphore scenarios. */
   sharingSessions: number;
   /** Permits of the semaphore scenario. */
@@ -195,10 +200,12 @@ export async function runBench(
       );
     }
     const connect = proxy?.connectString ?? options.connect;
-    // Every helper process starts before this process opens a ZooKeeper client (see Fleet.start).
+    // Every helper process starts before this process opens a ZooKeeper client (see Fleet.start). The
+    // fleet warms up on the server itself: what it warms is its code, which the network does not
+    // change, and through the proxy its holds would take several times as long.
     if (fleet) {
       log(`fleet: starting ${fleetSize} processes`);
-      await fleet.start(fleetSize, connect, `${root}/fleet`);
+      await fleet.start(fleetSize, options.connect, `${root}/fleet`, options.warmUpHolds);
     }
     if (withCurator && !curatorSkipped) {
       log("Curator: compiling and starting the Java harness");
@@ -210,14 +217,22 @@ export async function runBench(
     }
     const admin = requests.binding!;
     // A recipe's first use pays for cold code, the JVM's most of all (its first read-mostly run here
-    // was 5× slower than its second): each implementation takes each sharing scenario for a moment
-    // first, as the fleet's processes do when they start.
-    for (const kind of sharingKinds(options)) {
-      for (const contender of contenders) {
-        const path = `${root}/warm-up-${kind}-${contender.name}/lock`;
-        const warmUpMs = Math.min(500, options.durationMs);
+    // was 5× slower than its second): each implementation takes the lock (three sessions, so that one
+    // waits behind a waiter) and each sharing scenario for a moment first, as the fleet's processes
+    // do when they start.
+    const warmUpMs = Math.min(500, options.durationMs);
+    for (const contender of contenders) {
+      const path = (kind: string) => `${root}/warm-up-${kind}-${contender.name}/lock`;
+      if (selected("c")) await contender.contended?.(path("c"), 3, warmUpMs, new CpuMeter(undefined));
+      for (const kind of sharingKinds(options)) {
         const scenario = sharingScenario(kind, -1, options);
-        await contender.share?.(path, options.sharingSessions, warmUpMs, scenario, new CpuMeter(undefined));
+        await contender.share?.(
+          path(kind),
+          options.sharingSessions,
+          warmUpMs,
+          scenario,
+          new CpuMeter(undefined),
+        );
       }
     }
     const runs: RunResult[] = [];
@@ -226,7 +241,7 @@ export async function runBench(
       const order = rotate(contenders, run);
       log(`run ${run + 1}/${options.runs}: ${order.map((c) => c.name).join(", ")}`);
       const result: RunResult = {
-        uncontended: selected("u") ? await uncontended(order, dir, options) : {},
+        uncontended: selected("u") ? await uncontended(order, dir, options, run) : {},
         many: {},
         contended: {},
         contendedProcesses: {},
@@ -321,14 +336,20 @@ export async function runBench(
   }
 }
 
-/** The cycles in alternating blocks, after a short warm-up of each implementation. */
+/**
+ * The cycles in alternating blocks, after a warm-up of each implementation: before the first run,
+ * twice as many cycles as are measured, for the JIT to compile each cycle's code (V8 takes about
+ * 2,000 of core's; with 100, the first run's CPU per cycle of core was about twice the later runs');
+ * before each later run, a short one.
+ */
 async function uncontended(
   order: Contender[],
   dir: string,
   options: BenchOptions,
+  run: number,
 ): Promise<RunResult["uncontended"]> {
   const path = (contender: Contender) => `${dir}/u-${contender.name}`;
-  const warmUp = Math.max(1, Math.round(options.cycles / 10));
+  const warmUp = run === 0 ? 2 * options.cycles : Math.max(1, Math.round(options.cycles / 10));
   for (const contender of order) await contender.uncontended(path(contender), warmUp);
   const samples = new Map<Contender, CycleSample[]>(order.map((c) => [c, []]));
   const perBlock = Math.max(1, Math.round(options.cycles / options.blocks));

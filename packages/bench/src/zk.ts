@@ -7,6 +7,12 @@ import type { ClientKind } from "./scenarios/types.js";
 export const mode = { PERSISTENT: 0, EPHEMERAL_SEQUENTIAL: 3, CONTAINER: 4 } as const;
 type ModeNumber = (typeof mode)[keyof typeof mode];
 
+/**
+ * JVM flags for every ZooKeeper server the bench starts: the test launcher's quick-start flags leave
+ * out C2, and a server that runs as users run it needs it.
+ */
+export const SERVER_JVM = ["-XX:TieredStopAtLevel=4", "-Xmx512m"];
+
 /** The session timeout of every client the bench opens, ms. */
 export const SESSION_TIMEOUT_MS = 5000;
 

@@ -56,9 +56,13 @@ interface Opened {
 
 let opened: Opened | undefined;
 
-async function loop(session: Session, { kind, sharing }: Opened, deadlineUs: number): Promise<SessionRecord> {
+async function loop(
+  session: Session,
+  { kind, sharing }: Opened,
+  more: () => boolean,
+): Promise<SessionRecord> {
   const record: SessionRecord = { holds: [], tokens: [], modes: "", cyclesMs: [] };
-  while (monotonicUs() < deadlineUs) {
+  while (more()) {
     const t0 = monotonicUs();
     const { token, exclusive } = await session.acquire();
     if (kind === "contend") {
@@ -75,6 +79,10 @@ async function loop(session: Session, { kind, sharing }: Opened, deadlineUs: num
   }
   return record;
 }
+
+/** Whether a loop goes on: true `holds` times, shared by the process's sessions. */
+const countdown = (holds: number) => () => holds-- > 0;
+const before = (deadlineUs: number) => () => monotonicUs() < deadlineUs;
 
 async function handle(message: ToChild): Promise<void> {
   if (message.type === "open") {
@@ -93,10 +101,9 @@ async function handle(message: ToChild): Promise<void> {
     return;
   }
   const loops = opened;
+  const more = "holds" in message ? countdown(message.holds) : before(message.deadlineUs);
   const cpu = process.cpuUsage();
-  const records = await Promise.all(
-    loops.sessions.map((session) => loop(session, loops, message.deadlineUs)),
-  );
+  const records = await Promise.all(loops.sessions.map((session) => loop(session, loops, more)));
   send({ type: "done", sessions: records, cpuMs: cpuMsSince(cpu), finishUs: monotonicUs() });
 }
 

@@ -12,12 +12,14 @@ export type FleetKind = "contend" | "cycle";
 
 /**
  * A measurement is three commands, each answered once every session is done with it: `open` the
- * sessions, `go` (loop until the deadline; answered with the records), `close` the sessions. The
- * answer to `go` comes before the sessions close, so that the parent's CPU meter stops with the loops.
+ * sessions, `go` (loop until the deadline, or until the process's sessions made `holds` holds
+ * between them; answered with the records), `close` the sessions. The answer to `go` comes before
+ * the sessions close, so that the parent's CPU meter stops with the loops.
  */
 export type ToChild =
   | { type: "open"; connect: string; impl: CoreName; kind: FleetKind; paths: string[]; sharing?: Sharing }
   | { type: "go"; deadlineUs: number }
+  | { type: "go"; holds: number }
   | { type: "close" };
 
 /** One session's record of a loop. Times are microseconds of {@link monotonicUs}. */

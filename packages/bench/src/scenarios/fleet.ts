@@ -92,36 +92,50 @@ export class Fleet {
   readonly #members: Member[] = [];
 
   /**
-   * Starts `size` processes and warms each one up: two sessions of each lock (and of a shared lock
-   * and a semaphore) contending for a moment on a resource of its own under `root`, so that no
-   * measurement pays for cold code.
+   * Starts `size` processes and warms each one up, as a process of a fleet that has served for a
+   * while is: three sessions of the lock on each client make `holds` holds between them on a
+   * resource of its own under `root`, then a quarter as many of a shared lock and of a semaphore. V8
+   * compiles core's code only after it ran a while: in one process, CPU per hold fell from about
+   * 750 to 200 µs (@zk-dist-lock/client) and from 600 to 400 µs (the binding) over its first 2,000
+   * to 3,000 holds. Each process makes only its share of a measurement's holds (a thirty-second of
+   * them at K = 32), so without this most of its code would still run in the interpreter. With
+   * `holds` 0 it does not warm up.
    *
    * Call it before this process opens any ZooKeeper client. The npm `zookeeper` client opens its
    * sockets without close-on-exec, so a child inherits every socket open when it starts; when this
    * process then closes such a client, the socket lives on in the child, libuv keeps being told it
    * is readable, and this process spins at full CPU until the child exits.
    */
-  async start(size: number, connect: string, root: string): Promise<void> {
+  async start(size: number, connect: string, root: string, holds: number): Promise<void> {
     const members = Array.from({ length: size }, () => new Member());
     this.#members.push(...members);
     await Promise.all(members.map((member) => member.up));
-    const warmUps: { name: string; impl: CoreName; sharing?: Sharing }[] = [
+    if (holds === 0) return;
+    const shared = Math.ceil(holds / 4);
+    const warmUps: { name: string; impl: CoreName; holds: number; sharing?: Sharing }[] = [
       ...coreNames.flatMap((impl) => [
-        { name: impl, impl },
+        { name: impl, impl, holds },
         {
           name: `${impl}-read-mostly`,
           impl,
+          holds: shared,
           sharing: { kind: "read-mostly", seed: 0, writeShare: 0.5 } as const,
         },
-        { name: `${impl}-semaphore`, impl, sharing: { kind: "semaphore", permits: 1, holdMs: 1 } as const },
+        {
+          name: `${impl}-semaphore`,
+          impl,
+          holds: shared,
+          sharing: { kind: "semaphore", permits: 1, holdMs: 1 } as const,
+        },
       ]),
     ];
     await Promise.all(
       members.map(async (member, i) => {
-        for (const { name, impl, sharing } of warmUps) {
+        for (const { name, impl, holds, sharing } of warmUps) {
           const path = `${root}/warm-up-${i}-${name}/lock`;
-          await member.ask({ type: "open", connect, impl, kind: "contend", paths: [path, path], sharing });
-          await member.ask({ type: "go", deadlineUs: monotonicUs() + 500_000 });
+          const paths = [path, path, path];
+          await member.ask({ type: "open", connect, impl, kind: "contend", paths, sharing });
+          await member.ask({ type: "go", holds });
           await member.ask({ type: "close" });
         }
       }),
