@@ -42,7 +42,7 @@ async function main(): Promise<number> {
     }
     const meta = {
       ...machine(),
-      zookeeper: server ? "embedded standalone (forceSync=no)" : "ZK_CONNECT",
+      zookeeper: server ? "embedded standalone (forceSync=no, C2)" : "ZK_CONNECT",
       took: `${Math.round((performance.now() - started) / 1000)} s`,
     };
     const markdown = renderMarkdown(networks, meta);

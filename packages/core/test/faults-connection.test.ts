@@ -7,6 +7,7 @@ import { isLockError, LockLostError, Perms } from "../src/index.js";
 import { onBinding } from "./support/kind.js";
 import {
   childrenOf,
+  countListings,
   eventsNamed,
   hostAndPort,
   queueUp,
@@ -315,12 +316,14 @@ describe("connection loss", () => {
       // then runs before such a grant is done: the test would pass without the guard it tests.
       const rootDir = `${uniqueRoot("reconnect-order")}/${"n".repeat(64 * 1024)}`;
       const h = await startManager(connect, { rootDir });
+      managers.push(h);
       const x = await startManager(connect, { rootDir });
+      managers.push(x);
       const proxy = await startProxy(connect);
       proxies.push(proxy);
       // A session that outlives the outage by far.
       const w = await startManager(proxy.connectString, { rootDir, sessionTimeoutMs: 20_000 });
-      managers.push(h, x, w);
+      managers.push(w);
       const { host, port } = hostAndPort(connect);
       const expectWatches = (m: TestManager, paths: string[], message: string) =>
         waitFor(
@@ -371,12 +374,16 @@ describe("connection loss", () => {
       // listing says is its turn, comes before that of W's node, deleted first. Trusting its own
       // watch, W would hold there without a node (and beside X, once R leaves). It lists instead
       // (its connection dropped since it watched itself), finds its node gone and gives up.
+      const listings = countListings(w.client);
       proxy.heal();
       const failure = await wFailed;
       expect(isLockError(failure, "CONNECTION"), `W's acquire: ${String(failure)}`).toBe(true);
       expect(String(failure)).toMatch(/deleted from outside/);
       expect(lockW.state).toBe("idle");
       const tokenR = await reading;
+      // R and W both listed: had W heard its own node's deletion first, it would have failed
+      // without listing, and this test would not have tried the guard.
+      expect(listings.count, "listings of R and W after the reconnect").toBeGreaterThanOrEqual(2);
       expect(eventsNamed(w.events, "acquired").map((e) => e.path)).toEqual([nR]);
 
       // R's release lets X alone in.

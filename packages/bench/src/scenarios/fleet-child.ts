@@ -1,6 +1,6 @@
 // One process of the bench's fleet (fleet.ts): opens lock sessions when told, loops them until the
-// deadline it is given, answers with what each session recorded, and closes them when told. It
-// ends with its parent.
+// deadline it is given (or for a count of holds), answers with what each session recorded, and
+// closes them when told. It ends with its parent.
 import { connectManager } from "../managers.js";
 import {
   type FleetKind,
