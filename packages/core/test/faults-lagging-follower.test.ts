@@ -47,61 +47,75 @@ describe("a lost create reply, then a reconnect to a lagging follower", () => {
       EnsembleMember,
       EnsembleMember,
     ];
-    const toOther = await startProxy(other);
-    const toLagging = await startProxy(lagging);
-    toLagging.refuse();
-    const rootDir = uniqueRoot(prefix);
-    const dir = `${rootDir}/${resource}`;
-    const { manager } = await startManager(`${toOther.connectString},${toLagging.connectString}`, {
-      rootDir,
-      sessionTimeoutMs: SESSION_TIMEOUT_MS,
-    });
-    // Its syncs wait for the lag too, and its pings behind them: a session that outlasts that, on a
-    // client that the binding does not close by itself meanwhile.
-    const observer: ZooKeeper = await connectZooKeeper(lagging.connectString, {
-      sessionTimeout: SESSION_TIMEOUT_MS,
-      config: { response_counter_limit: 1_000_000_000 },
-    });
-    const lock = manager.createLock(resource);
-    await lock.acquire({ timeout: 10_000 });
-    await lock.release();
-    const setup = {
-      lock,
-      dir,
-      toOther,
-      toLagging,
-      /**
-       * Waits until the client has connected to the lagging member, and checks that the member has
-       * not applied the create of `path` yet: else the test would not try what it is about.
-       */
-      connectedWhileLagging: async (path: string | undefined) => {
-        await waitFor(() => toLagging.connections === 1, {
-          timeoutMs: LAG_MS,
-          message: "the client's connection to the lagging member",
-        });
-        const shown = await observer.get_children(dir, false);
-        expect(
-          shown,
-          `the lagging member had applied the create of ${path} before the client connected there; raise LAG_MS`,
-        ).not.toContain(path?.slice(dir.length + 1));
-      },
-      /** Ends the lag: what the checks after send waits only for what is still held back. */
-      catchUp: () => ensemble.lag(lagging, 0),
-      /** The directory as the lagging member shows it once it has applied all committed so far. */
-      settledChildren: async () => {
-        await observer.sync(dir);
-        return observer.get_children(dir, false);
-      },
-      [Symbol.asyncDispose]: async () => {
+    // Undone in reverse when the test ends, or at once when a step of the setup throws, so that no
+    // proxy, session or lag outlives a failed setup.
+    const undo: (() => unknown)[] = [];
+    const dispose = async () => {
+      try {
         await ensemble.lag(lagging, 0);
-        observer.close();
-        await manager.close();
-        await Promise.all([toOther.stop(), toLagging.stop()]);
-      },
+      } finally {
+        for (const step of undo.reverse()) await step();
+      }
     };
-    await setup.settledChildren();
-    await ensemble.lag(lagging, LAG_MS);
-    return setup;
+    try {
+      const toOther = await startProxy(other);
+      undo.push(() => toOther.stop());
+      const toLagging = await startProxy(lagging);
+      undo.push(() => toLagging.stop());
+      toLagging.refuse();
+      const rootDir = uniqueRoot(prefix);
+      const dir = `${rootDir}/${resource}`;
+      const { manager } = await startManager(`${toOther.connectString},${toLagging.connectString}`, {
+        rootDir,
+        sessionTimeoutMs: SESSION_TIMEOUT_MS,
+      });
+      undo.push(() => manager.close());
+      // Its syncs wait for the lag too, and its pings behind them: a session that outlasts that, on a
+      // client that the binding does not close by itself meanwhile.
+      const observer: ZooKeeper = await connectZooKeeper(lagging.connectString, {
+        sessionTimeout: SESSION_TIMEOUT_MS,
+        config: { response_counter_limit: 1_000_000_000 },
+      });
+      undo.push(() => observer.close());
+      const lock = manager.createLock(resource);
+      await lock.acquire({ timeout: 10_000 });
+      await lock.release();
+      const setup = {
+        lock,
+        dir,
+        toOther,
+        toLagging,
+        /**
+         * Waits until the client has connected to the lagging member, and checks that the member has
+         * not applied the create of `path` yet: else the test would not try what it is about.
+         */
+        connectedWhileLagging: async (path: string | undefined) => {
+          await waitFor(() => toLagging.connections === 1, {
+            timeoutMs: LAG_MS,
+            message: "the client's connection to the lagging member",
+          });
+          const shown = await observer.get_children(dir, false);
+          expect(
+            shown,
+            `the lagging member had applied the create of ${path} before the client connected there; raise LAG_MS`,
+          ).not.toContain(path?.slice(dir.length + 1));
+        },
+        /** Ends the lag: what the checks after send waits only for what is still held back. */
+        catchUp: () => ensemble.lag(lagging, 0),
+        /** The directory as the lagging member shows it once it has applied all committed so far. */
+        settledChildren: async () => {
+          await observer.sync(dir);
+          return observer.get_children(dir, false);
+        },
+        [Symbol.asyncDispose]: dispose,
+      };
+      await setup.settledChildren();
+      await ensemble.lag(lagging, LAG_MS);
+      return setup;
+    } catch (error) {
+      await dispose().catch(() => {});
+      throw error;
+    }
   }
 
   it("adopts the node the create made instead of queueing a second one behind it", {
