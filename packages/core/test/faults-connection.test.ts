@@ -9,15 +9,13 @@ import {
   childrenOf,
   countListings,
   eventsNamed,
-  hostAndPort,
+  expectWatches,
+  queueNodes,
   queueUp,
-  sessionOf,
   startManager,
   type TestManager,
   trackedSessions,
   uniqueRoot,
-  watchedBy,
-  watchesByPath,
 } from "./support/zk.js";
 
 const connect = inject("zkConnect");
@@ -324,19 +322,7 @@ describe("connection loss", () => {
       // A session that outlives the outage by far.
       const w = await startManager(proxy.connectString, { rootDir, sessionTimeoutMs: 20_000 });
       managers.push(w);
-      const { host, port } = hostAndPort(connect);
-      const expectWatches = (m: TestManager, paths: string[], message: string) =>
-        waitFor(
-          async () => {
-            const watched = watchedBy(await watchesByPath(host, port), sessionOf(m.client));
-            return JSON.stringify(watched.sort()) === JSON.stringify([...paths].sort());
-          },
-          { message },
-        );
-      const queueNode = async (at: number) => {
-        const { path, holders, waiters } = await h.manager.inspect(resource);
-        return `${path}/${[...holders, ...waiters][at]!.node}`;
-      };
+      const queueNode = async (at: number) => (await queueNodes(h, resource))[at]!;
       const lockH = h.manager.createLock(resource);
       const lockR = w.manager.createLock(resource, { mode: "shared" });
       const lockW = w.manager.createLock(resource, { mode: "shared" });
@@ -348,17 +334,17 @@ describe("connection loss", () => {
       const reading = (await queueUp(h, resource, lockR, 1)).acquisition;
       reading.catch(() => {});
       const [nH, nR] = [await queueNode(0), await queueNode(1)];
-      await expectWatches(w, [nH, nR], "R's watches on H and itself");
+      await expectWatches(connect, w, [nH, nR], "R's watches on H and itself");
       const wFailed = (await queueUp(h, resource, lockW, 2)).acquisition.catch((e: unknown) => e);
       const nW = await queueNode(2);
       // The client lists its watched paths in the order they were first watched: W's own node comes
       // after H's only because R, on the same session, watched H first (R's replies came before
       // W's create's). Alone, W would come first: it reads itself before its blocker.
-      await expectWatches(w, [nH, nR, nW], "the watches of R and W on H and on themselves");
+      await expectWatches(connect, w, [nH, nR, nW], "the watches of R and W on H and on themselves");
       const writing = (await queueUp(h, resource, lockX, 3)).acquisition;
       writing.catch(() => {});
       const nX = await queueNode(3);
-      await expectWatches(x, [nW, nH, nX], "X's watches on W, its lookout H, and itself");
+      await expectWatches(connect, x, [nW, nH, nX], "X's watches on W, its lookout H, and itself");
 
       // W's connection drops, its session lives on. Meanwhile an operator deletes W's node (X, which
       // sees it go, waits for R now), then H releases.
@@ -366,7 +352,7 @@ describe("connection loss", () => {
       proxy.refuse();
       await waitFor(() => w.client.disconnects > disconnects, { message: "W's manager to be cut off" });
       await observer().delete(nW);
-      await expectWatches(x, [nR, nH, nX], "X's watches on R, its lookout H, and itself");
+      await expectWatches(connect, x, [nR, nH, nX], "X's watches on R, its lookout H, and itself");
       await lockH.release();
 
       // Back, the client sets its watches again (R's node, H's, W's) and the server fires those of

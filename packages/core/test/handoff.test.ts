@@ -10,13 +10,12 @@ import {
   childrenOf,
   countListings,
   eventsNamed,
-  hostAndPort,
+  expectWatches,
+  queueNodes,
   queueUp,
-  sessionOf,
   sessionsPerTest,
   type TestManager,
-  watchedBy,
-  watchesByPath,
+  watchesOf,
 } from "./support/zk.js";
 
 const connect = inject("zkConnect");
@@ -24,24 +23,6 @@ const resource = "handoff";
 
 describe("a handover", () => {
   const sessions = sessionsPerTest(connect, "handoff");
-
-  /** The node paths of the queue, holders first, as `observer` inspects it. */
-  async function queueNodes(observer: TestManager): Promise<string[]> {
-    const { path, holders, waiters } = await observer.manager.inspect(resource);
-    return [...holders, ...waiters].map((p) => `${path}/${p.node}`);
-  }
-
-  /** The paths `m`'s session watches, as the server reports them, sorted. */
-  async function watchesOf(m: TestManager): Promise<string[]> {
-    const { host, port } = hostAndPort(connect);
-    return watchedBy(await watchesByPath(host, port), sessionOf(m.client)).sort();
-  }
-
-  /** Waits until `m`'s session watches exactly `expected`. */
-  const expectWatches = (m: TestManager, expected: string[], message: string) =>
-    waitFor(async () => JSON.stringify(await watchesOf(m)) === JSON.stringify([...expected].sort()), {
-      message,
-    });
 
   /**
    * Resolves once `m`'s manager has read every reply and watch event its session was sent so far:
@@ -114,8 +95,8 @@ describe("a handover", () => {
     await lockH!.acquire();
     const first = (await queueUp(h, resource, lockW1!, 1)).acquisition;
     const second = (await queueUp(h, resource, lockW2!, 2)).acquisition;
-    const [nH, n1, n2] = (await queueNodes(h)) as [string, string, string];
-    await expectWatches(w2, [nH, n1, n2], "W2's watches on W1, its lookout H, and itself");
+    const [nH, n1, n2] = (await queueNodes(h, resource)) as [string, string, string];
+    await expectWatches(connect, w2, [nH, n1, n2], "W2's watches on W1, its lookout H, and itself");
     const w2Lists = countListings(w2.client);
     let w2Watches = 0;
     w2.client.onCall("watching", () => w2Watches++);
@@ -125,7 +106,7 @@ describe("a handover", () => {
     await lockH!.release();
     const tokenW1 = await first;
     await readReplies(w2);
-    await expectWatches(w2, [n1, n2], "W2's watches on W1 and itself");
+    await expectWatches(connect, w2, [n1, n2], "W2's watches on W1 and itself");
     await lockW1!.release();
     expect(await second).toBeGreaterThan(tokenW1);
     expect([w2Lists.count, w2Watches]).toEqual([0, 0]);
@@ -148,9 +129,9 @@ describe("a handover", () => {
       s2: (await queueUp(e0, resource, lockS2, 2)).acquisition,
       w: (await queueUp(e0, resource, lockW, 3)).acquisition,
     };
-    const [n0, n1, n2, n3] = (await queueNodes(e0)) as [string, string, string, string];
+    const [n0, n1, n2, n3] = (await queueNodes(e0, resource)) as [string, string, string, string];
     // W waits for S2 and looks out for E1, what S2 waits for.
-    await expectWatches(w, [n1, n2, n3], "W's watches on S2, its lookout E1, and itself");
+    await expectWatches(connect, w, [n1, n2, n3], "W's watches on S2, its lookout E1, and itself");
     const wLists = countListings(w.client);
     let wWatches = 0;
     w.client.onCall("watching", () => wWatches++);
@@ -158,7 +139,7 @@ describe("a handover", () => {
     // E1 gives up: W lists, finds itself still behind S2, and looks out for E0 now.
     giveUpE1.abort();
     expect(isLockError(await waits.e1.catch((e: unknown) => e), "ABORTED")).toBe(true);
-    await expectWatches(w, [n0, n2, n3], "W's watches on S2, its new lookout E0, and itself");
+    await expectWatches(connect, w, [n0, n2, n3], "W's watches on S2, its new lookout E0, and itself");
     expect([wLists.count, wWatches]).toEqual([1, 1]);
 
     // E0's release lets S2 in and fires W's lookout: W's listing less E0 shows S2's deletion as
@@ -166,7 +147,7 @@ describe("a handover", () => {
     await lockE0.release();
     const tokenS2 = await waits.s2;
     await readReplies(w);
-    await expectWatches(w, [n2, n3], "W's watches on S2 and itself");
+    await expectWatches(connect, w, [n2, n3], "W's watches on S2 and itself");
     await lockS2.release();
     expect(await waits.w).toBeGreaterThan(tokenS2);
     expect([wLists.count, wWatches]).toEqual([1, 1]);
@@ -184,8 +165,8 @@ describe("a handover", () => {
       c: (await queueUp(x, resource, lockC!, 3)).acquisition,
       n: (await queueUp(x, resource, lockN!, 4)).acquisition,
     };
-    const [, , n2, n3, n4] = (await queueNodes(x)) as [string, string, string, string, string];
-    await expectWatches(n, [n2, n3, n4], "N's watches on C, its lookout B, and itself");
+    const [, , n2, n3, n4] = (await queueNodes(x, resource)) as [string, string, string, string, string];
+    await expectWatches(connect, n, [n2, n3, n4], "N's watches on C, its lookout B, and itself");
     const nLists = countListings(n.client);
     let nWatches = 0;
     n.client.onCall("watching", () => nWatches++);
@@ -199,7 +180,7 @@ describe("a handover", () => {
     await waits.b;
     await lockB!.release();
     const tokenC = await waits.c;
-    await expectWatches(n, [n3, n4], "N's watches on C and itself");
+    await expectWatches(connect, n, [n3, n4], "N's watches on C and itself");
     expect([nLists.count, nWatches]).toEqual([1, 0]);
 
     await lockC!.release();
@@ -220,10 +201,10 @@ describe("a handover", () => {
       w: (await queueUp(h, resource, lockW, 1)).acquisition,
       x: (await queueUp(h, resource, lockX, 2)).acquisition,
     };
-    const [nH, nW, nX] = (await queueNodes(h)) as [string, string, string];
+    const [nH, nW, nX] = (await queueNodes(h, resource)) as [string, string, string];
     // W, whose turn H's deletion will be, watches itself as well as H.
-    await expectWatches(w, [nH, nW], "W's watches on H and on itself");
-    await expectWatches(x, [nH, nW, nX], "X's watches on W, its lookout H, and itself");
+    await expectWatches(connect, w, [nH, nW], "W's watches on H and on itself");
+    await expectWatches(connect, x, [nH, nW, nX], "X's watches on W, its lookout H, and itself");
 
     // An operator deletes W's node: X, which saw it go, now waits for H alone; W gives up.
     const wFailed = waits.w.catch((e: unknown) => e);
@@ -232,7 +213,7 @@ describe("a handover", () => {
     const failure = await wFailed;
     expect(isLockError(failure, "CONNECTION")).toBe(true);
     expect(String(failure)).toMatch(/deleted from outside/);
-    await expectWatches(x, [nH, nX], "X's watches on H and itself");
+    await expectWatches(connect, x, [nH, nX], "X's watches on H and itself");
 
     // H's deletion lets X alone in.
     const tokenH = lockH.token!;
@@ -264,11 +245,17 @@ describe("a handover", () => {
       x: (await queueUp(w0!, resource, { acquire: () => lockX.acquire({ signal: giveUpX.signal }) }, 4))
         .acquisition,
     };
-    const [n0, n1, n2, n3, n4] = (await queueNodes(w0!)) as [string, string, string, string, string];
+    const [n0, n1, n2, n3, n4] = (await queueNodes(w0!, resource)) as [
+      string,
+      string,
+      string,
+      string,
+      string,
+    ];
     // R3 waits for W2 and looks out for R1 (what W2 waits for); X waits for R3 and looks out for W2.
     // Each watches itself too.
-    await expectWatches(r3!, [n1, n2, n3], "R3's watches on W2, its lookout R1, and itself");
-    await expectWatches(x!, [n2, n3, n4], "X's watches on R3, its lookout W2, and itself");
+    await expectWatches(connect, r3!, [n1, n2, n3], "R3's watches on W2, its lookout R1, and itself");
+    await expectWatches(connect, x!, [n2, n3, n4], "X's watches on R3, its lookout W2, and itself");
 
     // W2 gives up: R3 lists again and waits for W0 alone, leaving its lookout on R1 behind (removed
     // at the server where the client can).
@@ -276,12 +263,13 @@ describe("a handover", () => {
     giveUpW2.abort();
     expect(isLockError(await waits.w2.catch((e: unknown) => e), "ABORTED")).toBe(true);
     await waitFor(() => r3Lists.count === 1, { message: "R3's re-list at W2's deletion" });
-    if (onBinding) await waitFor(async () => (await watchesOf(r3!)).includes(n0), { message: "R3 on W0" });
-    else await expectWatches(r3!, [n0, n3], "R3's watches on W0 and itself, its lookout removed");
+    if (onBinding)
+      await waitFor(async () => (await watchesOf(connect, r3!)).includes(n0), { message: "R3 on W0" });
+    else await expectWatches(connect, r3!, [n0, n3], "R3's watches on W0 and itself, its lookout removed");
     // X gives up while waiting: its node and watches go, and nothing of it wakes later.
     giveUpX.abort();
     expect(isLockError(await waits.x.catch((e: unknown) => e), "ABORTED")).toBe(true);
-    if (!onBinding) await expectWatches(x!, [], "X's watches removed");
+    if (!onBinding) await expectWatches(connect, x!, [], "X's watches removed");
 
     // W0's deletion alone lets both readers in; R1's release later fires R3's old lookout (the
     // binding keeps it), which changes nothing.
@@ -296,6 +284,6 @@ describe("a handover", () => {
     expect(eventsNamed(r3!.events, "acquired")).toHaveLength(1);
     await lockR3.release();
     expect(await childrenOf(w0!.client, lockR3.path)).toEqual([]);
-    expect(await watchesOf(r3!)).toEqual([]);
+    expect(await watchesOf(connect, r3!)).toEqual([]);
   });
 });

@@ -497,6 +497,24 @@ export function hostAndPort(connect: string): { host: string; port: number } {
   return { host, port: Number(port) };
 }
 
+/** The paths `m`'s session watches, as the server at `connect` reports them, sorted. */
+export async function watchesOf(connect: string, m: TestManager): Promise<string[]> {
+  const { host, port } = hostAndPort(connect);
+  return watchedBy(await watchesByPath(host, port), sessionOf(m.client)).sort();
+}
+
+/** Waits until `m`'s session watches exactly `expected` on the server at `connect`. */
+export const expectWatches = (connect: string, m: TestManager, expected: string[], message: string) =>
+  waitFor(async () => JSON.stringify(await watchesOf(connect, m)) === JSON.stringify([...expected].sort()), {
+    message,
+  });
+
+/** The node paths of `resource`'s queue, holders first, as `observer`'s manager inspects it. */
+export async function queueNodes(observer: TestManager, resource: string): Promise<string[]> {
+  const { path, holders, waiters } = await observer.manager.inspect(resource);
+  return [...holders, ...waiters].map((p) => `${path}/${p.node}`);
+}
+
 /** How many requests the server has received (`srvr`): what a client cost it, whatever the clock says. */
 export async function requestsReceived(host: string, port: number): Promise<number> {
   const answer = await fourLetter(host, port, "srvr");
