@@ -65,7 +65,7 @@ export function DistributedLock<A extends unknown[] = []>(
   return keyedMethod<A>("@DistributedLock()", key, (binding, resource, method) =>
     binding.manager.withLock(
       resource,
-      (context) => runWithCurrentLock(withResourceOf(context, resource), method),
+      (context) => runWithCurrentLock(withResourceOf(context, "lock", resource), method),
       optionsFor(binding),
     ),
   );

@@ -56,7 +56,7 @@ export function DistributedSemaphore<A extends unknown[] = []>(
   return keyedMethod<A>("@DistributedSemaphore()", key, (binding, resource, method) =>
     binding.manager.withSemaphore(
       resource,
-      (context) => runWithCurrentPermit(withResourceOf(context, resource), method),
+      (context) => runWithCurrentPermit(withResourceOf(context, "semaphore", resource), method),
       optionsFor(binding),
     ),
   );
