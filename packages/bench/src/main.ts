@@ -6,9 +6,8 @@ import { type CapacityOptions, renderCapacity, runCapacity } from "./capacity.js
 import { type CliOptions, parseCli, usage } from "./options.js";
 import { buildReport, type Measured, networkName, renderMarkdown } from "./report.js";
 import { saveReport } from "./results.js";
-import { Fleet } from "./scenarios/fleet.js";
-import { fleetSizeOf, runBench, startFleet } from "./suite.js";
-import { openRequests, removeTree, SERVER_JVM } from "./zk.js";
+import { runBench } from "./suite.js";
+import { SERVER_JVM } from "./zk.js";
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -31,18 +30,14 @@ async function main(): Promise<number> {
   const connect = server?.connectString ?? process.env.ZK_CONNECT!;
   log(`ZooKeeper: ${server ? `embedded, ${connect}` : `ZK_CONNECT=${connect}`}`);
   const started = performance.now();
-  // One fair-mode fleet for every network setting, so that it warms up once.
-  const fleetRoot = `/zk-bench-fleet-${Date.now().toString(36)}`;
-  const fleet = fleetSizeOf(cli.bench) > 0 ? new Fleet() : undefined;
   try {
-    if (fleet) await startFleet(fleet, { connect, ...cli.bench }, fleetRoot, log);
     const networks: Measured[] = [];
     for (const rttMs of cli.rtts) {
       log(`— ${networkName(rttMs)} —`);
       // Memory and the integrations' overhead are CPU figures: the network does not change them.
       const loopbackOnly = rttMs > 0 ? { integrationCycles: 0, memoryLocks: 0 } : {};
       const options = { connect, serverPid: server?.pid, ...cli.bench, rttMs, ...loopbackOnly };
-      const result = await runBench(options, log, fleet);
+      const result = await runBench(options, log);
       networks.push({ result, report: buildReport(result) });
     }
     const meta = {
@@ -56,13 +51,6 @@ async function main(): Promise<number> {
     log(`written: ${saveReport("latest", markdown, json, cli).join(", ")}`);
     return 0;
   } finally {
-    if (fleet) {
-      await fleet.close();
-      // Its warm-up's directories; a failure here must not hide the run's own.
-      await openRequests(connect, "client")
-        .then((admin) => removeTree(admin, fleetRoot).finally(() => admin.close()))
-        .catch(() => {});
-    }
     await server?.stop();
   }
 }

@@ -158,47 +158,14 @@ export interface BenchResult {
   memory: Partial<Record<ClientKind, MemorySample>>;
 }
 
-/** How many processes the fair mode of `options` needs: 0 when it does not run. */
-export function fleetSizeOf(
-  options: Pick<BenchOptions, "scenarios" | "sessions" | "sharingSessions" | "processes">,
-): number {
-  if (!options.processes) return 0;
-  const selected = (name: ScenarioName) => options.scenarios.includes(name);
-  return Math.max(
-    0,
-    ...(selected("c") ? options.sessions : []),
-    ...(selected("rw") || selected("semaphore") ? [options.sharingSessions] : []),
-  );
-}
-
-/**
- * Starts the fair mode's processes and warms them up under `root`, on the server itself rather
- * than through a latency proxy: what the warm-up warms is their code, which the network does not
- * change, and through the proxy its holds would take several times as long. A caller that measures
- * several network settings starts one fleet for all of them and hands it to each `runBench`, so
- * that it warms up once (about 2½ minutes); call it before this process opens any ZooKeeper client.
- */
-export async function startFleet(
-  fleet: Fleet,
-  options: Pick<BenchOptions, "connect" | "warmUpHolds"> & Parameters<typeof fleetSizeOf>[0],
-  root: string,
-  log: (line: string) => void,
-): Promise<void> {
-  const size = fleetSizeOf(options);
-  log(`fleet: starting ${size} processes`);
-  await fleet.start(size, options.connect, root, options.warmUpHolds);
-}
-
 /**
  * Runs every scenario `runs` times against the ZooKeeper at `connect` (through a latency proxy when
  * `rttMs` > 0), rotating the order of the implementations from run to run so that none always goes
- * first (or last) on a noisy machine. The fair mode runs on `sharedFleet` when given (started, with
- * enough processes: see `startFleet`), else on processes of its own.
+ * first (or last) on a noisy machine.
  */
 export async function runBench(
   options: BenchOptions,
   log: (line: string) => void = () => {},
-  sharedFleet?: Fleet,
 ): Promise<BenchResult> {
   const root = `/zk-bench-${Date.now().toString(36)}`;
   const selected = (name: ScenarioName) => options.scenarios.includes(name);
@@ -217,10 +184,12 @@ export async function runBench(
   if (cpuSkipped) log(cpuSkipped);
   let proxy: LatencyProxy | undefined;
   const contenders: Contender[] = [];
-  const fleetSize = fleetSizeOf(options);
-  // Without a fleet of the caller's (see `startFleet`), one of this run's own.
-  const ownFleet = fleetSize > 0 && !sharedFleet ? new Fleet() : undefined;
-  const fleet = fleetSize > 0 ? (sharedFleet ?? ownFleet) : undefined;
+  const fleetSize = Math.max(
+    0,
+    ...(selected("c") ? options.sessions : []),
+    ...(sharing ? [options.sharingSessions] : []),
+  );
+  const fleet = options.processes && fleetSize > 0 ? new Fleet() : undefined;
   // The raw requests' clients, one of each kind; the binding's also cleans up.
   const requests: Partial<Record<ClientKind, Requests>> = {};
   try {
@@ -231,8 +200,13 @@ export async function runBench(
       );
     }
     const connect = proxy?.connectString ?? options.connect;
-    // Every helper process starts before this process opens a ZooKeeper client (see Fleet.start).
-    if (ownFleet) await startFleet(ownFleet, options, `${root}/fleet`, log);
+    // Every helper process starts before this process opens a ZooKeeper client (see Fleet.start). The
+    // fleet warms up on the server itself: what it warms is its code, which the network does not
+    // change, and through the proxy its holds would take several times as long.
+    if (fleet) {
+      log(`fleet: starting ${fleetSize} processes`);
+      await fleet.start(fleetSize, options.connect, `${root}/fleet`, options.warmUpHolds);
+    }
     if (withCurator && !curatorSkipped) {
       log("Curator: compiling and starting the Java harness");
       contenders.push(await curatorContender(connect));
@@ -355,7 +329,7 @@ export async function runBench(
     const { connect: _, serverPid: __, ...shown } = options;
     return { options: shown, curatorSkipped, cpuSkipped, runs, memory };
   } finally {
-    await Promise.allSettled([...contenders.map((contender) => contender.close()), ownFleet?.close()]);
+    await Promise.allSettled([...contenders.map((contender) => contender.close()), fleet?.close()]);
     if (requests.binding) await removeTree(requests.binding, root).catch(() => {});
     await Promise.allSettled(Object.values(requests).map((client) => client.close()));
     await proxy?.close();
