@@ -203,6 +203,7 @@ describe("@DistributedLock() across two Nest applications", () => {
     const [a] = jobs();
     const seen = await a.inner.otherStep();
     expect(seen.resource).toBe("other");
+    expect(seen.lock.resource).toBe("other");
     expect(typeof seen.token).toBe("bigint");
     expect(seen.signal).toBeInstanceOf(AbortSignal);
     expect(seen.abortedInside).toBe(false);
