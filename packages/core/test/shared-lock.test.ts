@@ -16,6 +16,7 @@ import {
   type TestManager,
   watchedBy,
   watchesByPath,
+  watchesOf,
 } from "./support/zk.js";
 
 const connect = inject("zkConnect");
@@ -164,11 +165,9 @@ describe("shared and exclusive holds", () => {
   });
 
   it("wakes a reader whose watch went out as another reader of its session gave up the same watch", async () => {
-    const { host, port } = hostAndPort(connect);
     const [w, readers] = await sessions(2);
     const writer = w!.manager.createLock(resource);
     const writeToken = await writer.acquire();
-    const session = sessionOf(readers!.client);
     const giveUp = new AbortController();
     const gone = readers!.manager.createLock(resource, { mode: "shared" });
     const { acquisition: goneWaiting } = await queueUp(
@@ -177,7 +176,7 @@ describe("shared and exclusive holds", () => {
       { acquire: () => gone.acquire({ signal: giveUp.signal }) },
       1,
     );
-    await waitFor(async () => watchedBy(await watchesByPath(host, port), session).length > 0, {
+    await waitFor(async () => (await watchesOf(connect, readers!)).length > 0, {
       message: "the first reader's watch on the writer",
     });
 
@@ -198,7 +197,7 @@ describe("shared and exclusive holds", () => {
     expect(once).toBe(false);
     // The writer's node, and the waiting reader's own.
     const { path, waiters } = await w!.manager.inspect(resource);
-    expect(watchedBy(await watchesByPath(host, port), session).sort()).toEqual(
+    expect(await watchesOf(connect, readers!)).toEqual(
       [writer.nodePath, `${path}/${waiters[0]!.node}`].sort(),
     );
 
