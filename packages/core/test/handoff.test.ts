@@ -181,6 +181,10 @@ describe("a handover", () => {
     await lockB!.release();
     const tokenC = await waits.c;
     await expectWatches(connect, n, [n3, n4], "N's watches on C and itself");
+    // N reads its listing's reply before C leaves: C's deletion heard while the listing is still
+    // out would cost a second one, as N could not tell which of the two came first.
+    await waitFor(() => nLists.count > 0, { message: "N's listing at its lookout's deletion" });
+    await readReplies(n);
     expect([nLists.count, nWatches]).toEqual([1, 0]);
 
     await lockC!.release();
