@@ -108,7 +108,8 @@ describe("diagnostics channels", () => {
     await held.acquire();
     recorder.seen.length = 0;
 
-    await expect(waiter.createLock("busy").acquire({ timeout: 150 })).rejects.toSatisfy((e) =>
+    // Long enough for the first listing's reply to come back under load, so that it has waited.
+    await expect(waiter.createLock("busy").acquire({ timeout: 1000 })).rejects.toSatisfy((e) =>
       isLockError(e, "TIMEOUT"),
     );
     const controller = new AbortController();

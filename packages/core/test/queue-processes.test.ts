@@ -69,8 +69,12 @@ describe("processes contending for one resource, several sessions each", () => {
     closeClients();
   });
 
-  /** Starts the workers, lets them go together once all are connected, and returns an observer. */
-  async function run(how: string, sessionsEach: number) {
+  /**
+   * Starts the workers, lets them go together once all are connected, and returns an observer. The
+   * first `killable` workers get short sessions, so that a kill frees their nodes soon; the others
+   * long ones, so that a stall of this loaded machine does not drop their connections.
+   */
+  async function run(how: string, sessionsEach: number, killable = 0) {
     const rootDir = uniqueRoot("processes");
     const witnessDir = `${rootDir}-witness`;
     const observer = await startManager(connect, { rootDir });
@@ -86,6 +90,7 @@ describe("processes contending for one resource, several sessions each", () => {
           how,
           String(sessionsEach),
           String(id),
+          String(id < killable ? 2000 : 10_000),
         ]),
       );
     }
@@ -184,7 +189,7 @@ describe("processes contending for one resource, several sessions each", () => {
   }, 120_000);
 
   it("a semaphore of 3 never has a 4th holder among 20 sessions, and a killed process's permits come back", async () => {
-    const { observer, dir, witnessDir } = await run("semaphore:3", 5);
+    const { observer, dir, witnessDir } = await run("semaphore:3", 5, 2);
     const victims = workers.slice(0, 2);
     for (const [n, victim] of victims.entries()) {
       // The victim keeps every permit its sessions get from now on: only its sessions' end frees them.

@@ -1,7 +1,7 @@
 // Contenders in their own OS process, each on its own ZooKeeper session, for the multi-process
 // tests of shared locks and semaphores.
 // Usage: node --import tsx --conditions=@zk-dist-lock/source queue-worker.ts <connect> <rootDir>
-//        <resource> <witnessDir> <how> <sessions> <id>
+//        <resource> <witnessDir> <how> <sessions> <id> <sessionTimeoutMs>
 // <how> is "mixed" (a lock, one turn in five exclusive, the others shared) or "semaphore:<permits>".
 // It prints "session <id>" for each session and "ready" once every one is connected, then reads
 // lines on stdin: "go" lets each session take turns, some with a short timeout or aborted while
@@ -24,20 +24,16 @@ import { isLockError, ZkLockManager } from "../../src/index.js";
 import { kindOf, sortContenders } from "../../src/lock-node.js";
 import { type WorkerClient, workerClient } from "./worker-client.js";
 
-const [connect, rootDir, resource, witnessDir, how, sessions, id] = process.argv.slice(2) as [
-  string,
-  string,
-  string,
-  string,
-  string,
-  string,
-  string,
-];
+const [connect, rootDir, resource, witnessDir, how, sessions, id, sessionTimeoutMs] = process.argv.slice(
+  2,
+) as [string, string, string, string, string, string, string, string];
 const permits = how.startsWith("semaphore:") ? Number(how.slice("semaphore:".length)) : undefined;
 const say = (line: string) => process.stdout.write(`${line}\n`);
 const random = (min: number, max: number) => min + Math.floor(Math.random() * (max - min));
 
-const clients = Array.from({ length: Number(sessions) }, () => workerClient(connect, 2000));
+const clients = Array.from({ length: Number(sessions) }, () =>
+  workerClient(connect, Number(sessionTimeoutMs)),
+);
 for (const client of clients) client.onceConnected((sessionId) => say(`session ${sessionId}`));
 await Promise.all(clients.map((client) => client.connect()));
 say("ready");
