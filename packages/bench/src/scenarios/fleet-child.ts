@@ -62,7 +62,9 @@ async function loop(
   more: () => boolean,
 ): Promise<SessionRecord> {
   const record: SessionRecord = { holds: [], tokens: [], modes: "", cyclesMs: [] };
-  while (more()) {
+  // A session takes one turn even when "go" came after the deadline (a loaded machine), so that
+  // every session of a measurement has a hold to show.
+  while (more() || record.tokens.length + record.cyclesMs.length === 0) {
     const t0 = monotonicUs();
     const { token, exclusive } = await session.acquire();
     if (kind === "contend") {
