@@ -96,7 +96,7 @@ export interface Stat {
 /** The calls of the client's native binding that the floor uses. */
 interface NativeCalls {
   a_create(path: string, data: string, flags: number, cb: Callback<string>): number;
-  a_get_children(path: string, watch: boolean, cb: Callback<string[]>): number;
+  a_get_children2(path: string, watch: boolean, cb: Callback<string[]>): number;
   a_delete_(path: string, version: number, cb: Callback<void>): number;
   a_exists(path: string, watch: boolean, cb: Callback<Stat>): number;
 }
@@ -106,8 +106,10 @@ const native = (zk: ZooKeeper): NativeCalls => zk.native;
 export const raw = {
   create: (zk: ZooKeeper, path: string, flags: number, data = ""): Promise<string> =>
     call(path, (cb) => native(zk).a_create(path, data, flags, cb)),
+  // With the stat, as core lists (its token on the binding is the pzxid) and as the other client's
+  // getChildren() does: the stat is a JS object the binding builds, part of a fenced lock's cost.
   children: (zk: ZooKeeper, path: string): Promise<string[]> =>
-    call(path, (cb) => native(zk).a_get_children(path, false, cb)),
+    call(path, (cb) => native(zk).a_get_children2(path, false, cb)),
   delete: (zk: ZooKeeper, path: string): Promise<void> =>
     call(path, (cb) => native(zk).a_delete_(path, -1, cb)),
   exists: (zk: ZooKeeper, path: string): Promise<Stat> =>

@@ -83,10 +83,10 @@ export interface FleetCycleSample {
 /**
  * A pool of Node processes that run lock sessions, spread over every core as a fleet of application
  * processes would be (rather than K sessions on one event loop). The processes start once and stay
- * up between commands, since starting one costs far more than a measurement. Worker threads would be
- * lighter, but the npm `zookeeper` addon aborts the process as soon as a second thread uses it (it
- * keeps per-isolate handles in globals); @zk-dist-lock/client alone could run in workers, and
- * processes measure both clients the same way.
+ * up between commands, since starting one costs far more than a measurement. The npm `zookeeper`
+ * addon aborts the process as soon as a second thread uses it (it keeps per-isolate handles in
+ * globals); @zk-dist-lock/client alone could run in workers, which measured no cheaper at K = 8 (see
+ * the README), and processes measure both clients the same way.
  */
 export class Fleet {
   readonly #members: Member[] = [];
