@@ -85,8 +85,9 @@ export interface FleetCycleSample {
  * processes would be (rather than K sessions on one event loop). The processes start once and stay
  * up between commands, since starting one costs far more than a measurement. The npm `zookeeper`
  * addon aborts the process as soon as a second thread uses it (it keeps per-isolate handles in
- * globals); @zk-dist-lock/client alone could run in workers, which measured no cheaper at K = 8 (see
- * the README), and processes measure both clients the same way.
+ * globals); @zk-dist-lock/client alone could run in workers, which measured no cheaper at K = 8 and
+ * a little at K = 32, still far from Curator (see the README); processes measure both clients the
+ * same way.
  */
 export class Fleet {
   readonly #members: Member[] = [];
