@@ -86,8 +86,8 @@ export interface FleetCycleSample {
  * up between commands, since starting one costs far more than a measurement. The npm `zookeeper`
  * addon aborts the process as soon as a second thread uses it (it keeps per-isolate handles in
  * globals); @zk-dist-lock/client alone could run in workers, which measured no cheaper at K = 8 and
- * a little at K = 32, still far from Curator (see the README); processes measure both clients the
- * same way.
+ * a little at K = 32, still short of 1.2× Curator (see the README); processes measure both
+ * clients the same way.
  */
 export class Fleet {
   readonly #members: Member[] = [];
