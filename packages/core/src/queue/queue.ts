@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { type AcquireContext, acquireChannel, type Recipe, waitChannel } from "../channels.js";
+import { type AcquireContext, acquireChannel, acquireTraced, type Recipe, waitChannel } from "../channels.js";
 import { LockError, soughtIn } from "../errors.js";
 import { isMarkedGranted, kindOf, markGranted, nodePrefix, sortContenders } from "../lock-node.js";
 import { backoffDelay, pause } from "../session/backoff.js";
@@ -104,15 +104,18 @@ export interface Granted {
  * lock, not for a session, and its place in the old queue went with the old session's nodes.
  */
 export function enterQueue(host: QueueHost, request: QueueRequest): Promise<Granted> {
-  if (!acquireChannel.hasSubscribers) return takeTurn(host, request, undefined);
+  const traced = acquireTraced();
+  if (!traced && !waitChannel.hasSubscribers) return takeTurn(host, request, undefined);
   const { resource, dir: path, recipe, rule } = request;
   const context: AcquireContext = { resource, path, recipe, mode: rule.kind.mode, waited: false };
+  if (!traced) return takeTurn(host, request, context);
   return acquireChannel.tracePromise(takeTurn, context, undefined, host, request, context);
 }
 
 async function takeTurn(
   host: QueueHost,
   request: QueueRequest,
+  /** The acquisition's context, when the acquire or the wait channel has a subscriber. */
   traced: AcquireContext | undefined,
 ): Promise<Granted> {
   const { resource, dir, rule } = request;
