@@ -126,7 +126,10 @@ export type ZkClient = ZooKeeperBindingClient | TypeScriptClient;
 export interface CallOptions {
   /** Gives up, with `ABORTED`, when aborted. */
   signal?: AbortSignal;
-  /** Milliseconds to wait before failing with `CONNECTION`. Default: wait for the connection. */
+  /**
+   * Milliseconds to wait before failing with `CONNECTION`. Default: no deadline of its own; it
+   * waits while the session may live, and fails with `CONNECTION` if the session ends first.
+   */
   timeout?: number;
 }
 
