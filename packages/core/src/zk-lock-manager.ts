@@ -290,6 +290,7 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
         if (releaseChannel.hasSubscribers)
           releaseChannel.publish(holdMessage(holder, { resource, path, token }, holdMs));
       },
+      holdLost: (holder, error) => this.#lose(holder, error),
       abandon: (resource, dir, session, path) => this.#abandon(resource, dir, session, path),
       liveSession: async (signal) => {
         if (!connection().ownsClients) requireSession();
@@ -896,14 +897,18 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
         const channel = change === "suspended" ? suspendChannel : reconnectChannel;
         if (channel.hasSubscribers) channel.publish(holdMessage(holder, eventOf(holder), holdMs));
       } else {
-        const error = holder.lossError(change.lost);
-        const holdMs = holder.connectionChanged(error);
-        if (holdMs === undefined) continue;
-        this.emit("lost", { ...eventOf(holder), holdMs, error });
-        if (lostChannel.hasSubscribers)
-          lostChannel.publish({ ...holdMessage(holder, eventOf(holder), holdMs), error });
+        this.#lose(holder, holder.lossError(change.lost));
       }
     }
+  }
+
+  /** Ends `holder`'s hold with `error`, and says so with the `lost` event and channel. */
+  #lose(holder: Holder, error: LockLostError): void {
+    const holdMs = holder.connectionChanged(error);
+    if (holdMs === undefined) return;
+    this.emit("lost", { ...eventOf(holder), holdMs, error });
+    if (lostChannel.hasSubscribers)
+      lostChannel.publish({ ...holdMessage(holder, eventOf(holder), holdMs), error });
   }
 
   #ensureDirectory(session: ZkSession, dir: string, rootDir: string): Promise<void> | undefined {

@@ -379,7 +379,7 @@ export class ZkElection extends EventEmitter<ElectionEvents> implements Holder {
       hold.session.watchNode(hold.path, watch).then(
         (node) => {
           if (node === undefined && this.#hold === hold) {
-            this.connectionChanged(this.lossError("its node was deleted from outside"));
+            this.host.holdLost(this, this.lossError("its node was deleted from outside"));
           }
         },
         (error) => {

@@ -20,6 +20,8 @@ export interface EndedHold {
 export interface LockHost extends QueueHost {
   holdStarted(holder: Holder, waitMs: number): void;
   holdEnded(holder: Holder, hold: EndedHold, holdMs: number): void;
+  /** A hold lost while its session lives (a leader's node deleted from outside), reported as one lost with its session. */
+  holdLost(holder: Holder, error: LockLostError): void;
 }
 
 /** Where a lock stands: not held, being acquired, held, held while disconnected, or lost. */
