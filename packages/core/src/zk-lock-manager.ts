@@ -42,7 +42,7 @@ import {
 import { ZkLock } from "./recipes/lock.js";
 import type { QueueHandle } from "./recipes/queue-handle.js";
 import { ZkSemaphore } from "./recipes/semaphore.js";
-import { decodeResource, describe, encodeResource } from "./resource-name.js";
+import { describe, encodeResource, resourceOf } from "./resource-name.js";
 import {
   BindingDriver,
   missingBindingCalls,
@@ -739,7 +739,10 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
     return { resource, path, holder: holders[0], holders, waiters };
   }
 
-  /** The resources that have a directory under `rootDir` now, decoded; waits for a connection as `inspect()` does. */
+  /**
+   * The resources that have a directory under `rootDir` now, decoded; waits for a connection as
+   * `inspect()` does. Children that no resource encodes to (another tool's nodes) are left out.
+   */
   async resources(options?: Pick<LockOptions, "rootDir"> & CallOptions): Promise<string[]> {
     const { signal, timeout, ...lockOptions } = optionsObject(options, "resources() options") as Pick<
       LockOptions,
@@ -750,7 +753,8 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
     return this.#withDeadline("resources()", { signal, timeout }, async (session, deadline) => {
       try {
         const [children] = await session.listRetrying(rootDir, deadline);
-        return children.map(decodeResource);
+        // Other tools' nodes under the root (names no resource encodes to) are not resources.
+        return children.map(resourceOf).filter((resource) => resource !== undefined);
       } catch (error) {
         if (error instanceof ZkCallError && error.rc === rc.NONODE) return [];
         throw error;
