@@ -7,7 +7,7 @@ import {
   LockInvalidArgumentError,
   type LockLostError,
 } from "../errors.js";
-import { ownerData, sortContenders } from "../lock-node.js";
+import { sortContenders } from "../lock-node.js";
 import {
   type AcquireOptions,
   type LockOptions,
@@ -351,7 +351,7 @@ export class ZkElection extends EventEmitter<ElectionEvents> implements Holder {
       dir: this.path,
       rootDir: this.options.rootDir,
       recipe: this.recipe,
-      data: ownerData(this.options.label),
+      label: this.options.label,
       rule: exclusive,
       signal,
       timeout,

@@ -1,6 +1,5 @@
 import type { HoldMode, Recipe } from "../channels.js";
 import { isLockError, LockError, LockLostError, withResource } from "../errors.js";
-import { ownerData } from "../lock-node.js";
 import { type AcquireOptions, type ResolvedLockOptions, validateAcquireOptions } from "../options.js";
 import { abortedError } from "../queue/attempt.js";
 import { type ConnectionChange, Hold, type Holder } from "../queue/hold.js";
@@ -135,7 +134,7 @@ export abstract class QueueHandle implements Holder {
           dir: this.path,
           rootDir: this.options.rootDir,
           recipe: this.recipe,
-          data: ownerData(this.options.label),
+          label: this.options.label,
           rule: this.rule,
         };
         this.#entry = new SharedEntry(this.host, request, this.#granted);
