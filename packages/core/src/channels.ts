@@ -101,6 +101,17 @@ export interface CleanupFailedMessage {
 }
 
 export const acquireChannel = tracingChannel<unknown, AcquireContext>(channelNames.acquire);
+
+/**
+ * Whether the acquire channel has a subscriber. Not its `hasSubscribers`, which Node has only since
+ * 20.13 (core runs on 20.10): undefined before, which would trace nothing.
+ */
+export const acquireTraced = (): boolean =>
+  acquireChannel.start.hasSubscribers ||
+  acquireChannel.end.hasSubscribers ||
+  acquireChannel.asyncStart.hasSubscribers ||
+  acquireChannel.asyncEnd.hasSubscribers ||
+  acquireChannel.error.hasSubscribers;
 export const waitChannel = channel(channelNames.wait);
 export const releaseChannel = channel(channelNames.release);
 export const suspendChannel = channel(channelNames.suspend);

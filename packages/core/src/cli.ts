@@ -13,7 +13,8 @@ const usage = `Usage: zk-dist-lock locks --connect HOST:PORT[,HOST:PORT…][/chr
   --json             one JSON document (with --watch: one per line)
   --watch            print again every --interval ms until Ctrl-C
   --interval MS      default 2000
-  --timeout MS       how long to wait for a ZooKeeper session (default 5000)
+  --timeout MS       how long to wait for a ZooKeeper session, and for each read (default 5000)
+With --watch, a read that fails is reported and tried again at the next interval.
 What it shows can be a moment old: ZooKeeper reads are not linearizable across sessions.`;
 
 /** What `locks` reads: every resource under a root, each as `inspect()` reports it. */
@@ -23,11 +24,10 @@ interface LocksSnapshot {
   resources: LockInspection[];
 }
 
-async function snapshot(manager: ZkLockManager, rootDir: string): Promise<LocksSnapshot> {
-  const at = new Date().toISOString();
-  const names = (await manager.resources({ rootDir })).sort();
-  const resources = await Promise.all(names.map((name) => manager.inspect(name, { rootDir })));
-  return { rootDir, at, resources };
+async function snapshot(manager: ZkLockManager, rootDir: string, timeout: number): Promise<LocksSnapshot> {
+  const names = (await manager.resources({ rootDir, timeout })).sort();
+  const resources = await Promise.all(names.map((name) => manager.inspect(name, { rootDir, timeout })));
+  return { rootDir, at: new Date().toISOString(), resources };
 }
 
 const who = (p: Participant) => {
@@ -83,12 +83,18 @@ async function main(argv: string[]): Promise<number> {
   process.once("SIGTERM", () => stop.abort());
   try {
     for (;;) {
-      const view = await snapshot(manager, values.root);
-      console.log(values.json ? json(view) : renderLocks(view));
-      if (!values.watch) return 0;
+      try {
+        const view = await snapshot(manager, values.root, connectTimeout);
+        console.log(values.json ? json(view) : renderLocks(view));
+        if (!values.watch) return 0;
+        if (!values.json) console.log("");
+      } catch (error) {
+        // An outage: the manager reconnects (or opens a new session) by itself; try again then.
+        if (!values.watch || !isLockError(error, "CONNECTION")) throw error;
+        console.error(`zk-dist-lock: ${error.message}`);
+      }
       await sleep(interval, stop.signal);
       if (stop.signal.aborted) return 0;
-      if (!values.json) console.log("");
     }
   } finally {
     await manager.close();
@@ -97,8 +103,9 @@ async function main(argv: string[]): Promise<number> {
 
 function milliseconds(text: string, name: string): number {
   const value = Number(text);
-  if (!Number.isInteger(value) || value < 1)
-    throw new UsageError(`${name} needs a positive number of milliseconds`);
+  // Node's timers take at most 2^31 - 1 ms, and fire at once for more.
+  if (!Number.isInteger(value) || value < 1 || value > 2 ** 31 - 1)
+    throw new UsageError(`${name} needs a positive number of milliseconds, at most 2147483647`);
   return value;
 }
 
@@ -106,6 +113,7 @@ class UsageError extends Error {}
 
 const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve) => {
+    if (signal.aborted) return resolve();
     const timer = setTimeout(resolve, ms);
     signal.addEventListener("abort", () => {
       clearTimeout(timer);
@@ -118,7 +126,12 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    if (error instanceof UsageError || (error instanceof Error && "code" in error && !isLockError(error))) {
+    // Bad input (ours, core's INVALID_ARGUMENT, parseArgs' ERR_PARSE_ARGS_*) exits 2 with the usage.
+    const usageError =
+      error instanceof UsageError ||
+      isLockError(error, "INVALID_ARGUMENT") ||
+      (error instanceof Error && "code" in error && !isLockError(error));
+    if (usageError) {
       console.error(`zk-dist-lock: ${error.message}\n\n${usage}`);
       process.exitCode = 2;
     } else {

@@ -20,6 +20,13 @@ describe("encodeResource", () => {
     expect(decodeResource(name)).toBe(resource);
   });
 
+  it.each(["50%off", "report.daily", "%2e%2e", "a%2Fb%", "%FF"])(
+    "refuses to decode %j, which no resource encodes to",
+    (name) => {
+      expect(() => decodeResource(name)).toThrow(/is not the znode name of a zk-dist-lock resource/);
+    },
+  );
+
   it("keeps distinct resources distinct", () => {
     expect(encodeResource("a/b")).not.toBe(encodeResource("a%2Fb"));
     expect(encodeResource("A")).not.toBe(encodeResource("a"));

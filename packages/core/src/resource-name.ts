@@ -46,9 +46,31 @@ export function encodeResource(resource: unknown): string {
   return name;
 }
 
-/** Reverses {@link encodeResource}. */
+/**
+ * Reverses {@link encodeResource}. Throws `INVALID_ARGUMENT` for a name that no resource encodes to
+ * (another tool's node, such as `50%off` or `report.daily`).
+ */
 export function decodeResource(name: string): string {
-  return decodeURIComponent(name);
+  const resource = resourceOf(name);
+  if (resource === undefined)
+    throw new LockInvalidArgumentError(`${describe(name)} is not the znode name of a zk-dist-lock resource.`);
+  return resource;
+}
+
+/** The resource whose znode name is `name`, or undefined when none encodes to it. */
+export function resourceOf(name: string): string | undefined {
+  if (SAFE_NAME.test(name)) return name.length <= MAX_RESOURCE_BYTES ? name : undefined;
+  let resource: string;
+  try {
+    resource = decodeURIComponent(name);
+  } catch {
+    return undefined; // a "%" not followed by two hex digits, or bytes that are not UTF-8
+  }
+  try {
+    return encodeResource(resource) === name ? resource : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

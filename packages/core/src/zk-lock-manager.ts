@@ -42,7 +42,7 @@ import {
 import { ZkLock } from "./recipes/lock.js";
 import type { QueueHandle } from "./recipes/queue-handle.js";
 import { ZkSemaphore } from "./recipes/semaphore.js";
-import { decodeResource, describe, encodeResource } from "./resource-name.js";
+import { describe, encodeResource, resourceOf } from "./resource-name.js";
 import {
   BindingDriver,
   missingBindingCalls,
@@ -126,7 +126,10 @@ export type ZkClient = ZooKeeperBindingClient | TypeScriptClient;
 export interface CallOptions {
   /** Gives up, with `ABORTED`, when aborted. */
   signal?: AbortSignal;
-  /** Milliseconds to wait before failing with `CONNECTION`. Default: wait for the connection. */
+  /**
+   * Milliseconds to wait before failing with `CONNECTION`. Default: no deadline of its own; it
+   * waits while the session may live, and fails with `CONNECTION` if the session ends first.
+   */
   timeout?: number;
 }
 
@@ -287,6 +290,7 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
         if (releaseChannel.hasSubscribers)
           releaseChannel.publish(holdMessage(holder, { resource, path, token }, holdMs));
       },
+      holdLost: (holder, error) => this.#lose(holder, error),
       abandon: (resource, dir, session, path) => this.#abandon(resource, dir, session, path),
       liveSession: async (signal) => {
         if (!connection().ownsClients) requireSession();
@@ -735,7 +739,10 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
     return { resource, path, holder: holders[0], holders, waiters };
   }
 
-  /** The resources that have a directory under `rootDir` now, decoded; waits for a connection as `inspect()` does. */
+  /**
+   * The resources that have a directory under `rootDir` now, decoded; waits for a connection as
+   * `inspect()` does. Children that no resource encodes to (another tool's nodes) are left out.
+   */
   async resources(options?: Pick<LockOptions, "rootDir"> & CallOptions): Promise<string[]> {
     const { signal, timeout, ...lockOptions } = optionsObject(options, "resources() options") as Pick<
       LockOptions,
@@ -746,7 +753,8 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
     return this.#withDeadline("resources()", { signal, timeout }, async (session, deadline) => {
       try {
         const [children] = await session.listRetrying(rootDir, deadline);
-        return children.map(decodeResource);
+        // Other tools' nodes under the root (names no resource encodes to) are not resources.
+        return children.map(resourceOf).filter((resource) => resource !== undefined);
       } catch (error) {
         if (error instanceof ZkCallError && error.rc === rc.NONODE) return [];
         throw error;
@@ -893,14 +901,18 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
         const channel = change === "suspended" ? suspendChannel : reconnectChannel;
         if (channel.hasSubscribers) channel.publish(holdMessage(holder, eventOf(holder), holdMs));
       } else {
-        const error = holder.lossError(change.lost);
-        const holdMs = holder.connectionChanged(error);
-        if (holdMs === undefined) continue;
-        this.emit("lost", { ...eventOf(holder), holdMs, error });
-        if (lostChannel.hasSubscribers)
-          lostChannel.publish({ ...holdMessage(holder, eventOf(holder), holdMs), error });
+        this.#lose(holder, holder.lossError(change.lost));
       }
     }
+  }
+
+  /** Ends `holder`'s hold with `error`, and says so with the `lost` event and channel. */
+  #lose(holder: Holder, error: LockLostError): void {
+    const holdMs = holder.connectionChanged(error);
+    if (holdMs === undefined) return;
+    this.emit("lost", { ...eventOf(holder), holdMs, error });
+    if (lostChannel.hasSubscribers)
+      lostChannel.publish({ ...holdMessage(holder, eventOf(holder), holdMs), error });
   }
 
   #ensureDirectory(session: ZkSession, dir: string, rootDir: string): Promise<void> | undefined {

@@ -132,6 +132,26 @@ describe("diagnostics channels", () => {
     await held.release();
   });
 
+  it("publishes wait to a subscriber of wait alone", async () => {
+    recorder.stop();
+    const waits: AcquireContext[] = [];
+    const onWait = (message: unknown) => waits.push({ ...(message as AcquireContext) });
+    subscribe(channelNames.wait, onWait);
+    try {
+      const rootDir = uniqueRoot("channels");
+      const [holder, waiter] = [await open(rootDir), await open(rootDir)];
+      const held = holder.createLock("alone");
+      await held.acquire();
+      const waiting = waiter.createLock("alone").acquire();
+      await expect.poll(() => waits.length).toBe(1);
+      expect(waits[0]).toMatchObject({ resource: "alone", recipe: "lock", mode: "exclusive", waited: true });
+      await held.release();
+      await waiting;
+    } finally {
+      unsubscribe(channelNames.wait, onWait);
+    }
+  });
+
   it("reports a waited acquisition that succeeds, and a hold lost with its session", async () => {
     const rootDir = uniqueRoot("channels");
     const first = await open(rootDir);

@@ -1,9 +1,9 @@
 // `zk-dist-lock locks` run as a process against a real server with held and waiting locks: what it
 // prints matches inspect(), and it says clearly when it cannot connect or was called wrongly.
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { waitFor } from "@zk-dist-lock/testing";
+import { startProxy, waitFor } from "@zk-dist-lock/testing";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { LockInspection } from "../src/index.js";
 import { closeClients, startManager, type TestManager, uniqueRoot } from "./support/zk.js";
@@ -92,12 +92,54 @@ describe("zk-dist-lock locks", () => {
     expect(stderr).toContain("127.0.0.1:1");
   });
 
+  it("with --watch, reports an outage and goes on once ZooKeeper is back; Ctrl-C ends it", async () => {
+    await using proxy = await startProxy(connect);
+    const args = ["--watch", "--json", "--interval", "100", "--timeout", "500", "--root", rootDir];
+    const child = spawn(process.execPath, [
+      "--import",
+      "tsx",
+      cli,
+      "locks",
+      "--connect",
+      proxy.connectString,
+      ...args,
+    ]);
+    const out = { stdout: "", stderr: "" };
+    child.stdout.on("data", (chunk) => (out.stdout += chunk));
+    child.stderr.on("data", (chunk) => (out.stderr += chunk));
+    const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+    try {
+      await waitFor(() => out.stdout.includes("invoice:42"), {
+        timeoutMs: 20_000,
+        message: "a first snapshot",
+      });
+      proxy.refuse();
+      await waitFor(() => out.stderr.includes("zk-dist-lock: "), {
+        timeoutMs: 20_000,
+        message: "the outage reported",
+      });
+      const before = out.stdout.length;
+      proxy.heal();
+      await waitFor(() => out.stdout.slice(before).includes("invoice:42"), {
+        timeoutMs: 20_000,
+        message: "a snapshot after the outage",
+      });
+      expect(out.stderr).not.toContain("Usage:");
+      child.kill("SIGINT");
+      expect(await exited).toBe(0);
+    } finally {
+      child.kill("SIGKILL");
+    }
+  });
+
   it("prints its usage and exits 2 when called wrongly", async () => {
     for (const args of [
       [],
       ["locks"],
       ["held", "--connect", connect],
       ["locks", "--connect", connect, "--bogus"],
+      ["locks", "--connect", connect, "--root", "locks"],
+      ["locks", "--connect", connect, "--interval", "3000000000"],
     ]) {
       const { code, stderr } = await run(...args);
       expect(code, args.join(" ")).toBe(2);

@@ -217,6 +217,23 @@ describe("misconfiguration on a server of its own", () => {
     expect(sent).toBeLessThanOrEqual(10);
   });
 
+  it("stops a manager whose authentication ZooKeeper refuses, naming it, rather than open session after session", async () => {
+    const manager = openManagerOwning(server.connectString, {
+      auth: [{ scheme: "bogus", credentials: "x" }],
+    });
+    managers.push(manager);
+    const states: string[] = [];
+    manager.on("connectionState", ({ state }) => states.push(state));
+    await waitFor(() => manager.connectionState === "closed", { message: "the manager to stop" });
+    const error = await failure(manager.createLock("job").acquire({ timeout: 5000 }));
+    expect(isLockError(error, "ZOOKEEPER"), String(error)).toBe(true);
+    expect(error.message).toMatch(/refused this manager's authentication \(auth scheme "bogus"\)/);
+    const waited = await failure(manager.waitForConnection({ timeout: 5000 }));
+    expect(waited.message).toBe(error.message);
+    // One session, refused; before, a new one every millisecond or so.
+    expect(states.filter((state) => state === "expired")).toHaveLength(1);
+  });
+
   it("creates rootDir again when an operator deleted it while the manager took it as known", async () => {
     const rootDir = uniqueRoot("deleted");
     const manager = await connectManager(server.connectString, { rootDir });

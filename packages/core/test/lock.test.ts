@@ -334,6 +334,20 @@ describe("observability", () => {
     await waiter.release();
   });
 
+  it("lists only resources under a root that other tools' nodes share", async () => {
+    const rootDir = uniqueRoot();
+    // Held, so that its (container) directory cannot be reaped meanwhile.
+    await a.manager.withLock(
+      "order:1",
+      async () => {
+        for (const foreign of ["50%off", "report.daily", "%2e%2e"])
+          expect(await a.client.createRc(`${rootDir}/${foreign}`)).toBe(0);
+        expect(await a.manager.resources({ rootDir })).toEqual(["order:1"]);
+      },
+      { rootDir },
+    );
+  });
+
   it("reports an unknown resource as free", async () => {
     expect(await a.manager.inspect("never", { rootDir: uniqueRoot() })).toMatchObject({
       holder: undefined,

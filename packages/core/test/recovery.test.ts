@@ -54,6 +54,7 @@ describe("the end of a session", () => {
       message: "the waiter in the queue",
     });
     const expired = manager.sessionId;
+    const killedAt = Date.now();
 
     await killSessionOf(server.connectString, manager.client);
 
@@ -67,7 +68,10 @@ describe("the end of a session", () => {
     expect(next).toBeGreaterThan(token);
     const renewed = manager.sessionId;
     expect(renewed).not.toBe(expired);
-    expect((await manager.inspect("job")).holder?.sessionId).toBe(renewed);
+    const { holder: renewedHolder } = await manager.inspect("job");
+    expect(renewedHolder?.sessionId).toBe(renewed);
+    // Its node says when that node was created, not when the first attempt began.
+    expect(Date.parse(renewedHolder!.owner!.since)).toBeGreaterThanOrEqual(killedAt);
     // ...the lost hold's release leaves that node alone...
     await holder.release();
     expect((await manager.inspect("job")).holder?.node).toBe(waiter.nodePath?.split("/").pop());

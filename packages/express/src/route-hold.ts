@@ -17,6 +17,8 @@ export interface RouteHoldSetup {
   /** Lets `withLock()` (or `withSemaphore()`) return, which releases the hold; resolves as it does. */
   finish: () => Promise<void>;
   maxHold: number | undefined;
+  /** The hold of an earlier middleware of the request on the same resource, which this one joined. */
+  joined: RouteHold | undefined;
 }
 
 /**
@@ -75,7 +77,10 @@ export class RouteHold implements RouteLock {
 
   release(): Promise<void> {
     this.#end("release");
-    return this.#released as Promise<void>;
+    const released = this.#released as Promise<void>;
+    // A joined hold is a count on the earlier one: the lock is free once that one is released too.
+    const { joined } = this.#setup;
+    return joined ? Promise.all([released, joined.release()]).then(() => {}) : released;
   }
 
   /** The response has been ended: it finished, or the handler ended it after the client left. */

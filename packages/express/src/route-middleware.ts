@@ -107,7 +107,9 @@ export function routeHolder<P>(
             resolve();
             return held;
           };
-          hold = new RouteHold({ kind, resource, token, handle, res, finish, maxHold });
+          const earlier: unknown = res.locals[kind];
+          const joined = earlier instanceof RouteHold && earlier.resource === resource ? earlier : undefined;
+          hold = new RouteHold({ kind, resource, token, handle, res, finish, maxHold, joined });
           // The wait was stopped as the hold came: nobody is left to serve.
           if (isOver(res)) {
             hold.responseEnded();

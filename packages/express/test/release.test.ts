@@ -235,6 +235,31 @@ describe.each(expressVersions)(
         await app.close();
       }
     });
+
+    it("release() frees the lock also when two middlewares joined on its key", async () => {
+      const rootDir = uniqueRoot();
+      const lock = () => distributedLock(zk.manager, { key: "joined", rootDir });
+      const app = await serve(
+        (app) =>
+          app.get(
+            "/x",
+            lock(),
+            lock(),
+            guarded(async (_req, res) => {
+              await getLock(res).release();
+              const { holder } = await zk.manager.inspect("joined", { rootDir });
+              res.json({ freeBeforeResponse: holder === undefined });
+            }),
+          ),
+        framework,
+      );
+      try {
+        expect(await (await fetch(app.url("/x"))).json()).toEqual({ freeBeforeResponse: true });
+        await expectReleasedOnce("joined", rootDir);
+      } finally {
+        await app.close();
+      }
+    });
   },
 );
 

@@ -2,6 +2,7 @@
 // of the method's arguments, the module's defaults under the decorator's options, and a wrapper
 // that runs the method inside the hold the decorator takes.
 import { LockInvalidArgumentError } from "@zk-dist-lock/core";
+import { from, isObservable, lastValueFrom, toArray } from "rxjs";
 import { bindingOf, decorateMethod, finishWrapper, render } from "./decorated-method.js";
 import type { ZkLockBinding } from "./zk-lock-binding.js";
 
@@ -62,7 +63,7 @@ export function keyedMethod<A extends unknown[]>(decorator: string, key: Distrib
     const held = function (this: unknown, ...args: Parameters<M>): Promise<unknown> {
       try {
         return hold(bindingOf(this, where, decorator), resourceOf(this, args), () =>
-          original.apply(this, args),
+          throughObservable(original.apply(this, args)),
         );
       } catch (error) {
         return Promise.reject(error);
@@ -70,6 +71,17 @@ export function keyedMethod<A extends unknown[]>(decorator: string, key: Distrib
     };
     descriptor.value = finishWrapper(original, held) as unknown as M;
   };
+}
+
+/**
+ * A method's result, with an Observable (returned, or resolved by a Promise) run to its end inside
+ * the hold: an Observable does its work when subscribed, and whoever subscribes to the wrapper's
+ * result (Nest, for a route or a message handler) does so only once the hold has ended. The caller
+ * gets an Observable of the same values, emitted after the release; an error rejects the call.
+ */
+function throughObservable(result: unknown): unknown {
+  if (isObservable(result)) return lastValueFrom(result.pipe(toArray())).then((values) => from(values));
+  return result instanceof Promise ? result.then(throughObservable) : result;
 }
 
 /**

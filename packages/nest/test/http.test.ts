@@ -14,6 +14,7 @@ import {
 import { PATH_METADATA } from "@nestjs/common/constants.js";
 import { ZkLockManager } from "@zk-dist-lock/core";
 import { waitFor } from "@zk-dist-lock/testing";
+import { defer, type Observable, throwError } from "rxjs";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type ZooKeeper from "zookeeper";
 import { currentLock, DistributedLock, LockExceptionFilter, ZkLockModule } from "../src/index.js";
@@ -65,10 +66,36 @@ class FilteredController {
   }
 }
 
+// Routes that return Observables, which Nest subscribes to only once the method has returned.
+@Controller("streams")
+class StreamsController {
+  @Get(":id")
+  @DistributedLock((id: string) => `stream:${id}`)
+  values(@Param("id") id: string): Observable<unknown> {
+    // Runs when subscribed: the other manager sees whether the lock is still held by then.
+    return defer(async () => {
+      const { holder } = await other.inspect(`stream:${id}`);
+      return { held: holder !== undefined, token: String(currentLock().token) };
+    });
+  }
+
+  @Get(":id/later")
+  @DistributedLock((id: string) => `stream:${id}`)
+  async later(@Param("id") id: string): Promise<Observable<unknown>> {
+    return defer(async () => ({ held: (await other.inspect(`stream:${id}`)).holder !== undefined }));
+  }
+
+  @Get(":id/failing")
+  @DistributedLock((id: string) => `stream:${id}`)
+  failing(): Observable<never> {
+    return throwError(() => new Error("the stream failed"));
+  }
+}
+
 function appModule() {
   @Module({
     imports: [ZkLockModule.forRoot({ connect, rootDir })],
-    controllers: [OrdersController, FilteredController, WaitingController],
+    controllers: [OrdersController, FilteredController, WaitingController, StreamsController],
   })
   class AppModule {}
   return AppModule;
@@ -159,6 +186,21 @@ describe("a decorated controller route over HTTP", () => {
     // The decorator knows nothing of the request: the method runs for nobody.
     await waitFor(() => runs.waited === 1, { message: "the abandoned request's method to run" });
     await waitFor(async () => (await other.inspect("order:11")).holder === undefined);
+  });
+
+  it("holds the lock until a returned Observable has completed, and answers with its values", async () => {
+    const response = await fetch(`${url}/streams/12`);
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as { held: boolean; token: string };
+    expect(body.held).toBe(true);
+    expect(BigInt(body.token)).toBeGreaterThan(0n);
+    expect(await (await fetch(`${url}/streams/12/later`)).json()).toEqual({ held: true });
+    expect((await other.inspect("stream:12")).holder).toBeUndefined();
+  });
+
+  it("answers 500 and releases when a returned Observable errors", async () => {
+    expect((await fetch(`${url}/streams/13/failing`)).status).toBe(500);
+    expect((await other.inspect("stream:13")).holder).toBeUndefined();
   });
 
   it("refuses filter options that are not an HTTP error status", () => {

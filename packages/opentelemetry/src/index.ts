@@ -18,6 +18,7 @@ import {
   type Attributes,
   type Context,
   context,
+  diag,
   type MeterProvider,
   metrics,
   type Span,
@@ -41,7 +42,8 @@ export interface ZkDistLockInstrumentationOptions {
   /**
    * Maps a resource to the `zk_dist_lock.resource` metric attribute, which must have few values:
    * return a shape such as `"invoice:#"`, or undefined to leave the attribute out. Default:
-   * {@link collapseDigits}. Spans carry the whole resource name.
+   * {@link collapseDigits}. Spans carry the whole resource name. If it throws, the figure is
+   * recorded without the attribute and the error goes to OpenTelemetry's `diag` logger.
    */
   resourceAttribute?: (resource: string) => string | undefined;
 }
@@ -107,7 +109,19 @@ export function instrumentZkDistLock(
 ): ZkDistLockInstrumentation {
   const meter = (options.meterProvider ?? metrics.getMeterProvider()).getMeter(name);
   const tracer = (options.tracerProvider ?? trace.getTracerProvider()).getTracer(name);
-  const shape = options.resourceAttribute ?? collapseDigits;
+  const resourceAttribute = options.resourceAttribute ?? collapseDigits;
+  // Called in core's channel publishes, where a throw would reach the application as uncaught.
+  const shape = (resource: string): string | undefined => {
+    try {
+      return resourceAttribute(resource);
+    } catch (error) {
+      diag.error(
+        `zk-dist-lock: resourceAttribute threw for ${JSON.stringify(resource)}; recorded without it`,
+        error,
+      );
+      return undefined;
+    }
+  };
 
   const acquireDuration = meter.createHistogram(metricNames.acquireDuration, {
     unit: "s",

@@ -1,6 +1,6 @@
 // The documented metrics and spans, through the real OpenTelemetry SDK's in-memory exporters, from
 // locks taken on a real ZooKeeper server.
-import { context, trace } from "@opentelemetry/api";
+import { context, type DiagLogger, DiagLogLevel, diag, trace } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
 import {
   AggregationTemporality,
@@ -181,5 +181,27 @@ describe("instrumentZkDistLock", () => {
     const [point] = await points(metricNames.acquireDuration);
     expect(point?.attributes).not.toHaveProperty("zk_dist_lock.resource");
     expect(trace.getActiveSpan()).toBeUndefined();
+  });
+
+  it("records without the resource attribute when resourceAttribute throws, and tells diag", async () => {
+    instrumentation.disable();
+    enable({
+      resourceAttribute: () => {
+        throw new Error("a bad shape");
+      },
+    });
+    const logged: unknown[][] = [];
+    const logger = { error: (...args: unknown[]) => logged.push(args) } as unknown as DiagLogger;
+    diag.setLogger(logger, DiagLogLevel.ERROR);
+    try {
+      const { manager } = await open(`/otel-${Date.now()}`);
+      await manager.withLock("tenant:10", () => {});
+    } finally {
+      diag.disable();
+    }
+    const [point] = await points(metricNames.acquireDuration);
+    expect(point?.attributes).toMatchObject({ "zk_dist_lock.outcome": "acquired" });
+    expect(point?.attributes).not.toHaveProperty("zk_dist_lock.resource");
+    expect(String(logged[0]?.[0])).toContain('resourceAttribute threw for "tenant:10"');
   });
 });

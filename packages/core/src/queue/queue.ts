@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
-import { type AcquireContext, acquireChannel, type Recipe, waitChannel } from "../channels.js";
+import { type AcquireContext, acquireChannel, acquireTraced, type Recipe, waitChannel } from "../channels.js";
 import { LockError, soughtIn } from "../errors.js";
-import { isMarkedGranted, kindOf, markGranted, nodePrefix, sortContenders } from "../lock-node.js";
+import { isMarkedGranted, kindOf, markGranted, nodePrefix, ownerData, sortContenders } from "../lock-node.js";
 import { backoffDelay, pause } from "../session/backoff.js";
 import { type Created, createMode, rc, ZkCallError, type ZkStat } from "../session/zk-client.js";
 import type { ZkSession } from "../session/zk-session.js";
@@ -45,8 +45,8 @@ export interface QueueRequest {
   rootDir: string;
   /** For the diagnostics channels and the messages of a wait. */
   recipe: Recipe;
-  /** What the node says about its owner (see `ownerData`). */
-  data: string;
+  /** The owner's label, which every node of the request carries with its host, pid and creation time (see `ownerData`). */
+  label: string | undefined;
   /** What the node asks for, and what keeps it from its turn. */
   rule: QueueRule;
   signal: AbortSignal | undefined;
@@ -104,15 +104,18 @@ export interface Granted {
  * lock, not for a session, and its place in the old queue went with the old session's nodes.
  */
 export function enterQueue(host: QueueHost, request: QueueRequest): Promise<Granted> {
-  if (!acquireChannel.hasSubscribers) return takeTurn(host, request, undefined);
+  const traced = acquireTraced();
+  if (!traced && !waitChannel.hasSubscribers) return takeTurn(host, request, undefined);
   const { resource, dir: path, recipe, rule } = request;
   const context: AcquireContext = { resource, path, recipe, mode: rule.kind.mode, waited: false };
+  if (!traced) return takeTurn(host, request, context);
   return acquireChannel.tracePromise(takeTurn, context, undefined, host, request, context);
 }
 
 async function takeTurn(
   host: QueueHost,
   request: QueueRequest,
+  /** The acquisition's context, when the acquire or the wait channel has a subscriber. */
   traced: AcquireContext | undefined,
 ): Promise<Granted> {
   const { resource, dir, rule } = request;
@@ -127,6 +130,8 @@ async function takeTurn(
       }
       attempt.runOn(session.overSignal);
       const prefix = nodePrefix(randomUUID(), rule.kind);
+      // Per node: "since" is when this one was created, also for an attempt begun on an earlier session.
+      const data = ownerData(request.label);
       let name: string | undefined;
       let creating = false;
       try {
@@ -134,7 +139,7 @@ async function takeTurn(
         // "Try once" means now: with no connection there is nothing to try.
         if (attempt.triesOnce && !session.connected) throw outageError(host, request);
         creating = true;
-        const entered = await createNode(host, session, request, prefix, attempt);
+        const entered = await createNode(host, session, request, data, prefix, attempt);
         creating = false;
         name = entered.name;
         const node = { session, path: `${dir}/${name}` };
@@ -151,7 +156,7 @@ async function takeTurn(
           const granted: Granted = { session: node.session, path: node.path, token: await token };
           attempt.throwIfStopped();
           held = true;
-          if (rule.marksGrant && nodesBehind) mark(node.session, node.path, request.data);
+          if (rule.marksGrant && nodesBehind) mark(node.session, node.path, data);
           if (traced) Object.assign(traced, { token: granted.token, node: granted.path });
           return granted;
         };
@@ -307,7 +312,8 @@ interface Entered {
 async function createNode(
   host: QueueHost,
   session: ZkSession,
-  { resource, dir, rootDir, data }: QueueRequest,
+  { resource, dir, rootDir }: QueueRequest,
+  data: string,
   prefix: string,
   attempt: Attempt,
 ): Promise<Entered> {

@@ -7,7 +7,7 @@ import {
   LockInvalidArgumentError,
   type LockLostError,
 } from "../errors.js";
-import { ownerData, sortContenders } from "../lock-node.js";
+import { sortContenders } from "../lock-node.js";
 import {
   type AcquireOptions,
   type LockOptions,
@@ -351,7 +351,7 @@ export class ZkElection extends EventEmitter<ElectionEvents> implements Holder {
       dir: this.path,
       rootDir: this.options.rootDir,
       recipe: this.recipe,
-      data: ownerData(this.options.label),
+      label: this.options.label,
       rule: exclusive,
       signal,
       timeout,
@@ -379,7 +379,7 @@ export class ZkElection extends EventEmitter<ElectionEvents> implements Holder {
       hold.session.watchNode(hold.path, watch).then(
         (node) => {
           if (node === undefined && this.#hold === hold) {
-            this.connectionChanged(this.lossError("its node was deleted from outside"));
+            this.host.holdLost(this, this.lossError("its node was deleted from outside"));
           }
         },
         (error) => {

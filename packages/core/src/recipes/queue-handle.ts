@@ -1,6 +1,5 @@
 import type { HoldMode, Recipe } from "../channels.js";
 import { isLockError, LockError, LockLostError, withResource } from "../errors.js";
-import { ownerData } from "../lock-node.js";
 import { type AcquireOptions, type ResolvedLockOptions, validateAcquireOptions } from "../options.js";
 import { abortedError } from "../queue/attempt.js";
 import { type ConnectionChange, Hold, type Holder } from "../queue/hold.js";
@@ -20,6 +19,8 @@ export interface EndedHold {
 export interface LockHost extends QueueHost {
   holdStarted(holder: Holder, waitMs: number): void;
   holdEnded(holder: Holder, hold: EndedHold, holdMs: number): void;
+  /** A hold lost while its session lives (a leader's node deleted from outside), reported as one lost with its session. */
+  holdLost(holder: Holder, error: LockLostError): void;
 }
 
 /** Where a lock stands: not held, being acquired, held, held while disconnected, or lost. */
@@ -133,7 +134,7 @@ export abstract class QueueHandle implements Holder {
           dir: this.path,
           rootDir: this.options.rootDir,
           recipe: this.recipe,
-          data: ownerData(this.options.label),
+          label: this.options.label,
           rule: this.rule,
         };
         this.#entry = new SharedEntry(this.host, request, this.#granted);

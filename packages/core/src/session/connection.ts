@@ -311,7 +311,20 @@ export class ZkConnection extends EventEmitter<ConnectionEvents> {
       if (!current()) return;
       this.emit("lost", reason);
       this.#setState("expired", reason);
-      if (this.owned) this.#openSession();
+      if (!this.owned) return;
+      // Refused credentials are a mistake, not an outage: every new session would be refused the
+      // same, at once, each one a write to the ensemble. The connection ends with the reason.
+      if (session.endedBy === "authFailed") {
+        const schemes = this.auth.map(({ scheme }) => JSON.stringify(scheme)).join(", ");
+        const error = new LockError(
+          "ZOOKEEPER",
+          `ZooKeeper refused this manager's authentication (auth scheme ${schemes || "none"}): check the auth option. The manager stopped and opens no new session.`,
+        );
+        this.#failed = error;
+        this.close(error);
+        return;
+      }
+      this.#openSession();
     });
     if (session.connected) this.#setState("connected", undefined);
     else this.#setState("connecting", session.established ? undefined : "opening a session");

@@ -52,6 +52,7 @@ export class ZkSession extends EventEmitter<SessionEvents> {
   /** The session ended and its client is not to be called any more. */
   #stopped = false;
   #over: LockError | undefined;
+  #endedBy: SessionEnd | undefined;
   #timeout: number;
   /** When the connection was lost (or the session started, before it first connected). */
   #disconnectedAt: number;
@@ -99,6 +100,11 @@ export class ZkSession extends EventEmitter<SessionEvents> {
   /** The error that ended the session, once it is over. */
   get over(): LockError | undefined {
     return this.#over;
+  }
+
+  /** How the client said the session ended, when it did (not when the session was given up). */
+  get endedBy(): SessionEnd | undefined {
+    return this.#endedBy;
   }
 
   /** Aborts, with a `CONNECTION` LockError, when the session has expired or the client was closed. */
@@ -187,6 +193,7 @@ export class ZkSession extends EventEmitter<SessionEvents> {
 
   #onOver(end: SessionEnd): void {
     if (this.#over) return;
+    this.#endedBy = end;
     const reason =
       end === "expired"
         ? "the ZooKeeper session expired"
