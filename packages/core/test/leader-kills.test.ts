@@ -87,7 +87,17 @@ describe("server loss on a 3-member ensemble", () => {
   async function releaseAll(waiting: Promise<bigint>[]): Promise<void> {
     for (const [i, [lock, token]] of holds.entries()) {
       await lock.release();
-      expect(await waiting[i]).toBeGreaterThan(token);
+      // Bounded, so that a waiter that never gets its turn fails here, by name, rather than the test
+      // timing out with no word of where.
+      let granted: bigint | undefined;
+      waiting[i]!.then((next) => {
+        granted = next;
+      });
+      await waitFor(() => granted !== undefined, {
+        timeoutMs: 60_000,
+        message: `the waiter on "${lock.resource}" to be granted once its holder released`,
+      });
+      expect(granted).toBeGreaterThan(token);
     }
   }
 
