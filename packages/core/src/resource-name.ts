@@ -59,16 +59,11 @@ export function decodeResource(name: string): string {
 
 /** The resource whose znode name is `name`, or undefined when none encodes to it. */
 export function resourceOf(name: string): string | undefined {
-  if (SAFE_NAME.test(name)) return name.length <= MAX_RESOURCE_BYTES ? name : undefined;
-  let resource: string;
   try {
-    resource = decodeURIComponent(name);
-  } catch {
-    return undefined; // a "%" not followed by two hex digits, or bytes that are not UTF-8
-  }
-  try {
+    const resource = decodeURIComponent(name);
     return encodeResource(resource) === name ? resource : undefined;
   } catch {
+    // A "%" without two hex digits, bytes that are not UTF-8, or a name longer than any resource's.
     return undefined;
   }
 }
