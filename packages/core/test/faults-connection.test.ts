@@ -134,6 +134,45 @@ describe("connection loss", () => {
     expect(await childrenOf(observer(), `${rootDir}/${resource}`)).toEqual([]);
   });
 
+  // A server that stops answering shows only through the client's read timeout, two thirds of the
+  // session timeout (4 s here): a call must not wait for it to settle by its own timeout or signal.
+  it("gives up by its own timeout or signal on a server that stopped answering, and deletes its node once back", async () => {
+    const rootDir = uniqueRoot("hung-server");
+    const holder = await startManager(connect, { rootDir });
+    managers.push(holder);
+    const holderLock = holder.manager.createLock(resource);
+    await holderLock.acquire();
+    const [waiter, proxy] = await proxied(rootDir);
+    const queued = waiter.manager.createLock(resource);
+    const waiting = queued.acquire({ timeout: 500 });
+    waiting.catch(() => {});
+    const aborted = waiter.manager.createLock(resource).acquire({ signal: AbortSignal.timeout(500) });
+    aborted.catch(() => {});
+    await waitFor(async () => (await holder.manager.inspect(resource)).waiters.length === 2, {
+      message: "both waiters in the queue",
+    });
+    const disconnects = waiter.client.disconnects;
+    proxy.blackhole();
+    // Their deletions go into the silence as well.
+    await expect(waiting).rejects.toMatchObject({ code: "TIMEOUT" });
+    await expect(aborted).rejects.toMatchObject({ code: "ABORTED" });
+    expect(waiter.client.disconnects, "settled before the client gave up on the server").toBe(disconnects);
+
+    // An acquire whose create goes into the silence gives up as well.
+    const idle = waiter.manager.createLock(`${resource}-idle`);
+    await expect(idle.acquire({ timeout: 500 })).rejects.toMatchObject({ code: "TIMEOUT" });
+    expect(waiter.client.disconnects, "settled before the client gave up on the server").toBe(disconnects);
+    expect([queued.state, idle.state]).toEqual(["idle", "idle"]);
+
+    proxy.heal();
+    await waitFor(async () => (await holder.manager.inspect(resource)).waiters.length === 0, {
+      message: "the waiters' nodes to be deleted",
+    });
+    expect(await childrenOf(observer(), `${rootDir}/${resource}-idle`).catch(() => [])).toEqual([]);
+    expect(waiter.client.closedWith).toBeUndefined();
+    expect(eventsNamed(waiter.events, "cleanupFailed")).toEqual([]);
+  });
+
   it("settles a pending deletion quietly when the application shuts down before it reconnects", async () => {
     const rootDir = uniqueRoot("close-pending");
     const proxy = await startProxy(connect);

@@ -98,6 +98,7 @@ describe("a semaphore", () => {
     const [a, b] = await sessions(2);
     await expectAbandonedWaitsLeaveNothing(
       a!,
+      b!,
       resource,
       a!.manager.createSemaphore(resource, { permits: 1 }),
       b!.manager.createSemaphore(resource, { permits: 1 }),

@@ -210,6 +210,7 @@ describe("shared and exclusive holds", () => {
     const [w, r] = await sessions(2);
     await expectAbandonedWaitsLeaveNothing(
       w!,
+      r!,
       resource,
       w!.manager.createLock(resource),
       r!.manager.createLock(resource, { mode: "shared" }),

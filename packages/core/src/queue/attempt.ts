@@ -66,6 +66,8 @@ export class Attempt {
   #onBlocked: (() => void) | undefined;
   #blocked = false;
   #disposed = false;
+  /** Rejects the request `until()` awaits when the attempt stops first. */
+  #onStop: ((reason: unknown) => void) | undefined;
 
   constructor(
     private readonly sought: Sought,
@@ -151,6 +153,33 @@ export class Attempt {
     if (this.#blocked) onBlocked();
   }
 
+  /**
+   * `request`'s outcome, unless the callers' side stops the attempt first (its timeout or signal):
+   * then the reason. A request in flight cannot be called back, and on a server that stopped
+   * answering it settles only when the client gives up on the connection (two thirds of the
+   * session timeout), long after the call's deadline. For one request at a time.
+   */
+  until<T>(request: Promise<T>): Promise<T> {
+    const stopped = this.stopped;
+    if (stopped !== undefined) return Promise.reject(stopped);
+    // Nothing but the session can stop it, and a session's end fails its requests by itself.
+    if (this.#timer === undefined && this.#stopSignal === undefined) return request;
+    this.#follow();
+    return new Promise<T>((resolve, reject) => {
+      this.#onStop = reject;
+      request.then(
+        (value) => {
+          this.#onStop = undefined;
+          resolve(value);
+        },
+        (error: unknown) => {
+          this.#onStop = undefined;
+          reject(error);
+        },
+      );
+    });
+  }
+
   /** Aborts when the attempt stops; for the waits of the attempt. */
   get signal(): AbortSignal {
     if (!this.#controller) {
@@ -194,6 +223,7 @@ export class Attempt {
     if (this.#reason !== undefined) return;
     this.#reason = reason;
     this.#controller?.abort(reason);
+    this.#onStop?.(reason);
   }
 
   #onUserAbort = () => {

@@ -133,14 +133,13 @@ async function takeTurn(
       // Per node: "since" is when this one was created, also for an attempt begun on an earlier session.
       const data = ownerData(request.label);
       let name: string | undefined;
-      let creating = false;
+      let entering: Promise<Entered> | undefined;
       try {
         attempt.throwIfStopped();
         // "Try once" means now: with no connection there is nothing to try.
         if (attempt.triesOnce && !session.connected) throw outageError(host, request);
-        creating = true;
-        const entered = await createNode(host, session, request, data, prefix, attempt);
-        creating = false;
+        entering = createNode(host, session, request, data, prefix, attempt);
+        const entered = await attempt.until(entering);
         name = entered.name;
         const node = { session, path: `${dir}/${name}` };
         // The node's czxid, for a grant whose token it is: from the create (create2) or the GUID
@@ -153,7 +152,11 @@ async function takeTurn(
         let held = false;
         const grant = async (token: bigint | Promise<bigint>, nodesBehind: boolean): Promise<Granted> => {
           // Not `{ ...node, token }`: see SharedEntry's #start.
-          const granted: Granted = { session: node.session, path: node.path, token: await token };
+          const granted: Granted = {
+            session: node.session,
+            path: node.path,
+            token: typeof token === "bigint" ? token : await attempt.until(token),
+          };
           attempt.throwIfStopped();
           held = true;
           if (rule.marksGrant && nodesBehind) mark(node.session, node.path, data);
@@ -232,19 +235,31 @@ async function takeTurn(
           const woke = await waitFor(session, request, name, contenders, index, blocker, attempt.signal);
           // Its deletion alone lets this node in, whatever is behind: mark where the rule marks.
           if (woke === TURN && (await watchingOwn())) return await grant(ownCzxid(), true);
-          [children, pzxid] = typeof woke === "object" ? woke : await relist(session, dir, attempt.signal);
+          [children, pzxid] =
+            typeof woke === "object" ? woke : await attempt.until(relist(session, dir, attempt.signal));
         }
       } catch (error) {
+        // Given up by the caller's timeout or signal: the call settles now, and the node's deletion
+        // goes on in the background (a server that stopped answering would hold the call until the
+        // client gives up on the connection). Sent on the session before anything the manager does
+        // next, it is ordered before that.
+        const givenUp = attempt.stopped !== undefined;
         // The session ended under an attempt that may go on: on the next session, if one comes.
-        const restart = attempt.stopped === undefined && session.over !== undefined;
+        const restart = !givenUp && session.over !== undefined;
         const reason = restart ? attempt.reason : attempt.fail(error);
-        // A create in flight may have succeeded on the server: find it by its GUID and delete it.
+        // A create in flight may have succeeded on the server: the node its reply names, or else the
+        // one found by its GUID, is deleted.
+        const ended = session;
         const abandoned = name
           ? `${dir}/${name}`
-          : creating
-            ? findOwn(session, dir, prefix).then((own) => own?.path)
-            : undefined;
-        if (abandoned) await leaveQueue(host, resource, dir, session, abandoned);
+          : entering?.then(
+              (entered) => `${dir}/${entered.name}`,
+              () => findOwn(ended, dir, prefix).then((own) => own?.path),
+            );
+        if (abandoned) {
+          const leaving = leaveQueue(host, resource, dir, session, abandoned);
+          if (!givenUp) await leaving;
+        }
         if (!restart) throw reason;
         attempt.runOn(undefined);
         try {

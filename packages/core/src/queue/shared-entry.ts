@@ -19,8 +19,9 @@ export type EntryRequest = Omit<QueueRequest, "signal" | "timeout" | "onAttempt"
  * One place in a queue that the overlapping calls of a handle wait for together, each on its own
  * terms. A call whose timeout passes or whose signal aborts gives up alone, at once, and the
  * attempt goes on for the others; only when the last call waiting gives up does the attempt stop,
- * and that call hears of it once the node is deleted. When the turn comes, every call still
- * waiting shares the grant: `grant` turns it into the calls' value, once, knowing how many they are.
+ * and that call hears of it once the attempt has (the node's deletion goes on in the background).
+ * When the turn comes, every call still waiting shares the grant: `grant` turns it into the calls'
+ * value, once, knowing how many they are.
  *
  * A call with `timeout: 0` shares the attempt's first try: it gives up when the attempt finds that
  * its turn has not come (at once when the attempt already waits).
@@ -36,7 +37,7 @@ export class SharedEntry<T> {
   #shared: AbortController | undefined;
   /** The attempt has found its turn not come at least once. */
   #waited = false;
-  /** The last call, which gave up and hears of it once the attempt has cleaned up. */
+  /** The last call, which gave up and hears of it once the attempt has stopped. */
   #leaving: { call: Call<T>; reason: unknown } | undefined;
 
   constructor(
@@ -117,7 +118,7 @@ export class SharedEntry<T> {
       call.reject(reason);
       return;
     }
-    // The last call: the attempt stops, and the call hears of it once the node is gone.
+    // The last call: the attempt stops, and the call hears of it then.
     this.#leaving = { call, reason };
     this.#shared?.abort(reason);
   }
@@ -133,9 +134,10 @@ export class SharedEntry<T> {
   #granted = (granted: Granted) => {
     const calls = this.#calls.size;
     if (calls === 0) {
-      // Every call gave up while the grant was on its way: the node goes, then the last call hears.
+      // Every call gave up while the grant was on its way: the node goes, as for any call given up.
       const { resource, dir } = this.request;
-      leaveQueue(this.host, resource, dir, granted.session, granted.path).then(() => this.#failed(undefined));
+      leaveQueue(this.host, resource, dir, granted.session, granted.path);
+      this.#failed(undefined);
       return;
     }
     let value: T;

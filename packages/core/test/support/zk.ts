@@ -379,12 +379,13 @@ export async function queueUp(
 }
 
 /**
- * Gives up three waits of `waiter` behind `holder`, which holds `resource` (a timeout, a try, and
- * an abort once queued), and checks that each failed as it should and left no node: only the
- * holder's, until its release.
+ * Gives up three waits of `waiter` (of `waiterSide`'s manager) behind `holder` (of `observer`'s),
+ * which holds `resource` (a timeout, a try, and an abort once queued), and checks that each failed
+ * as it should and left no node: only the holder's, until its release.
  */
 export async function expectAbandonedWaitsLeaveNothing(
   observer: TestManager,
+  waiterSide: TestManager,
   resource: string,
   holder: ZkLock | ZkSemaphore,
   waiter: ZkLock | ZkSemaphore,
@@ -399,7 +400,8 @@ export async function expectAbandonedWaitsLeaveNothing(
   });
   abort.abort();
   await expect(aborted).rejects.toMatchObject({ code: "ABORTED" });
-  expect(await childrenOf(observer.client, holder.path)).toEqual([
+  // Deleted in the background, before anything else the waiter's manager sends.
+  expect(await childrenOf(waiterSide.client, holder.path)).toEqual([
     holder.nodePath!.slice(holder.path.length + 1),
   ]);
   await holder.release();
