@@ -380,7 +380,9 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
    * (`connect()` makes a manager that can).
    *
    * Throws `INVALID_ARGUMENT`, before anything is sent, for a client without a valid connect
-   * string, one that cannot start (no host resolves), and one that was closed.
+   * string and one that was closed; `CONNECTION` for an unstarted binding client none of whose
+   * hosts resolves now (the C client starts none without an address): an outage, so call `init()`
+   * again later, or use `connect()`, whose manager keeps trying.
    *
    * @example
    * ```ts
