@@ -447,6 +447,13 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
         client.config?.connect,
         "init() got a zookeeper client whose connect setting",
       );
+      // The client's own setting wins over the manager's, and its C client would look the
+      // bracketed address up as a host name, which never resolves.
+      if (connect.text.includes("[")) {
+        throw new LockInvalidArgumentError(
+          `init() got a zookeeper client whose connect setting ${describe(connect.text)} puts an IPv6 address in brackets, which its C client does not read: write it bare, ${describe(connect.bare)} (ZkLockManager.connect() takes either form).`,
+        );
+      }
       startClient(client, this.#auth, connect.text);
     } else {
       // A client started elsewhere can be rejoined only with a connect string the manager can read.
@@ -458,7 +465,8 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
     }
     const connectString = connect?.text ?? String(client.config?.connect ?? "(unknown)");
     const driver = new BindingDriver(client, {
-      connectString,
+      // What a client that rejoins the session connects to, as the C client reads it.
+      connectString: connect?.bare ?? connectString,
       createClient: connect ? clientsLike(client) : undefined,
       auth: this.#auth,
       ownsClient: false,

@@ -1,7 +1,7 @@
 // A manager that owns its client (ZkLockManager.connect / open), and misconfiguration that fails
 // fast: a bad connect string, an unreachable server, a missing chroot, a client that cannot start.
 import { ZooKeeperClient } from "@zk-dist-lock/client";
-import { freePorts, startZooKeeper, waitFor, type ZooKeeperServer } from "@zk-dist-lock/testing";
+import { fourLetter, freePorts, startZooKeeper, waitFor, type ZooKeeperServer } from "@zk-dist-lock/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import ZooKeeper from "zookeeper";
 import { type ConnectionStateChange, isLockError, type LockError, ZkLockManager } from "../src/index.js";
@@ -84,7 +84,8 @@ describe("connectManager()", () => {
     ["http://127.0.0.1:2181", /is a URL/],
     ["127.0.0.1:0", /invalid port "0"/],
     ["127.0.0.1:2181,,127.0.0.2:2181", /empty server/],
-    ["[::1]:2181", /brackets/],
+    ["[::1]", /no port for "\[::1\]"/],
+    ["[127.0.0.1]:2181", /brackets hold an IPv6 address/],
     ["127.0.0.1:2181/app/", /invalid chroot/],
     [undefined, /got undefined/],
   ])("refuses the connect string %j with INVALID_ARGUMENT before anything is sent", async (bad, message) => {
@@ -230,6 +231,58 @@ describe("a host that does not resolve", () => {
     } finally {
       replaceBindingImport(previous);
     }
+  });
+});
+
+// A server that listens on ::1 only: the connection cannot have gone over IPv4.
+describe("an IPv6 server", () => {
+  let server: ZooKeeperServer;
+  const managers: ZkLockManager[] = [];
+  beforeAll(async () => {
+    server = await startZooKeeper({ host: "::1" });
+  });
+  afterEach(async () => {
+    await Promise.allSettled(managers.map((manager) => manager.close()));
+    managers.length = 0;
+  });
+  afterAll(async () => {
+    closeClients();
+    await server?.stop();
+  });
+
+  /** The server's connections (`cons`): the address each came from, and its session id in hex. */
+  const connectionsOf = async () => await fourLetter("::1", server.port, "cons");
+
+  it.each(["[::1]:PORT", "::1:PORT", "[::1]:PORT/"])(
+    "connects with %j, in brackets as Java and Curator write it or bare as the C client does",
+    async (form) => {
+      const connectString = form.replace("PORT", String(server.port));
+      expect(server.connectString).toBe(`[::1]:${server.port}`);
+      const manager = await connectManager(connectString, { rootDir: uniqueRoot("ipv6") });
+      managers.push(manager);
+      await manager.withLock("job", () => {});
+      expect(await connectionsOf()).toMatch(
+        new RegExp(`/\\[0:0:0:0:0:0:0:1\\]:\\d+[^\\n]*sid=0x0*${manager.sessionId}\\b`),
+      );
+    },
+  );
+
+  it("takes a bracketed address in init() of a client of the run's kind, or names the fix for the binding's", async () => {
+    const bracketed = `[::1]:${server.port}`;
+    if (onBinding) {
+      const zk = new ZooKeeper({ connect: bracketed, timeout: 5000 });
+      expect(() => new ZkLockManager().init(zk)).toThrow(
+        `init() got a zookeeper client whose connect setting "${bracketed}" puts an IPv6 address in brackets, which its C client does not read: write it bare, "::1:${server.port}"`,
+      );
+      zk.close();
+    }
+    const client = unstartedClient(onBinding ? `::1:${server.port}` : bracketed);
+    const manager = new ZkLockManager({ rootDir: uniqueRoot("ipv6-init") }).init(client.zk);
+    managers.push(manager);
+    await manager.waitForConnection({ timeout: 15_000 });
+    await manager.withLock("job", () => {});
+    await manager.close();
+    client.close();
   });
 });
 
