@@ -1,7 +1,14 @@
 // A manager that owns its client (ZkLockManager.connect / open), and misconfiguration that fails
 // fast: a bad connect string, an unreachable server, a missing chroot, a client that cannot start.
 import { ZooKeeperClient } from "@zk-dist-lock/client";
-import { fourLetter, freePorts, startZooKeeper, waitFor, type ZooKeeperServer } from "@zk-dist-lock/testing";
+import {
+  fourLetter,
+  freePorts,
+  type StartZooKeeperOptions,
+  startZooKeeper,
+  waitFor,
+  type ZooKeeperServer,
+} from "@zk-dist-lock/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import ZooKeeper from "zookeeper";
 import { type ConnectionStateChange, isLockError, type LockError, ZkLockManager } from "../src/index.js";
@@ -32,16 +39,45 @@ const failure = (promise: Promise<unknown>) =>
     (error: unknown) => error as LockError,
   );
 
-describe("connectManager()", () => {
+/** What `fn` threw, or undefined. */
+const thrown = (fn: () => unknown): unknown => {
+  try {
+    fn();
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+};
+
+/** The managers a describe block's tests open, closed after each test. */
+function closedAfterEach(): ZkLockManager[] {
   const managers: ZkLockManager[] = [];
+  afterEach(async () => {
+    await Promise.allSettled(managers.map((manager) => manager.close()));
+    managers.length = 0;
+  });
+  return managers;
+}
+
+/** A server of the describe block's own, handed to `started` before its tests and stopped after them. */
+function serverOfItsOwn(options: StartZooKeeperOptions, started: (server: ZooKeeperServer) => void): void {
+  let server: ZooKeeperServer | undefined;
+  beforeAll(async () => {
+    server = await startZooKeeper(options);
+    started(server);
+  });
+  afterAll(async () => {
+    closeClients();
+    await server?.stop();
+  });
+}
+
+describe("connectManager()", () => {
+  const managers = closedAfterEach();
   let observer: TestClient;
 
   beforeAll(async () => {
     observer = await connectClient(connect);
-  });
-  afterEach(async () => {
-    await Promise.allSettled(managers.map((manager) => manager.close()));
-    managers.length = 0;
   });
   afterAll(closeClients);
 
@@ -112,15 +148,11 @@ describe("connectManager()", () => {
 });
 
 describe("an unreachable server", () => {
-  const managers: ZkLockManager[] = [];
+  const managers = closedAfterEach();
   let down: Awaited<ReturnType<typeof refusingPort>>;
 
   beforeAll(async () => {
     down = await refusingPort();
-  });
-  afterEach(async () => {
-    await Promise.allSettled(managers.map((manager) => manager.close()));
-    managers.length = 0;
   });
   afterAll(() => down.close());
 
@@ -183,11 +215,7 @@ describe("an unreachable server", () => {
 // published, is an outage to wait out, as an unreachable server is, not bad input.
 describe("a host that does not resolve", () => {
   const unresolved = "zk-dist-lock-test.invalid:2181";
-  const managers: ZkLockManager[] = [];
-  afterEach(async () => {
-    await Promise.allSettled(managers.map((manager) => manager.close()));
-    managers.length = 0;
-  });
+  const managers = closedAfterEach();
 
   it("makes connect() fail with CONNECTION after connectTimeout, naming the servers", async () => {
     const error = await failure(connectManager(unresolved, { connectTimeout: 1000 }));
@@ -236,18 +264,10 @@ describe("a host that does not resolve", () => {
 
 // A server that listens on ::1 only: the connection cannot have gone over IPv4.
 describe("an IPv6 server", () => {
+  const managers = closedAfterEach();
   let server: ZooKeeperServer;
-  const managers: ZkLockManager[] = [];
-  beforeAll(async () => {
-    server = await startZooKeeper({ host: "::1" });
-  });
-  afterEach(async () => {
-    await Promise.allSettled(managers.map((manager) => manager.close()));
-    managers.length = 0;
-  });
-  afterAll(async () => {
-    closeClients();
-    await server?.stop();
+  serverOfItsOwn({ host: "::1" }, (started) => {
+    server = started;
   });
 
   /** The server's connections (`cons`): the address each came from, and its session id in hex. */
@@ -287,19 +307,10 @@ describe("an IPv6 server", () => {
 });
 
 describe("misconfiguration on a server of its own", () => {
+  const managers = closedAfterEach();
   let server: ZooKeeperServer;
-  const managers: ZkLockManager[] = [];
-
-  beforeAll(async () => {
-    server = await startZooKeeper();
-  });
-  afterEach(async () => {
-    await Promise.allSettled(managers.map((manager) => manager.close()));
-    managers.length = 0;
-  });
-  afterAll(async () => {
-    closeClients();
-    await server?.stop();
+  serverOfItsOwn({}, (started) => {
+    server = started;
   });
 
   const received = () => requestsReceived(server.host, server.port);
@@ -442,12 +453,7 @@ describe("init() with a client that cannot work", () => {
   ])("refuses %s with INVALID_ARGUMENT naming the problem", (_name, make, message) => {
     const manager = new ZkLockManager();
     const client = make();
-    let error: unknown;
-    try {
-      manager.init(client);
-    } catch (caught) {
-      error = caught;
-    }
+    const error = thrown(() => manager.init(client));
     expect(isLockError(error, "INVALID_ARGUMENT"), String(error)).toBe(true);
     expect((error as Error).message).toMatch(message);
     expect(() => manager.createLock("job")).toThrow(/Call init\(zkClient\)/);
@@ -461,12 +467,7 @@ describe("init() with a client that cannot work", () => {
     async () => {
       const client = new ZooKeeper({ connect: "zk-dist-lock-test.invalid:2181", timeout: 5000 });
       const manager = new ZkLockManager();
-      let error: unknown;
-      try {
-        manager.init(client);
-      } catch (caught) {
-        error = caught;
-      }
+      const error = thrown(() => manager.init(client));
       expect(isLockError(error, "CONNECTION"), String(error)).toBe(true);
       expect((error as Error).message).toMatch(
         /could not start with connect string "zk-dist-lock-test\.invalid:2181": none of its hosts resolves/,
