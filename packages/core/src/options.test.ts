@@ -4,6 +4,8 @@ import {
   checkLockOptions,
   checkSemaphoreOptions,
   type LockOptions,
+  optionNames,
+  optionsObject,
   resolveLockOptions,
   type SemaphoreOptions,
   validateAcquireOptions,
@@ -60,18 +62,32 @@ describe("resolveLockOptions", () => {
 describe("validateAcquireOptions", () => {
   it("accepts a signal and a timeout of 0 (try once)", () => {
     const signal = new AbortController().signal;
-    expect(validateAcquireOptions({ signal, timeout: 0 })).toEqual({ signal, timeout: 0 });
+    expect(validateAcquireOptions({ signal, timeout: 0 }, "acquire() options")).toEqual({
+      signal,
+      timeout: 0,
+    });
   });
 
   it("refuses a signal that is not an AbortSignal and a negative timeout", () => {
-    expect(() => validateAcquireOptions({ signal: {} })).toThrow(/AbortSignal/);
-    expect(() => validateAcquireOptions({ timeout: -5 })).toThrow(/timeout must be/);
+    expect(() => validateAcquireOptions({ signal: {} }, "acquire() options")).toThrow(/AbortSignal/);
+    expect(() => validateAcquireOptions({ timeout: -5 }, "acquire() options")).toThrow(/timeout must be/);
+  });
+
+  it("refuses an option it does not take, naming the call and the nearest option", () => {
+    expect(() => validateAcquireOptions({ timout: 5 }, "acquire() options")).toThrow(
+      'acquire() options: unknown option "timout"; did you mean "timeout"?',
+    );
+    expect(() => validateAcquireOptions({ timeout: 5 }, "lead() options", optionNames.signalOnly)).toThrow(
+      'lead() options: unknown option "timeout"; the options are signal.',
+    );
   });
 
   it("refuses null options, a null signal and a null timeout", () => {
-    expect(() => validateAcquireOptions(null)).toThrow(/acquire\(\) options must be an object/);
-    expect(() => validateAcquireOptions({ signal: null })).toThrow(/AbortSignal/);
-    expect(() => validateAcquireOptions({ timeout: null })).toThrow(/timeout must be/);
+    expect(() => validateAcquireOptions(null, "acquire() options")).toThrow(
+      /acquire\(\) options must be an object/,
+    );
+    expect(() => validateAcquireOptions({ signal: null }, "acquire() options")).toThrow(/AbortSignal/);
+    expect(() => validateAcquireOptions({ timeout: null }, "acquire() options")).toThrow(/timeout must be/);
   });
 });
 
@@ -88,12 +104,26 @@ describe("checkLockOptions", () => {
     throw new Error("nothing was refused");
   };
 
-  it("accepts good lock options and none, and leaves an integration's own options alone", () => {
+  it("accepts good lock options and none, and leaves the integration's own options alone", () => {
     expect(() => checkLockOptions(undefined, where)).not.toThrow();
     expect(() =>
       checkLockOptions({ rootDir: "/app/locks", acquireTimeout: 0, label: "job" }, where),
     ).not.toThrow();
-    expect(() => checkLockOptions({ key: "k", maxHold: -1, acquireTimeout: undefined }, where)).not.toThrow();
+    expect(() =>
+      checkLockOptions({ key: "k", maxHold: -1, acquireTimeout: undefined }, where, ["key", "maxHold"]),
+    ).not.toThrow();
+  });
+
+  it("refuses an option that is neither the lock's nor the integration's, as createLock() does", () => {
+    const options = { key: "k", acquireTimout: 2000 };
+    expect(refusal(() => checkLockOptions(options, where, ["key"]))).toBe(
+      `${where}: unknown option "acquireTimout"; did you mean "acquireTimeout"?`,
+    );
+    expect(refusal(() => checkLockOptions({ key: "k" }, where))).toMatch(/unknown option "key"/);
+    expect(refusal(() => checkSemaphoreOptions({ permits: 2, permit: 3 }, where))).toMatch(
+      /unknown option "permit"; did you mean "permits"\?$/,
+    );
+    expect(refusal(() => checkLockOptions({}, where, "key" as never))).toMatch(/ownOptions must be an array/);
   });
 
   it.each([
@@ -120,7 +150,9 @@ describe("checkSemaphoreOptions", () => {
   const where = "rateLimit() options";
 
   it("accepts good semaphore options beside an integration's own", () => {
-    expect(() => checkSemaphoreOptions({ permits: 5, rootDir: "/app/locks", key: "k" }, where)).not.toThrow();
+    expect(() =>
+      checkSemaphoreOptions({ permits: 5, rootDir: "/app/locks", key: "k" }, where, ["key"]),
+    ).not.toThrow();
   });
 
   it.each([
@@ -139,5 +171,44 @@ describe("checkSemaphoreOptions", () => {
     }
     expect(bySemaphore).not.toBe("");
     expect(() => checkSemaphoreOptions(options, where)).toThrow(`${where}: ${bySemaphore}`);
+  });
+});
+
+describe("optionsObject with the names of a call's options", () => {
+  const check = (options: object) => () =>
+    optionsObject(options, "createLock() options", optionNames.createLock);
+
+  it("accepts the call's options, also given as undefined, and no options", () => {
+    expect(check({ rootDir: "/a", acquireTimeout: 1, label: "x", mode: "shared" })).not.toThrow();
+    expect(check({ rootDir: undefined, mode: undefined })).not.toThrow();
+    expect(optionsObject(undefined, "createLock() options", optionNames.createLock)).toEqual({});
+  });
+
+  it.each([
+    ["acquireTimout", "acquireTimeout"],
+    ["acquiretimeout", "acquireTimeout"],
+    ["rootdir", "rootDir"],
+    ["rootDri", "rootDir"],
+    ["lable", "label"],
+    ["mdoe", "mode"],
+  ])("refuses %j, suggesting %j", (typo, meant) => {
+    expect(check({ [typo]: 1 })).toThrow(
+      new LockInvalidArgumentError(
+        `createLock() options: unknown option "${typo}"; did you mean "${meant}"?`,
+      ),
+    );
+  });
+
+  it.each(["signal", "permits", "root", "x", "timeoutMs"])(
+    "refuses %j, which is nobody's typo, listing the options",
+    (key) => {
+      expect(check({ [key]: 1 })).toThrow(
+        `createLock() options: unknown option "${key}"; the options are rootDir, acquireTimeout, label, mode.`,
+      );
+    },
+  );
+
+  it("refuses a key whose value is undefined: a typo all the same", () => {
+    expect(check({ acquireTimout: undefined })).toThrow(/unknown option "acquireTimout"/);
   });
 });

@@ -74,23 +74,99 @@ export interface ResolvedLockOptions {
   label: string | undefined;
 }
 
+/** The names of the options a call takes; {@link optionsObject} refuses any other. */
+export type OptionNames = ReadonlySet<string>;
+
+const LOCK_OPTION_NAMES = ["rootDir", "acquireTimeout", "label"] as const;
+const ACQUIRE_OPTION_NAMES = ["signal", "timeout"] as const;
+const names = (...lists: readonly (readonly string[])[]): OptionNames => new Set(lists.flat());
+
+/** The option names of each call, in the order its type declares them (messages list them so). */
+export const optionNames = {
+  lock: names(LOCK_OPTION_NAMES),
+  createLock: names(LOCK_OPTION_NAMES, ["mode"]),
+  createSemaphore: names(LOCK_OPTION_NAMES, ["permits"]),
+  withLock: names(LOCK_OPTION_NAMES, ["mode"], ACQUIRE_OPTION_NAMES),
+  withSemaphore: names(LOCK_OPTION_NAMES, ["permits"], ACQUIRE_OPTION_NAMES),
+  manager: names(LOCK_OPTION_NAMES, ["acl", "auth"]),
+  connect: names(LOCK_OPTION_NAMES, ["acl", "auth", "sessionTimeout", "connectTimeout", "client", "tls"]),
+  acquire: names(ACQUIRE_OPTION_NAMES),
+  inspect: names(LOCK_OPTION_NAMES, ACQUIRE_OPTION_NAMES),
+  resources: names(["rootDir"], ACQUIRE_OPTION_NAMES),
+  election: names(["rootDir", "label"]),
+  firingClaims: names(["rootDir", "retention", "label"]),
+  signalOnly: names(["signal"]),
+} as const;
+
+// What a left-out options object reads as: shared, so that a call without options allocates nothing.
+const NO_OPTIONS: object = Object.freeze({});
+
 /**
- * The options object of a call, `{}` when left out. Anything else, `null` included, is refused:
- * `null` is not "no options", as no option is ever `null` (only `undefined` means "not given").
+ * The options object of a call, an empty one when left out. Anything else, `null` included, is
+ * refused: `null` is not "no options", as no option is ever `null` (only `undefined` means "not
+ * given"). With `known`, a key that is not one of them is refused too, naming the nearest known
+ * one when it looks like a typo of it: an option spelt wrong would otherwise be ignored in
+ * silence, its default taking its place. The check walks the keys without allocating: acquire()
+ * and withLock() run it on every call.
  */
-export function optionsObject(options: unknown, what: string): object {
-  if (options === undefined) return {};
+export function optionsObject(options: unknown, what: string, known?: OptionNames): object {
+  if (options === undefined) return NO_OPTIONS;
   if (typeof options !== "object" || options === null) {
     throw new LockInvalidArgumentError(`${what} must be an object; got ${describe(options)}.`);
   }
+  if (known !== undefined) {
+    for (const key in options) if (!known.has(key)) throw unknownOption(key, known, what);
+  }
   return options;
+}
+
+function unknownOption(key: string, known: OptionNames, what: string): LockInvalidArgumentError {
+  const nearest = nearestName(key, known);
+  const hint =
+    nearest === undefined
+      ? `the options are ${[...known].join(", ")}.`
+      : `did you mean ${JSON.stringify(nearest)}?`;
+  return new LockInvalidArgumentError(`${what}: unknown option ${JSON.stringify(key)}; ${hint}`);
+}
+
+/** The known name `key` is a typo of (the same but for case, or one or two edits away), if any. */
+function nearestName(key: string, known: OptionNames): string | undefined {
+  // Two edits in a short key make another word ("tls" from "ttl"): allow one edit per three letters.
+  const limit = Math.min(2, Math.floor(key.length / 3));
+  let nearest: string | undefined;
+  let nearestDistance = limit + 1;
+  for (const name of known) {
+    if (name.toLowerCase() === key.toLowerCase()) return name;
+    const distance = editDistance(key, name);
+    if (distance < nearestDistance) {
+      nearest = name;
+      nearestDistance = distance;
+    }
+  }
+  return nearest;
+}
+
+/** Levenshtein distance, with a swap of two neighbours counted as one edit. */
+function editDistance(a: string, b: string): number {
+  const rows = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) rows[0]![j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let d = Math.min(rows[i - 1]![j]! + 1, rows[i]![j - 1]! + 1, rows[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        d = Math.min(d, rows[i - 2]![j - 2]! + 1);
+      rows[i]![j] = d;
+    }
+  }
+  return rows[a.length]![b.length]!;
 }
 
 export function resolveLockOptions(options: unknown, defaults: LockOptions = {}): ResolvedLockOptions {
   // An option given as undefined means "not given": it must not hide the manager's default. `null`
   // is given, and refused by the option's own check (a `null` rootDir is not a path). Only the
   // three names are read, not every key: `withLock()` resolves its options on every call, and the
-  // options object often carries others (`mode`, `signal`, an integration's own).
+  // options object carries others (`mode`, `signal`), which the caller checked by name.
   const {
     rootDir = defaults.rootDir,
     acquireTimeout = defaults.acquireTimeout,
@@ -154,13 +230,23 @@ export function validateTimeout(value: unknown, name: string): number | undefine
   return value;
 }
 
-export function validateAcquireOptions(options: unknown): AcquireOptions {
-  if (options === undefined) return {};
-  const { signal, timeout } = optionsObject(options, "acquire() options") as AcquireOptions;
+/**
+ * Checks the options of a wait: `acquire()`, `campaign()`, `waitForConnection()` (`signal` and
+ * `timeout`), or `known` ones of them (`lead()` and `observe()` take only a signal). `what` names
+ * them in messages. Returns them as given, so that a call allocates nothing for them.
+ */
+export function validateAcquireOptions(
+  options: unknown,
+  what: string,
+  known: OptionNames = optionNames.acquire,
+): AcquireOptions {
+  const checked = optionsObject(options, what, known) as AcquireOptions;
+  const { signal, timeout } = checked;
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     throw new LockInvalidArgumentError(`signal must be an AbortSignal; got ${describe(signal)}.`);
   }
-  return { signal, timeout: validateTimeout(timeout, "timeout") };
+  validateTimeout(timeout, "timeout");
+  return checked;
 }
 
 /**
@@ -248,24 +334,28 @@ export function validateAuth(auth: unknown): ZkAuth[] {
 
 /**
  * Checks lock options exactly as every lock created with them will (`createLock()` and
- * `withLock()` run the same check, `mode` included), so that an integration refuses bad options
- * when it is set up rather than at its first lock, and without a throwaway manager. Options that are
- * not lock options (an integration's own, beside them) are left alone. Throws
- * `LockInvalidArgumentError` whose message starts with `where`.
+ * `withLock()` run the same check, `mode` included, and refuse an option they do not know), so that
+ * an integration refuses bad options when it is set up rather than at its first lock, and without
+ * a throwaway manager. `ownOptions` names the integration's own options, which may stand beside
+ * the lock's; any other key is refused, as a typo usually is. Throws `LockInvalidArgumentError`
+ * whose message starts with `where`.
  *
  * @example
  * ```ts
  * import { checkLockOptions } from "@zk-dist-lock/core";
  *
  * checkLockOptions({ rootDir: "/app/locks", acquireTimeout: 2000 }, "myMiddleware() options"); // fine
+ * checkLockOptions({ key: "k", acquireTimeout: 2000 }, "myMiddleware() options", ["key"]); // fine
  * checkLockOptions({ rootDir: "locks" }, "myMiddleware() options");
  * // LockInvalidArgumentError: myMiddleware() options: rootDir "locks" must be an absolute path …
  * checkLockOptions({ mode: "read" }, "myMiddleware() options");
  * // LockInvalidArgumentError: myMiddleware() options: mode must be "exclusive" or "shared"; …
+ * checkLockOptions({ acquireTimout: 2000 }, "myMiddleware() options");
+ * // LockInvalidArgumentError: myMiddleware() options: unknown option "acquireTimout"; did you mean "acquireTimeout"?
  * ```
  */
-export function checkLockOptions(options: unknown, where: string): void {
-  const given = optionsObject(options, where);
+export function checkLockOptions(options: unknown, where: string, ownOptions: readonly string[] = []): void {
+  const given = optionsObject(options, where, withOwn(optionNames.createLock, ownOptions));
   checkedIn(where, () => resolveCreateLockOptions(given));
 }
 
@@ -280,9 +370,21 @@ export function checkLockOptions(options: unknown, where: string): void {
  * // LockInvalidArgumentError: rateLimit() options: permits must be a positive integer: …
  * ```
  */
-export function checkSemaphoreOptions(options: unknown, where: string): void {
-  const given = optionsObject(options, where);
+export function checkSemaphoreOptions(
+  options: unknown,
+  where: string,
+  ownOptions: readonly string[] = [],
+): void {
+  const given = optionsObject(options, where, withOwn(optionNames.createSemaphore, ownOptions));
   checkedIn(where, () => resolveSemaphoreOptions(given));
+}
+
+/** `known` and an integration's own option names; checked once, when the integration is set up. */
+function withOwn(known: OptionNames, own: readonly string[]): OptionNames {
+  if (!Array.isArray(own) || !own.every((name) => typeof name === "string")) {
+    throw new LockInvalidArgumentError(`ownOptions must be an array of option names; got ${describe(own)}.`);
+  }
+  return own.length === 0 ? known : new Set([...known, ...own]);
 }
 
 /** Runs `check`; its `LockInvalidArgumentError` comes back with a message that starts with `where`. */

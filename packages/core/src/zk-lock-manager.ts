@@ -15,7 +15,9 @@ import {
   type AcquireOptions,
   type CreateLockOptions,
   type LockOptions,
+  optionNames,
   optionsObject,
+  type ResolvedConnectOptions,
   type ResolvedLockOptions,
   resolveConnectOptions,
   resolveCreateLockOptions,
@@ -253,6 +255,7 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
     const { acl, auth, ...defaults } = optionsObject(
       options,
       "ZkLockManager options",
+      optionNames.manager,
     ) as ZkLockManagerOptions;
     resolveLockOptions(defaults);
     if (acl !== undefined && (!Array.isArray(acl) || acl.length === 0 || !acl.every(isAcl))) {
@@ -317,12 +320,17 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
    * manager.on("connectionState", ({ state, reason }) => log.info({ state, reason }, "ZooKeeper"));
    * ```
    */
-  static async connect(connectString: string, options: ZkConnectOptions = {}): Promise<ZkLockManager> {
+  static async connect(connectString: string, options?: ZkConnectOptions): Promise<ZkLockManager> {
+    const [connect, resolved, managerOptions] = connectOptions(
+      connectString,
+      options,
+      "ZkLockManager.connect() options",
+    );
     // A binding that is not installed is a mistake to name now, not an outage to wait out.
-    if (options?.client === "zookeeper") await loadBinding();
-    const manager = ZkLockManager.open(connectString, options);
+    if (resolved.client === "zookeeper") await loadBinding();
+    const manager = ZkLockManager.#open(connect, resolved, managerOptions);
     try {
-      await manager.waitForConnection({ timeout: resolveConnectOptions(options).connectTimeout });
+      await manager.waitForConnection({ timeout: resolved.connectTimeout });
       await manager.#checkChroot();
     } catch (error) {
       await manager.close();
@@ -342,10 +350,15 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
    * readiness.add(() => manager.connectionState === "connected");
    * ```
    */
-  static open(connectString: string, options: ZkConnectOptions = {}): ZkLockManager {
-    const { sessionTimeout, connectTimeout, client, tls, ...managerOptions } = options ?? {};
-    const connect = parseConnectString(connectString, "The connect string");
-    const resolved = resolveConnectOptions({ sessionTimeout, connectTimeout, client, tls });
+  static open(connectString: string, options?: ZkConnectOptions): ZkLockManager {
+    return ZkLockManager.#open(...connectOptions(connectString, options, "ZkLockManager.open() options"));
+  }
+
+  static #open(
+    connect: ConnectString,
+    resolved: ResolvedConnectOptions,
+    managerOptions: ZkLockManagerOptions,
+  ): ZkLockManager {
     const manager = new ZkLockManager(managerOptions);
     manager.#connection = manager.#follow(
       new ZkConnection(manager.#auth, {
@@ -367,7 +380,9 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
    * (`connect()` makes a manager that can).
    *
    * Throws `INVALID_ARGUMENT`, before anything is sent, for a client without a valid connect
-   * string, one that cannot start (no host resolves), and one that was closed.
+   * string and one that was closed; `CONNECTION` for an unstarted binding client none of whose
+   * hosts resolves now (the C client starts none without an address): an outage, so call `init()`
+   * again later, or use `connect()`, whose manager keeps trying.
    *
    * @example
    * ```ts
@@ -432,6 +447,13 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
         client.config?.connect,
         "init() got a zookeeper client whose connect setting",
       );
+      // The client's own setting wins over the manager's, and its C client would look the
+      // bracketed address up as a host name, which never resolves.
+      if (connect.text.includes("[")) {
+        throw new LockInvalidArgumentError(
+          `init() got a zookeeper client whose connect setting ${describe(connect.text)} puts an IPv6 address in brackets, which its C client does not read: write it bare, ${describe(connect.bare)} (ZkLockManager.connect() takes either form).`,
+        );
+      }
       startClient(client, this.#auth, connect.text);
     } else {
       // A client started elsewhere can be rejoined only with a connect string the manager can read.
@@ -443,7 +465,8 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
     }
     const connectString = connect?.text ?? String(client.config?.connect ?? "(unknown)");
     const driver = new BindingDriver(client, {
-      connectString,
+      // What a client that rejoins the session connects to, as the C client reads it.
+      connectString: connect?.bare ?? connectString,
       createClient: connect ? clientsLike(client) : undefined,
       auth: this.#auth,
       ownsClient: false,
@@ -489,7 +512,7 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
    * ```
    */
   async waitForConnection(options?: CallOptions): Promise<void> {
-    const { signal, timeout } = validateAcquireOptions(options);
+    const { signal, timeout } = validateAcquireOptions(options, "waitForConnection() options");
     try {
       await this.#connection.waitForConnection({ signal, timeout });
     } catch (error) {
@@ -515,7 +538,7 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
    * ```
    */
   createLock(resource: string, options?: CreateLockOptions): ZkLock {
-    const given = optionsObject(options, "Lock options");
+    const given = optionsObject(options, "createLock() options", optionNames.createLock);
     const [path, lockMode, resolved] = this.#place(resource, given, resolveCreateLockOptions);
     if (!this.#connection.ownsClients) this.#requireSession(resource);
     return new ZkLock(this.#host, resource, path, resolved, lockMode);
@@ -538,7 +561,7 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
    * ```
    */
   createSemaphore(resource: string, options: SemaphoreOptions): ZkSemaphore {
-    const given = optionsObject(options, "Semaphore options");
+    const given = optionsObject(options, "createSemaphore() options", optionNames.createSemaphore);
     const [path, checked, resolved] = this.#place(resource, given, resolveSemaphoreOptions);
     if (!this.#connection.ownsClients) this.#requireSession(resource);
     return new ZkSemaphore(this.#host, resource, path, resolved, checked);
@@ -605,7 +628,8 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
     options?: CreateLockOptions & AcquireOptions,
   ): Promise<T> {
     requireFunction(fn, "withLock", resource);
-    const given = optionsObject(options, "withLock() options") as CreateLockOptions & AcquireOptions;
+    const given = optionsObject(options, "withLock() options", optionNames.withLock) as CreateLockOptions &
+      AcquireOptions;
     const [path, lockMode, resolved] = this.#place(resource, given, resolveCreateLockOptions);
     const take = (joined: QueueHandle | undefined) => {
       if (joined === undefined) return new ZkLock(this.#host, resource, path, resolved, lockMode);
@@ -649,7 +673,11 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
     options: SemaphoreOptions & AcquireOptions,
   ): Promise<T> {
     requireFunction(fn, "withSemaphore", resource);
-    const given = optionsObject(options, "withSemaphore() options") as SemaphoreOptions & AcquireOptions;
+    const given = optionsObject(
+      options,
+      "withSemaphore() options",
+      optionNames.withSemaphore,
+    ) as SemaphoreOptions & AcquireOptions;
     const [path, checked, resolved] = this.#place(resource, given, resolveSemaphoreOptions);
     const take = (joined: QueueHandle | undefined) => {
       if (joined === undefined) return new ZkSemaphore(this.#host, resource, path, resolved, checked);
@@ -696,7 +724,8 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
    * lost is still returned until its `withLock()` ends (its `state` is `"lost"`).
    */
   current(resource: string, options?: LockOptions): ZkLock | undefined {
-    const held = heldIn(this.#chain.getStore(), this.#locate(resource, options)[0]);
+    const given = optionsObject(options, "current() options", optionNames.lock);
+    const held = heldIn(this.#chain.getStore(), this.#locate(resource, given)[0]);
     return held instanceof ZkLock ? held : undefined;
   }
 
@@ -712,8 +741,11 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
    * ```
    */
   async inspect(resource: string, options?: LockOptions & CallOptions): Promise<LockInspection> {
-    const { signal, timeout, ...lockOptions } = optionsObject(options, "inspect() options") as LockOptions &
-      CallOptions;
+    const { signal, timeout, ...lockOptions } = optionsObject(
+      options,
+      "inspect() options",
+      optionNames.inspect,
+    ) as LockOptions & CallOptions;
     const [path] = this.#locate(resource, lockOptions);
     try {
       return await this.#withDeadline(`inspect("${resource}")`, { signal, timeout }, (session, deadline) =>
@@ -744,11 +776,11 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
    * `inspect()` does. Children that no resource encodes to (another tool's nodes) are left out.
    */
   async resources(options?: Pick<LockOptions, "rootDir"> & CallOptions): Promise<string[]> {
-    const { signal, timeout, ...lockOptions } = optionsObject(options, "resources() options") as Pick<
-      LockOptions,
-      "rootDir"
-    > &
-      CallOptions;
+    const { signal, timeout, ...lockOptions } = optionsObject(
+      options,
+      "resources() options",
+      optionNames.resources,
+    ) as Pick<LockOptions, "rootDir"> & CallOptions;
     const { rootDir } = resolveLockOptions(lockOptions, this.#defaults);
     return this.#withDeadline("resources()", { signal, timeout }, async (session, deadline) => {
       try {
@@ -809,7 +841,7 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
     options: CallOptions,
     work: (session: ZkSession, deadline: AbortSignal) => Promise<T>,
   ): Promise<T> {
-    const { signal, timeout } = validateAcquireOptions(options);
+    const { signal, timeout } = validateAcquireOptions(options, `${what} options`);
     const controller = new AbortController();
     const timer =
       timeout === undefined
@@ -1065,6 +1097,21 @@ const holdMessage = (holder: Holder, event: LockEvent, holdMs: number): HoldMess
   mode: holder.mode,
   holdMs,
 });
+
+/**
+ * The checked connect string and options of `connect()` or `open()` (`what`): how to connect,
+ * and the manager's own options.
+ */
+function connectOptions(
+  connectString: string,
+  options: ZkConnectOptions | undefined,
+  what: string,
+): [ConnectString, ResolvedConnectOptions, ZkLockManagerOptions] {
+  const given = optionsObject(options, what, optionNames.connect) as ZkConnectOptions;
+  const { sessionTimeout, connectTimeout, client, tls, ...managerOptions } = given;
+  const connect = parseConnectString(connectString, "The connect string");
+  return [connect, resolveConnectOptions({ sessionTimeout, connectTimeout, client, tls }), managerOptions];
+}
 
 const isAcl = (entry: unknown): entry is ZkAcl => {
   const { perms, scheme, auth } = (entry ?? {}) as Partial<ZkAcl>;

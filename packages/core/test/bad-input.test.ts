@@ -7,6 +7,7 @@ import {
   ZkLockManager,
 } from "../src/index.js";
 import { openManager, uniqueRoot } from "./support/client.js";
+import { clientKind } from "./support/kind.js";
 import { childrenOf } from "./support/zk.js";
 
 const connect = inject("zkConnect");
@@ -136,5 +137,125 @@ describe("bad input gets a typed error and creates nothing", () => {
     const other = await openManager(connect);
     expect(() => other.manager.init(zk.client.zk)).toThrow(/still alive/);
     await other.close();
+  });
+});
+
+describe("options that are not an object, or that the call does not take", () => {
+  /** What `call` threw or rejected with, as an INVALID_ARGUMENT error's message. */
+  const refusal = async (call: () => unknown): Promise<string> => {
+    try {
+      await call();
+    } catch (error) {
+      expect(error, String(error)).toSatisfy((e) => isLockError(e, "INVALID_ARGUMENT"));
+      expect(error).toBeInstanceOf(LockInvalidArgumentError);
+      return (error as Error).message;
+    }
+    throw new Error("nothing was refused");
+  };
+  const election = () => zk.manager.createElection("e", { rootDir });
+  // Each call, the name its messages give its options, good options to add a typo to, and the typo.
+  const calls: [string, (options: never) => unknown, object, string, string][] = [
+    [
+      "ZkLockManager.connect() options",
+      (o) => ZkLockManager.connect(connect, o),
+      { client: clientKind, rootDir },
+      "sessionTimout",
+      "sessionTimeout",
+    ],
+    [
+      "ZkLockManager.open() options",
+      (o) => ZkLockManager.open(connect, o),
+      { client: clientKind },
+      "conectTimeout",
+      "connectTimeout",
+    ],
+    ["ZkLockManager options", (o) => new ZkLockManager(o), { rootDir }, "lable", "label"],
+    [
+      "createLock() options",
+      (o) => zk.manager.createLock("r", o),
+      { rootDir },
+      "acquireTimout",
+      "acquireTimeout",
+    ],
+    [
+      "createSemaphore() options",
+      (o) => zk.manager.createSemaphore("r", o),
+      { rootDir, permits: 2 },
+      "permit",
+      "permits",
+    ],
+    ["createElection() options", (o) => zk.manager.createElection("e", o), { rootDir }, "rootdir", "rootDir"],
+    [
+      "createFiringClaims() options",
+      (o) => zk.manager.createFiringClaims("j", o),
+      { rootDir },
+      "retension",
+      "retention",
+    ],
+    ["withLock() options", (o) => zk.manager.withLock("r", () => {}, o), { rootDir }, "timout", "timeout"],
+    [
+      "withSemaphore() options",
+      (o) => zk.manager.withSemaphore("r", () => {}, o),
+      { rootDir, permits: 2 },
+      "singal",
+      "signal",
+    ],
+    ["current() options", (o) => zk.manager.current("r", o), { rootDir }, "rootDri", "rootDir"],
+    ["inspect() options", (o) => zk.manager.inspect("r", o), { rootDir }, "timeOut", "timeout"],
+    ["resources() options", (o) => zk.manager.resources(o), { rootDir }, "rootDirs", "rootDir"],
+    [
+      "waitForConnection() options",
+      (o) => zk.manager.waitForConnection(o),
+      { timeout: 10 },
+      "timeuot",
+      "timeout",
+    ],
+    [
+      "acquire() options",
+      (o) => zk.manager.createLock("r", { rootDir }).acquire(o),
+      { timeout: 0 },
+      "timout",
+      "timeout",
+    ],
+    [
+      "acquire() options",
+      (o) => zk.manager.createSemaphore("r", { rootDir, permits: 2 }).acquire(o),
+      { timeout: 0 },
+      "signals",
+      "signal",
+    ],
+    ["campaign() options", (o) => election().campaign(o), { timeout: 0 }, "timout", "timeout"],
+    ["lead() options", (o) => election().lead(() => {}, o), {}, "sigal", "signal"],
+    ["observe() options", (o) => election().observe(o).next(), {}, "signl", "signal"],
+  ];
+
+  it.each(calls)("refuses %s that are null, a string or a number, naming them", async (what, call) => {
+    for (const [bad, shown] of [
+      [null, "null"],
+      ["opts", '"opts"'],
+      [3, "3"],
+    ]) {
+      expect(await refusal(() => call(bad as never))).toBe(`${what} must be an object; got ${shown}.`);
+    }
+  });
+
+  it.each(calls)(
+    "refuses %s with a misspelt option, suggesting the option meant",
+    async (what, call, good, typo, meant) => {
+      expect(await refusal(() => call({ ...good, [typo]: 1000 } as never))).toBe(
+        `${what}: unknown option "${typo}"; did you mean "${meant}"?`,
+      );
+    },
+  );
+
+  it("lists the options for a key that is no typo of one, and takes none as no options", async () => {
+    expect(await refusal(() => zk.manager.createLock("r", { rootDir, permits: 2 } as never))).toBe(
+      'createLock() options: unknown option "permits"; the options are rootDir, acquireTimeout, label, mode.',
+    );
+    expect(await refusal(() => election().lead(() => {}, { timeout: 5 } as never))).toBe(
+      'lead() options: unknown option "timeout"; the options are signal.',
+    );
+    expect(zk.manager.createLock("r", undefined).state).toBe("idle");
+    await expect(zk.manager.waitForConnection(undefined)).resolves.toBeUndefined();
   });
 });

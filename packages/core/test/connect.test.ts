@@ -1,7 +1,14 @@
 // A manager that owns its client (ZkLockManager.connect / open), and misconfiguration that fails
 // fast: a bad connect string, an unreachable server, a missing chroot, a client that cannot start.
 import { ZooKeeperClient } from "@zk-dist-lock/client";
-import { freePorts, startZooKeeper, waitFor, type ZooKeeperServer } from "@zk-dist-lock/testing";
+import {
+  fourLetter,
+  freePorts,
+  type StartZooKeeperOptions,
+  startZooKeeper,
+  waitFor,
+  type ZooKeeperServer,
+} from "@zk-dist-lock/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import ZooKeeper from "zookeeper";
 import { type ConnectionStateChange, isLockError, type LockError, ZkLockManager } from "../src/index.js";
@@ -32,16 +39,45 @@ const failure = (promise: Promise<unknown>) =>
     (error: unknown) => error as LockError,
   );
 
-describe("connectManager()", () => {
+/** What `fn` threw, or undefined. */
+const thrown = (fn: () => unknown): unknown => {
+  try {
+    fn();
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+};
+
+/** The managers a describe block's tests open, closed after each test. */
+function closedAfterEach(): ZkLockManager[] {
   const managers: ZkLockManager[] = [];
+  afterEach(async () => {
+    await Promise.allSettled(managers.map((manager) => manager.close()));
+    managers.length = 0;
+  });
+  return managers;
+}
+
+/** A server of the describe block's own, handed to `started` before its tests and stopped after them. */
+function serverOfItsOwn(options: StartZooKeeperOptions, started: (server: ZooKeeperServer) => void): void {
+  let server: ZooKeeperServer | undefined;
+  beforeAll(async () => {
+    server = await startZooKeeper(options);
+    started(server);
+  });
+  afterAll(async () => {
+    closeClients();
+    await server?.stop();
+  });
+}
+
+describe("connectManager()", () => {
+  const managers = closedAfterEach();
   let observer: TestClient;
 
   beforeAll(async () => {
     observer = await connectClient(connect);
-  });
-  afterEach(async () => {
-    await Promise.allSettled(managers.map((manager) => manager.close()));
-    managers.length = 0;
   });
   afterAll(closeClients);
 
@@ -84,7 +120,8 @@ describe("connectManager()", () => {
     ["http://127.0.0.1:2181", /is a URL/],
     ["127.0.0.1:0", /invalid port "0"/],
     ["127.0.0.1:2181,,127.0.0.2:2181", /empty server/],
-    ["[::1]:2181", /brackets/],
+    ["[::1]", /no port for "\[::1\]"/],
+    ["[127.0.0.1]:2181", /brackets hold an IPv6 address/],
     ["127.0.0.1:2181/app/", /invalid chroot/],
     [undefined, /got undefined/],
   ])("refuses the connect string %j with INVALID_ARGUMENT before anything is sent", async (bad, message) => {
@@ -111,15 +148,11 @@ describe("connectManager()", () => {
 });
 
 describe("an unreachable server", () => {
-  const managers: ZkLockManager[] = [];
+  const managers = closedAfterEach();
   let down: Awaited<ReturnType<typeof refusingPort>>;
 
   beforeAll(async () => {
     down = await refusingPort();
-  });
-  afterEach(async () => {
-    await Promise.allSettled(managers.map((manager) => manager.close()));
-    managers.length = 0;
   });
   afterAll(() => down.close());
 
@@ -178,20 +211,106 @@ describe("an unreachable server", () => {
   });
 });
 
-describe("misconfiguration on a server of its own", () => {
-  let server: ZooKeeperServer;
-  const managers: ZkLockManager[] = [];
+// A name under .invalid never resolves (RFC 6761): DNS that is not ready yet, or a name not yet
+// published, is an outage to wait out, as an unreachable server is, not bad input.
+describe("a host that does not resolve", () => {
+  const unresolved = "zk-dist-lock-test.invalid:2181";
+  const managers = closedAfterEach();
 
-  beforeAll(async () => {
-    server = await startZooKeeper();
+  it("makes connect() fail with CONNECTION after connectTimeout, naming the servers", async () => {
+    const error = await failure(connectManager(unresolved, { connectTimeout: 1000 }));
+    expect(isLockError(error, "CONNECTION"), String(error)).toBe(true);
+    expect(error.message).toMatch(
+      /^No ZooKeeper session within 1000 ms: no connection to ZooKeeper at zk-dist-lock-test\.invalid:2181 for the last \d+ ms \(connecting/,
+    );
   });
-  afterEach(async () => {
-    await Promise.allSettled(managers.map((manager) => manager.close()));
-    managers.length = 0;
+
+  it("leaves a manager from open() connecting, its waits failing with CONNECTION", async () => {
+    const manager = openManagerOwning(unresolved);
+    managers.push(manager);
+    const states: string[] = [];
+    manager.on("connectionState", ({ state }) => states.push(state));
+    const waited = await failure(manager.waitForConnection({ timeout: 1000 }));
+    expect(isLockError(waited, "CONNECTION"), String(waited)).toBe(true);
+    const acquire = await failure(manager.createLock("job").acquire({ timeout: 200 }));
+    expect(isLockError(acquire, "CONNECTION"), String(acquire)).toBe(true);
+    expect(manager.connectionState).toBe("connecting");
+    expect(states).toEqual([]);
   });
-  afterAll(async () => {
-    closeClients();
-    await server?.stop();
+
+  // The binding's clients are made by core, one per attempt: the first ones here are given a name
+  // that does not resolve, and a later one the server's address, as DNS that comes up does.
+  (onBinding ? it : it.skip)("connects a manager of the binding once a later attempt resolves", async () => {
+    let attempts = 0;
+    const previous = replaceBindingImport(async () => ({
+      default: class extends ZooKeeper {
+        constructor(settings: { connect: string }) {
+          attempts++;
+          super({ ...settings, connect: attempts <= 2 ? unresolved : settings.connect });
+        }
+      },
+    }));
+    try {
+      const manager = openManagerOwning(connect, { rootDir: uniqueRoot("dns") });
+      managers.push(manager);
+      await manager.waitForConnection({ timeout: 20_000 });
+      expect(attempts).toBe(3);
+      await manager.withLock("job", () => {});
+    } finally {
+      replaceBindingImport(previous);
+    }
+  });
+});
+
+// A server that listens on ::1 only: the connection cannot have gone over IPv4.
+describe("an IPv6 server", () => {
+  const managers = closedAfterEach();
+  let server: ZooKeeperServer;
+  serverOfItsOwn({ host: "::1" }, (started) => {
+    server = started;
+  });
+
+  /** The server's connections (`cons`): the address each came from, and its session id in hex. */
+  const connectionsOf = async () => await fourLetter("::1", server.port, "cons");
+
+  it.each(["[::1]:PORT", "::1:PORT", "[::1]:PORT/"])(
+    "connects with %j, in brackets as Java and Curator write it or bare as the C client does",
+    async (form) => {
+      const connectString = form.replace("PORT", String(server.port));
+      expect(server.connectString).toBe(`[::1]:${server.port}`);
+      const manager = await connectManager(connectString, { rootDir: uniqueRoot("ipv6") });
+      managers.push(manager);
+      await manager.withLock("job", () => {});
+      expect(await connectionsOf()).toMatch(
+        new RegExp(`/\\[0:0:0:0:0:0:0:1\\]:\\d+[^\\n]*sid=0x0*${manager.sessionId}\\b`),
+      );
+    },
+  );
+
+  it("takes a bracketed address in init() of a client of the run's kind, or names the fix for the binding's", async () => {
+    const bracketed = `[::1]:${server.port}`;
+    if (onBinding) {
+      const zk = new ZooKeeper({ connect: bracketed, timeout: 5000 });
+      expect(() => new ZkLockManager().init(zk)).toThrow(
+        `init() got a zookeeper client whose connect setting "${bracketed}" puts an IPv6 address in brackets, which its C client does not read: write it bare, "::1:${server.port}"`,
+      );
+      zk.close();
+    }
+    const client = unstartedClient(onBinding ? `::1:${server.port}` : bracketed);
+    const manager = new ZkLockManager({ rootDir: uniqueRoot("ipv6-init") }).init(client.zk);
+    managers.push(manager);
+    await manager.waitForConnection({ timeout: 15_000 });
+    await manager.withLock("job", () => {});
+    await manager.close();
+    client.close();
+  });
+});
+
+describe("misconfiguration on a server of its own", () => {
+  const managers = closedAfterEach();
+  let server: ZooKeeperServer;
+  serverOfItsOwn({}, (started) => {
+    server = started;
   });
 
   const received = () => requestsReceived(server.host, server.port);
@@ -331,25 +450,37 @@ describe("init() with a client that cannot work", () => {
     ],
     ["no port", () => new ZooKeeper({ connect: "127.0.0.1", timeout: 5000 }), /no port for "127.0.0.1"/],
     ["a URL", () => new ZooKeeper({ connect: "http://127.0.0.1:2181", timeout: 5000 }), /is a URL/],
-    [
-      "a host that does not resolve",
-      () => new ZooKeeper({ connect: "no-such-host.invalid:2181", timeout: 5000 }),
-      /could not start .* none of its hosts resolves/,
-    ],
   ])("refuses %s with INVALID_ARGUMENT naming the problem", (_name, make, message) => {
     const manager = new ZkLockManager();
     const client = make();
-    let error: unknown;
-    try {
-      manager.init(client);
-    } catch (caught) {
-      error = caught;
-    }
+    const error = thrown(() => manager.init(client));
     expect(isLockError(error, "INVALID_ARGUMENT"), String(error)).toBe(true);
     expect((error as Error).message).toMatch(message);
     expect(() => manager.createLock("job")).toThrow(/Call init\(zkClient\)/);
     client.close();
   });
+
+  // The C client starts no client without an address: init() cannot wait for DNS on a client of
+  // yours, but it is an outage all the same, not a mistake in the input.
+  (onBinding ? it : it.skip)(
+    "fails with CONNECTION for a host that does not resolve, and works once called again",
+    async () => {
+      const client = new ZooKeeper({ connect: "zk-dist-lock-test.invalid:2181", timeout: 5000 });
+      const manager = new ZkLockManager();
+      const error = thrown(() => manager.init(client));
+      expect(isLockError(error, "CONNECTION"), String(error)).toBe(true);
+      expect((error as Error).message).toMatch(
+        /could not start with connect string "zk-dist-lock-test\.invalid:2181": none of its hosts resolves/,
+      );
+      expect(() => manager.createLock("job")).toThrow(/Call init\(zkClient\)/);
+      client.close();
+      const { zk } = await connectClient(connect);
+      manager.init(zk);
+      await manager.withLock("job", () => {}, { rootDir: uniqueRoot("resolves") });
+      await manager.close();
+      closeClients();
+    },
+  );
 
   it("refuses a client that was closed, before or after it connected", async () => {
     const neverConnected = unstartedClient(connect);

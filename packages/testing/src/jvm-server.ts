@@ -197,7 +197,8 @@ export class JvmServer {
       "log4j.configuration": `file:${join(spec.dir, "log4j.properties")}`,
       "logback.configurationFile": join(spec.dir, "logback.xml"),
       "zookeeper.jmx.log4j.disable": true,
-      "java.net.preferIPv4Stack": true,
+      // An IPv4-only stack starts faster; a server on ::1 needs the IPv6 one.
+      "java.net.preferIPv4Stack": !spec.host.includes(":"),
       ...(options.containerCheckIntervalMs !== undefined && {
         "znode.container.checkIntervalMs": options.containerCheckIntervalMs,
       }),
@@ -222,7 +223,7 @@ export class JvmServer {
   }
 
   get connectString(): string {
-    return `${this.host}:${this.port}`;
+    return this.host.includes(":") ? `[${this.host}]:${this.port}` : `${this.host}:${this.port}`;
   }
 
   /** The JVM's pid while it runs, else the last one it had. */

@@ -15,13 +15,18 @@ import { removeDir, trackDir } from "./registry.js";
 
 /** Options of {@link startZooKeeper}. */
 export interface StartZooKeeperOptions extends ZooKeeperServerOptions {
-  /** Client port on 127.0.0.1. Default: a free port (retried on a clash). */
+  /** Client port on `host`. Default: a free port (retried on a clash). */
   port?: number;
+  /**
+   * The loopback address the client port listens on: `"127.0.0.1"` (the default) or `"::1"`, for
+   * tests of IPv6 connect strings (`connectString` is then `[::1]:<port>`).
+   */
+  host?: "127.0.0.1" | "::1";
 }
 
 /** A running standalone ZooKeeper server; see {@link startZooKeeper}. */
 export interface ZooKeeperServer extends AsyncDisposable {
-  /** `127.0.0.1:<port>`, for a ZooKeeper client. */
+  /** `127.0.0.1:<port>` (or `[::1]:<port>`), for a ZooKeeper client. */
   readonly connectString: string;
   readonly host: string;
   readonly port: number;
@@ -80,7 +85,13 @@ export async function startStandalone(
   options: StartZooKeeperOptions,
   tls?: ConnectionOptions,
 ): Promise<ZooKeeperServer> {
-  const { port: fixedPort } = options;
+  const { port: fixedPort, host = "127.0.0.1" } = options;
+  if (host !== "127.0.0.1" && host !== "::1") {
+    throw new ZooKeeperTestingError(
+      "INVALID_ARGUMENT",
+      `startZooKeeper: host must be "127.0.0.1" or "::1", got ${JSON.stringify(host)}`,
+    );
+  }
   if (fixedPort !== undefined && !(Number.isInteger(fixedPort) && fixedPort >= 1 && fixedPort <= 65535)) {
     throw new ZooKeeperTestingError(
       "INVALID_ARGUMENT",
@@ -92,10 +103,10 @@ export async function startStandalone(
   const dir = mkdtempSync(join(options.tmpDir ?? tmpdir(), "zk-testing-"));
   trackDir(dir);
   try {
-    if (options.port !== undefined) await assertPortFree("127.0.0.1", options.port);
+    if (options.port !== undefined) await assertPortFree(host, options.port);
     for (let attempt = 1; ; attempt++) {
       const port = options.port ?? (await freePorts(1))[0]!;
-      const jvm = new JvmServer(installation, { dir, host: "127.0.0.1", clientPort: port, tls }, options);
+      const jvm = new JvmServer(installation, { dir, host, clientPort: port, tls }, options);
       try {
         jvm.start();
         await jvm.waitUntilServing(startTimeoutMs);
@@ -104,7 +115,7 @@ export async function startStandalone(
         await jvm.kill();
         // Another process may take a free port between our probe and the JVM's bind.
         if (!jvm.portWasTaken()) throw error;
-        if (options.port !== undefined) throw portInUse("127.0.0.1", port);
+        if (options.port !== undefined) throw portInUse(host, port);
         if (attempt >= 3) throw error;
       }
     }

@@ -11,6 +11,8 @@ import { sortContenders } from "../lock-node.js";
 import {
   type AcquireOptions,
   type LockOptions,
+  optionNames,
+  optionsObject,
   resolveLockOptions,
   validateAcquireOptions,
 } from "../options.js";
@@ -49,7 +51,8 @@ interface ResolvedElectionOptions {
 
 /** Checks election options and applies the defaults: the manager's label, the elections' root. */
 export function resolveElectionOptions(options: unknown, defaults: LockOptions): ResolvedElectionOptions {
-  const { rootDir, label } = resolveLockOptions(options, {
+  const given = optionsObject(options, "createElection() options", optionNames.election);
+  const { rootDir, label } = resolveLockOptions(given, {
     rootDir: DEFAULT_ELECTION_ROOT_DIR,
     label: defaults.label,
   });
@@ -191,7 +194,7 @@ export class ZkElection extends EventEmitter<ElectionEvents> implements Holder {
    * is deleted.
    */
   async campaign(options?: AcquireOptions): Promise<bigint> {
-    const { signal, timeout } = validateAcquireOptions(options);
+    const { signal, timeout } = validateAcquireOptions(options, "campaign() options");
     const hold = this.#hold;
     if (hold && !hold.lost) return hold.token;
     if (hold) await this.#endTerm();
@@ -252,7 +255,7 @@ export class ZkElection extends EventEmitter<ElectionEvents> implements Holder {
    * ```
    */
   async *observe(options?: ObserveOptions): AsyncGenerator<Participant | undefined, void, undefined> {
-    const { signal } = validateAcquireOptions(options);
+    const { signal } = validateAcquireOptions(options, "observe() options", optionNames.signalOnly);
     let last: string | null = null;
     while (!signal?.aborted) {
       let session: ZkSession;
@@ -311,7 +314,7 @@ export class ZkElection extends EventEmitter<ElectionEvents> implements Holder {
     if (typeof fn !== "function") {
       throw new LockInvalidArgumentError(`lead() needs a function; got ${describe(fn)}.`, this.name);
     }
-    const { signal } = validateAcquireOptions(options);
+    const { signal } = validateAcquireOptions(options, "lead() options", optionNames.signalOnly);
     if (this.#leading) {
       throw new LockInvalidArgumentError(
         `lead() is already running on this handle of "${this.name}"; one handle is one candidate.`,

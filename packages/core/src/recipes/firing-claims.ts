@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { LockInvalidArgumentError } from "../errors.js";
 import { ownerData } from "../lock-node.js";
-import { type LockOptions, resolveLockOptions } from "../options.js";
+import { type LockOptions, optionNames, optionsObject, resolveLockOptions } from "../options.js";
 import { describe } from "../resource-name.js";
 import { backoffDelay, pause } from "../session/backoff.js";
 import { createMode, rc, ZkCallError } from "../session/zk-client.js";
@@ -36,11 +36,13 @@ export function resolveFiringClaimOptions(
   options: unknown,
   defaults: LockOptions,
 ): ResolvedFiringClaimOptions {
-  const { rootDir, label } = resolveLockOptions(options, {
+  const given = optionsObject(options, "createFiringClaims() options", optionNames.firingClaims);
+  const { rootDir, label } = resolveLockOptions(given, {
     rootDir: DEFAULT_FIRING_ROOT_DIR,
     label: defaults.label,
   });
-  const retention = (options as FiringClaimOptions | undefined)?.retention ?? DEFAULT_RETENTION_MS;
+  // Only undefined is "not given": a null retention is refused, as every other null option is.
+  const { retention = DEFAULT_RETENTION_MS } = given as FiringClaimOptions;
   if (typeof retention !== "number" || !Number.isSafeInteger(retention) || retention <= 0) {
     throw new LockInvalidArgumentError(
       `retention must be a positive whole number of milliseconds; got ${describe(retention)}.`,

@@ -120,7 +120,10 @@ export abstract class QueueHandle implements Holder {
    */
   async acquire(options?: AcquireOptions): Promise<bigint> {
     try {
-      const { signal, timeout = this.options.acquireTimeout } = validateAcquireOptions(options);
+      const { signal, timeout = this.options.acquireTimeout } = validateAcquireOptions(
+        options,
+        "acquire() options",
+      );
       const hold = this.#hold;
       if (hold) {
         if (hold.lost) throw hold.lost;

@@ -156,14 +156,18 @@ export function missingBindingCalls(value: unknown): string[] {
 
 /**
  * Starts a client that is configured but not started, with the manager's settings (the
- * constructor's win), and adds `auth`. Throws `INVALID_ARGUMENT` when the binding cannot start it:
- * a connect string none of whose hosts resolves, or a client that had been closed.
+ * constructor's win), and adds `auth`. Throws `CONNECTION` when none of the connect string's hosts
+ * resolves to an address (the C client resolves them as it starts, and starts no client without
+ * one): an outage, as DNS that is not ready yet is, which the caller may wait out by starting
+ * another client later, as the default client's next attempt resolves them again. Throws
+ * `INVALID_ARGUMENT` for a client that had been closed.
  */
 export function startClient(client: ZooKeeperClient, auth: readonly ZkAuth[], connect: string): void {
   client.init({ ...ownClientSettings });
   if (client.timeout === -1) {
-    throw new LockInvalidArgumentError(
-      `The zookeeper client could not start with connect string ${describe(connect)}: none of its hosts resolves to an address.`,
+    throw new LockError(
+      "CONNECTION",
+      `The zookeeper client could not start with connect string ${describe(connect)}: none of its hosts resolves to an address (yet): check the names and DNS`,
     );
   }
   if (client.state === clientState.NOT_CONNECTED) {

@@ -74,20 +74,14 @@ export function clientDrivers(tls: TlsOptions | undefined): DriverFactory {
     new ClientDriver(startTypeScriptClient(connect, timeout, auth, tls), { ownsClient: true });
 }
 
-/**
- * A client of @zk-dist-lock/client for `connect`, started. Core checks connect strings as the C
- * client reads them (IPv6 addresses without brackets); this client wants brackets around them.
- */
+/** A client of @zk-dist-lock/client for `connect`, started: IPv6 addresses in brackets, as it reads them. */
 function startTypeScriptClient(
   connect: ConnectString,
   timeout: number,
   auth: readonly ZkAuth[],
   tls: TlsOptions | undefined,
 ) {
-  const servers = connect.servers
-    .map(({ host, port }) => `${host.includes(":") ? `[${host}]` : host}:${port}`)
-    .join(",");
-  const client = new ZooKeeperClient(servers + (connect.chroot ?? ""), {
+  const client = new ZooKeeperClient(connect.bracketed, {
     sessionTimeout: timeout,
     tls,
     auth: auth.map(({ scheme, credentials }) => ({ scheme, auth: credentials })),

@@ -1,3 +1,4 @@
+import { isIPv6 } from "node:net";
 import { LockInvalidArgumentError } from "../errors.js";
 import { describe } from "../resource-name.js";
 
@@ -5,23 +6,30 @@ import { describe } from "../resource-name.js";
 export interface ConnectString {
   /** As given, for messages. */
   readonly text: string;
-  /** The servers, in order; an IPv6 host bare, as the C client takes it. */
+  /** The servers, in order; an IPv6 host without brackets. */
   readonly servers: readonly { host: string; port: number }[];
   /** The chroot every path is relative to, or undefined for none. */
   readonly chroot: string | undefined;
+  /** The connect string as the C client of the npm binding reads it: IPv6 addresses bare. */
+  readonly bare: string;
+  /** The connect string as @zk-dist-lock/client (and Java) reads it: IPv6 addresses in brackets. */
+  readonly bracketed: string;
 }
 
 const HOST = /^[A-Za-z0-9._-]+$/;
-// The C client splits host from port at the last colon and takes IPv6 addresses without brackets.
+// Without brackets, an IPv6 address ends at the last colon, as the C client and Java's
+// ConnectStringParser split host from port.
 const IPV6 = /^[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*$/;
 const PORT = /^[0-9]{1,5}$/;
 const EXAMPLE = '"zk1:2181,zk2:2181,zk3:2181/app"';
 
 /**
- * Checks a connect string the way the ZooKeeper C client reads it, so that a mistake is refused
- * with a message that names it instead of a client that never connects: every server needs a port
- * (the C client has no default), a URL is not a connect string, and a chroot is an absolute path.
- * `where` names the option in messages.
+ * Checks a connect string, so that a mistake is refused with a message that names it instead of a
+ * client that never connects: every server needs a port (the C client has no default), a URL is
+ * not a connect string, and a chroot is an absolute path. An IPv6 address is written in brackets,
+ * `[::1]:2181`, as the Java client, Curator and @zk-dist-lock/client take it, or bare, `::1:2181`,
+ * as the C client takes it (the port after the last colon); either form works on both clients,
+ * each given its own (`bare`, `bracketed`). `where` names the option in messages.
  */
 export function parseConnectString(value: unknown, where: string): ConnectString {
   const fail = (why: string): never => {
@@ -45,26 +53,35 @@ export function parseConnectString(value: unknown, where: string): ConnectString
     const host = colon < 0 ? server : server.slice(0, colon);
     const port = colon < 0 ? "" : server.slice(colon + 1);
     if (server === "") return fail(`${describe(value)} has an empty server between commas.`);
-    if (colon < 0) {
+    // "[::1]" has colons, but within its brackets.
+    if (colon < 0 || server.endsWith("]")) {
       return fail(
         `${describe(value)} gives no port for ${describe(server)}; write ${describe(`${server}:2181`)}.`,
       );
     }
-    if (host.startsWith("[")) {
+    const bracketed = host.startsWith("[");
+    if (bracketed ? !host.endsWith("]") || !isIPv6(host.slice(1, -1)) : host.includes("]")) {
       return fail(
-        `${describe(value)} puts an IPv6 address in brackets; the C client takes it bare: "::1:2181".`,
+        `${describe(value)} has an invalid host ${describe(host)}: brackets hold an IPv6 address, then :port, such as "[::1]:2181".`,
       );
     }
-    if (!HOST.test(host) && !IPV6.test(host)) {
+    if (!bracketed && !HOST.test(host) && !IPV6.test(host)) {
       return fail(`${describe(value)} has an invalid host ${describe(host)}.`);
     }
     if (!PORT.test(port) || Number(port) < 1 || Number(port) > 65_535) {
       return fail(`${describe(value)} has an invalid port ${describe(port)} (1 to 65535).`);
     }
-    parsed.push({ host, port: Number(port) });
+    parsed.push({ host: bracketed ? host.slice(1, -1) : host, port: Number(port) });
   }
+  const text = (format: (host: string) => string) =>
+    parsed.map(({ host, port }) => `${format(host)}:${port}`).join(",") + (chroot ?? "");
+  const forms = {
+    bare: text((host) => host),
+    bracketed: text((host) => (host.includes(":") ? `[${host}]` : host)),
+  };
   // The C client, like Java's, reads a chroot of "/" as none.
-  if (chroot === undefined || chroot === "/") return { text: value, servers: parsed, chroot: undefined };
+  if (chroot === undefined || chroot === "/")
+    return { text: value, servers: parsed, chroot: undefined, ...forms };
   if (
     chroot.endsWith("/") ||
     chroot
@@ -76,5 +93,5 @@ export function parseConnectString(value: unknown, where: string): ConnectString
       `${describe(value)} has an invalid chroot ${describe(chroot)}: an absolute path such as "/app".`,
     );
   }
-  return { text: value, servers: parsed, chroot };
+  return { text: value, servers: parsed, chroot, ...forms };
 }

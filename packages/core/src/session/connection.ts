@@ -115,7 +115,9 @@ export class ZkConnection extends EventEmitter<ConnectionEvents> {
   /** What the outage is, in words, while not connected: to what, for how long, and why. */
   describeOutage(): string | undefined {
     if (this.#state === "connected") return undefined;
-    const to = this.#session ? `ZooKeeper at ${this.#session.connectString}` : "ZooKeeper";
+    // Before its first session, a connection of its own still knows the servers it tries.
+    const servers = this.#session?.connectString ?? this.owned?.connectString.text;
+    const to = servers === undefined ? "ZooKeeper" : `ZooKeeper at ${servers}`;
     const forMs = Math.round(performance.now() - this.#since);
     const failures = this.#session?.connectionFailures;
     return `no connection to ${to} for the last ${forMs} ms (${this.#state}${this.#reason ? `: ${this.#reason}` : ""})${failures ? `; last failures: ${failures}` : ""}`;

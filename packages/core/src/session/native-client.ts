@@ -47,12 +47,16 @@ export function loadBinding(): Promise<ClientFactory> {
   return binding;
 }
 
-/** Opens a session on a new client of the npm `zookeeper` package (for a manager from `connect()`). */
+/**
+ * Opens a session on a new client of the npm `zookeeper` package (for a manager from `connect()`),
+ * with IPv6 addresses bare: the C client splits each server at its last colon, and would look up
+ * a bracketed address as a host name.
+ */
 export const openBindingDriver: DriverFactory = async (connect, timeout, auth) => {
   const createClient = await loadBinding();
-  const client = createClient({ connect: connect.text, timeout });
+  const client = createClient({ connect: connect.bare, timeout });
   startClient(client, auth, connect.text);
-  return new BindingDriver(client, { connectString: connect.text, createClient, auth, ownsClient: true });
+  return new BindingDriver(client, { connectString: connect.bare, createClient, auth, ownsClient: true });
 };
 
 /**
