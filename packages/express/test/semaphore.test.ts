@@ -66,48 +66,6 @@ describe.each(expressVersions)("%s: CONFLICT answered 409", (_version, framework
   });
 });
 
-describe.each(expressVersions)("%s: a key too long to be a resource", (_version, framework) => {
-  // The Nest decorators answer the same (packages/nest/test/http.test.ts).
-  it("answers 400 for a semaphore's key as for a lock's, and creates nothing", async () => {
-    const rootDir = uniqueRoot();
-    const errors: unknown[] = [];
-    const app = await serve((app) => {
-      const key = (req: { params: { id?: string } }) => `quota:${req.params.id}`;
-      app.get(
-        "/semaphore/:id",
-        distributedSemaphore(zk.manager, { key, permits: 2, rootDir }),
-        (_req, res) => {
-          res.sendStatus(204);
-        },
-      );
-      app.get("/lock/:id", distributedLock(zk.manager, { key, rootDir }), (_req, res) => {
-        res.sendStatus(204);
-      });
-      const record: ErrorRequestHandler = (error, _req, _res, next) => {
-        errors.push(error);
-        next(error);
-      };
-      app.use(record);
-    }, framework);
-    try {
-      const long = "x".repeat(600);
-      expect((await fetch(app.url(`/semaphore/${long}`))).status).toBe(400);
-      expect((await fetch(app.url(`/lock/${long}`))).status).toBe(400);
-      expect(errors).toHaveLength(2);
-      for (const error of errors) {
-        expect(isLockError(error, "INVALID_ARGUMENT")).toBe(true);
-        expect(error).toMatchObject({
-          status: 400,
-          message: expect.stringMatching(/^The resource is \d+ bytes long/),
-        });
-      }
-      expect(await zk.manager.resources({ rootDir })).toEqual([]);
-    } finally {
-      await app.close();
-    }
-  });
-});
-
 describe("distributedSemaphore()", () => {
   it("puts its permit on res.locals.permit beside a lock on res.locals.lock, each named in its signal's reason", async () => {
     const rootDir = uniqueRoot();

@@ -102,15 +102,17 @@ const bootFailure = (module: Parameters<typeof createApp>[0]) =>
     (error: unknown) => error as Error,
   );
 
-describe("ZkLockModule passes every option of ZkLockManager.connect() through", () => {
-  let observer: ZooKeeper;
-  beforeAll(async () => {
-    observer = await connectClient(connect);
-  });
-  afterAll(() => {
-    observer?.close();
-  });
+// A client of the test's own, without authentication: the module tests' observer, and the client
+// given to the module in the shutdown tests.
+let shared: ZooKeeper;
+beforeAll(async () => {
+  shared = await connectClient(connect);
+});
+afterAll(() => {
+  shared?.close();
+});
 
+describe("ZkLockModule passes every option of ZkLockManager.connect() through", () => {
   it("authenticates with digest auth and sets the ACL of the directories it creates (forRootAsync)", async () => {
     const rootDir = uniqueRoot();
     const acl = [digestAcl("locker", "s3cret"), { perms: Perms.READ, scheme: "world", auth: "anyone" }];
@@ -142,7 +144,7 @@ describe("ZkLockModule passes every option of ZkLockManager.connect() through", 
       // Only the digest may change the lock directory: a client without it cannot queue there.
       const NOAUTH = -102;
       const rc = await new Promise<number>((resolve) =>
-        observer.a_create(`${rootDir}/shared/intruder`, "", 0, (code) => resolve(code)),
+        shared.a_create(`${rootDir}/shared/intruder`, "", 0, (code) => resolve(code)),
       );
       expect(rc).toBe(NOAUTH);
     } finally {
@@ -162,7 +164,7 @@ describe("ZkLockModule passes every option of ZkLockManager.connect() through", 
     const app = await createApp(AppModule);
     try {
       await app.get(LockedService).work();
-      expect(await aclOf(observer, rootDir)).toEqual(acl);
+      expect(await aclOf(shared, rootDir)).toEqual(acl);
     } finally {
       await app.close();
       client.close();
@@ -237,14 +239,6 @@ describe("ZkLockModule passes every option of ZkLockManager.connect() through", 
 });
 
 describe("ZkLockModule at shutdown", () => {
-  let shared: ZooKeeper;
-  beforeAll(async () => {
-    shared = await connectClient(connect);
-  });
-  afterAll(() => {
-    shared?.close();
-  });
-
   it("closes the client and manager it created from a connect string", async () => {
     @Module({
       imports: [ZkLockModule.forRoot({ connect, rootDir: uniqueRoot() })],
@@ -330,13 +324,7 @@ describe("@DistributedLock() without ZkLockModule", () => {
     @Module({ controllers: [LockedController] })
     class NoLockModuleForController {}
     for (const module of [NoLockModuleForService, NoLockModuleForController]) {
-      const failure = await createApp(module).then(
-        async (app) => {
-          await app.close();
-          return undefined;
-        },
-        (error: unknown) => error,
-      );
+      const failure = await bootFailure(module);
       expect(failure).toMatchObject({ name: "LockError", code: "NOT_INITIALIZED" });
       expect((failure as Error).message).toMatch(/needs ZkLockModule: add ZkLockModule\.forRoot/);
     }
