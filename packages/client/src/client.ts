@@ -913,11 +913,12 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
     frame: Buffer,
     read: (rc: number, reader: JuteReader) => T | ZooKeeperError,
   ): Promise<T> {
-    if (frame.length - 4 > this.#options.maxPacketBytes) {
-      // The server drops a connection over a request longer than its jute.maxbuffer.
+    if (frame.length - 4 > this.#options.maxRequestBytes) {
+      // The server drops a connection over a request longer than its jute.maxbuffer, applies
+      // nothing, and the caller would see a connection loss instead of what is wrong.
       return Promise.reject(
         badArgument(
-          `${description}: the request takes ${frame.length - 4} bytes, more than maxPacketBytes (${this.#options.maxPacketBytes}).`,
+          `${description}: the request takes ${frame.length - 4} bytes, more than maxRequestBytes (${this.#options.maxRequestBytes}, the servers' jute.maxbuffer), so a server would drop the connection. Store less data in one node, or raise maxRequestBytes with the servers' jute.maxbuffer.`,
           path,
         ),
       );

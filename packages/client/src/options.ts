@@ -38,6 +38,14 @@ export interface ZooKeeperClientOptions {
    */
   maxPacketBytes?: number;
   /**
+   * The longest request sent, in bytes (without its 4-byte length prefix): the servers'
+   * `jute.maxbuffer`, 0xfffff (1048575) by default. A server drops the connection of a longer
+   * request and applies nothing, so the client refuses one with `BADARGUMENTS` before sending it,
+   * naming its size. Raise it with the servers' `jute.maxbuffer` (and `maxPacketBytes` to read such
+   * data back). Default 1048575.
+   */
+  maxRequestBytes?: number;
+  /**
    * Delay between failed connection attempts: it starts at `initialMs`, doubles per failure up to
    * `maxMs`, and is jittered (half to all of it), so a partitioned client makes at most one attempt
    * per `maxMs`. The first attempt after a lost connection waits 0…`initialMs`. Default 50 and 1000.
@@ -71,11 +79,14 @@ export interface ResolvedOptions {
   auth: AuthInfo[];
   session: { id: bigint; password: Buffer } | undefined;
   maxPacketBytes: number;
+  maxRequestBytes: number;
   reconnectInitialMs: number;
   reconnectMaxMs: number;
 }
 
 const MAX_TIMER_MS = 2_147_483_647;
+// ZooKeeper's default jute.maxbuffer: the longest request its servers read (BinaryInputArchive).
+const DEFAULT_JUTE_MAXBUFFER = 0xfffff;
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 
@@ -123,6 +134,13 @@ export function resolveOptions(options: unknown): ResolvedOptions {
       given.maxPacketBytes,
       "maxPacketBytes",
       1024 * 1024 + 64 * 1024,
+      1024,
+      0x7fffffff,
+    ),
+    maxRequestBytes: integer(
+      given.maxRequestBytes,
+      "maxRequestBytes",
+      DEFAULT_JUTE_MAXBUFFER,
       1024,
       0x7fffffff,
     ),

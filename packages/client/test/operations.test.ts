@@ -8,7 +8,7 @@ import {
   OPEN_ACL_UNSAFE,
   Perms,
   READ_ACL_UNSAFE,
-  type ZooKeeperClient,
+  ZooKeeperClient,
   ZooKeeperMultiError,
 } from "../src/index.js";
 import { connect, freshChroot, rejection } from "./support/clients.js";
@@ -113,12 +113,75 @@ describe("create, read, update, delete", () => {
     expect((await zk.getChildren("/")).children).toEqual([]);
   });
 
-  it("refuses data larger than maxPacketBytes rather than have the server drop the connection", async () => {
-    const small = await connect(chroot, { maxPacketBytes: 2048 });
+  it("refuses data larger than maxRequestBytes rather than have the server drop the connection", async () => {
+    const small = await connect(chroot, { maxRequestBytes: 2048 });
     const error = await rejection(small.create("/big", Buffer.alloc(4096)));
     expect(error).toMatchObject({ code: "BADARGUMENTS" });
-    expect(error.message).toContain("more than maxPacketBytes (2048)");
+    expect(error.message).toContain("more than maxRequestBytes (2048");
     expect(small.state).toBe("connected");
+  });
+});
+
+describe("requests larger than the servers' jute.maxbuffer", () => {
+  // ZooKeeper's default jute.maxbuffer: the server drops a connection whose request is longer.
+  const JUTE_MAXBUFFER = 0xfffff;
+
+  it("are refused before they are sent, up to the byte; one of exactly the limit is applied", async () => {
+    await zk.create("/big", "before");
+    // Under maxPacketBytes (what the client accepts from a server), over the server's limit.
+    const over = await rejection(zk.setData("/big", Buffer.alloc(JUTE_MAXBUFFER)));
+    expect(over).toMatchObject({ code: "BADARGUMENTS", path: "/big" });
+    const taken = Number(/the request takes (\d+) bytes/.exec(over.message)?.[1]);
+    expect(over.message).toContain(`more than maxRequestBytes (${JUTE_MAXBUFFER}`);
+    // Refused, not sent: the session's connection is the same one, and the node unchanged.
+    expect(zk.state).toBe("connected");
+    expect((await zk.getData("/big")).data.toString()).toBe("before");
+
+    // The same request with its data cut to fit the limit exactly goes through.
+    const fits = Buffer.alloc(JUTE_MAXBUFFER - (taken - JUTE_MAXBUFFER), 7);
+    await zk.setData("/big", fits);
+    expect((await zk.getData("/big")).stat.dataLength).toBe(fits.length);
+    const oneMore = await rejection(zk.setData("/big", Buffer.alloc(fits.length + 1)));
+    expect(oneMore.message).toContain(`the request takes ${JUTE_MAXBUFFER + 1} bytes`);
+    // multi is one request too.
+    const inMulti = await rejection(
+      zk.multi([
+        { type: "setData", path: "/big", data: Buffer.alloc(fits.length) },
+        { type: "check", path: "/big", version: -1 },
+      ]),
+    );
+    expect(inMulti).toMatchObject({ code: "BADARGUMENTS" });
+    expect(zk.state).toBe("connected");
+  });
+
+  it("go through with maxRequestBytes raised to a server's larger jute.maxbuffer", async () => {
+    const limit = 2 * 1024 * 1024;
+    const server = await startZooKeeper({ systemProperties: { "jute.maxbuffer": limit } });
+    try {
+      const big = await connect(server.connectString, {
+        maxRequestBytes: limit,
+        maxPacketBytes: limit + 64 * 1024,
+      });
+      const data = Buffer.alloc(limit - 4096, 1);
+      await big.create("/big", data);
+      expect((await big.getData("/big")).data.equals(data)).toBe(true);
+      const over = await rejection(big.setData("/big", Buffer.alloc(limit)));
+      expect(over.message).toContain(`more than maxRequestBytes (${limit}`);
+      await big.close();
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it("refuses a maxRequestBytes that is not a whole number of bytes", () => {
+    for (const maxRequestBytes of [0, 100.5, -1, "1048575"]) {
+      expect(() => new ZooKeeperClient("127.0.0.1:2181", { maxRequestBytes } as never)).toThrowError(
+        expect.objectContaining({
+          code: "BADARGUMENTS",
+          message: expect.stringContaining("maxRequestBytes"),
+        }),
+      );
+    }
   });
 });
 

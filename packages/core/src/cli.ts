@@ -1,10 +1,13 @@
 #!/usr/bin/env node
 // zk-dist-lock locks --connect host:port[,…][/chroot] [--root /locks] [--json] [--watch]: the
 // operator's view of who holds what and who waits.
+import { readFileSync } from "node:fs";
+import type { ConnectionOptions as TlsOptions } from "node:tls";
 import { parseArgs } from "node:util";
 import { isLockError } from "./errors.js";
 import type { LockInspection, Participant } from "./index.js";
 import { DEFAULT_ROOT_DIR } from "./options.js";
+import type { ZkAuth } from "./session/zk-client.js";
 import { ZkLockManager } from "./zk-lock-manager.js";
 
 const usage = `Usage: zk-dist-lock locks --connect HOST:PORT[,HOST:PORT…][/chroot] [options]
@@ -14,6 +17,13 @@ const usage = `Usage: zk-dist-lock locks --connect HOST:PORT[,HOST:PORT…][/chr
   --watch            print again every --interval ms until Ctrl-C
   --interval MS      default 2000
   --timeout MS       how long to wait for a ZooKeeper session, and for each read (default 5000)
+  --auth SCHEME:CREDENTIALS
+                     authenticate the session, as the managers do, for a root whose ACL keeps
+                     others from reading it: --auth digest:USER:PASSWORD (may be repeated)
+  --tls              connect over TLS (the servers' secureClientPort), trusting the system's CAs
+  --tls-ca FILE      PEM file of the CA that signed the servers' certificates (implies --tls)
+  --tls-cert FILE    PEM client certificate, with --tls-key (implies --tls)
+  --tls-key FILE     PEM key of the client certificate, with --tls-cert (implies --tls)
 With --watch, a read that fails is reported and tried again at the next interval.
 What it shows can be a moment old: ZooKeeper reads are not linearizable across sessions.`;
 
@@ -64,6 +74,11 @@ async function main(argv: string[]): Promise<number> {
       watch: { type: "boolean", default: false },
       interval: { type: "string", default: "2000" },
       timeout: { type: "string", default: "5000" },
+      auth: { type: "string", multiple: true, default: [] },
+      tls: { type: "boolean", default: false },
+      "tls-ca": { type: "string" },
+      "tls-cert": { type: "string" },
+      "tls-key": { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -77,7 +92,14 @@ async function main(argv: string[]): Promise<number> {
   }
   const interval = milliseconds(values.interval, "--interval");
   const connectTimeout = milliseconds(values.timeout, "--timeout");
-  const manager = await ZkLockManager.connect(values.connect, { connectTimeout, rootDir: values.root });
+  const auth = values.auth.map(authOf);
+  const tls = tlsOf(values);
+  const manager = await ZkLockManager.connect(values.connect, {
+    connectTimeout,
+    rootDir: values.root,
+    auth,
+    ...(tls && { tls }),
+  });
   const stop = new AbortController();
   process.once("SIGINT", () => stop.abort());
   process.once("SIGTERM", () => stop.abort());
@@ -107,6 +129,37 @@ function milliseconds(text: string, name: string): number {
   if (!Number.isInteger(value) || value < 1 || value > 2 ** 31 - 1)
     throw new UsageError(`${name} needs a positive number of milliseconds, at most 2147483647`);
   return value;
+}
+
+/** `--auth digest:user:password`: the scheme, then everything after its colon as the credentials. */
+function authOf(text: string): ZkAuth {
+  const colon = text.indexOf(":");
+  if (colon < 1)
+    throw new UsageError(`--auth needs SCHEME:CREDENTIALS, such as digest:USER:PASSWORD; got "${text}"`);
+  return { scheme: text.slice(0, colon), credentials: text.slice(colon + 1) };
+}
+
+/** The `tls.connect()` options of the --tls flags, or undefined for plain TCP. */
+function tlsOf(values: {
+  tls: boolean;
+  "tls-ca"?: string;
+  "tls-cert"?: string;
+  "tls-key"?: string;
+}): TlsOptions | undefined {
+  const { "tls-ca": caFile, "tls-cert": certFile, "tls-key": keyFile } = values;
+  if ((certFile === undefined) !== (keyFile === undefined))
+    throw new UsageError("--tls-cert and --tls-key go together: the client certificate and its key");
+  if (!values.tls && caFile === undefined && certFile === undefined) return undefined;
+  const pem = (file: string | undefined, flag: string) => {
+    if (file === undefined) return undefined;
+    try {
+      return readFileSync(file, "utf8");
+    } catch (error) {
+      throw new UsageError(`${flag} ${file}: ${(error as Error).message}`);
+    }
+  };
+  const [ca, cert, key] = [pem(caFile, "--tls-ca"), pem(certFile, "--tls-cert"), pem(keyFile, "--tls-key")];
+  return { ...(ca && { ca }), ...(cert && { cert }), ...(key && { key }) };
 }
 
 class UsageError extends Error {}

@@ -1,11 +1,21 @@
 // `zk-dist-lock locks` run as a process against a real server with held and waiting locks: what it
 // prints matches inspect(), and it says clearly when it cannot connect or was called wrongly.
 import { execFile, spawn } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { startProxy, waitFor } from "@zk-dist-lock/testing";
+import {
+  makeCertificates,
+  startProxy,
+  startTlsZooKeeper,
+  type TestCertificates,
+  waitFor,
+  type ZooKeeperServer,
+} from "@zk-dist-lock/testing";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import type { LockInspection } from "../src/index.js";
+import { digestAcl, digestAuth, type LockInspection, ZkLockManager } from "../src/index.js";
+import { clientKind, onBinding } from "./support/kind.js";
 import { closeClients, startManager, type TestManager, uniqueRoot } from "./support/zk.js";
 
 const connect = inject("zkConnect");
@@ -143,6 +153,128 @@ describe("zk-dist-lock locks", () => {
     ]) {
       const { code, stderr } = await run(...args);
       expect(code, args.join(" ")).toBe(2);
+      expect(stderr).toContain("Usage: zk-dist-lock locks --connect");
+    }
+  });
+});
+
+describe("zk-dist-lock locks --auth", () => {
+  const rootDir = uniqueRoot("cli-auth");
+  let holder: ZkLockManager;
+  let node: string;
+
+  beforeAll(async () => {
+    // A root nobody else may read: its ACL is the locker's digest alone.
+    holder = await ZkLockManager.connect(connect, {
+      client: clientKind,
+      rootDir,
+      auth: [digestAuth("locker", "s3cret")],
+      acl: [digestAcl("locker", "s3cret")],
+    });
+    const lock = holder.createLock("ledger");
+    await lock.acquire();
+    node = lock.nodePath!.split("/").pop()!;
+  });
+  afterAll(() => holder?.close());
+
+  it("reads an ACL-protected root with the digest it is given, and is refused without it", async () => {
+    const allowed = await run(
+      "locks",
+      "--connect",
+      connect,
+      "--root",
+      rootDir,
+      "--json",
+      "--auth",
+      "digest:locker:s3cret",
+    );
+    expect(allowed.code, allowed.stderr).toBe(0);
+    const view = JSON.parse(allowed.stdout);
+    expect(view.resources.map((r: LockInspection) => [r.resource, r.holder?.node])).toEqual([
+      ["ledger", node],
+    ]);
+
+    for (const auth of [[], ["--auth", "digest:locker:wrong"]]) {
+      const refused = await run("locks", "--connect", connect, "--root", rootDir, ...auth);
+      expect(refused.code, auth.join(" ")).toBe(1);
+      expect(refused.stderr).toMatch(/NOAUTH|not authenticated|-102/i);
+    }
+  });
+
+  it("exits 2 with its usage for an --auth without a scheme", async () => {
+    for (const auth of ["locker", ":locker:s3cret"]) {
+      const { code, stderr } = await run("locks", "--connect", connect, "--auth", auth);
+      expect(code, auth).toBe(2);
+      expect(stderr).toContain("--auth needs SCHEME:CREDENTIALS");
+      expect(stderr).toContain("Usage: zk-dist-lock locks --connect");
+    }
+  });
+});
+
+// The CLI runs on @zk-dist-lock/client whatever the project: once is enough.
+describe.skipIf(onBinding)("zk-dist-lock locks over TLS", () => {
+  let certificates: TestCertificates;
+  let server: ZooKeeperServer;
+  const files: Record<"ca" | "cert" | "key", string> = { ca: "", cert: "", key: "" };
+
+  beforeAll(async () => {
+    certificates = makeCertificates();
+    server = await startTlsZooKeeper(certificates);
+    const pems = { ca: certificates.ca, cert: certificates.clientCert, key: certificates.clientKey };
+    for (const name of ["ca", "cert", "key"] as const) {
+      files[name] = join(certificates.dir, `cli-${name}.pem`);
+      writeFileSync(files[name], pems[name]);
+    }
+  });
+  afterAll(async () => {
+    await server?.stop();
+    certificates?.remove();
+  });
+
+  it("lists the locks of a TLS-only server with --tls-ca, --tls-cert and --tls-key", async () => {
+    const rootDir = uniqueRoot("cli-tls");
+    const tls = { ca: certificates.ca, cert: certificates.clientCert, key: certificates.clientKey };
+    const holder = await ZkLockManager.connect(server.connectString, { rootDir, tls });
+    try {
+      await holder.createLock("over-tls").acquire();
+      const flags = ["--tls-ca", files.ca, "--tls-cert", files.cert, "--tls-key", files.key];
+      const { code, stdout, stderr } = await run(
+        "locks",
+        "--connect",
+        server.connectString,
+        "--root",
+        rootDir,
+        "--json",
+        ...flags,
+      );
+      expect(code, stderr).toBe(0);
+      expect(JSON.parse(stdout).resources.map((r: LockInspection) => r.resource)).toEqual(["over-tls"]);
+      // Without a client certificate the server refuses the handshake: an outage that says so.
+      const without = await run(
+        "locks",
+        "--connect",
+        server.connectString,
+        "--tls-ca",
+        files.ca,
+        "--timeout",
+        "2000",
+      );
+      expect(without.code).toBe(1);
+    } finally {
+      await holder.close();
+    }
+  });
+
+  it("exits 2 with its usage for a certificate without its key, or a file it cannot read", async () => {
+    const missing = join(certificates.dir, "missing.pem");
+    for (const [flags, why] of [
+      [["--tls-cert", files.cert], "--tls-cert and --tls-key go together"],
+      [["--tls-key", files.key], "--tls-cert and --tls-key go together"],
+      [["--tls-ca", missing], `--tls-ca ${missing}: ENOENT`],
+    ] as const) {
+      const { code, stderr } = await run("locks", "--connect", server.connectString, ...flags);
+      expect(code, flags.join(" ")).toBe(2);
+      expect(stderr).toContain(why);
       expect(stderr).toContain("Usage: zk-dist-lock locks --connect");
     }
   });

@@ -4,9 +4,9 @@ import {
   LockInvalidArgumentError,
   type ZkLockManager,
 } from "@zk-dist-lock/core";
-import type { ErrorRequestHandler } from "express";
+import type { ErrorRequestHandler, Request } from "express";
 import { describe, expect, inject, it } from "vitest";
-import { distributedLock, getLock } from "../src/index.js";
+import { distributedLock, distributedSemaphore, getLock } from "../src/index.js";
 import { expressVersions, openManager, rawGet, serve, sharedManager, uniqueRoot } from "./support.js";
 
 const connect = inject("zkConnect");
@@ -52,19 +52,22 @@ describe.each(expressVersions)(
       }
     });
 
-    it("answers 400 for an empty, missing, repeated or over-long key and creates nothing", async () => {
+    it("answers 400 for an empty, missing, repeated or over-long key and creates nothing, for a semaphore too", async () => {
       const rootDir = uniqueRoot();
       const errors: unknown[] = [];
       let ran = 0;
       const app = await serve((app) => {
-        app.get(
-          "/q",
-          distributedLock(zk.manager, { key: (req) => req.query.k as string, rootDir }),
-          (_req, res) => {
+        const key = (req: Request) => req.query.k as string;
+        // The Nest decorators answer the same (packages/nest/test/http.test.ts).
+        for (const [path, holder] of [
+          ["/q", distributedLock(zk.manager, { key, rootDir })],
+          ["/s", distributedSemaphore(zk.manager, { key, permits: 2, rootDir })],
+        ] as const) {
+          app.get(path, holder, (_req, res) => {
             ran++;
             res.sendStatus(204);
-          },
-        );
+          });
+        }
         const record: ErrorRequestHandler = (error, _req, _res, next) => {
           errors.push(error);
           next(error);
@@ -72,11 +75,13 @@ describe.each(expressVersions)(
         app.use(record);
       }, framework);
       try {
-        for (const query of ["k=", "", "k=a&k=b", `k=${"x".repeat(513)}`]) {
-          expect((await fetch(app.url(`/q?${query}`))).status).toBe(400);
+        for (const path of ["/q", "/s"]) {
+          for (const query of ["k=", "", "k=a&k=b", `k=${"x".repeat(513)}`]) {
+            expect((await fetch(app.url(`${path}?${query}`))).status, `${path}?${query}`).toBe(400);
+          }
         }
         expect(ran).toBe(0);
-        expect(errors).toHaveLength(4);
+        expect(errors).toHaveLength(8);
         for (const error of errors) {
           expect(error).toBeInstanceOf(LockInvalidArgumentError);
           expect(error).toMatchObject({ status: 400, statusCode: 400 });

@@ -52,6 +52,13 @@ describe("@DistributedLock()", () => {
     expect(invalid(() => DistributedLock("k", { rootDir: "/ok", acquireTimeout: 5 }))).toBe("no error");
   });
 
+  it("refuses, when decorating, a static key too long to be a resource", () => {
+    expect(invalid(() => DistributedLock("x".repeat(513)))).toMatch(
+      /^The resource is 513 bytes long; at most 512 UTF-8 bytes are allowed/,
+    );
+    expect(invalid(() => DistributedLock("x".repeat(512)))).toBe("no error");
+  });
+
   it("refuses what is not an instance method", () => {
     const decorate = DistributedLock("k");
     const accessor: PropertyDescriptor = { get: () => 1 };

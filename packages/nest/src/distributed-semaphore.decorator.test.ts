@@ -49,6 +49,13 @@ describe("@DistributedSemaphore()", () => {
     expect(invalid(() => DistributedSemaphore("k", { permits: 2, acquireTimeout: 10 }))).toBe("no error");
   });
 
+  it("refuses, when decorating, a static key too long to be a resource", () => {
+    expect(invalid(() => DistributedSemaphore("x".repeat(513), { permits: 2 }))).toMatch(
+      /^The resource is 513 bytes long; at most 512 UTF-8 bytes are allowed/,
+    );
+    expect(invalid(() => DistributedSemaphore("x".repeat(512), { permits: 2 }))).toBe("no error");
+  });
+
   it("has currentPermit() fail outside a decorated method", () => {
     expect(() => currentPermit()).toThrow(
       "currentPermit() was called outside a method decorated with @DistributedSemaphore() (or what such a method calls).",

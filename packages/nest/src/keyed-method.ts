@@ -1,7 +1,7 @@
 // What @DistributedLock() and @DistributedSemaphore() share: a key that is a string or a function
 // of the method's arguments, the module's defaults under the decorator's options, and a wrapper
 // that runs the method inside the hold the decorator takes.
-import { LockInvalidArgumentError } from "@zk-dist-lock/core";
+import { encodeResource, isLockError, LockInvalidArgumentError } from "@zk-dist-lock/core";
 import { from, isObservable, lastValueFrom, toArray } from "rxjs";
 import { bindingOf, decorateMethod, finishWrapper, render } from "./decorated-method.js";
 import type { ZkLockBinding } from "./zk-lock-binding.js";
@@ -12,13 +12,49 @@ import type { ZkLockBinding } from "./zk-lock-binding.js";
  */
 export type DistributedLockKey<A extends unknown[]> = string | ((...args: A) => string);
 
-/** Refuses, when the class is defined, a key that is neither a non-empty string nor a function. */
+/**
+ * Refuses, when the class is defined, a key that is neither a non-empty string nor a function, and
+ * a string that is no resource (over 512 UTF-8 bytes, or not UTF-8): it would fail at every call.
+ */
 export function checkKey(decorator: string, key: unknown): void {
   if (typeof key === "string" ? key === "" : typeof key !== "function") {
     throw new LockInvalidArgumentError(
       `${decorator} needs a non-empty string key or a function of the method's arguments; got ${render(key)}.`,
     );
   }
+  if (typeof key === "string") encodeResource(key);
+}
+
+/**
+ * A key that a key function made of a request is the client's mistake, as the Express middleware
+ * has it: the error carries status 400, which Nest's exception handling (and
+ * `LockExceptionFilter`, which leaves it to Nest) answers with 400 Bad Request and the message.
+ * Outside HTTP the properties do nothing.
+ */
+function asBadRequest(error: LockInvalidArgumentError): LockInvalidArgumentError {
+  return Object.assign(error, { status: 400, statusCode: 400 });
+}
+
+/**
+ * The resource a key function returned, checked as core will check it (it also throws
+ * `INVALID_ARGUMENT`, but from inside the hold, among the method's own errors), so that only the
+ * key's error is marked a bad request.
+ */
+function checkedResource(resource: unknown, decorator: string, where: string): string {
+  if (typeof resource !== "string" || resource === "") {
+    throw asBadRequest(
+      new LockInvalidArgumentError(
+        `The key function of ${decorator} on ${where} returned ${render(resource)}; it must return a non-empty string.`,
+      ),
+    );
+  }
+  try {
+    encodeResource(resource);
+  } catch (error) {
+    if (isLockError(error, "INVALID_ARGUMENT")) throw asBadRequest(error as LockInvalidArgumentError);
+    throw error;
+  }
+  return resource;
 }
 
 /** The module's defaults under `options`, merged once per binding, not per call. */
@@ -48,16 +84,11 @@ export function keyedMethod<A extends unknown[]>(decorator: string, key: Distrib
     descriptor: TypedPropertyDescriptor<M>,
   ): void => {
     const { original, where } = decorateMethod(decorator, target, propertyKey, descriptor);
-    const resourceOf = (self: unknown, args: Parameters<M>): string => {
-      if (typeof key === "string") return key;
-      const resource: unknown = key.apply(self, args as unknown as A);
-      if (typeof resource !== "string" || resource === "") {
-        throw new LockInvalidArgumentError(
-          `The key function of ${decorator} on ${where} returned ${render(resource)}; it must return a non-empty string.`,
-        );
-      }
-      return resource;
-    };
+    const resourceOf = (self: unknown, args: Parameters<M>): string =>
+      // A string key was checked by checkKey() when the class was defined.
+      typeof key === "string"
+        ? key
+        : checkedResource(key.apply(self, args as unknown as A), decorator, where);
     // Not an async function: one that returns the hold's promise costs every call extra turns of
     // the microtask queue, on the path between the release's reply and the caller.
     const held = function (this: unknown, ...args: Parameters<M>): Promise<unknown> {

@@ -34,7 +34,8 @@ const OUTAGE_RETRY_AFTER = "5";
  * timed out with 423 Locked (or the status you choose) instead of 500, those that failed for want
  * of a ZooKeeper connection (`CONNECTION`) with 503 Service Unavailable and `Retry-After`, and
  * those refused with `CONFLICT` with 409 Conflict. Opt in per controller or globally. Other errors
- * keep their usual handling.
+ * keep their usual handling: a decorator's bad key (`INVALID_ARGUMENT` with `statusCode` 400) is
+ * answered 400 Bad Request by Nest, with or without this filter.
  *
  * A `CONFLICT` is the resource's state ruling the request out (instances that disagree on a
  * semaphore's `permits`, a lock on a semaphore's key, an exclusive hold inside a shared one), not

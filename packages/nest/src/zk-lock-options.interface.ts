@@ -1,5 +1,11 @@
 import type { FactoryProvider, ModuleMetadata } from "@nestjs/common";
-import type { LockOptions, ZkClient, ZkLockManager } from "@zk-dist-lock/core";
+import type {
+  ZkLockManagerOptions as CoreManagerOptions,
+  LockOptions,
+  ZkClient,
+  ZkConnectOptions,
+  ZkLockManager,
+} from "@zk-dist-lock/core";
 
 /** Defaults for every `@DistributedLock()` of the application (each decorator may override them). */
 export type ZkLockDefaults = Pick<LockOptions, "rootDir" | "acquireTimeout" | "label">;
@@ -21,52 +27,61 @@ export interface ZkLockCommonOptions extends ZkLockDefaults {
 }
 
 /**
- * A client of yours, of the npm `zookeeper` package or of `@zk-dist-lock/client` (what
- * `ZkLockManager.init()` takes); the module uses it and leaves it open.
+ * What core's `ZkLockManager.connect()` takes besides the lock defaults (`sessionTimeout`,
+ * `connectTimeout`, `client`, `tls`, `auth`, `acl`, and whatever core adds): taken from core's own
+ * type, so that every option of `connect()` reaches it through the module.
  */
-export interface ZkLockClientOptions extends ZkLockCommonOptions {
+export type ZkLockConnectionOptions = Omit<ZkConnectOptions, keyof LockOptions>;
+
+/** What a manager bound to a client of yours takes besides the lock defaults (`auth`, `acl`), from core's type. */
+export type ZkLockClientManagerOptions = Omit<CoreManagerOptions, keyof LockOptions>;
+
+/** Options of the other ways of connecting, refused by the type where they do not apply. */
+type Absent<T> = { [K in keyof T]?: never };
+
+/**
+ * A client of yours, of the npm `zookeeper` package or of `@zk-dist-lock/client` (what
+ * `ZkLockManager.init()` takes); the module uses it and leaves it open. `auth` and `acl` go to the
+ * manager as in `new ZkLockManager({ auth, acl })`.
+ */
+export interface ZkLockClientOptions
+  extends ZkLockCommonOptions,
+    ZkLockClientManagerOptions,
+    Absent<Omit<ZkLockConnectionOptions, keyof ZkLockClientManagerOptions | "client">> {
   client: ZkClient;
   connect?: never;
-  sessionTimeout?: never;
-  connectTimeout?: never;
   waitForConnection?: never;
   manager?: never;
 }
 
 /**
- * The module creates a manager that owns its client (`ZkLockManager.connect()`): it opens a new
- * session by itself when one ends, and the module closes it when the application shuts down.
+ * The module creates a manager that owns its client with `ZkLockManager.connect(connect, options)`
+ * (or `open()`, without waiting): it opens a new session by itself when one ends, and the module
+ * closes it when the application shuts down. Every option of `connect()` passes through:
+ * `sessionTimeout`, `connectTimeout` (how long bootstrap waits for the first session before it
+ * fails with `CONNECTION`, default 15000), `auth`, `acl`, `tls`, and `client` (`"zookeeper"` for
+ * the npm binding; here it names the kind of client, not a client).
  */
-export interface ZkLockConnectOptions extends ZkLockCommonOptions {
+export interface ZkLockConnectOptions extends ZkLockCommonOptions, ZkLockConnectionOptions {
   /** ZooKeeper connect string, such as `"zk1:2181,zk2:2181,zk3:2181/app"`. */
   connect: string;
-  /** Session timeout in milliseconds that the client asks the server for. Default 10000. */
-  sessionTimeout?: number;
-  /**
-   * How long bootstrap waits for the first session, in ms, before it fails with a `CONNECTION`
-   * error naming the connect string. Default 15000.
-   */
-  connectTimeout?: number;
   /**
    * With `false`, the application boots without waiting for ZooKeeper and the manager connects in
    * the background; locked calls meanwhile wait within their `acquireTimeout`, then fail with
    * `CONNECTION`. Watch it with `ZkLockHealthIndicator`. Default `true`.
    */
   waitForConnection?: boolean;
-  client?: never;
   manager?: never;
 }
 
 /**
  * An existing manager, shared with the rest of the process (for example with the Express
- * middleware); the module neither closes it nor its client.
+ * middleware); the module neither closes it nor its client, and how it connects was settled when it
+ * was made.
  */
-export interface ZkLockManagerOptions extends ZkLockCommonOptions {
+export interface ZkLockManagerOptions extends ZkLockCommonOptions, Absent<ZkLockConnectionOptions> {
   manager: ZkLockManager;
-  client?: never;
   connect?: never;
-  sessionTimeout?: never;
-  connectTimeout?: never;
   waitForConnection?: never;
 }
 

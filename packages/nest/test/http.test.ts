@@ -17,7 +17,13 @@ import { waitFor } from "@zk-dist-lock/testing";
 import { defer, type Observable, throwError } from "rxjs";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type ZooKeeper from "zookeeper";
-import { currentLock, DistributedLock, LockExceptionFilter, ZkLockModule } from "../src/index.js";
+import {
+  currentLock,
+  DistributedLock,
+  DistributedSemaphore,
+  LockExceptionFilter,
+  ZkLockModule,
+} from "../src/index.js";
 import { connectClient, createApp, listen, uniqueRoot } from "./helpers.js";
 
 const connect = inject("zkConnect");
@@ -92,10 +98,33 @@ class StreamsController {
   }
 }
 
+// A semaphore route, and a lock route whose key function may return "": the key errors of both
+// decorators are answered alike.
+@Controller("quota")
+class QuotaController {
+  @Get(":id")
+  @DistributedSemaphore((id: string) => `quota:${id}`, { permits: 2 })
+  async get(@Param("id") id: string) {
+    return { id };
+  }
+
+  @Get(":id/lock")
+  @DistributedLock((id: string) => (id === "none" ? "" : `quota:${id}`))
+  async lock(@Param("id") id: string) {
+    return { id };
+  }
+}
+
 function appModule() {
   @Module({
     imports: [ZkLockModule.forRoot({ connect, rootDir })],
-    controllers: [OrdersController, FilteredController, WaitingController, StreamsController],
+    controllers: [
+      OrdersController,
+      FilteredController,
+      WaitingController,
+      StreamsController,
+      QuotaController,
+    ],
   })
   class AppModule {}
   return AppModule;
@@ -201,6 +230,24 @@ describe("a decorated controller route over HTTP", () => {
   it("answers 500 and releases when a returned Observable errors", async () => {
     expect((await fetch(`${url}/streams/13/failing`)).status).toBe(500);
     expect((await other.inspect("stream:13")).holder).toBeUndefined();
+  });
+
+  it("answers 400 Bad Request, saying why, to a key too long to be a resource, as the Express middleware does", async () => {
+    // Over 512 UTF-8 bytes once in the key: core refuses it before any request to ZooKeeper.
+    const long = "x".repeat(600);
+    for (const path of [`orders/${long}`, `filtered/${long}`, `quota/${long}`, `quota/${long}/lock`]) {
+      const response = await fetch(`${url}/${path}`);
+      expect(response.status, path.replace(long, "…")).toBe(400);
+      const body = (await response.json()) as { statusCode: number; message: string };
+      expect(body.statusCode).toBe(400);
+      expect(body.message).toMatch(/^The resource is \d+ bytes long; at most 512 UTF-8 bytes are allowed/);
+    }
+    const empty = await fetch(`${url}/quota/none/lock`);
+    expect(empty.status).toBe(400);
+    expect(((await empty.json()) as { message: string }).message).toContain(
+      'The key function of @DistributedLock() on QuotaController.lock returned ""',
+    );
+    expect(await other.resources({ rootDir })).not.toContain(`quota:${long}`);
   });
 
   it("refuses filter options that are not an HTTP error status", () => {

@@ -1,8 +1,8 @@
 import { Controller, Get, Inject, Injectable, Module } from "@nestjs/common";
-import { LockInvalidArgumentError, ZkLockManager } from "@zk-dist-lock/core";
+import { digestAcl, digestAuth, LockInvalidArgumentError, Perms, ZkLockManager } from "@zk-dist-lock/core";
 import { waitFor } from "@zk-dist-lock/testing";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import type ZooKeeper from "zookeeper";
+import ZooKeeper from "zookeeper";
 import {
   currentLock,
   DistributedLock,
@@ -76,15 +76,169 @@ describe("ZkLockModule.forRootAsync", () => {
   });
 });
 
-describe("ZkLockModule at shutdown", () => {
-  let shared: ZooKeeper;
-  beforeAll(async () => {
-    shared = await connectClient(connect);
-  });
-  afterAll(() => {
-    shared?.close();
+/** A node's ACL as the server keeps it, read with a client that has no authentication. */
+const aclOf = (client: ZooKeeper, path: string) =>
+  new Promise<{ perms: number; scheme: string; auth: string }[]>((resolve, reject) =>
+    client.a_get_acl(path, (rc, error, acl) =>
+      rc === 0
+        ? resolve(
+            (acl as { perms: number; scheme: string; auth: string }[]).map(({ perms, scheme, auth }) => ({
+              perms,
+              scheme,
+              auth,
+            })),
+          )
+        : reject(new Error(`get_acl ${path}: ${error} (${rc})`)),
+    ),
+  );
+
+/** The application's failure to boot, or undefined when it booted (and was closed again). */
+const bootFailure = (module: Parameters<typeof createApp>[0]) =>
+  createApp(module).then(
+    async (app) => {
+      await app.close();
+      return undefined;
+    },
+    (error: unknown) => error as Error,
+  );
+
+// A client of the test's own, without authentication: the module tests' observer, and the client
+// given to the module in the shutdown tests.
+let shared: ZooKeeper;
+beforeAll(async () => {
+  shared = await connectClient(connect);
+});
+afterAll(() => {
+  shared?.close();
+});
+
+describe("ZkLockModule passes every option of ZkLockManager.connect() through", () => {
+  it("authenticates with digest auth and sets the ACL of the directories it creates (forRootAsync)", async () => {
+    const rootDir = uniqueRoot();
+    const acl = [digestAcl("locker", "s3cret"), { perms: Perms.READ, scheme: "world", auth: "anyone" }];
+    @Module({
+      imports: [
+        ZkLockModule.forRootAsync({
+          useFactory: async (): Promise<ZkLockModuleOptions> => ({
+            connect,
+            rootDir,
+            auth: [digestAuth("locker", "s3cret")],
+            acl,
+          }),
+        }),
+      ],
+      providers: [LockedService],
+    })
+    class AppModule {}
+    const app = await createApp(AppModule);
+    try {
+      await app.get(LockedService).work();
+      // The server shows a digest only to a client that may administer the node.
+      const admin = await connectClient(connect);
+      try {
+        await new Promise<void>((resolve) => admin.add_auth("digest", "locker:s3cret", () => resolve()));
+        for (const path of [rootDir, `${rootDir}/shared`]) expect(await aclOf(admin, path)).toEqual(acl);
+      } finally {
+        admin.close();
+      }
+      // Only the digest may change the lock directory: a client without it cannot queue there.
+      const NOAUTH = -102;
+      const rc = await new Promise<number>((resolve) =>
+        shared.a_create(`${rootDir}/shared/intruder`, "", 0, (code) => resolve(code)),
+      );
+      expect(rc).toBe(NOAUTH);
+    } finally {
+      await app.close();
+    }
   });
 
+  it("gives a client of yours the manager's acl and auth (forRoot with client)", async () => {
+    const rootDir = uniqueRoot();
+    const acl = [
+      { perms: Perms.ALL, scheme: "world", auth: "anyone" },
+      digestAcl("locker", "s3cret", Perms.READ),
+    ];
+    const client = await connectClient(connect);
+    @Module({ imports: [ZkLockModule.forRoot({ client, rootDir, acl })], providers: [LockedService] })
+    class AppModule {}
+    const app = await createApp(AppModule);
+    try {
+      await app.get(LockedService).work();
+      expect(await aclOf(shared, rootDir)).toEqual(acl);
+    } finally {
+      await app.close();
+      client.close();
+    }
+  });
+
+  it('runs on the npm binding with client: "zookeeper"', async () => {
+    @Module({ imports: [ZkLockModule.forRoot({ connect, client: "zookeeper", rootDir: uniqueRoot() })] })
+    class AppModule {}
+    const app = await createApp(AppModule);
+    try {
+      expect(app.get(ZkLockManager).client).toBeInstanceOf(ZooKeeper);
+      expect(await app.get(ZkLockManager).withLock("binding", () => "held")).toBe("held");
+    } finally {
+      await app.close();
+    }
+  });
+
+  // The module passes names it does not know to core, and core refuses what connect() does not take
+  // (its check came in its own change): until a core with that check is installed, this is skipped.
+  const coreRefusesUnknownOptions = (() => {
+    try {
+      new ZkLockManager({ unknownOption: 1 } as never);
+      return false;
+    } catch {
+      return true;
+    }
+  })();
+
+  it.runIf(coreRefusesUnknownOptions)(
+    "refuses at bootstrap an option that no way of connecting takes, from forRootAsync's factory too",
+    async () => {
+      for (const options of [
+        { connect, sesionTimeout: 5000 },
+        { connect, waitForConnection: false, autoReconnect: true },
+      ]) {
+        @Module({
+          imports: [ZkLockModule.forRootAsync({ useFactory: () => options as ZkLockModuleOptions })],
+        })
+        class AppModule {}
+        const failure = await bootFailure(AppModule);
+        expect(failure, JSON.stringify(options)).toBeInstanceOf(LockInvalidArgumentError);
+        expect(failure?.message).toMatch(/^ZkLockModule options: .*(sesionTimeout|autoReconnect)/);
+      }
+    },
+  );
+
+  it("refuses how to connect beside a given manager, which was connected already", async () => {
+    const manager = new ZkLockManager();
+    for (const extra of [{ auth: [digestAuth("locker", "s3cret")] }, { tls: {} }, { sessionTimeout: 5000 }]) {
+      @Module({
+        imports: [
+          ZkLockModule.forRootAsync({
+            useFactory: () => ({ manager, ...extra }) as unknown as ZkLockModuleOptions,
+          }),
+        ],
+      })
+      class AppModule {}
+      const failure = await bootFailure(AppModule);
+      expect(failure).toBeInstanceOf(LockInvalidArgumentError);
+      expect(failure?.message).toContain(`${Object.keys(extra)[0]} cannot be given with manager`);
+    }
+  });
+
+  it("refuses a client kind without a connect string", async () => {
+    @Module({ imports: [ZkLockModule.forRoot({ client: "zookeeper" } as never)] })
+    class AppModule {}
+    const failure = await bootFailure(AppModule);
+    expect(failure).toBeInstanceOf(LockInvalidArgumentError);
+    expect(failure?.message).toContain('client "zookeeper" names the kind of client that connect creates');
+  });
+});
+
+describe("ZkLockModule at shutdown", () => {
   it("closes the client and manager it created from a connect string", async () => {
     @Module({
       imports: [ZkLockModule.forRoot({ connect, rootDir: uniqueRoot() })],
@@ -170,13 +324,7 @@ describe("@DistributedLock() without ZkLockModule", () => {
     @Module({ controllers: [LockedController] })
     class NoLockModuleForController {}
     for (const module of [NoLockModuleForService, NoLockModuleForController]) {
-      const failure = await createApp(module).then(
-        async (app) => {
-          await app.close();
-          return undefined;
-        },
-        (error: unknown) => error,
-      );
+      const failure = await bootFailure(module);
       expect(failure).toMatchObject({ name: "LockError", code: "NOT_INITIALIZED" });
       expect((failure as Error).message).toMatch(/needs ZkLockModule: add ZkLockModule\.forRoot/);
     }

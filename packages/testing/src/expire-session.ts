@@ -2,7 +2,11 @@ import type ZooKeeper from "zookeeper";
 import { connectZooKeeper } from "./connect.js";
 import { isZooKeeperTestingError, ZooKeeperTestingError } from "./errors.js";
 
-/** A session to expire: its id and password as the npm `zookeeper` client shows them (hex strings). */
+/**
+ * A session to expire: its id and password as hex strings, as the npm `zookeeper` client shows them
+ * (`client_id`, `client_password`), in either case, such as `sessionPassword.toString("hex")` of a
+ * `@zk-dist-lock/client` client. The id may start with `0x`.
+ */
 export interface SessionCredentials {
   sessionId: string;
   password: string;
@@ -61,6 +65,15 @@ export async function expireSession(
       "expireSession needs a connected client of the npm zookeeper package, or a session id, a password and options.connect",
     );
   }
+  // The binding reads only "0"-"9" and "A"-"F" in a password: any other digit gives other bytes, a
+  // join the server refuses as if the session had expired, and a "success" that left it alive.
+  if (!/^[0-9a-f]{32}$/i.test(password) || !/^(0x)?[0-9a-f]{1,16}$/i.test(sessionId)) {
+    throw new ZooKeeperTestingError(
+      "INVALID_ARGUMENT",
+      `expireSession needs a session id of at most 16 hex digits and a password of 32 (the session's 16 bytes); got id ${JSON.stringify(sessionId)} and a password of ${password.length} characters${/^[0-9a-f]*$/i.test(password) ? "" : " that are not all hex digits"}`,
+    );
+  }
+  const passwordHex = password.toUpperCase();
   const timeoutMs = options.timeoutMs ?? 30_000;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -75,7 +88,7 @@ export async function expireSession(
     try {
       intruder = await connectZooKeeper(connect, {
         connectTimeout: left,
-        config: { ...patientClient, client_id: sessionId, client_password: password },
+        config: { ...patientClient, client_id: sessionId, client_password: passwordHex },
       });
     } catch (error) {
       // -112: the server refused the join because the session is gone, which is what we want.

@@ -64,3 +64,31 @@ it("expires a cut-off client's session by id and password, through the servers' 
     code: "INVALID_ARGUMENT",
   });
 });
+
+it("expires a session whose password is given in lowercase hex, as Buffer#toString('hex') writes it", async () => {
+  const victim = await client();
+  const observer = await client();
+  const node = `/expire-${randomUUID()}`;
+  await victim.zk.create(node, "", ZooKeeper.constants.ZOO_EPHEMERAL);
+  await expireSession(
+    { sessionId: String(victim.zk.client_id), password: victim.zk.client_password.toLowerCase() },
+    { connect: server },
+  );
+  // A password the binding misread would be refused like an expired session's, with the session alive.
+  expect(await observer.zk.pathExists(node, false)).toBe(false);
+  await waitFor(() => victim.closedWith() === -112, {
+    message: "the victim to hear that its session expired",
+  });
+});
+
+it.each([
+  ["a password of 31 hex digits", { sessionId: "1", password: "0".repeat(31) }],
+  ["a password that is not hex", { sessionId: "1", password: "z".repeat(32) }],
+  ["a session id that is not hex", { sessionId: "12g", password: "0".repeat(32) }],
+  ["an empty session id", { sessionId: "", password: "0".repeat(32) }],
+])("refuses %s with INVALID_ARGUMENT, before joining anything", async (_, credentials) => {
+  await expect(expireSession(credentials, { connect: server })).rejects.toMatchObject({
+    name: "ZooKeeperTestingError",
+    code: "INVALID_ARGUMENT",
+  });
+});
