@@ -433,7 +433,7 @@ const isOver = (zk: ZkClient): boolean =>
 export async function killSessionOf(connect: string, zk: ZkClient, heard?: () => boolean): Promise<void> {
   const victim =
     zk instanceof ZooKeeperClient
-      ? { sessionId: zk.sessionIdHex.slice(2), password: zk.sessionPassword.toString("hex").toUpperCase() }
+      ? { sessionId: zk.sessionIdHex.slice(2), password: zk.sessionPassword.toString("hex") }
       : (zk as ZooKeeper);
   const timeout = zk instanceof ZooKeeperClient ? zk.negotiatedTimeout : (zk as ZooKeeper).timeout;
   await expireSession(victim, { connect });
