@@ -3,6 +3,7 @@ import type { RequestHandler } from "express";
 import {
   checkRouteOptions,
   type DefaultParams,
+  ROUTE_OPTION_NAMES,
   type RouteHoldOptions,
   routeHolder,
 } from "./route-middleware.js";
@@ -59,11 +60,10 @@ export function distributedLock<P = DefaultParams>(
   options: DistributedLockOptions<P>,
 ): RequestHandler<P> {
   checkRouteOptions("distributedLock", "withLock", manager, options);
-  const { key, onLocked, maxHold, rootDir, acquireTimeout, mode } = options;
-  // Checked as every lock will check them, so a bad mode, rootDir or acquireTimeout fails when the
-  // route is set up, not at its first request.
-  const lockOptions = { rootDir, acquireTimeout, mode };
-  checkLockOptions(lockOptions, "distributedLock() options");
+  // Checked as every lock will check them, so a bad or misspelt option fails when the route is set
+  // up, not at its first request (or never).
+  checkLockOptions(options, "distributedLock() options", ROUTE_OPTION_NAMES);
+  const { key, onLocked, maxHold, rootDir, acquireTimeout, label, mode } = options;
   return routeHolder<P>(
     {
       kind: "lock",
@@ -73,6 +73,7 @@ export function distributedLock<P = DefaultParams>(
         manager.withLock(resource, ({ token, lock }) => fn(token, lock), {
           rootDir,
           acquireTimeout,
+          label,
           mode,
           signal,
         }),

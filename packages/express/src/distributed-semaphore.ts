@@ -3,6 +3,7 @@ import type { RequestHandler } from "express";
 import {
   checkRouteOptions,
   type DefaultParams,
+  ROUTE_OPTION_NAMES,
   type RouteHoldOptions,
   routeHolder,
 } from "./route-middleware.js";
@@ -50,10 +51,9 @@ export function distributedSemaphore<P = DefaultParams>(
   options: DistributedSemaphoreOptions<P>,
 ): RequestHandler<P> {
   checkRouteOptions("distributedSemaphore", "withSemaphore", manager, options);
-  const { key, onLocked, maxHold, rootDir, acquireTimeout, permits } = options;
   // Checked as every semaphore will check them, when the route is set up.
-  const semaphoreOptions = { rootDir, acquireTimeout, permits };
-  checkSemaphoreOptions(semaphoreOptions, "distributedSemaphore() options");
+  checkSemaphoreOptions(options, "distributedSemaphore() options", ROUTE_OPTION_NAMES);
+  const { key, onLocked, maxHold, rootDir, acquireTimeout, label, permits } = options;
   return routeHolder<P>(
     {
       kind: "permit",
@@ -62,6 +62,7 @@ export function distributedSemaphore<P = DefaultParams>(
         manager.withSemaphore(resource, ({ token, semaphore }) => fn(token, semaphore), {
           rootDir,
           acquireTimeout,
+          label,
           permits,
           signal,
         }),

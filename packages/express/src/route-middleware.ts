@@ -42,6 +42,11 @@ export interface RouteHoldOptions<P = DefaultParams> {
   /** Parent path of the resource directories. Default: the manager's `rootDir` (`"/locks"`). */
   rootDir?: string;
   /**
+   * Free text stored in the route's nodes for operators (see core's `inspect()`), such as the
+   * route's name. Default: the manager's `label`.
+   */
+  label?: string;
+  /**
    * Answers a request whose wait timed out. Default: `res.sendStatus(423)`, which answers
    * `423` with the text body `Locked`. Errors it throws or rejects with go to `next(err)`.
    */
@@ -56,6 +61,9 @@ export interface RouteHoldOptions<P = DefaultParams> {
    */
   maxHold?: number;
 }
+
+/** The options of {@link RouteHoldOptions} that are the middleware's own, not the lock's. */
+export const ROUTE_OPTION_NAMES = ["key", "onLocked", "maxHold"] as const;
 
 /** How a middleware takes its hold: core's `withLock()` or `withSemaphore()` on the manager. */
 export interface RouteHolding {

@@ -52,6 +52,37 @@ describe.each(expressVersions)(
       }
     });
 
+    it("labels the route's nodes with its label, for a lock and a semaphore", async () => {
+      const rootDir = uniqueRoot();
+      const ownerLabel = async (resource: string) =>
+        (await zk.manager.inspect(resource, { rootDir })).holder?.owner?.label;
+      const app = await serve(
+        (app) =>
+          app
+            .get(
+              "/lock",
+              distributedLock(zk.manager, { key: "l", rootDir, label: "pay-route" }),
+              async (_req, res) => {
+                res.json(await ownerLabel("l"));
+              },
+            )
+            .get(
+              "/permit",
+              distributedSemaphore(zk.manager, { key: "s", rootDir, permits: 2, label: "geo-route" }),
+              async (_req, res) => {
+                res.json(await ownerLabel("s"));
+              },
+            ),
+        framework,
+      );
+      try {
+        expect(await (await fetch(`http://127.0.0.1:${app.port}/lock`)).json()).toBe("pay-route");
+        expect(await (await fetch(`http://127.0.0.1:${app.port}/permit`)).json()).toBe("geo-route");
+      } finally {
+        await app.close();
+      }
+    });
+
     it("answers 400 for an empty, missing, repeated or over-long key and creates nothing, for a semaphore too", async () => {
       const rootDir = uniqueRoot();
       const errors: unknown[] = [];
@@ -159,6 +190,8 @@ describe("distributedLock() refuses bad setup when the route is defined", () => 
       "a maxHold beyond what a timer can wait",
       () => distributedLock(manager(), { key: "k", maxHold: 2 ** 31 }),
     ],
+    ["a misspelt option", () => distributedLock(manager(), { key: "k", acquireTimout: 100 } as never)],
+    ["an option of a semaphore's", () => distributedLock(manager(), { key: "k", permits: 2 } as never)],
     ["missing options", () => distributedLock(manager(), undefined as never)],
     ["something other than a manager", () => distributedLock({} as ZkLockManager, { key: "k" })],
   ])("%s", (_what, setup) => {

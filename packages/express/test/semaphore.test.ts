@@ -137,6 +137,11 @@ describe("distributedSemaphore() and distributedLock()'s mode refuse bad setup w
       /^distributedSemaphore\(manager, options\) needs the process's ZkLockManager/,
     ],
     [
+      "a misspelt option",
+      () => distributedSemaphore(manager(), { key: "k", permits: 2, maxHld: 5 } as never),
+      /^distributedSemaphore\(\) options: unknown option "maxHld"; did you mean "maxHold"\?/,
+    ],
+    [
       "a mode that is not a lock's",
       () => distributedLock(manager(), { key: "k", mode: "read" as never }),
       /^distributedLock\(\) options: mode must be "exclusive" or "shared"/,
