@@ -43,7 +43,8 @@ const logger = new Logger("LeaderOnly");
 /**
  * This instance's candidate in one election, leading with `lead()`: while it leads, decorated calls
  * run with the term; when the term ends (lost, suspended or stopped) the calls still running are
- * awaited before the node is deleted, so the next leader's calls never overlap with them.
+ * awaited before the node is deleted, so the next leader's calls never overlap with them (unless
+ * the session expired, and the server deleted the node itself: the token fences those calls).
  */
 export class LeaderSeat {
   #term: Term | undefined;
