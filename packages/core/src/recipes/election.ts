@@ -297,9 +297,10 @@ export class ZkElection extends EventEmitter<ElectionEvents> implements Holder {
    * may expire meanwhile: a suspended leader must not act), and when `lead()` is stopped. `fn` should
    * stop then; the node is deleted only after `fn` has settled, so after a resignation or a stop the
    * next leader never overlaps with it (after an expiry the server has deleted the node already:
-   * only the token fences an `fn` that runs on). If `fn` returns or throws while its term still stands, `lead()` resigns and resolves
-   * or rejects with it: the work is over. It rejects on errors that another campaign would not mend
-   * (for example `NOAUTH`) and resolves when stopped or when the manager is closed.
+   * only the token fences an `fn` that runs on). If `fn` returns or throws while its term still
+   * stands, `lead()` resigns and resolves or rejects with it: the work is over. It rejects on errors
+   * that another campaign would not mend (for example `NOAUTH`) and resolves when stopped or when
+   * the manager is closed.
    *
    * @example
    * ```ts
