@@ -35,6 +35,11 @@ describe("parseConnectString", () => {
     ["[]:2181", /brackets hold an IPv6 address/],
     ["[::1]:0", /invalid port "0"/],
     ["[::1]:", /invalid port ""/],
+    // Without brackets, the port is after the last colon: what is left must be an address.
+    ["127.0.0.1:2181:2181", /invalid host "127.0.0.1:2181": a host has no colon/],
+    ["localhost:2181:2181", /invalid host "localhost:2181"/],
+    ["::1", /invalid host ":"/],
+    ["1:2:3:4:5:6:7:8:9:2181", /invalid host "1:2:3:4:5:6:7:8:9"/],
   ])("refuses %j", (text, message) => {
     expect(() => parseConnectString(text, "The connect string")).toThrow(LockInvalidArgumentError);
     expect(() => parseConnectString(text, "The connect string")).toThrow(message);

@@ -17,9 +17,6 @@ export interface ConnectString {
 }
 
 const HOST = /^[A-Za-z0-9._-]+$/;
-// Without brackets, an IPv6 address ends at the last colon, as the C client and Java's
-// ConnectStringParser split host from port.
-const IPV6 = /^[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*$/;
 const PORT = /^[0-9]{1,5}$/;
 const EXAMPLE = '"zk1:2181,zk2:2181,zk3:2181/app"';
 
@@ -65,7 +62,14 @@ export function parseConnectString(value: unknown, where: string): ConnectString
         `${describe(value)} has an invalid host ${describe(host)}: brackets hold an IPv6 address, then :port, such as "[::1]:2181".`,
       );
     }
-    if (!bracketed && !HOST.test(host) && !IPV6.test(host)) {
+    // Without brackets, an IPv6 address ends at the last colon, as the C client and Java's
+    // ConnectStringParser split host from port: "127.0.0.1:2181:2181" leaves no address.
+    if (!bracketed && host.includes(":") && !isIPv6(host)) {
+      return fail(
+        `${describe(value)} has an invalid host ${describe(host)}: a host has no colon, and an IPv6 address needs its port, as in "[::1]:2181".`,
+      );
+    }
+    if (!bracketed && !HOST.test(host) && !isIPv6(host)) {
       return fail(`${describe(value)} has an invalid host ${describe(host)}.`);
     }
     if (!PORT.test(port) || Number(port) < 1 || Number(port) > 65_535) {
