@@ -173,6 +173,29 @@ describe("connection loss", () => {
     expect(eventsNamed(waiter.events, "cleanupFailed")).toEqual([]);
   });
 
+  it("fails a try on a server that stopped answering with CONNECTION once the client notices, not after it reconnects", async () => {
+    const rootDir = uniqueRoot("hung-try");
+    const [contender, proxy] = await proxied(rootDir);
+    const lock = contender.manager.createLock(resource);
+    await contender.manager.inspect(resource); // connected, and the root known
+    proxy.blackhole();
+    const tried = lock.tryAcquire();
+    // The client notices at two thirds of the session timeout and cannot reconnect through the
+    // blackhole: the try ends with the connection, whichever client this is.
+    await expect(tried).rejects.toMatchObject({ code: "CONNECTION" });
+    expect(lock.state).toBe("idle");
+    proxy.heal();
+    await waitFor(() => contender.client.connects === 2, { message: "the client back in its session" });
+    await waitFor(
+      async () => (await childrenOf(observer(), `${rootDir}/${resource}`).catch(() => [])).length === 0,
+      {
+        message: "no node left of the try",
+      },
+    );
+    expect(await lock.tryAcquire()).toBeGreaterThan(0n);
+    await lock.release();
+  });
+
   it("settles a pending deletion quietly when the application shuts down before it reconnects", async () => {
     const rootDir = uniqueRoot("close-pending");
     const proxy = await startProxy(connect);

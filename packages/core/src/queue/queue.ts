@@ -139,7 +139,12 @@ async function takeTurn(
         // "Try once" means now: with no connection there is nothing to try.
         if (attempt.triesOnce && !session.connected) throw outageError(host, request);
         entering = createNode(host, session, request, data, prefix, attempt);
-        const entered = await attempt.until(entering);
+        // Trying once, a connection lost on the way is an outage now, not a reconnection to wait for.
+        const entered = await attempt.until(
+          attempt.triesOnce
+            ? session.unlessInterrupted(entering, () => outageError(host, request))
+            : entering,
+        );
         name = entered.name;
         const node = { session, path: `${dir}/${name}` };
         // The node's czxid, for a grant whose token it is: from the create (create2) or the GUID

@@ -316,15 +316,30 @@ export class ZkSession extends EventEmitter<SessionEvents> {
    * waiting (the work goes on in the background) so callers such as `release()` never hang.
    */
   whileConnected(work: Promise<unknown>): Promise<void> {
-    if (!this.connected) return Promise.resolve();
+    return this.#untilInterrupted<unknown, undefined>(work, (resolve) => resolve(undefined)) as Promise<void>;
+  }
+
+  /**
+   * `work`'s outcome while the connection holds; at a suspension or the end of the session, a
+   * rejection with `interrupted()` (the work goes on in the background).
+   */
+  unlessInterrupted<T>(work: Promise<T>, interrupted: () => unknown): Promise<T> {
+    return this.#untilInterrupted<T, never>(work, (_resolve, reject) => reject(interrupted()));
+  }
+
+  #untilInterrupted<T, R>(
+    work: Promise<T>,
+    onInterrupt: (resolve: (value: R) => void, reject: (error: unknown) => void) => void,
+  ): Promise<T | R> {
     // One promise, not a race of two: every release() waits here.
-    return new Promise<void>((resolve, reject) => {
-      const stop = () => resolve();
+    return new Promise<T | R>((resolve, reject) => {
+      if (!this.connected) return onInterrupt(resolve, reject);
+      const stop = () => onInterrupt(resolve, reject);
       this.#interruptions.add(stop);
       work.then(
-        () => {
+        (value) => {
           this.#interruptions.delete(stop);
-          resolve();
+          resolve(value);
         },
         (error: unknown) => {
           this.#interruptions.delete(stop);
