@@ -31,12 +31,17 @@ export interface ZkLockBinding {
  * first session. Throws `LockInvalidArgumentError` for bad options before anything connects, and
  * the `CONNECTION` error of `ZkLockManager.connect()` when ZooKeeper does not answer in time.
  */
-export async function openBinding(options: ZkLockModuleOptions): Promise<ZkLockBinding> {
-  if (typeof options !== "object" || options === null) {
+export async function openBinding(moduleOptions: ZkLockModuleOptions): Promise<ZkLockBinding> {
+  if (typeof moduleOptions !== "object" || moduleOptions === null) {
     throw new LockInvalidArgumentError(
       "ZkLockModule options must be an object with client, connect or manager.",
     );
   }
+  // An option given as undefined is not given, as the types allow (a forRootAsync factory that
+  // picks client or connect): it must not reach core, which takes only the options its call knows.
+  const options = Object.fromEntries(
+    Object.entries(moduleOptions).filter(([, value]) => value !== undefined),
+  ) as ZkLockModuleOptions;
   // Beside connect, a string client names the kind of client connect() creates (core's option).
   const given = (["client", "connect", "manager"] as const).filter((name) =>
     name === "client"

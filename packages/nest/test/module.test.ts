@@ -183,34 +183,45 @@ describe("ZkLockModule passes every option of ZkLockManager.connect() through", 
     }
   });
 
-  // The module passes names it does not know to core, and core refuses what connect() does not take
-  // (its check came in its own change): until a core with that check is installed, this is skipped.
-  const coreRefusesUnknownOptions = (() => {
+  it("takes an option given as undefined as not given, from forRootAsync's factory too", async () => {
+    const client = await connectClient(connect);
     try {
-      new ZkLockManager({ unknownOption: 1 } as never);
-      return false;
-    } catch {
-      return true;
-    }
-  })();
-
-  it.runIf(coreRefusesUnknownOptions)(
-    "refuses at bootstrap an option that no way of connecting takes, from forRootAsync's factory too",
-    async () => {
+      // What a factory that picks between a client and a connect string returns.
       for (const options of [
-        { connect, sesionTimeout: 5000 },
-        { connect, waitForConnection: false, autoReconnect: true },
+        { client, connect: undefined, waitForConnection: undefined },
+        { connect, manager: undefined, client: undefined, clock: undefined },
       ]) {
         @Module({
           imports: [ZkLockModule.forRootAsync({ useFactory: () => options as ZkLockModuleOptions })],
         })
         class AppModule {}
-        const failure = await bootFailure(AppModule);
-        expect(failure, JSON.stringify(options)).toBeInstanceOf(LockInvalidArgumentError);
-        expect(failure?.message).toMatch(/^ZkLockModule options: .*(sesionTimeout|autoReconnect)/);
+        const app = await createApp(AppModule);
+        try {
+          expect(await app.get(ZkLockManager).withLock("undefined-options", () => "held")).toBe("held");
+        } finally {
+          await app.close();
+        }
       }
-    },
-  );
+    } finally {
+      client.close();
+    }
+  });
+
+  // The module passes names it does not know to core, which refuses what its call does not take.
+  it("refuses at bootstrap an option that no way of connecting takes, from forRootAsync's factory too", async () => {
+    for (const options of [
+      { connect, sesionTimeout: 5000 },
+      { connect, waitForConnection: false, autoReconnect: true },
+    ]) {
+      @Module({
+        imports: [ZkLockModule.forRootAsync({ useFactory: () => options as ZkLockModuleOptions })],
+      })
+      class AppModule {}
+      const failure = await bootFailure(AppModule);
+      expect(failure, JSON.stringify(options)).toBeInstanceOf(LockInvalidArgumentError);
+      expect(failure?.message).toMatch(/^ZkLockModule options: .*(sesionTimeout|autoReconnect)/);
+    }
+  });
 
   it("refuses how to connect beside a given manager, which was connected already", async () => {
     const manager = new ZkLockManager();
