@@ -70,6 +70,9 @@ export class PeerForwarder {
       this.#sockets.delete(leader);
     };
     for (const socket of [learner, leader]) {
+      // A member's links to the others must not keep a test process alive either: an ensemble
+      // forgotten without stop() still lets the process end (its exit hook then kills the JVMs).
+      socket.unref();
       this.#sockets.add(socket);
       socket.on("error", close);
       socket.on("close", close);

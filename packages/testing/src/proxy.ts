@@ -97,13 +97,22 @@ export interface ZooKeeperProxy extends AsyncDisposable {
   /** Closes every connection and refuses new ones until {@link heal}, as a server that is down would. */
   refuse(): void;
   /**
-   * Lets the next request that matches reach the server, but closes the connection before its reply
-   * reaches the client (the replies to requests sent after it are lost with it, and nothing after
-   * it reaches the server). The server did the work; the client only sees a connection loss: the
-   * lost create reply. Resolves with the reply the client never saw.
+   * Lets the next request that matches reach the server, but closes the connection just before its
+   * reply reaches the client. What the server sent before that reply still arrives (the replies to
+   * requests sent before it, notifications), after its latency if any; the reply and all after it
+   * are lost, and the requests the client sends after it never reach the server. The server did the
+   * work; the client only sees a connection loss: the lost create reply. Resolves, once the
+   * connection is closed, with the reply the client never saw.
    */
   dropReply(match: RequestMatch, options?: DropReplyOptions): Promise<DroppedReply>;
-  /** Closes the connection just before the next request that matches, so the server never sees it. */
+  /**
+   * Closes the connection just before the next request that matches, so the server never sees it.
+   * What was sent before it still arrives, after its latency if any: the earlier requests reach the
+   * server, and what the server had sent by then reaches the client. Nothing passes after it either
+   * way, so the replies the server sends later, to those earlier requests too, are lost with the
+   * connection (their callers see a connection loss for work the server did). Resolves once the
+   * connection is closed.
+   */
   dropRequest(match: RequestMatch): Promise<DroppedRequest>;
   /**
    * Back to a clean network: no latency, no partition, no refusal. Connections that a blackhole
@@ -447,6 +456,8 @@ class Connection {
   #lost: { request: RequestFrame; drop: Extract<ArmedDrop, { reply: true }> } | undefined;
   /** Bytes of the request whose reply is to be dropped that are still to go to the server. */
   #lastBytes: number | undefined;
+  /** A drop cut the connection here: nothing more passes either way, what is on its way still arrives. */
+  #closing = false;
   #closed = false;
 
   constructor(
@@ -459,7 +470,11 @@ class Connection {
     this.#client = client;
     this.starved = starved;
     client.on("error", () => {});
-    client.on("close", () => (this.#toServer ? this.#toServer.afterSent(() => this.close()) : this.close()));
+    client.on("close", () => {
+      if (this.#closing) return;
+      if (this.#toServer) this.#toServer.afterSent(() => this.close());
+      else this.close();
+    });
     if (starved) {
       // Accepted, like a partition between two hosts that are up, and then never answered.
       client.on("data", () => {});
@@ -468,7 +483,7 @@ class Connection {
     const upstream = connectTcp({ host, port, noDelay: true, allowHalfOpen: true });
     this.#upstream = upstream;
     upstream.on("error", () => {});
-    upstream.on("close", () => this.#toClient!.afterSent(() => this.close()));
+    upstream.on("close", () => this.#closing || this.#toClient!.afterSent(() => this.close()));
     this.#toServer = new Pipe(
       client,
       upstream,
@@ -483,8 +498,8 @@ class Connection {
     );
     client.on("data", (chunk: Buffer) => this.#fromClient(chunk));
     upstream.on("data", (chunk: Buffer) => this.#fromServer(chunk));
-    client.on("end", () => this.starved || this.#toServer!.afterSent(() => upstream.end()));
-    upstream.on("end", () => this.starved || this.#toClient!.afterSent(() => client.end()));
+    client.on("end", () => this.starved || this.#closing || this.#toServer!.afterSent(() => upstream.end()));
+    upstream.on("end", () => this.starved || this.#closing || this.#toClient!.afterSent(() => client.end()));
   }
 
   starve(): void {
@@ -499,8 +514,40 @@ class Connection {
     this.proxy.forget(this);
   }
 
+  /**
+   * A drop's cut: from now on nothing more passes either way, but what each direction holds back
+   * (the added latency) is still delivered before the connection closes, as it would have been had
+   * it gone at once. Then `then` runs.
+   *
+   * The close is an end each way, and each socket is let go once its peer has ended too, never
+   * destroyed before: a socket closed with bytes still unread, or that receives some afterwards,
+   * sends a reset, and a reset makes the peer's kernel discard what its process has not read yet,
+   * such as the last requests delivered to the server. What comes meanwhile is read and ignored.
+   * {@link close} (a cut, a refusal, the proxy's stop) still destroys both at once.
+   */
+  #closeAfterSent(then: () => void): void {
+    this.#closing = true;
+    const sockets = [this.#client, this.#upstream!];
+    this.#toServer!.afterSent(() =>
+      this.#toClient!.afterSent(() => {
+        const closed = sockets.map((socket) => {
+          if (socket.destroyed) return Promise.resolve();
+          const done = new Promise((resolve) => socket.once("close", resolve));
+          // A pipe may have paused it for a slow receiver; the peer's end must still be read.
+          socket.resume();
+          socket.end();
+          return done;
+        });
+        void Promise.all(closed).then(() => {
+          this.close();
+          then();
+        });
+      }),
+    );
+  }
+
   #fromClient(chunk: Buffer): void {
-    if (this.starved || this.#closed) return;
+    if (this.starved || this.#closing || this.#closed) return;
     if (this.#lastBytes !== undefined) {
       // The rest of the request whose reply is to be lost goes through; nothing after it does.
       const part = chunk.subarray(0, this.#lastBytes);
@@ -522,10 +569,8 @@ class Connection {
           this.#lastBytes = Math.max(0, frameEnd - chunk.length);
         } else {
           end = Math.max(0, start);
-          cut = () => {
-            this.close();
-            drop.resolve({ kind, xid: request.xid, path: request.path });
-          };
+          cut = () =>
+            this.#closeAfterSent(() => drop.resolve({ kind, xid: request.xid, path: request.path }));
         }
         return true;
       });
@@ -538,28 +583,37 @@ class Connection {
   }
 
   #fromServer(chunk: Buffer): void {
-    if (this.starved || this.#closed) return;
+    if (this.starved || this.#closing || this.#closed) return;
     const lost = this.#lost;
     if (lost === undefined) {
       this.#replies.scan(chunk, () => false);
       this.#toClient!.send(chunk);
       return;
     }
-    // Waiting for the reply to drop: nothing reaches the client any more.
-    this.#replies.scan(chunk, (body) => {
+    // Waiting for the reply to drop: what the server sends before it (the replies to earlier
+    // requests, notifications) still reaches the client; the reply and what follows do not. (Of a
+    // reply that began in an earlier chunk, the client got those bytes: a frame cut short, no reply.)
+    let end = chunk.length;
+    let cut: (() => void) | undefined;
+    this.#replies.scan(chunk, (body, start) => {
       const reply = parseReply(body, lost.request.opcode);
       if (reply === undefined || reply.xid !== lost.request.xid) return false;
+      end = Math.max(0, start);
       if (lost.drop.thenRefuse) this.proxy.refuseFromNowOn();
-      this.close();
-      lost.drop.resolve({
-        kind: kindOf(lost.request.opcode),
-        xid: reply.xid,
-        requestPath: lost.request.path,
-        err: reply.err,
-        zxid: reply.zxid,
-        path: reply.createdPath ?? lost.request.path,
-      });
+      cut = () =>
+        this.#closeAfterSent(() =>
+          lost.drop.resolve({
+            kind: kindOf(lost.request.opcode),
+            xid: reply.xid,
+            requestPath: lost.request.path,
+            err: reply.err,
+            zxid: reply.zxid,
+            path: reply.createdPath ?? lost.request.path,
+          }),
+        );
       return true;
     });
+    if (end > 0) this.#toClient!.send(end === chunk.length ? chunk : chunk.subarray(0, end));
+    cut?.();
   }
 }

@@ -3,7 +3,7 @@ import { existsSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import { fourLetter, waitFor } from "../src/index.js";
 import { isAlive, stateOf } from "./helpers.js";
 
@@ -119,6 +119,23 @@ describe("test runners end, and leave no JVM, when a test forgets a server or th
     const run = runNode(["--import", "tsx", "--test", join(here, "fixtures/leak-server.node-test.ts")]);
     const { pids, dirs } = await run.started;
     // Bounded by the test timeout: before the fix this run waited for the JVM for ever.
+    expect(await run.exited).toEqual({ code: 0, signal: null });
+    await expectGone(pids, dirs);
+  });
+
+  it("node --test: a file that never stops a laggable ensemble exits by itself", async () => {
+    const run = runNode([
+      "--import",
+      "tsx",
+      "--test",
+      join(here, "fixtures/leak-laggable-ensemble.node-test.ts"),
+    ]);
+    // Should it hang, the test timeout ends this test; SIGTERM then ends the run and its JVMs.
+    onTestFinished(() => {
+      if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill("SIGTERM");
+    });
+    const { pids, dirs } = await run.started;
+    expect(pids).toHaveLength(3);
     expect(await run.exited).toEqual({ code: 0, signal: null });
     await expectGone(pids, dirs);
   });

@@ -142,6 +142,73 @@ describe("startProxy", () => {
     expect(events).not.toContain("close -112");
   });
 
+  /** Sends creates of `paths` at once, without waiting between them: what each caller heard. */
+  const createAll = (client: ZooKeeper, paths: string[]) =>
+    Promise.all(
+      paths.map((path) =>
+        client.create(path, "", ZooKeeper.constants.ZOO_PERSISTENT).then(
+          () => "created",
+          (error: unknown) => String(error),
+        ),
+      ),
+    );
+
+  for (const latency of [undefined, { ms: 30 }, { ms: 30, direction: "toClient" as const }]) {
+    const name = latency ? `latency ${JSON.stringify(latency)}` : "no latency";
+    it(`dropReply, ${name}: the replies to earlier requests still reach the client`, async () => {
+      const { proxy, client, events } = await proxied(6000);
+      const dir = `/earlier-replies-${randomUUID()}`;
+      await client.create(dir, "", ZooKeeper.constants.ZOO_PERSISTENT);
+      if (latency) proxy.setLatency(latency);
+      const dropped = proxy.dropReply({ kind: "create", path: `${dir}/last` });
+      // Sent at once, they reach the proxy together: the server answers the earlier ones after the
+      // proxy let the last one through.
+      const heard = await createAll(client, [`${dir}/a`, `${dir}/b`, `${dir}/c`, `${dir}/last`]);
+      expect(heard.slice(0, 3)).toEqual(["created", "created", "created"]);
+      expect(heard[3]).toMatch(/-4|connection loss/i);
+      expect(await dropped).toMatchObject({ err: 0, path: `${dir}/last` });
+      await waitFor(() => events.includes("connect"), { message: "the client to reconnect" });
+      expect((await client.get_children(dir, false)).sort()).toEqual(["a", "b", "c", "last"]);
+    });
+  }
+
+  it("dropRequest, with latency: the requests sent before it still reach the server", async () => {
+    const { proxy, client } = await proxied(6000);
+    const watcher = await observer();
+    const dir = `/earlier-requests-${randomUUID()}`;
+    await client.create(dir, "", ZooKeeper.constants.ZOO_PERSISTENT);
+    proxy.setLatency({ ms: 50 });
+    const dropped = proxy.dropRequest({ kind: "create", path: `${dir}/last` });
+    const heard = await createAll(client, [`${dir}/a`, `${dir}/b`, `${dir}/last`]);
+    expect(await dropped).toMatchObject({ kind: "create", path: `${dir}/last` });
+    // The connection closed before the server answered the earlier ones, but it had them.
+    expect(heard.every((answer) => /-4|connection loss/i.test(answer))).toBe(true);
+    proxy.heal();
+    await waitFor(async () => (await watcher.get_children(dir, false)).length >= 2, {
+      message: "the earlier creates on the server",
+    });
+    expect((await watcher.get_children(dir, false)).sort()).toEqual(["a", "b"]);
+  });
+
+  it("dropRequest, with latency to the client: a reply on its way still reaches the client", async () => {
+    const { proxy, client } = await proxied(6000);
+    const watcher = await observer();
+    const dir = `/reply-on-its-way-${randomUUID()}`;
+    await client.create(dir, "", ZooKeeper.constants.ZOO_PERSISTENT);
+    proxy.setLatency({ ms: 500, direction: "toClient" });
+    const dropped = proxy.dropRequest({ kind: "delete", path: dir });
+    const first = createAll(client, [`${dir}/first`]);
+    // Once the node is there its reply is leaving the server, to wait in the proxy for 500 ms.
+    await waitFor(() => watcher.pathExists(`${dir}/first`, false), {
+      intervalMs: 5,
+      message: "the create on the server",
+    });
+    const deleted = client.delete_(dir, -1).catch((error: unknown) => String(error));
+    expect(await dropped).toMatchObject({ kind: "delete", path: dir });
+    expect(await first).toEqual(["created"]);
+    expect(await deleted).toMatch(/-4|connection loss/i);
+  });
+
   it("cut closes every connection; refuse keeps the client out until heal, counting its attempts", async () => {
     const { proxy, client, events } = await proxied();
     expect(proxy.connections).toBe(1);
