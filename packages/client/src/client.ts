@@ -927,6 +927,7 @@ export class ZooKeeperClient extends EventEmitter<ClientEvents> {
       const request: Request = {
         frame,
         description,
+        path,
         answer: (rc, reader) => {
           const outcome = read(rc, reader);
           if (outcome instanceof ZooKeeperError) reject(outcome);

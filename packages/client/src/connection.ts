@@ -4,7 +4,7 @@ import { connect as connectTcp, isIP, type Socket } from "node:net";
 import { connect as connectTls, type ConnectionOptions as TlsOptions } from "node:tls";
 import { formatServer, type ServerAddress } from "./connect-string.js";
 import { isZooKeeperError, ZooKeeperError } from "./errors.js";
-import { FrameReader } from "./frame-reader.js";
+import { type Frame, FrameReader, OversizedFrame } from "./frame-reader.js";
 import { JuteReader } from "./jute.js";
 import {
   type ConnectRequest,
@@ -27,6 +27,8 @@ export interface Request {
   readonly fixedXid?: number;
   /** What it is, for error messages: "getData /a". */
   readonly description: string;
+  /** The (client-side) path it is about, for the error of a reply too long to read. */
+  readonly path?: string;
   /** The server answered with result code `rc`; `reader` is at the reply's body. May throw. */
   answer(rc: number, reader: JuteReader): void;
   fail(error: ZooKeeperError): void;
@@ -64,6 +66,7 @@ export class Connection {
   #lastSent = performance.now();
   readonly #socket: Socket;
   readonly #frames: FrameReader;
+  readonly #maxFrameBytes: number;
   readonly #pending: Request[] = [];
   #nextXid = 1;
   #handshake: ((response: ConnectResponse) => void) | undefined;
@@ -81,6 +84,7 @@ export class Connection {
     this.server = formatServer(server);
     this.#socket = socket;
     this.#frames = new FrameReader(maxFrameBytes, `The server ${this.server}`);
+    this.#maxFrameBytes = maxFrameBytes;
     socket.setNoDelay(true);
     let socketError: Error | undefined;
     socket.on("data", (chunk: Buffer) => this.#receive(chunk));
@@ -249,11 +253,19 @@ export class Connection {
     }
   }
 
-  #dispatch(frame: Buffer): void {
+  #dispatch(frame: Frame): void {
     const handshake = this.#handshake;
     if (handshake) {
       this.#handshake = undefined;
-      handshake(readConnectResponse(new JuteReader(frame, `session handshake answer from ${this.server}`)));
+      // From here on the stream is ZooKeeper's: a reply too long to read fails only its request.
+      this.#frames.skipsOversized = true;
+      handshake(
+        readConnectResponse(new JuteReader(frame as Buffer, `session handshake answer from ${this.server}`)),
+      );
+      return;
+    }
+    if (frame instanceof OversizedFrame) {
+      this.#skipped(frame);
       return;
     }
     const header = new JuteReader(frame, `reply from ${this.server}`);
@@ -270,16 +282,7 @@ export class Connection {
         this.handler.authReply(rc);
         return;
     }
-    const request = this.#pending.shift();
-    if (request === undefined)
-      throw header.malformed(`a reply with xid ${xid}, but no request is waiting for one`);
-    if (setXidOf(request) !== xid) {
-      // Replies come in request order; anything else means the stream is not what it seems.
-      this.#pending.unshift(request);
-      throw header.malformed(
-        `a reply with xid ${xid}, but the next one due is ${setXidOf(request)} (${request.description})`,
-      );
-    }
+    const request = this.#answered(header, xid, "a reply");
     if (zxid > 0n) this.handler.zxid(zxid);
     const reader = new JuteReader(
       frame.subarray(header.offset),
@@ -295,6 +298,47 @@ export class Connection {
       request.fail(reason);
       throw reason;
     }
+  }
+
+  /**
+   * A reply longer than maxPacketBytes, whose bytes the frame reader drops as they come: only its
+   * request fails, and the connection (the session's watches, the replies after it) goes on. Only a
+   * reply to the request due next can be one; anything else means a stream that cannot be trusted.
+   */
+  #skipped(frame: OversizedFrame): void {
+    const header = new JuteReader(frame.head, `reply from ${this.server}`);
+    const xid = header.int("header.xid");
+    const zxid = header.long("header.zxid");
+    const request = this.#answered(
+      header,
+      xid,
+      `a reply of ${frame.length} bytes (more than maxPacketBytes, ${this.#maxFrameBytes})`,
+    );
+    if (zxid > 0n) this.handler.zxid(zxid);
+    request.fail(
+      new ZooKeeperError(
+        "MARSHALLINGERROR",
+        `${request.description}: the reply from ${this.server} takes ${frame.length} bytes, more than maxPacketBytes (${this.#maxFrameBytes}), so the client skipped it; the connection goes on. Keep fewer children (or less data) in one node, or raise maxPacketBytes.`,
+        { path: request.path },
+      ),
+    );
+  }
+
+  /**
+   * The request a reply with `xid` answers, taken off the pipeline: replies come in request order,
+   * so it is the oldest one in flight. `what` names the reply in the error of one that is not.
+   */
+  #answered(header: JuteReader, xid: number, what: string): Request {
+    const request = this.#pending[0];
+    if (request === undefined)
+      throw header.malformed(`${what} with xid ${xid}, but no request is waiting for one`);
+    if (setXidOf(request) !== xid) {
+      throw header.malformed(
+        `${what} with xid ${xid}, but the next one due is ${setXidOf(request)} (${request.description})`,
+      );
+    }
+    this.#pending.shift();
+    return request;
   }
 
   #close(reason: ZooKeeperError): void {

@@ -59,7 +59,8 @@ export interface ZooKeeperErrorOptions {
  * number, so `NONODE` is -101 as in every ZooKeeper client. Errors the client finds itself use the
  * same codes: `BADARGUMENTS` for invalid input (nothing was sent), `CONNECTIONLOSS` when the
  * connection dropped with the request in flight (it may or may not have been applied),
- * `MARSHALLINGERROR` for a reply that could not be decoded, `OPERATIONTIMEOUT` when `connect()`
+ * `MARSHALLINGERROR` for a reply that could not be decoded or was longer than `maxPacketBytes`
+ * (only that request fails then; the connection goes on), `OPERATIONTIMEOUT` when `connect()`
  * gave up, `SESSIONEXPIRED`, `AUTHFAILED` and `CLOSING` once the session is over.
  * Recognise it with {@link isZooKeeperError}, which also works across two loaded copies.
  *

@@ -32,9 +32,11 @@ export interface ZooKeeperClientOptions {
   /** Rejoin a live session (from another client's `sessionId` and `sessionPassword`). */
   session?: { id: bigint; password: Uint8Array };
   /**
-   * The largest frame accepted from a server, in bytes: ZooKeeper's `jute.maxbuffer` (1 MiB by
-   * default) plus room for the reply's own fields. A longer length prefix ends the connection with
-   * `MARSHALLINGERROR` before anything is allocated. Default 1 MiB + 64 KiB.
+   * The largest reply read from a server, in bytes: ZooKeeper's `jute.maxbuffer` (1 MiB by
+   * default) plus room for the reply's own fields. A longer reply (the children of a node with very
+   * many) fails only its request with `MARSHALLINGERROR`, naming its size and the limit; its bytes
+   * are dropped as they arrive, never held, and the connection goes on. Before the session
+   * handshake is answered, a longer length prefix ends the connection. Default 1 MiB + 64 KiB.
    */
   maxPacketBytes?: number;
   /**

@@ -11,7 +11,7 @@ import {
   ZooKeeperClient,
   ZooKeeperMultiError,
 } from "../src/index.js";
-import { connect, freshChroot, rejection } from "./support/clients.js";
+import { connect, freshChroot, recordStates, rejection } from "./support/clients.js";
 
 let chroot: string;
 let zk: ZooKeeperClient;
@@ -182,6 +182,71 @@ describe("requests larger than the servers' jute.maxbuffer", () => {
         }),
       );
     }
+  });
+});
+
+describe("replies larger than maxPacketBytes", () => {
+  const LIMIT = 64 * 1024;
+
+  /** `/wide` with children whose names add up to more than LIMIT, created in one pipeline. */
+  async function wideDirectory(): Promise<string[]> {
+    await zk.create("/wide");
+    const names = Array.from({ length: 400 }, (_, i) => `${String(i).padStart(3, "0")}-${"n".repeat(200)}`);
+    await Promise.all(names.map((name) => zk.create(`/wide/${name}`)));
+    return names;
+  }
+
+  it("fail only their request, naming the size, the limit and the path; the connection stays", async () => {
+    const names = await wideDirectory();
+    const small = await connect(chroot, { maxPacketBytes: LIMIT });
+    const states = recordStates(small);
+    const session = small.sessionId;
+
+    const error = await rejection(small.getChildren("/wide"));
+    expect(error).toMatchObject({ name: "ZooKeeperError", code: "MARSHALLINGERROR", path: "/wide" });
+    const size = Number(/takes (\d+) bytes/.exec(error.message)?.[1]);
+    expect(size).toBeGreaterThan(LIMIT);
+    expect(error.message).toMatch(
+      /^getChildren \/wide: the reply from \S+ takes \d+ bytes, more than maxPacketBytes \(65536\)/,
+    );
+
+    // The same connection serves the next requests: no state change, the same session.
+    expect((await small.getChildren("/")).children).toContain("wide");
+    expect(await rejection(small.getChildren("/wide"))).toMatchObject({ code: "MARSHALLINGERROR" });
+    await small.sync("/");
+    expect(states).toEqual([]);
+    expect(small.state).toBe("connected");
+    expect(small.sessionId).toBe(session);
+    // A client with the default limit reads the whole listing.
+    expect((await zk.getChildren("/wide")).children.sort()).toEqual(names);
+  });
+
+  it("keeps the watch events and replies after a skipped one in order", async () => {
+    await wideDirectory();
+    const small = await connect(chroot, { maxPacketBytes: LIMIT });
+    await small.create("/watched", "1");
+    const order: string[] = [];
+    await small.getData("/watched", { watcher: ({ type }) => order.push(`watch ${type}`) });
+    // One pipeline: the listing's reply is skipped as it streams in, the setData's watch event
+    // (sent before its reply) and the replies after it come through in the server's order.
+    const calls = [
+      small.getChildren("/wide").then(
+        () => order.push("listed"),
+        (error: Error) => order.push(`listing failed: ${(error as { code?: string }).code}`),
+      ),
+      small.setData("/watched", "2").then(() => order.push("setData")),
+      small.getData("/watched").then(({ data }) => order.push(`getData ${data}`)),
+      small.getChildren("/").then(({ children }) => order.push(`listed / (${children.length})`)),
+    ];
+    await Promise.all(calls);
+    expect(order).toEqual([
+      "listing failed: MARSHALLINGERROR",
+      "watch dataChanged",
+      "setData",
+      "getData 2",
+      "listed / (2)",
+    ]);
+    expect(small.state).toBe("connected");
   });
 });
 

@@ -48,6 +48,7 @@ export {
   type ZkClientKind,
 } from "./options.js";
 export type { Participant, ParticipantMode } from "./queue/participants.js";
+export { checkElectionOptions, checkFiringClaimOptions } from "./recipes/check-options.js";
 export {
   type ElectionEvents,
   type ElectionOptions,

@@ -355,8 +355,9 @@ export function validateAuth(auth: unknown): ZkAuth[] {
  * ```
  */
 export function checkLockOptions(options: unknown, where: string, ownOptions: readonly string[] = []): void {
-  const given = optionsObject(options, where, withOwn(optionNames.createLock, ownOptions));
-  checkedIn(where, () => resolveCreateLockOptions(given));
+  checkOptions(options, where, optionNames.createLock, ownOptions, (given) =>
+    resolveCreateLockOptions(given),
+  );
 }
 
 /**
@@ -375,8 +376,25 @@ export function checkSemaphoreOptions(
   where: string,
   ownOptions: readonly string[] = [],
 ): void {
-  const given = optionsObject(options, where, withOwn(optionNames.createSemaphore, ownOptions));
-  checkedIn(where, () => resolveSemaphoreOptions(given));
+  checkOptions(options, where, optionNames.createSemaphore, ownOptions, (given) =>
+    resolveSemaphoreOptions(given),
+  );
+}
+
+/**
+ * What every `check…Options()` does: refuses a key that is neither in `known` nor one of
+ * `ownOptions`, then runs `resolve` (the call's own resolver) on the options, and gives its
+ * `LockInvalidArgumentError` back with a message that starts with `where`.
+ */
+export function checkOptions(
+  options: unknown,
+  where: string,
+  known: OptionNames,
+  ownOptions: readonly string[],
+  resolve: (given: object) => unknown,
+): void {
+  const given = optionsObject(options, where, withOwn(known, ownOptions));
+  checkedIn(where, () => resolve(given));
 }
 
 /** `known` and an integration's own option names; checked once, when the integration is set up. */

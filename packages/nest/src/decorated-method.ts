@@ -84,17 +84,14 @@ export function bindingOf(instance: unknown, where: string, decorator: string): 
 }
 
 /**
- * Checks the arguments of a decorator that takes an optional name (`what`: "election name", "job
- * name") and an options object; throws `LockInvalidArgumentError` when the class is defined.
+ * Checks the optional name a decorator takes (`what`: "election name", "job name"); throws
+ * `LockInvalidArgumentError` when the class is defined. Its options are core's to check.
  */
-export function checkNameAndOptions(decorator: string, what: string, name: unknown, options: unknown): void {
+export function checkName(decorator: string, what: string, name: unknown): void {
   if (name !== undefined && (typeof name !== "string" || name === "")) {
     throw new LockInvalidArgumentError(
       `${decorator} needs a non-empty ${what}, or none for "Class.method"; got ${render(name)}.`,
     );
-  }
-  if (typeof options !== "object" || options === null) {
-    throw new LockInvalidArgumentError(`${decorator} options must be an object; got ${render(options)}.`);
   }
 }
 

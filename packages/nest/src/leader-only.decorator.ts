@@ -1,6 +1,6 @@
-import type { ElectionOptions, Term } from "@zk-dist-lock/core";
+import { checkElectionOptions, type ElectionOptions, type Term } from "@zk-dist-lock/core";
 import { contextSlot } from "./context-slot.js";
-import { bindingOf, checkNameAndOptions, decorateMethod, finishWrapper } from "./decorated-method.js";
+import { bindingOf, checkName, decorateMethod, finishWrapper } from "./decorated-method.js";
 import { type SkipLog, skipLogger } from "./skip-log.js";
 
 /** Options of {@link LeaderOnly}: where the election lives, and how skipped calls are logged. */
@@ -48,7 +48,8 @@ const terms = contextSlot<CurrentTerm>(
  * ```
  */
 export function LeaderOnly(election?: string, options: LeaderOnlyOptions = {}) {
-  checkNameAndOptions("@LeaderOnly()", "election name", election, options);
+  checkName("@LeaderOnly()", "election name", election);
+  checkElectionOptions(options, "@LeaderOnly() options", ["skipLog"]);
   const { skipLog, ...electionOptions } = options;
   const logSkip = skipLogger("@LeaderOnly()", skipLog);
   return (target: object, propertyKey: string | symbol, descriptor: PropertyDescriptor): void => {

@@ -1,7 +1,12 @@
 import "reflect-metadata";
-import { type FiringClaimOptions, LockInvalidArgumentError, type ZkFiringClaims } from "@zk-dist-lock/core";
+import {
+  checkFiringClaimOptions,
+  type FiringClaimOptions,
+  LockInvalidArgumentError,
+  type ZkFiringClaims,
+} from "@zk-dist-lock/core";
 import { contextSlot } from "./context-slot.js";
-import { bindingOf, checkNameAndOptions, decorateMethod, finishWrapper, render } from "./decorated-method.js";
+import { bindingOf, checkName, decorateMethod, finishWrapper, render } from "./decorated-method.js";
 import { type SkipLog, skipLogger } from "./skip-log.js";
 import type { ZkLockBinding } from "./zk-lock-binding.js";
 
@@ -61,7 +66,8 @@ const firings = contextSlot<CurrentFiring>(
  * ```
  */
 export function OncePerFiring(job?: string, options: OncePerFiringOptions = {}) {
-  checkNameAndOptions("@OncePerFiring()", "job name", job, options);
+  checkName("@OncePerFiring()", "job name", job);
+  checkFiringClaimOptions(options, "@OncePerFiring() options", ["period", "skipLog"]);
   const { period, skipLog, ...claimOptions } = options;
   if (period !== undefined && !(Number.isSafeInteger(period) && period > 0)) {
     throw new LockInvalidArgumentError(

@@ -6,7 +6,7 @@ import { Cron, Interval, ScheduleModule, SchedulerRegistry } from "@nestjs/sched
 import { isLockError } from "@zk-dist-lock/core";
 import { waitFor } from "@zk-dist-lock/testing";
 import { afterAll, describe, expect, inject, it } from "vitest";
-import { currentTerm, LeaderOnly, ZkLockModule } from "../src/index.js";
+import { currentTerm, LeaderOnly, type LeaderOnlyOptions, ZkLockModule } from "../src/index.js";
 import { createApp, uniqueRoot } from "./helpers.js";
 
 const connect = inject("zkConnect");
@@ -107,5 +107,18 @@ describe("@LeaderOnly() on scheduled methods", () => {
     expect(() => LeaderOnly("")).toThrow(/non-empty election name/);
     expect(() => LeaderOnly("x", { skipLog: "loud" as "log" })).toThrow(/skipLog must be a Nest log level/);
     expect(() => LeaderOnly("x", null as unknown as object)).toThrow(/options must be an object/);
+  });
+
+  it.each([
+    [
+      { foo: 1 },
+      /^@LeaderOnly\(\) options: unknown option "foo"; the options are rootDir, label, skipLog\.$/,
+    ],
+    [{ rootDir: "nope" }, /^@LeaderOnly\(\) options: rootDir "nope" must be an absolute path/],
+  ])("refuses the election options %j when the class is defined, not at bootstrap", (options, message) => {
+    // The decorator factory runs where the class is defined.
+    expect(() => LeaderOnly("x", options as LeaderOnlyOptions)).toThrow(
+      expect.objectContaining({ code: "INVALID_ARGUMENT", message: expect.stringMatching(message) }),
+    );
   });
 });

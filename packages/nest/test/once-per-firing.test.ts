@@ -5,7 +5,13 @@ import { Cron, Interval, ScheduleModule } from "@nestjs/schedule";
 import { isLockError } from "@zk-dist-lock/core";
 import { waitFor } from "@zk-dist-lock/testing";
 import { afterAll, describe, expect, inject, it } from "vitest";
-import { currentFiring, OncePerFiring, type ZkLockClock, ZkLockModule } from "../src/index.js";
+import {
+  currentFiring,
+  OncePerFiring,
+  type OncePerFiringOptions,
+  type ZkLockClock,
+  ZkLockModule,
+} from "../src/index.js";
 import { connectClient, createApp, uniqueRoot } from "./helpers.js";
 
 const connect = inject("zkConnect");
@@ -115,5 +121,22 @@ describe("@OncePerFiring()", () => {
     expect(() => OncePerFiring("")).toThrow(/non-empty job name/);
     expect(() => OncePerFiring("x", { period: 0 })).toThrow(/period must be a positive whole number/);
     expect(() => OncePerFiring("x", { skipLog: 1 as unknown as false })).toThrow(/skipLog/);
+  });
+
+  it.each([
+    [
+      { retention: -5 },
+      /^@OncePerFiring\(\) options: retention must be a positive whole number of milliseconds/,
+    ],
+    [{ rootDir: "nope" }, /^@OncePerFiring\(\) options: rootDir "nope" must be an absolute path/],
+    [
+      { retension: 5 },
+      /^@OncePerFiring\(\) options: unknown option "retension"; did you mean "retention"\?$/,
+    ],
+  ])("refuses the claim options %j when the class is defined, not at bootstrap", (options, message) => {
+    // The decorator factory runs where the class is defined.
+    expect(() => OncePerFiring("x", options as OncePerFiringOptions)).toThrow(
+      expect.objectContaining({ code: "INVALID_ARGUMENT", message: expect.stringMatching(message) }),
+    );
   });
 });
