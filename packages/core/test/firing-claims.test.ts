@@ -1,13 +1,23 @@
 // Once-per-firing claims on the shared server: one winner per job and fire time among sessions,
-// a claim that outlives its run, a create whose reply was lost, the layout of day and minute
-// buckets, and the pruning of old claims and of the buckets they leave empty.
+// a claim that outlives its run, a create whose reply was lost (also with the session expiring
+// before the client heard), the layout of day and minute buckets, and the pruning of old claims
+// and of the buckets they leave empty.
 import { ZooKeeperClient } from "@zk-dist-lock/client";
 import { startProxy, waitFor } from "@zk-dist-lock/testing";
 import { describe, expect, inject, it } from "vitest";
-import { ZkLockManager } from "../src/index.js";
+import { isLockError, ZkLockManager } from "../src/index.js";
 import { invalidArgument } from "./support/client.js";
 import { onBinding } from "./support/kind.js";
-import { childrenOf, startManager, type TestClient, trackedSessions, uniqueRoot } from "./support/zk.js";
+import {
+  childrenOf,
+  connectClient,
+  connectManager,
+  killSessionOf,
+  startManager,
+  type TestClient,
+  trackedSessions,
+  uniqueRoot,
+} from "./support/zk.js";
 
 const connect = inject("zkConnect");
 const job = "nightly-report";
@@ -83,6 +93,58 @@ describe("once-per-firing claims", () => {
     expect((await dropped).err).toBe(0); // the server had created it; the client never heard
     expect(proxied.client.connects).toBe(2);
     expect(await other.manager.createFiringClaims(job, { rootDir }).claim(lostFiring)).toBe(false);
+  });
+
+  it("wins the claim whose reply was lost when the session expired before the client heard (connect())", async () => {
+    const rootDir = uniqueRoot("lost-claim-expiry");
+    const proxy = await newProxy();
+    const manager = await connectManager(proxy.connectString, { sessionTimeout: 2000 });
+    try {
+      const other = await claimant();
+      const states: string[] = [];
+      manager.on("connectionState", ({ state }) => states.push(state));
+      const dropped = proxy.dropReply(lostCreate, { thenRefuse: true });
+      const claimed = manager
+        .createFiringClaims(job, { rootDir })
+        .claim(lostFiring)
+        .catch((error: unknown) => error);
+      expect((await dropped).err).toBe(0); // stored; the client never heard
+      // Cut off for longer than the session timeout: the manager gives the session up.
+      await waitFor(() => states.includes("expired"), { message: "the session to be given up" });
+      proxy.heal();
+      // On its next session it finds its own claim, so the firing runs; nobody else claims it.
+      expect(await claimed).toBe(true);
+      expect(states.filter((state) => state === "expired")).toHaveLength(1);
+      expect(await other.manager.createFiringClaims(job, { rootDir }).claim(lostFiring)).toBe(false);
+    } finally {
+      await manager.close();
+    }
+  });
+
+  it("says a claim is undecided when an init() client's session expired before it heard, and decides on a retry", async () => {
+    const rootDir = uniqueRoot("lost-claim-init");
+    const proxy = await newProxy();
+    const proxied = await claimant(proxy.connectString);
+    const other = await claimant();
+    const claims = proxied.manager.createFiringClaims(job, { rootDir });
+    const dropped = proxy.dropReply(lostCreate, { thenRefuse: true });
+    const claimed = claims.claim(lostFiring).catch((error: unknown) => error);
+    expect((await dropped).err).toBe(0);
+    // Expired at the server while the client is cut off (it hears of it once healed).
+    await killSessionOf(connect, proxied.client.zk, () => true);
+    proxy.heal();
+    const failure = await claimed;
+    expect(isLockError(failure, "CONNECTION"), String(failure)).toBe(true);
+    expect((failure as Error).message).toMatch(
+      /^The claim of "nightly-report" for 2030-01-01T04:00:00.000Z is undecided: .* call claim\(\) again for 2030-01-01T04:00:00.000Z on this ZkFiringClaims once init\(\) has a new client/,
+    );
+    // Nobody else may run it: the claim is this caller's.
+    expect(await other.manager.createFiringClaims(job, { rootDir }).claim(lostFiring)).toBe(false);
+    const next = await connectClient(connect);
+    proxied.manager.init(next.zk);
+    expect(await claims.claim(lostFiring)).toBe(true);
+    // The retry took the undecided claim over: a later call is a late instance's.
+    expect(await claims.claim(lostFiring)).toBe(false);
   });
 
   it("deletes claims older than the retention and the buckets they empty, after a won claim and on demand", async () => {

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { LockInvalidArgumentError } from "../errors.js";
+import { LockError, LockInvalidArgumentError } from "../errors.js";
 import { ownerData } from "../lock-node.js";
 import { type LockOptions, optionNames, optionsObject, resolveLockOptions } from "../options.js";
 import { describe } from "../resource-name.js";
@@ -82,6 +82,12 @@ export function resolveFiringClaimOptions(
 export class ZkFiringClaims {
   /** When this process last deleted old claims (performance.now()). */
   #prunedAt = Number.NEGATIVE_INFINITY;
+  /**
+   * The claim ids of this handle's calls that ended with their session before they knew whether
+   * they had stored their claim (managers of `init()`), by fire time: a later call for the same
+   * time takes the id over and so recognises that claim as its own.
+   */
+  readonly #undecided = new Map<number, string>();
 
   /** @internal */
   constructor(
@@ -97,44 +103,87 @@ export class ZkFiringClaims {
    * Claims the firing scheduled at `fireTime` (a Date or epoch milliseconds; every instance must
    * pass the same value for the same firing, so pass the scheduled time, not the current time).
    * Resolves true for the one caller that won it, false for everyone else.
+   *
+   * Connection losses are waited out. When the session ends meanwhile, a manager of `connect()`
+   * goes on on its next session, and finds its claim there if the lost session had stored it.
+   * A manager of `init()` has no next session by itself: the call rejects with `CONNECTION`, and
+   * if the claim may have been stored, calling `claim()` again for the same fire time on this
+   * object once `init()` has a new client tells (true if the stored claim is that call's).
    */
   async claim(fireTime: Date | number): Promise<boolean> {
     const time = fireTimeOf(fireTime);
     const [day, minute, name] = placeOf(time);
     const bucket = `${this.path}/${day}/${minute}`;
     const node = `${bucket}/${name}`;
-    const id = randomUUID();
+    const undecided = this.#undecided.get(time);
+    this.#undecided.delete(time);
+    const id = undecided ?? randomUUID();
     // The owner's JSON object with the claim's id in front: what tells our node from another's
     // when a create's reply was lost.
     const data = `{"claim":"${id}",${ownerData(this.options.label).slice(1)}`;
-    const session = await this.host.liveSession();
-    let uncertain = false;
+    let session = await this.host.liveSession();
+    // Whether a create of ours may have been applied without our hearing of it.
+    let uncertain = undecided !== undefined;
+    let reconnect = false;
     for (let retry = 1; ; retry++) {
       try {
+        if (reconnect) await session.pauseBeforeRetry(retry);
+        reconnect = false;
         await this.host.ensureDirectory(session, bucket, this.options.rootDir);
-        await session.create(node, data, createMode.PERSISTENT);
-        break;
-      } catch (error) {
-        if (!(error instanceof ZkCallError)) throw error;
-        if (error.rc === rc.NODEEXISTS) {
+        try {
+          await session.create(node, data, createMode.PERSISTENT);
+        } catch (error) {
+          if (!(error instanceof ZkCallError && error.rc === rc.NODEEXISTS)) throw error;
           if (!(uncertain && (await claimOf(session, node)) === id)) return false;
-          break;
         }
-        if (error.rc === rc.NONODE && retry < DIRECTORY_TRIES) {
+        this.#pruneNowAndThen(session, time);
+        return true;
+      } catch (error) {
+        if (session.over) {
+          // The claim is persistent, so it outlived the session if it was stored: look again on
+          // the next one, with the same id.
+          uncertain ||= session.mayRetry(error);
+          session = await this.#sessionAfter(session, error, uncertain ? { time, id } : undefined);
+          retry = 0;
+        } else if (!(error instanceof ZkCallError)) {
+          throw error;
+        } else if (error.rc === rc.NONODE && retry < DIRECTORY_TRIES) {
           // A bucket was deleted (pruned, or reaped as an empty container) under us: create it again.
           this.host.forgetDirectory(bucket, this.options.rootDir);
           await pause(backoffDelay(retry));
         } else if (session.mayRetry(error)) {
           // The create may have succeeded with its reply lost: the retry's NODEEXISTS will tell.
           uncertain = true;
-          await session.pauseBeforeRetry(retry);
+          reconnect = true;
         } else {
           throw error;
         }
       }
     }
-    this.#pruneNowAndThen(session, time);
-    return true;
+  }
+
+  /**
+   * The session after `ended`, for a claim that `error` interrupted; for a manager of `init()`,
+   * which gets none by itself, the error that ends the claim, and the claim's id kept for a retry
+   * when it may have been stored (`undecided`).
+   */
+  async #sessionAfter(
+    ended: ZkSession,
+    error: unknown,
+    undecided: { time: number; id: string } | undefined,
+  ): Promise<ZkSession> {
+    const next = this.host.nextSession(ended, new AbortController().signal);
+    if (next !== undefined) return next;
+    if (undecided === undefined) throw error;
+    const { time, id } = undecided;
+    this.#undecided.set(time, id);
+    if (this.#undecided.size > MAX_UNDECIDED) this.#undecided.delete(this.#undecided.keys().next().value!);
+    const at = new Date(time).toISOString();
+    throw new LockError(
+      "CONNECTION",
+      `The claim of "${this.job}" for ${at} is undecided: the session ended before ZooKeeper answered, and the claim may have been stored. Nobody else runs that firing if it was: call claim() again for ${at} on this ZkFiringClaims once init() has a new client, which resolves true if the stored claim is this one. ${ended.over?.message ?? ""}`.trimEnd(),
+      { resource: this.job, cause: error },
+    );
   }
 
   /**
@@ -220,6 +269,8 @@ export class ZkFiringClaims {
 
 const DAY_MS = 86_400_000;
 const MINUTE_MS = 60_000;
+// Undecided claims kept for a retry, per handle: each is one rejected claim() of an init() manager.
+const MAX_UNDECIDED = 1000;
 
 /**
  * Where the claim of `time` lives: its day bucket (`2030-01-01`, or `+010000-01-01` past the year
