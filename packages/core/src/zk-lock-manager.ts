@@ -276,7 +276,7 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
       nextSession: (previous, signal) => this.#connection.nextSession(previous, signal),
       ensureDirectory: (session, dir, rootDir) => this.#ensureDirectory(session, dir, rootDir),
       forgetDirectory: (dir, rootDir) => {
-        this.#knownDirectories.delete(dir);
+        for (const level of levelsBelow(rootDir, dir)) this.#knownDirectories.delete(level);
         this.#knownDirectories.delete(rootDir);
       },
       // Events are built only when someone listens: these two fire on every cycle.
@@ -974,12 +974,18 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
       for (let i = 2; i <= segments.length; i++)
         creates.push(create(segments.slice(0, i).join("/"), createMode.PERSISTENT));
     }
-    creates.push(create(dir, createMode.CONTAINER));
+    // Below rootDir every level is a container, which the server deletes once it is empty: a
+    // lock's directory, or a job's claim directory and its time buckets.
+    const levels = levelsBelow(rootDir, dir).reverse();
+    for (const level of levels) {
+      if (level === dir || !this.#knownDirectories.has(level))
+        creates.push(create(level, createMode.CONTAINER));
+    }
     const done = Promise.all(creates).then(
       () => {
         this.#pendingDirectories.delete(dir);
         this.#remember(rootDir);
-        this.#remember(dir);
+        for (const level of levels) this.#remember(level);
       },
       (error) => {
         this.#pendingDirectories.delete(dir);
@@ -1031,6 +1037,14 @@ export class ZkLockManager extends EventEmitter<LockEvents> {
     done.catch(() => {});
     return done;
   }
+}
+
+/** `dir` and each of its ancestors below `rootDir`, deepest first. */
+function levelsBelow(rootDir: string, dir: string): string[] {
+  const levels: string[] = [];
+  for (let level = dir; level.length > rootDir.length; level = level.slice(0, level.lastIndexOf("/")))
+    levels.push(level);
+  return levels;
 }
 
 /** The chain's hold of the directory `path`, unless it already ended. */

@@ -93,11 +93,14 @@ describe("@OncePerFiring()", () => {
     expect(await b.build("b")).toBe("b");
     expect(runs).toEqual(["a 2030-01-01T00:00:00.000Z", "b 2030-01-01T00:00:01.000Z"]);
 
-    // The claims are nodes named after their fire time, which record who won them.
+    // The claims are nodes named after their fire time (under its day and minute), which record
+    // who won them.
     const zk = await connectClient(connect);
     try {
-      const [children] = (await zk.get_children2(`${rootDir}/report`, false)) as unknown as [string[]];
-      expect(children.sort()).toEqual(["2030-01-01T00:00:00.000Z", "2030-01-01T00:00:01.000Z"]);
+      const [children] = (await zk.get_children2(`${rootDir}/report/2030-01-01/00:00`, false)) as unknown as [
+        string[],
+      ];
+      expect(children.sort()).toEqual(["00.000Z", "01.000Z"]);
     } finally {
       zk.close();
     }

@@ -19,9 +19,13 @@ export interface QueueHost {
    * come by itself (a client given through `init()`), so that acquisitions of an ended session fail.
    */
   nextSession(previous: ZkSession | undefined, signal: AbortSignal): Promise<ZkSession> | undefined;
-  /** Sends the creates for `dir` and its ancestors unless the manager knows they exist. */
+  /**
+   * Sends the creates for `dir` and its ancestors unless the manager knows they exist: `rootDir`'s
+   * levels as persistent nodes, the levels below it (down to `dir`, which may lie several deep) as
+   * containers.
+   */
   ensureDirectory(session: ZkSession, dir: string, rootDir: string): Promise<void> | undefined;
-  /** Forgets that `dir` and `rootDir` exist: one of them was found missing. */
+  /** Forgets that `dir`, its ancestors below `rootDir` and `rootDir` exist: one of them was found missing. */
   forgetDirectory(dir: string, rootDir: string): void;
   /**
    * Deletes this session's node at `path` (guaranteed deletion, in the background if need be), or

@@ -13,6 +13,7 @@ export const rc = {
   NONODE: -101,
   NOAUTH: -102,
   NODEEXISTS: -110,
+  NOTEMPTY: -111,
   SESSIONEXPIRED: -112,
   AUTHFAILED: -115,
   CLOSING: -116,
