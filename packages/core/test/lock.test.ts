@@ -112,7 +112,10 @@ describe("giving up", () => {
     await holder.acquire();
     const controller = new AbortController();
     const waiting = b.manager.createLock("r", { rootDir }).acquire({ signal: controller.signal });
-    await waitUntilWaiting(a.manager, "r", rootDir, 1);
+    // Seen through the waiter's own session, whose replies come in order: the waiter knows its node.
+    // (Seen through another session, the abort could come before the create's reply, and the node
+    // would go once that reply names it, a round trip later.)
+    await waitUntilWaiting(b.manager, "r", rootDir, 1);
     const reason = new Error("shutdown");
     controller.abort(reason);
     const error = await waiting.catch((e: unknown) => e);

@@ -395,7 +395,8 @@ export async function expectAbandonedWaitsLeaveNothing(
   expect(await waiter.tryAcquire()).toBeUndefined();
   const abort = new AbortController();
   const aborted = waiter.acquire({ signal: abort.signal });
-  await waitFor(async () => (await observer.manager.inspect(resource)).waiters.length === 1, {
+  // Through the waiter's own session, whose replies come in order: the waiter knows its node then.
+  await waitFor(async () => (await waiterSide.manager.inspect(resource)).waiters.length === 1, {
     message: "the waiter queued",
   });
   abort.abort();
