@@ -317,8 +317,8 @@ export async function leaveQueue(
 }
 
 // A directory that vanishes again right after being created is being deleted by someone as fast as
-// it is made; more tries would not help.
-const DIRECTORY_TRIES = 3;
+// it is made; more tries would not help. The firing claims' buckets are given as many.
+export const DIRECTORY_TRIES = 3;
 
 /** The attempt's node, with the listing that first decides its turn. */
 interface Entered {

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { LockError, LockInvalidArgumentError } from "../errors.js";
 import { ownerData } from "../lock-node.js";
 import { type LockOptions, optionNames, optionsObject, resolveLockOptions } from "../options.js";
+import { DIRECTORY_TRIES } from "../queue/queue.js";
 import { describe } from "../resource-name.js";
 import { backoffDelay, pause } from "../session/backoff.js";
 import { createMode, rc, ZkCallError } from "../session/zk-client.js";
@@ -358,9 +359,6 @@ async function childrenOf(session: ZkSession, dir: string): Promise<string[]> {
     throw error;
   }
 }
-
-// A directory that vanishes again right after being created is being deleted as fast as it is made.
-const DIRECTORY_TRIES = 3;
 
 /** The claim id stored in a claim node, or undefined when it is gone or not one of ours. */
 async function claimOf(session: ZkSession, path: string): Promise<string | undefined> {
