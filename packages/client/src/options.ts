@@ -69,7 +69,11 @@ export function connectTimeoutOf(options: ResolvedOptions, start: unknown): numb
   if (start !== undefined && (typeof start !== "object" || start === null)) {
     throw badArgument(`start() options must be an object; got ${describeValue(start)}.`);
   }
-  const { defaultConnectTimeout } = (start ?? {}) as StartOptions;
+  const { defaultConnectTimeout } = knownKeys(
+    start ?? {},
+    START_OPTION_NAMES,
+    "start() options",
+  ) as StartOptions;
   return options.connectTimeout ?? milliseconds(defaultConnectTimeout, "defaultConnectTimeout", 15_000, 1);
 }
 
@@ -86,6 +90,21 @@ export interface ResolvedOptions {
   reconnectMaxMs: number;
 }
 
+// Every option's name, in the order the interfaces declare them (messages list them so): a key
+// that is none of these, a misspelt one most likely, is refused rather than left to its default.
+const OPTION_NAMES: ReadonlySet<string> = new Set([
+  "sessionTimeout",
+  "connectTimeout",
+  "tls",
+  "auth",
+  "session",
+  "maxPacketBytes",
+  "maxRequestBytes",
+  "reconnectDelay",
+]);
+const RECONNECT_DELAY_NAMES: ReadonlySet<string> = new Set(["initialMs", "maxMs"]);
+const START_OPTION_NAMES: ReadonlySet<string> = new Set(["defaultConnectTimeout"]);
+
 const MAX_TIMER_MS = 2_147_483_647;
 // ZooKeeper's default jute.maxbuffer: the longest request its servers read (BinaryInputArchive).
 const DEFAULT_JUTE_MAXBUFFER = 0xfffff;
@@ -96,7 +115,7 @@ export function resolveOptions(options: unknown): ResolvedOptions {
   if (options !== undefined && (typeof options !== "object" || options === null)) {
     throw badArgument(`Client options must be an object; got ${describeValue(options)}.`);
   }
-  const given = (options ?? {}) as ZooKeeperClientOptions;
+  const given = knownKeys(options ?? {}, OPTION_NAMES, "Client options") as ZooKeeperClientOptions;
   const session = given.session;
   if (
     session !== undefined &&
@@ -122,6 +141,10 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     );
   }
   const reconnectDelay = given.reconnectDelay ?? {};
+  if (typeof reconnectDelay !== "object" || reconnectDelay === null) {
+    throw badArgument(`reconnectDelay must be { initialMs?, maxMs? }; got ${describeValue(reconnectDelay)}.`);
+  }
+  knownKeys(reconnectDelay, RECONNECT_DELAY_NAMES, "reconnectDelay");
   const reconnectInitialMs = milliseconds(reconnectDelay.initialMs, "reconnectDelay.initialMs", 50, 1);
   return {
     sessionTimeout: milliseconds(given.sessionTimeout, "sessionTimeout", 10_000, 1),
@@ -154,6 +177,17 @@ export function resolveOptions(options: unknown): ResolvedOptions {
       reconnectInitialMs,
     ),
   };
+}
+
+function knownKeys(options: object, known: ReadonlySet<string>, what: string): object {
+  for (const key in options) {
+    if (!known.has(key)) {
+      throw badArgument(
+        `${what}: unknown option ${JSON.stringify(key)}; the options are ${[...known].join(", ")}.`,
+      );
+    }
+  }
+  return options;
 }
 
 function isAuthInfo(value: unknown): value is AuthInfo {

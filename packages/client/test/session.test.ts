@@ -26,10 +26,20 @@ describe("connecting", () => {
       ["127.0.0.1:2181", { sessionTimeout: -1 }],
       ["127.0.0.1:2181", { tls: "yes" }],
       ["127.0.0.1:2181", { session: { id: 1, password: Buffer.alloc(16) } }],
+      ["127.0.0.1:2181", { sessionTimout: 5000 }],
+      ["127.0.0.1:2181", { reconnectDelay: 100 }],
+      ["127.0.0.1:2181", { reconnectDelay: { initalMs: 10 } }],
     ] as const) {
       const error = await rejection(ZooKeeperClient.connect(connectString, options as never));
       expect(isZooKeeperError(error, "BADARGUMENTS")).toBe(true);
     }
+    expect(() => new ZooKeeperClient(proxy.connectString, { sessionTimout: 5000 } as never)).toThrow(
+      'Client options: unknown option "sessionTimout"; the options are sessionTimeout, connectTimeout,',
+    );
+    const unstarted = new ZooKeeperClient(proxy.connectString);
+    expect(() => unstarted.start({ defaultConnectTimout: 1000 } as never)).toThrow(
+      'start() options: unknown option "defaultConnectTimout"; the options are defaultConnectTimeout.',
+    );
     expect(proxy.accepted).toBe(0);
     expect(() => new ZooKeeperClient("zk1:2181/bad//chroot")).toThrow(/Invalid chroot/);
   });
